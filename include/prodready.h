@@ -1,0 +1,13 @@
+/*
+ * libprodready: production-ready primitives for C services.
+ *
+ * Include this header for every module, or include one module header
+ * (prodready/<module>.h) alone: each works on its own.
+ */
+#ifndef PRODREADY_H
+#define PRODREADY_H
+
+#include "prodready/core.h"
+#include "prodready/token.h"
+
+#endif

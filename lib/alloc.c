@@ -1,0 +1,78 @@
+/* Allocation wrappers with fault injection (see internal/alloc.h). */
+#include "internal/common.h"
+#include "internal/alloc.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+static atomic_long fail_countdown;
+static atomic_long failures;
+
+static int should_fail(void)
+{
+    if (atomic_load_explicit(&fail_countdown, memory_order_relaxed) == 0)
+        return 0;
+    if (atomic_fetch_sub(&fail_countdown, 1) == 1) {
+        atomic_fetch_add(&failures, 1);
+        return 1;
+    }
+    return 0;
+}
+
+void prd__alloc_fail_after(long countdown)
+{
+    atomic_store(&fail_countdown, countdown < 0 ? 0 : countdown);
+}
+
+long prd__alloc_failures(void)
+{
+    return atomic_load(&failures);
+}
+
+void *prd__malloc(size_t n)
+{
+    return should_fail() ? NULL : malloc(n ? n : 1);
+}
+
+void *prd__calloc(size_t count, size_t n)
+{
+    return should_fail() ? NULL : calloc(count ? count : 1, n ? n : 1);
+}
+
+void *prd__realloc(void *p, size_t n)
+{
+    return should_fail() ? NULL : realloc(p, n ? n : 1);
+}
+
+char *prd__strndup(const char *s, size_t n)
+{
+    char *d = prd__malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+char *prd__strdup(const char *s)
+{
+    return prd__strndup(s, strlen(s));
+}
+
+void prd__free(void *p)
+{
+    free(p);
+}
+
+void *prd__secure_malloc(size_t n)
+{
+    return should_fail() ? NULL : sodium_malloc(n ? n : 1);
+}
+
+void prd__secure_free(void *p)
+{
+    sodium_free(p); /* wipes, unlocks and unmaps; NULL is a no-op */
+}

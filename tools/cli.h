@@ -1,0 +1,50 @@
+/* Shared helpers of the prodready command: exit codes, errors, flags. */
+#ifndef PRD_CLI_H
+#define PRD_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "prodready.h"
+
+enum { EXIT_YES = 0, EXIT_NO = 1, EXIT_USAGE = 2 };
+
+/* Print "prodready: <message>" on one line of stderr and return EXIT_USAGE. */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print "prodready: <message>" on stderr and return code. */
+int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * A minimal flag scanner: flags are "--name value" or "--name=value";
+ * "--" ends flags. Positional arguments are collected in order.
+ */
+struct cli_args {
+    int argc;
+    char **argv;
+    int pos;
+};
+
+/* The next token: sets *flag (name without "--", NULL for a positional)
+ * and *value; returns 0 at the end, 1 for a token, -1 when a flag that
+ * needs a value has none (an error line was printed). has_value(name)
+ * tells which flags take values. */
+int cli_next(struct cli_args *a, int (*has_value)(const char *name), const char **flag,
+             const char **value);
+
+/* Parse "15m", "500ms", "2h", "1d", "30s" into milliseconds. 0 on success. */
+int cli_parse_duration_ms(const char *s, int64_t *ms);
+
+/* Parse a non-negative decimal integer no larger than max. 0 on success. */
+int cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* Read all of stdin (at most max bytes) into a malloc'd NUL-terminated
+ * buffer; returns NULL (after printing why) on error or when too long. */
+char *cli_read_stdin(size_t max, size_t *len);
+
+/* Read a password from stdin: one trailing newline (\n or \r\n) stripped. */
+char *cli_read_password(size_t max, size_t *len);
+
+int cmd_keygen(int argc, char **argv);
+
+#endif

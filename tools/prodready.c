@@ -25,6 +25,7 @@ static const struct {
 } commands[] = {
     {"version", cmd_version},
     {"keygen", cmd_keygen},
+    {"password", cmd_password},
 };
 
 static void print_help(FILE *f)
@@ -32,7 +33,10 @@ static void print_help(FILE *f)
     fputs("usage: prodready COMMAND [ARGS]\n"
           "commands:\n"
           "  version                      print the library version\n"
-          "  keygen local|public          print a new PASETO v4 key as PASERK\n",
+          "  keygen local|public          print a new PASETO v4 key as PASERK\n"
+          "  password hash [--preset NAME | --t N --m KIB --p N]    password on stdin -> PHC\n"
+          "  password verify [--allow-legacy] PHC                   password on stdin -> 0/1/2\n"
+          "  password needs-rehash PHC [--preset NAME]              prints yes or no\n",
           f);
 }
 

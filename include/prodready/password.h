@@ -1,0 +1,227 @@
+/*
+ * prodready/password.h: Argon2id password hashing in PHC string format.
+ *
+ *   prd_password_policy *pol;
+ *   prd_password_policy_new(NULL, &pol);              // "owasp" preset
+ *   char phc[PRD_PASSWORD_HASH_MAX];
+ *   prd_password_hash(pol, pw, pw_len, phc, sizeof phc);
+ *   ...
+ *   switch (prd_password_verify(pol, pw, pw_len, stored)) { ... }
+ *
+ * A policy holds the parameters new hashes get, the caps every stored hash
+ * is checked against before any memory is allocated, an optional pepper,
+ * whether legacy crypt(3) hashes are accepted, and a memory budget that
+ * bounds how many hashes run at once.
+ *
+ * Verification accepts every valid Argon2 PHC string (argon2id, argon2i,
+ * argon2d; versions 19 and 16; salts of 8-64 bytes; hashes of 4-64 bytes;
+ * any t, m, p within the caps) and routes each call to the fastest correct
+ * backend: libsodium for what it supports, the reference libargon2 for the
+ * rest. docs/password.md lists every leniency of the parser.
+ *
+ * Thread safety: configure a policy (the setters) before sharing it; after
+ * that every function taking a const policy may run concurrently from any
+ * number of threads. Passwords are borrowed, never stored, and every
+ * intermediate buffer that held password-derived bytes is wiped.
+ */
+#ifndef PRODREADY_PASSWORD_H
+#define PRODREADY_PASSWORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "prodready/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct prd_password_policy prd_password_policy;
+
+/* Room for any PHC string this library writes, with its NUL. */
+#define PRD_PASSWORD_HASH_MAX 320
+
+/* Longest stored hash string the parser looks at; longer is PRD_EINVAL. */
+#define PRD_PASSWORD_PHC_MAX 1024
+
+/* Default caps, enforced on stored hashes before anything is allocated. */
+#define PRD_PASSWORD_DEFAULT_MAX_M_KIB 1048576u /* 1 GiB */
+#define PRD_PASSWORD_DEFAULT_MAX_T 16u
+#define PRD_PASSWORD_DEFAULT_MAX_P 16u
+#define PRD_PASSWORD_DEFAULT_MAX_LEN 4096u
+
+/*
+ * Make a policy from a preset; NULL means "owasp". *out is the caller's,
+ * freed with prd_password_policy_free.
+ *   "owasp"               argon2id m=19456 KiB t=2 p=1 (OWASP's minimum)
+ *   "rfc9106-low-memory"  argon2id m=65536 KiB t=3 p=4 (RFC 9106 §4, 2nd choice)
+ *   "moderate"            argon2id m=262144 KiB t=3 p=1 (libsodium MODERATE)
+ *   "sensitive"           argon2id m=1048576 KiB t=4 p=1 (libsodium SENSITIVE)
+ * All presets: salt 16 bytes, hash 32 bytes, caps at their defaults, no
+ * pepper, legacy hashes refused, memory budget 2 x CPUs x m, wait 5 s.
+ * Errors: PRD_EINVAL (unknown preset name, out NULL), PRD_ENOMEM.
+ */
+PRD_API prd_status prd_password_policy_new(const char *preset, prd_password_policy **out);
+
+/* Release a policy; NULL is a no-op. No call may be using it. */
+PRD_API void prd_password_policy_free(prd_password_policy *policy);
+
+/*
+ * Set the cost of new hashes: t passes over m_kib KiB with p lanes.
+ * Argon2's own limits apply (t >= 1, 1 <= p <= 2^24-1, m_kib >= 8 * p) and
+ * so do the policy's caps. The memory budget follows m unless it was set
+ * explicitly. Errors: PRD_EINVAL (naming nothing: check the limits above).
+ */
+PRD_API prd_status prd_password_policy_set_params(prd_password_policy *policy, uint32_t t,
+                                                  uint32_t m_kib, uint32_t p);
+
+/* Salt length for new hashes, 16..64 bytes (default 16).
+ * Errors: PRD_EINVAL. */
+PRD_API prd_status prd_password_policy_set_salt_len(prd_password_policy *policy, size_t len);
+
+/* Hash (tag) length for new hashes, 16..64 bytes (default 32).
+ * Errors: PRD_EINVAL. */
+PRD_API prd_status prd_password_policy_set_hash_len(prd_password_policy *policy, size_t len);
+
+/*
+ * Caps on the cost of any hash this policy computes or verifies. A stored
+ * hash over a cap is refused with PRD_ETOOBIG before memory is allocated.
+ * Errors: PRD_EINVAL (zero, or below the policy's own parameters).
+ */
+PRD_API prd_status prd_password_policy_set_caps(prd_password_policy *policy, uint32_t max_t,
+                                                uint32_t max_m_kib, uint32_t max_p);
+
+/* Longest password accepted, 1..1 MiB bytes (default 4096); longer ones
+ * get PRD_EINVAL. Errors: PRD_EINVAL. */
+PRD_API prd_status prd_password_policy_set_max_password_len(prd_password_policy *policy,
+                                                            size_t max_len);
+
+/*
+ * Pepper: a server-side secret mixed into every new hash. The password is
+ * first hashed with keyed BLAKE2b-512 under the pepper, and that digest is
+ * what Argon2 sees; the PHC string records the pepper's id as the
+ * parameter keyid=ID, so peppers can rotate. id: 1-32 characters of
+ * [A-Za-z0-9.-]; the pepper: 16-64 bytes. The policy keeps its own copy of
+ * the secret (the caller may free theirs).
+ *
+ * set_pepper makes this the current pepper (new hashes use it; an earlier
+ * current pepper becomes retired). add_retired_pepper adds one that still
+ * verifies old hashes, for which needs_rehash then answers yes.
+ * Errors: PRD_EINVAL (bad id or length, id already present), PRD_ENOMEM.
+ */
+PRD_API prd_status prd_password_policy_set_pepper(prd_password_policy *policy, const char *id,
+                                                  const prd_secret *pepper);
+PRD_API prd_status prd_password_policy_add_retired_pepper(prd_password_policy *policy,
+                                                          const char *id,
+                                                          const prd_secret *pepper);
+
+/*
+ * Accept legacy crypt(3) hashes that need migrating: bcrypt ($2a$, $2b$,
+ * $2y$), sha512-crypt ($6$) and yescrypt ($y$). Off by default. Such
+ * hashes always need rehash. Unsalted digests are never accepted.
+ */
+PRD_API prd_status prd_password_policy_set_allow_legacy(prd_password_policy *policy, int allow);
+
+/*
+ * Memory budget for concurrent hashes, in KiB (default 2 x CPUs x m), and
+ * how long a call waits for room (default 5000 ms; 0 = fail at once).
+ * A call that needs more than the whole budget runs alone. Errors: PRD_EINVAL.
+ */
+PRD_API prd_status prd_password_policy_set_budget(prd_password_policy *policy, uint64_t budget_kib,
+                                                  uint32_t wait_ms);
+
+/*
+ * A hint for callers that got PRD_EBUSY: how many milliseconds until a
+ * retry is likely to get room (for a Retry-After header). Never 0.
+ */
+PRD_API uint32_t prd_password_retry_after_ms(const prd_password_policy *policy);
+
+/* Counters of a policy, for metrics. */
+typedef enum prd_password_stat {
+    PRD_PASSWORD_STAT_IN_FLIGHT = 0,     /* hashes running now */
+    PRD_PASSWORD_STAT_IN_FLIGHT_KIB = 1, /* their memory */
+    PRD_PASSWORD_STAT_PEAK_KIB = 2,      /* highest in-flight memory seen */
+    PRD_PASSWORD_STAT_WAITING = 3,       /* calls waiting for budget */
+    PRD_PASSWORD_STAT_BUSY = 4,          /* calls that gave up with PRD_EBUSY */
+    PRD_PASSWORD_STAT_COMPLETED = 5      /* hashes computed */
+} prd_password_stat;
+
+/* The current value of a counter; 0 for NULL or an unknown counter. */
+PRD_API uint64_t prd_password_stat_get(const prd_password_policy *policy,
+                                       prd_password_stat stat);
+
+/*
+ * Hash a password under the policy and write the PHC string into out
+ * (out_size >= PRD_PASSWORD_HASH_MAX always suffices).
+ * Errors: PRD_EINVAL (NULL arguments, password over the maximum length),
+ * PRD_ENOSPACE (out too small; out is then ""), PRD_EBUSY (no budget within
+ * the wait), PRD_ENOMEM, PRD_EINTERNAL (the Argon2 backend failed).
+ */
+PRD_API prd_status prd_password_hash(const prd_password_policy *policy, const char *password,
+                                     size_t password_len, char *out, size_t out_size);
+
+/*
+ * Check a password against a stored hash (NUL-terminated PHC string, or a
+ * legacy crypt(3) string when the policy allows them). The comparison is
+ * constant-time.
+ * Returns PRD_OK (match) or PRD_EMISMATCH.
+ * Errors: PRD_EINVAL (malformed or out-of-range hash, password too long),
+ * PRD_ETOOBIG (hash parameters over the policy's caps), PRD_ENOTFOUND
+ * (peppered with an id the policy does not know), PRD_EUNSUPPORTED (legacy
+ * hash while legacy is off, or another algorithm), PRD_EBUSY, PRD_ENOMEM,
+ * PRD_EINTERNAL.
+ */
+PRD_API prd_status prd_password_verify(const prd_password_policy *policy, const char *password,
+                                       size_t password_len, const char *stored);
+
+/*
+ * For an unknown user: spend the same time and memory as prd_password_verify
+ * would on a hash made under the current policy, then return PRD_EMISMATCH,
+ * so a login form does not reveal which accounts exist by its timing.
+ * Errors as prd_password_hash.
+ */
+PRD_API prd_status prd_password_verify_dummy(const prd_password_policy *policy,
+                                             const char *password, size_t password_len);
+
+/* Why a stored hash should be replaced. */
+typedef enum prd_rehash_reason {
+    PRD_REHASH_NONE = 0,            /* current: keep it */
+    PRD_REHASH_WEAKER_PARAMS = 1,   /* lower cost, version 16, shorter salt or hash */
+    PRD_REHASH_OTHER_PARAMS = 2,    /* different (e.g. higher) cost than the policy's */
+    PRD_REHASH_OTHER_ALGORITHM = 3, /* argon2i or argon2d */
+    PRD_REHASH_OTHER_PEPPER = 4,    /* a retired pepper, none, or one when none is set */
+    PRD_REHASH_LEGACY_FORMAT = 5    /* a crypt(3) hash */
+} prd_rehash_reason;
+
+/* A fixed phrase for a reason ("weaker params"); never NULL, static. */
+PRD_API const char *prd_rehash_reason_str(prd_rehash_reason reason);
+
+/*
+ * Should this stored hash be replaced under the policy? *reason gets why
+ * (PRD_REHASH_NONE when not). The first reason found wins in this order:
+ * legacy format, other algorithm, other pepper, weaker params, other params.
+ * Errors: PRD_EINVAL (malformed hash or NULL arguments); a legacy hash is
+ * answered even when the policy refuses to verify legacy hashes.
+ */
+PRD_API prd_status prd_password_needs_rehash(const prd_password_policy *policy,
+                                             const char *stored, prd_rehash_reason *reason);
+
+/*
+ * Verify, and when the stored hash is outdated, hash the password again
+ * under the policy in the same call. On PRD_OK, *upgraded is 1 and new_hash
+ * holds the replacement when one is due, else *upgraded is 0 and new_hash
+ * is "". stored is never modified, so the caller can swap atomically:
+ *   UPDATE users SET hash = $new WHERE id = $id AND hash = $stored
+ * Returns and errors as prd_password_verify, plus PRD_ENOSPACE when
+ * new_hash is too small (then nothing was verified).
+ */
+PRD_API prd_status prd_password_verify_and_upgrade(const prd_password_policy *policy,
+                                                   const char *password, size_t password_len,
+                                                   const char *stored, char *new_hash,
+                                                   size_t new_hash_size, int *upgraded);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PRODREADY_PASSWORD_H */

@@ -1,0 +1,106 @@
+/* Internal pieces of the password module, shared by lib/password_*.c. */
+#ifndef PRD_INTERNAL_PASSWORD_H
+#define PRD_INTERNAL_PASSWORD_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "prodready/password.h"
+
+/* Argon2 variants, numbered as libargon2's argon2_type. */
+enum prd__argon2_type { PRD__ARGON2D = 0, PRD__ARGON2I = 1, PRD__ARGON2ID = 2 };
+
+#define PRD__SALT_MIN 8
+#define PRD__SALT_MAX 64
+#define PRD__TAG_MIN 4
+#define PRD__TAG_MAX 64
+#define PRD__AD_MAX 256
+#define PRD__KEYID_MAX 32
+#define PRD__PEPPER_MIN 16
+#define PRD__PEPPER_MAX 64
+#define PRD__ARGON2_MAX_LANES 0xFFFFFFu
+
+/* A parsed Argon2 PHC string. */
+struct prd__phc {
+    enum prd__argon2_type type;
+    uint32_t version; /* 0x10 or 0x13 */
+    uint32_t m_kib, t, p;
+    char keyid[PRD__KEYID_MAX + 1]; /* "" when absent */
+    unsigned char ad[PRD__AD_MAX];
+    size_t ad_len;
+    unsigned char salt[PRD__SALT_MAX];
+    size_t salt_len;
+    unsigned char tag[PRD__TAG_MAX];
+    size_t tag_len;
+};
+
+/* Parse a NUL-terminated PHC string strictly (docs/password.md lists what
+ * is accepted). PRD_OK or PRD_EINVAL; never reads past the NUL. */
+prd_status prd__phc_parse(const char *s, struct prd__phc *out);
+
+/* Write a PHC string (snprintf rules); returns the length needed. */
+size_t prd__phc_encode(const struct prd__phc *phc, char *out, size_t out_size);
+
+/* Compute the Argon2 tag for phc's parameters, salt and ad into tag
+ * (phc->tag_len bytes), routing to the fastest backend that supports them.
+ * Errors: PRD_ENOMEM, PRD_EINTERNAL. */
+prd_status prd__argon2_compute(const struct prd__phc *phc, const unsigned char *pw, size_t pw_len,
+                               unsigned char *tag);
+
+/* 1 when libsodium can compute these parameters (the fast path). */
+int prd__argon2_sodium_can(const struct prd__phc *phc);
+
+/* Legacy crypt(3): 1 when the string looks like one of the accepted
+ * families; verify returns PRD_OK/PRD_EMISMATCH/PRD_EINVAL. */
+int prd__legacy_is_legacy(const char *stored);
+prd_status prd__legacy_verify(const char *password, size_t password_len, const char *stored);
+
+/* The memory budget: a FIFO of waiters over a pool of KiB. */
+struct prd__budget_waiter;
+struct prd__budget {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t total_kib;
+    uint64_t used_kib;
+    uint64_t peak_kib;
+    uint64_t in_flight;
+    uint64_t waiting;
+    uint64_t busy;
+    uint64_t completed;
+    uint64_t avg_ns; /* moving average duration of one hash */
+    struct prd__budget_waiter *head, *tail;
+};
+
+void prd__budget_init(struct prd__budget *b, uint64_t total_kib);
+void prd__budget_destroy(struct prd__budget *b);
+/* Take need_kib (capped at the whole budget) waiting up to wait_ms in FIFO
+ * order. PRD_OK or PRD_EBUSY. Returns the amount taken in *taken. */
+prd_status prd__budget_acquire(struct prd__budget *b, uint64_t need_kib, uint32_t wait_ms,
+                               uint64_t *taken);
+void prd__budget_release(struct prd__budget *b, uint64_t taken, uint64_t elapsed_ns);
+
+struct prd__pepper {
+    char id[PRD__KEYID_MAX + 1];
+    prd_secret *key;
+};
+
+#define PRD__PEPPERS_MAX 8
+
+struct prd_password_policy {
+    uint32_t t, m_kib, p;
+    size_t salt_len, hash_len;
+    uint32_t max_t, max_m_kib, max_p;
+    size_t max_password_len;
+    int allow_legacy;
+    int budget_explicit;
+    uint32_t wait_ms;
+    struct prd__pepper peppers[PRD__PEPPERS_MAX]; /* [0] current when has_current */
+    size_t n_peppers;
+    int has_current;
+    struct prd__budget budget;
+};
+
+/* The pepper named id, or NULL. */
+const struct prd__pepper *prd__policy_pepper(const prd_password_policy *p, const char *id);
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * The memory budget that bounds concurrent Argon2 computations. Waiters
+ * queue in arrival order and only the head may take memory, so a large
+ * request is never starved by a stream of small ones; a waiter that times
+ * out leaves the queue and wakes the others so the next head can proceed.
+ */
+#include "internal/common.h"
+#include "internal/password.h"
+
+#include <errno.h>
+#include <time.h>
+
+struct prd__budget_waiter {
+    struct prd__budget_waiter *next, *prev;
+};
+
+void prd__budget_init(struct prd__budget *b, uint64_t total_kib)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&b->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&b->mu, NULL);
+    b->total_kib = total_kib;
+    b->used_kib = b->peak_kib = b->in_flight = b->waiting = b->busy = b->completed = 0;
+    b->avg_ns = 0;
+    b->head = b->tail = NULL;
+}
+
+void prd__budget_destroy(struct prd__budget *b)
+{
+    pthread_cond_destroy(&b->cv);
+    pthread_mutex_destroy(&b->mu);
+}
+
+static void unlink_waiter(struct prd__budget *b, struct prd__budget_waiter *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        b->head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        b->tail = w->prev;
+}
+
+static int fits(const struct prd__budget *b, uint64_t need)
+{
+    return b->used_kib + need <= b->total_kib;
+}
+
+prd_status prd__budget_acquire(struct prd__budget *b, uint64_t need_kib, uint32_t wait_ms,
+                               uint64_t *taken)
+{
+    /* More than the whole budget runs alone: it takes all of it. */
+    if (need_kib > b->total_kib)
+        need_kib = b->total_kib;
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += (time_t)(wait_ms / 1000);
+    deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+
+    pthread_mutex_lock(&b->mu);
+    struct prd__budget_waiter me = {NULL, b->tail};
+    if (b->tail)
+        b->tail->next = &me;
+    else
+        b->head = &me;
+    b->tail = &me;
+    b->waiting++;
+    prd_status st = PRD_OK;
+    while (b->head != &me || !fits(b, need_kib)) {
+        int rc = wait_ms ? pthread_cond_timedwait(&b->cv, &b->mu, &deadline) : ETIMEDOUT;
+        if (rc == ETIMEDOUT && (b->head != &me || !fits(b, need_kib))) {
+            st = PRD_EBUSY;
+            break;
+        }
+    }
+    unlink_waiter(b, &me);
+    b->waiting--;
+    if (st == PRD_OK) {
+        b->used_kib += need_kib;
+        b->in_flight++;
+        if (b->used_kib > b->peak_kib)
+            b->peak_kib = b->used_kib;
+        *taken = need_kib;
+    } else {
+        b->busy++;
+        *taken = 0;
+    }
+    /* The queue's head changed: let the new head look at the budget. */
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    return st;
+}
+
+void prd__budget_release(struct prd__budget *b, uint64_t taken, uint64_t elapsed_ns)
+{
+    pthread_mutex_lock(&b->mu);
+    b->used_kib -= taken;
+    b->in_flight--;
+    b->completed++;
+    /* An exponential moving average (1/8) for the retry hint. */
+    b->avg_ns = b->avg_ns ? b->avg_ns - b->avg_ns / 8 + elapsed_ns / 8 : elapsed_ns;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}

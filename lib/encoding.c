@@ -1,5 +1,6 @@
 /* Hex and base64url on top of libsodium's constant-time codecs. */
 #include "internal/common.h"
+#include "internal/encoding.h"
 
 #include <sodium.h>
 
@@ -62,6 +63,8 @@ prd_status prd_base64url_decode(void *out, size_t out_cap, size_t *out_len, cons
         return PRD_ENOSPACE;
     if (text_len == 0)
         return PRD_OK;
+    if (!prd__b64_alphabet_ok(text, text_len, 1))
+        return PRD_EINVAL;
     /* libsodium rejects non-zero leftover bits, which makes this canonical. */
     if (sodium_base642bin(out, out_cap, text, text_len, NULL, &n, &end,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
@@ -70,4 +73,27 @@ prd_status prd_base64url_decode(void *out, size_t out_cap, size_t *out_len, cons
     if (out_len)
         *out_len = n;
     return PRD_OK;
+}
+
+int prd__b64_alphabet_ok(const char *text, size_t len, int urlsafe)
+{
+    const char c62 = urlsafe ? '-' : '+', c63 = urlsafe ? '_' : '/';
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == c62 || c == c63))
+            return 0;
+    }
+    return 1;
+}
+
+int prd__b64std_decode(unsigned char *out, size_t cap, size_t *out_len, const char *text,
+                       size_t len)
+{
+    const char *end = NULL;
+    if (len % 4 == 1 || !prd__b64_alphabet_ok(text, len, 0))
+        return 0;
+    return sodium_base642bin(out, cap, text, len, NULL, out_len, &end,
+                             sodium_base64_VARIANT_ORIGINAL_NO_PADDING) == 0 &&
+           end == text + len;
 }

@@ -46,7 +46,8 @@ static uint32_t cpu_count(void)
 }
 
 static prd_status via_libargon2(const struct prd__phc *phc, const unsigned char *pw,
-                                size_t pw_len, unsigned char *tag)
+                                size_t pw_len, const unsigned char *secret, size_t secret_len,
+                                unsigned char *tag)
 {
     uint32_t threads = phc->p < cpu_count() ? phc->p : cpu_count();
     argon2_context ctx = {
@@ -56,6 +57,8 @@ static prd_status via_libargon2(const struct prd__phc *phc, const unsigned char 
         .pwdlen = (uint32_t)pw_len,
         .salt = (uint8_t *)(uintptr_t)phc->salt,
         .saltlen = (uint32_t)phc->salt_len,
+        .secret = secret_len ? (uint8_t *)(uintptr_t)secret : NULL,
+        .secretlen = (uint32_t)secret_len,
         .ad = phc->ad_len ? (uint8_t *)(uintptr_t)phc->ad : NULL,
         .adlen = (uint32_t)phc->ad_len,
         .t_cost = phc->t,
@@ -71,12 +74,30 @@ static prd_status via_libargon2(const struct prd__phc *phc, const unsigned char 
     return rc == ARGON2_MEMORY_ALLOCATION_ERROR ? PRD_ENOMEM : PRD_EINTERNAL;
 }
 
+static _Atomic int forced_backend;
+
+void prd__argon2_force_backend(int which)
+{
+    forced_backend = which;
+}
+
+prd_status prd__argon2_compute_keyed(const struct prd__phc *phc, const unsigned char *pw,
+                                     size_t pw_len, const unsigned char *secret,
+                                     size_t secret_len, unsigned char *tag)
+{
+    if (pw_len > UINT32_MAX || secret_len > UINT32_MAX)
+        return PRD_EINVAL;
+    int forced = forced_backend;
+    if (forced == 1 || (forced == 0 && secret_len == 0 && prd__argon2_sodium_can(phc))) {
+        if (secret_len || !prd__argon2_sodium_can(phc))
+            return PRD_EINVAL;
+        return via_sodium(phc, pw, pw_len, tag);
+    }
+    return via_libargon2(phc, pw, pw_len, secret, secret_len, tag);
+}
+
 prd_status prd__argon2_compute(const struct prd__phc *phc, const unsigned char *pw, size_t pw_len,
                                unsigned char *tag)
 {
-    if (pw_len > UINT32_MAX)
-        return PRD_EINVAL;
-    if (prd__argon2_sodium_can(phc))
-        return via_sodium(phc, pw, pw_len, tag);
-    return via_libargon2(phc, pw, pw_len, tag);
+    return prd__argon2_compute_keyed(phc, pw, pw_len, NULL, 0, tag);
 }

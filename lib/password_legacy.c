@@ -46,7 +46,7 @@ prd_status prd__legacy_verify(const char *password, size_t password_len, const c
     if (!out || out[0] == '*')
         st = PRD_EINVAL; /* libcrypt could not parse the setting */
     else if (strlen(out) != stored_len)
-        st = PRD_EMISMATCH;
+        st = PRD_EINVAL; /* the stored string was a setting, not a whole hash */
     else
         st = sodium_memcmp(out, stored, stored_len) == 0 ? PRD_OK : PRD_EMISMATCH;
     prd__secure_free(phrase); /* both are wiped on free */

@@ -8,6 +8,7 @@
  * the reference decoder and Argon2's own v1.0 strings have it.
  */
 #include "internal/common.h"
+#include "internal/encoding.h"
 #include "internal/password.h"
 
 #include <stdio.h>
@@ -62,12 +63,9 @@ static int read_b64(struct cursor *c, size_t n, unsigned char *out, size_t min, 
                     size_t *len)
 {
     size_t got = 0;
-    const char *end = NULL;
-    if (n == 0 || n % 4 == 1 || n > (max * 4 + 2) / 3)
+    if (n == 0 || n > (max * 4 + 2) / 3)
         return 0;
-    if (sodium_base642bin(out, max, c->p, n, NULL, &got, &end,
-                          sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0 ||
-        end != c->p + n || got < min || got > max)
+    if (!prd__b64std_decode(out, max, &got, c->p, n) || got < min || got > max)
         return 0;
     c->p += n;
     *len = got;

@@ -412,6 +412,12 @@ static void test_decode_rejects(void **state)
         if (prd_base64url_decode(out, sizeof out, NULL, bad_b64[i], strlen(bad_b64[i])) !=
             PRD_EINVAL)
             fail_msg("base64url '%s' should be rejected", bad_b64[i]);
+    /* High-bit bytes: libsodium 1.0.18's decoder alone accepts them. */
+    for (int c = 0x80; c <= 0xff; c++) {
+        char t[4] = {'A', 'A', 'A', (char)c};
+        if (prd_base64url_decode(out, sizeof out, NULL, t, 4) != PRD_EINVAL)
+            fail_msg("base64url with byte 0x%02x should be rejected", c);
+    }
     static const char *bad_hex[] = {"0", "0g", "0x00", " 00", "00 "};
     for (size_t i = 0; i < sizeof bad_hex / sizeof bad_hex[0]; i++)
         if (prd_hex_decode(out, sizeof out, NULL, bad_hex[i], strlen(bad_hex[i])) != PRD_EINVAL)

@@ -47,6 +47,15 @@ size_t prd__phc_encode(const struct prd__phc *phc, char *out, size_t out_size);
 prd_status prd__argon2_compute(const struct prd__phc *phc, const unsigned char *pw, size_t pw_len,
                                unsigned char *tag);
 
+/* The same with Argon2's secret input K (libargon2 only); the official
+ * known-answer vectors use it. */
+prd_status prd__argon2_compute_keyed(const struct prd__phc *phc, const unsigned char *pw,
+                                     size_t pw_len, const unsigned char *secret,
+                                     size_t secret_len, unsigned char *tag);
+
+/* Force a backend (test hook): 0 route, 1 libsodium only, 2 libargon2 only. */
+void prd__argon2_force_backend(int which);
+
 /* 1 when libsodium can compute these parameters (the fast path). */
 int prd__argon2_sodium_can(const struct prd__phc *phc);
 

@@ -1,0 +1,21 @@
+/* Internal encoding helpers shared by the parsers. */
+#ifndef PRD_INTERNAL_ENCODING_H
+#define PRD_INTERNAL_ENCODING_H
+
+#include <stddef.h>
+
+/*
+ * 1 when every one of the len characters is in the base64 alphabet:
+ * url-safe ('-', '_') or standard ('+', '/'). Needed before libsodium's
+ * decoder, because libsodium 1.0.18 maps bytes 0x80-0xFF to alphabet
+ * values (a signed-char slip in its constant-time lookup) and would accept
+ * them; tests/test_core.c keeps that case.
+ */
+int prd__b64_alphabet_ok(const char *text, size_t len, int urlsafe);
+
+/* Decode standard-alphabet base64 without padding, strictly (see
+ * prd_base64url_decode for what strict means). */
+int prd__b64std_decode(unsigned char *out, size_t cap, size_t *out_len, const char *text,
+                       size_t len);
+
+#endif

@@ -3,6 +3,7 @@
 #include "internal/alloc.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,4 +76,29 @@ void *prd__secure_malloc(size_t n)
 void prd__secure_free(void *p)
 {
     sodium_free(p); /* wipes, unlocks and unmaps; NULL is a no-op */
+}
+
+/* 16 bytes keep the caller's pointer aligned for any type. */
+#define RETURNED_HEADER 16
+
+void *prd__returned_alloc(size_t n)
+{
+    if (n > SIZE_MAX - RETURNED_HEADER)
+        return NULL;
+    unsigned char *p = prd__malloc(n + RETURNED_HEADER);
+    if (!p)
+        return NULL;
+    memcpy(p, &n, sizeof n);
+    return p + RETURNED_HEADER;
+}
+
+void prd__free_returned(void *p)
+{
+    if (!p)
+        return;
+    unsigned char *base = (unsigned char *)p - RETURNED_HEADER;
+    size_t n;
+    memcpy(&n, base, sizeof n);
+    sodium_memzero(base, n + RETURNED_HEADER);
+    free(base);
 }

@@ -1,5 +1,6 @@
 /* core: initialisation, version and status codes. */
 #include "internal/common.h"
+#include "internal/alloc.h"
 
 #include <stdatomic.h>
 #include <pthread.h>
@@ -111,4 +112,11 @@ void prd_memzero(void *p, size_t len)
 {
     if (p)
         sodium_memzero(p, len);
+}
+
+void prd_free(void *p)
+{
+    /* Buffers returned to callers carry a size header so they can be
+     * wiped: tokens and decrypted payloads may be sensitive. */
+    prd__free_returned(p);
 }

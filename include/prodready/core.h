@@ -221,6 +221,40 @@ PRD_API prd_status prd_clock_manual_set_wall(prd_clock *clock, int64_t wall_ns);
 PRD_API void prd_clock_free(prd_clock *clock);
 
 /* ------------------------------------------------------------------ */
+/* RFC 3339 times                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Longest string prd_rfc3339_format writes, without the NUL. */
+#define PRD_RFC3339_MAX 35
+
+/*
+ * Parse an RFC 3339 date-time ("2026-11-23T08:00:00Z",
+ * "2026-11-23T09:00:00.25+01:00") of exactly len characters into
+ * nanoseconds since the Unix epoch (UTC), honouring the offset. Strict:
+ * four-digit year, two-digit fields in range (day within the month, leap
+ * years counted), 'T' or 't', 'Z', 'z' or a +HH:MM/-HH:MM offset, an
+ * optional fraction of 1-9 digits. A leap second (:60) is read as :59.999999999.
+ * Errors: PRD_EINVAL (malformed, or outside years 0001-9999 after the offset).
+ */
+PRD_API prd_status prd_rfc3339_parse(const char *text, size_t len, int64_t *unix_ns);
+
+/*
+ * Format unix_ns as UTC "YYYY-MM-DDTHH:MM:SS[.fraction]Z" with frac_digits
+ * (0, 3, 6 or 9) fractional digits; snprintf rules (returns the length
+ * needed, 0 when frac_digits is not one of those or the time is outside
+ * years 0001-9999).
+ */
+PRD_API size_t prd_rfc3339_format(int64_t unix_ns, int frac_digits, char *out, size_t out_size);
+
+/* ------------------------------------------------------------------ */
+/* Memory returned by the library                                      */
+/* ------------------------------------------------------------------ */
+
+/* Release a buffer the library allocated for the caller (a token string,
+ * a decoded payload). NULL is a no-op. The memory is wiped first. */
+PRD_API void prd_free(void *p);
+
+/* ------------------------------------------------------------------ */
 /* Encodings                                                           */
 /* ------------------------------------------------------------------ */
 

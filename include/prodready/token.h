@@ -11,13 +11,25 @@
  * "k4.local.<b64>", "k4.secret.<b64>", "k4.public.<b64>", and the key
  * identifiers "k4.lid.", "k4.sid.", "k4.pid." that token footers carry.
  *
+ * Tokens: PASETO v4 (https://github.com/paseto-standard/paseto-spec).
+ * v4.local is encrypted and authenticated with a shared key (XChaCha20 +
+ * keyed BLAKE2b); v4.public is signed (Ed25519) and readable by anyone.
+ * The claim layer on top makes an expiry mandatory when issuing and checks
+ * exp, nbf, iss, aud and required claims when verifying.
+ *
  * Thread safety: a prd_token_key is immutable once made and may be shared
- * between threads.
+ * between threads. A prd_keyring may be changed (keys added, removed, made
+ * current) while other threads issue and verify with it. A prd_token_claims
+ * belongs to one thread at a time. A prd_token_verifier is configured
+ * first and then shared; prd_token_verify may run on it concurrently.
  */
 #ifndef PRODREADY_TOKEN_H
 #define PRODREADY_TOKEN_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
 
 #include "prodready/core.h"
 
@@ -93,6 +105,226 @@ PRD_API size_t prd_token_key_id(const prd_token_key *key, char *out, size_t out_
 
 /* Wipe and release a key. NULL is a no-op. */
 PRD_API void prd_token_key_free(prd_token_key *key);
+
+/* ------------------------------------------------------------------ */
+/* Raw PASETO v4                                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The raw protocol, without claims: any payload bytes, an optional footer
+ * (bytes, sent in clear but authenticated) and an optional implicit
+ * assertion (authenticated, never sent). For claims with mandatory expiry,
+ * use prd_token_issue / prd_token_verify below.
+ *
+ * Token strings are returned in *out (NUL-terminated, freed with
+ * prd_free). Decoded payloads and footers likewise (NUL-terminated as a
+ * convenience; lengths are given). Empty footer/implicit: NULL, 0.
+ */
+
+/* Default and absolute maximum size of a token string we look at. */
+#define PRD_TOKEN_DEFAULT_MAX_SIZE 8192
+#define PRD_TOKEN_ABSOLUTE_MAX_SIZE (1024 * 1024)
+
+typedef enum prd_token_purpose {
+    PRD_TOKEN_LOCAL = 1, /* v4.local */
+    PRD_TOKEN_PUBLIC = 2 /* v4.public */
+} prd_token_purpose;
+
+/*
+ * Encrypt (v4.local, key kind LOCAL) or sign (v4.public, key kind SECRET).
+ * Errors: PRD_EINVAL (NULL, wrong key kind), PRD_ETOOBIG (the token would
+ * exceed PRD_TOKEN_ABSOLUTE_MAX_SIZE), PRD_ENOMEM.
+ */
+PRD_API prd_status prd_token_v4_encrypt(const prd_token_key *key, const void *payload,
+                                        size_t payload_len, const void *footer, size_t footer_len,
+                                        const void *implicit, size_t implicit_len, char **out);
+PRD_API prd_status prd_token_v4_sign(const prd_token_key *key, const void *payload,
+                                     size_t payload_len, const void *footer, size_t footer_len,
+                                     const void *implicit, size_t implicit_len, char **out);
+
+/*
+ * Decrypt a v4.local token (key kind LOCAL) or verify a v4.public token
+ * (key kind PUBLIC or SECRET) of token_len bytes. When expect_footer is
+ * not NULL the token's footer must equal it (constant-time); otherwise any
+ * footer is accepted and returned in *footer_out (may be NULL). Sizes over
+ * max_size (0 = PRD_TOKEN_DEFAULT_MAX_SIZE) are refused before any
+ * decoding or cryptography.
+ * Returns PRD_OK, or PRD_EBADTOKEN for every kind of rejection (wrong
+ * header or purpose, bad encoding, wrong footer, failed authentication),
+ * with a static phrase in *why (may be NULL) for logs — never for users.
+ * Errors: PRD_EINVAL (NULL arguments, wrong key kind), PRD_ENOMEM.
+ */
+PRD_API prd_status prd_token_v4_decrypt(const prd_token_key *key, const char *token,
+                                        size_t token_len, const void *expect_footer,
+                                        size_t expect_footer_len, const void *implicit,
+                                        size_t implicit_len, size_t max_size,
+                                        unsigned char **payload_out, size_t *payload_len,
+                                        unsigned char **footer_out, size_t *footer_len,
+                                        const char **why);
+PRD_API prd_status prd_token_v4_verify_signed(const prd_token_key *key, const char *token,
+                                              size_t token_len, const void *expect_footer,
+                                              size_t expect_footer_len, const void *implicit,
+                                              size_t implicit_len, size_t max_size,
+                                              unsigned char **payload_out, size_t *payload_len,
+                                              unsigned char **footer_out, size_t *footer_len,
+                                              const char **why);
+
+/* ------------------------------------------------------------------ */
+/* Key rings: rotation without a flag day                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A key ring holds up to PRD_KEYRING_MAX keys. For each purpose one key is
+ * current: new tokens are made with it and carry its PASERK id in the
+ * footer ({"kid":"k4.lid…"} for local, {"kid":"k4.pid…"} for public).
+ * Verification picks the key by that id; a token without a known id is
+ * tried with the only key of its purpose when the ring holds exactly one,
+ * and rejected otherwise. Retired keys verify until removed.
+ */
+typedef struct prd_keyring prd_keyring;
+
+#define PRD_KEYRING_MAX 16
+
+/* Errors: PRD_EINVAL (out NULL), PRD_ENOMEM. */
+PRD_API prd_status prd_keyring_new(prd_keyring **out);
+
+/* Release a ring; NULL is a no-op. No call may be using it. */
+PRD_API void prd_keyring_free(prd_keyring *ring);
+
+/*
+ * Add a copy of key (the caller keeps and frees theirs). A local key
+ * serves v4.local; a secret key signs and verifies v4.public; a public key
+ * only verifies. make_current: issue with it from now on (a local or
+ * secret key only). Errors: PRD_EINVAL (NULL, a public key made current,
+ * the same key id already present), PRD_ETOOBIG (ring full), PRD_ENOMEM.
+ */
+PRD_API prd_status prd_keyring_add(prd_keyring *ring, const prd_token_key *key, int make_current);
+
+/* Make the key with this id (k4.lid/k4.pid/k4.sid) current.
+ * Errors: PRD_EINVAL, PRD_ENOTFOUND. */
+PRD_API prd_status prd_keyring_set_current(prd_keyring *ring, const char *kid);
+
+/* Remove the key with this id; tokens made with it stop verifying.
+ * Removing the current key leaves the purpose without one (issuing then
+ * fails) until another is made current. Errors: PRD_EINVAL, PRD_ENOTFOUND. */
+PRD_API prd_status prd_keyring_remove(prd_keyring *ring, const char *kid);
+
+/* Number of keys in the ring; 0 for NULL. */
+PRD_API size_t prd_keyring_count(const prd_keyring *ring);
+
+/* ------------------------------------------------------------------ */
+/* Claims and issuing                                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A claims builder. iat (now) and jti (128 random bits, base64url) are
+ * set when the token is issued; exp comes from set_ttl or set_expiry and
+ * is mandatory: issuing without one is PRD_EINVAL. Times are written as
+ * RFC 3339 UTC strings, as PASETO's registered claims are.
+ */
+typedef struct prd_token_claims prd_token_claims;
+
+PRD_API prd_status prd_token_claims_new(prd_token_claims **out);
+PRD_API void prd_token_claims_free(prd_token_claims *claims);
+
+/* Expire ttl_ms milliseconds after issuing (1 ms .. 10 years). */
+PRD_API prd_status prd_token_claims_set_ttl(prd_token_claims *claims, int64_t ttl_ms);
+/* Expire at a fixed time (Unix nanoseconds); must be after issuing. */
+PRD_API prd_status prd_token_claims_set_expiry(prd_token_claims *claims, int64_t unix_ns);
+/* Not valid before (Unix nanoseconds). */
+PRD_API prd_status prd_token_claims_set_not_before(prd_token_claims *claims, int64_t unix_ns);
+
+/*
+ * Set a claim. name: 1-64 bytes; "exp", "nbf" and "iat" are refused (use
+ * the setters above), everything else (iss, sub, aud, jti, custom) is
+ * accepted. A value replaces an earlier one. set_json takes a reference
+ * (json_incref) to value; a string must be valid UTF-8.
+ * Errors: PRD_EINVAL, PRD_ENOMEM.
+ */
+PRD_API prd_status prd_token_claims_set_string(prd_token_claims *claims, const char *name,
+                                               const char *value);
+PRD_API prd_status prd_token_claims_set_int(prd_token_claims *claims, const char *name,
+                                            int64_t value);
+PRD_API prd_status prd_token_claims_set_json(prd_token_claims *claims, const char *name,
+                                             json_t *value);
+
+/*
+ * Issue a token of the given purpose with the ring's current key for it:
+ * the claims as the JSON payload, and as footer {"kid": current key id}
+ * merged with footer_extra (a JSON object, may be NULL; "kid" in it is
+ * refused). implicit: an optional implicit assertion (may be NULL, 0).
+ * clock: NULL for the system clock. *out freed with prd_free.
+ * Errors: PRD_EINVAL (no expiry, no current key, bad footer_extra),
+ * PRD_ENOMEM.
+ */
+PRD_API prd_status prd_token_issue(const prd_keyring *ring, prd_token_purpose purpose,
+                                   const prd_token_claims *claims, json_t *footer_extra,
+                                   const void *implicit, size_t implicit_len,
+                                   const prd_clock *clock, char **out);
+
+/* ------------------------------------------------------------------ */
+/* Verification                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A verifier: which ring and purpose, the leeways, the expected issuer and
+ * audiences, required claims, limits and the clock. Defaults: 30 s leeway
+ * for exp and for nbf, no issuer or audience check, max token size 8 KiB,
+ * footer at most 1 KiB and JSON depth 4 when parsed before verification.
+ * The verifier borrows ring and clock: both must outlive it.
+ */
+typedef struct prd_token_verifier prd_token_verifier;
+
+PRD_API prd_status prd_token_verifier_new(const prd_keyring *ring, prd_token_purpose purpose,
+                                          prd_token_verifier **out);
+PRD_API void prd_token_verifier_free(prd_token_verifier *v);
+/* Leeways in milliseconds, 0 .. 1 day. Errors: PRD_EINVAL. */
+PRD_API prd_status prd_token_verifier_set_leeway(prd_token_verifier *v, int64_t exp_leeway_ms,
+                                                 int64_t nbf_leeway_ms);
+/* The iss claim must equal this. Errors: PRD_EINVAL, PRD_ENOMEM. */
+PRD_API prd_status prd_token_verifier_set_issuer(prd_token_verifier *v, const char *iss);
+/* The aud claim (a string, or an array of strings) must contain one of the
+ * audiences added. Errors: PRD_EINVAL, PRD_ETOOBIG (over 16), PRD_ENOMEM. */
+PRD_API prd_status prd_token_verifier_add_audience(prd_token_verifier *v, const char *aud);
+/* This claim must be present. Errors: PRD_EINVAL, PRD_ETOOBIG (over 16), PRD_ENOMEM. */
+PRD_API prd_status prd_token_verifier_require_claim(prd_token_verifier *v, const char *name);
+/* Largest token accepted (64 .. PRD_TOKEN_ABSOLUTE_MAX_SIZE). Errors: PRD_EINVAL. */
+PRD_API prd_status prd_token_verifier_set_max_size(prd_token_verifier *v, size_t max_size);
+/* The token's footer must be exactly these bytes (no kid lookup then).
+ * Errors: PRD_EINVAL, PRD_ENOMEM. */
+PRD_API prd_status prd_token_verifier_set_footer(prd_token_verifier *v, const void *footer,
+                                                 size_t footer_len);
+/* Clock for exp/nbf checks; NULL for the system clock. */
+PRD_API prd_status prd_token_verifier_set_clock(prd_token_verifier *v, const prd_clock *clock);
+
+/* The outcome of a successful verification. */
+typedef struct prd_token_verified prd_token_verified;
+
+/*
+ * Verify a token and its claims. The payload must be a JSON object with an
+ * "exp" claim (RFC 3339): a token that never expires is invalid.
+ * Checks, in order: size, header and purpose, footer (bounded), key,
+ * cryptography, JSON, exp (now >= exp + leeway: PRD_EEXPIRED), nbf
+ * (now < nbf - leeway: PRD_ENOTYET), iat (in the future beyond the nbf
+ * leeway: PRD_ENOTYET), iss, aud, required claims.
+ * Returns PRD_OK (*out set, free with prd_token_verified_free),
+ * PRD_EEXPIRED, PRD_ENOTYET or PRD_EBADTOKEN (everything else the token is
+ * to blame for; *why, if not NULL, gets a static phrase for logs).
+ * Errors: PRD_EINVAL (NULL arguments), PRD_ENOMEM.
+ */
+PRD_API prd_status prd_token_verify(const prd_token_verifier *v, const char *token,
+                                    size_t token_len, const void *implicit, size_t implicit_len,
+                                    prd_token_verified **out, const char **why);
+
+/* The claims as JSON text exactly as in the token (NUL-terminated). */
+PRD_API const char *prd_token_verified_claims_text(const prd_token_verified *r);
+/* The claims as a jansson object, borrowed (json_incref to keep it). */
+PRD_API json_t *prd_token_verified_claims(const prd_token_verified *r);
+/* The footer bytes ("" and 0 when none). */
+PRD_API const char *prd_token_verified_footer(const prd_token_verified *r, size_t *len);
+/* Expiry in Unix nanoseconds. */
+PRD_API int64_t prd_token_verified_expiry(const prd_token_verified *r);
+PRD_API void prd_token_verified_free(prd_token_verified *r);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,11 @@ void prd__free(void *p);
 void *prd__secure_malloc(size_t n);
 void prd__secure_free(void *p);
 
+/* Buffers handed to callers, released with prd_free(): a hidden size
+ * header lets prd_free wipe them (tokens, decrypted payloads). */
+void *prd__returned_alloc(size_t n);
+void prd__free_returned(void *p);
+
 /* Test hook: fail the allocation `countdown` calls from now (1 = the next
  * one); 0 disables injection. Returns the number of injected failures so
  * far. Not thread-safe with respect to which thread sees the failure. */

@@ -18,3 +18,27 @@ struct prd_token_key {
 const unsigned char *prd__token_key_bytes(const prd_token_key *key);
 
 #endif
+
+/* v4.local encryption with a caller-chosen 32-byte nonce: only for the
+ * official vectors, which fix the nonce. */
+prd_status prd__v4_encrypt_with_nonce(const prd_token_key *key, const unsigned char nonce[32],
+                                      const void *payload, size_t payload_len, const void *footer,
+                                      size_t footer_len, const void *implicit, size_t implicit_len,
+                                      char **out);
+
+/* Split a token into its parts without decoding: header length, payload
+ * (base64url) and footer (base64url, may be empty). PRD_EBADTOKEN on a
+ * malformed shape. */
+struct prd__token_parts {
+    prd_token_purpose purpose;
+    const char *body;
+    size_t body_len;
+    const char *footer;
+    size_t footer_len; /* encoded length; 0 when absent */
+};
+prd_status prd__token_split(const char *token, size_t len, struct prd__token_parts *parts,
+                            const char **why);
+
+/* Decode a token's footer into a prd__returned_alloc buffer. */
+prd_status prd__token_footer(const struct prd__token_parts *parts, unsigned char **footer,
+                             size_t *footer_len, const char **why);

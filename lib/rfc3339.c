@@ -54,9 +54,10 @@ static int digits(const char *s, int n, unsigned *v)
     return 1;
 }
 
-/* Range of years we accept, as Unix seconds: 0001-01-01 .. 9999-12-31. */
-#define MIN_UNIX_S INT64_C(-62135596800)
-#define MAX_UNIX_S INT64_C(253402300799)
+/* Times must fit int64 nanoseconds: 1677-09-21T00:12:44Z .. 2262-04-11T23:47:16Z
+ * (whole seconds, so the fraction can never overflow). */
+#define MIN_UNIX_S (INT64_MIN / 1000000000 + 1)
+#define MAX_UNIX_S (INT64_MAX / 1000000000 - 1)
 
 prd_status prd_rfc3339_parse(const char *t, size_t len, int64_t *unix_ns)
 {

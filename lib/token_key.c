@@ -231,3 +231,11 @@ size_t prd_token_key_id(const prd_token_key *key, char *out, size_t out_size)
     sodium_memzero(&st, sizeof st);
     return write_prefixed(out, out_size, info->id_prefix, digest, sizeof digest);
 }
+
+prd_status prd__token_key_dup(const prd_token_key *key, prd_token_key **out)
+{
+    const struct kind_info *info = key ? info_of(key->kind) : NULL;
+    if (!info || !out)
+        return PRD_EINVAL;
+    return make_key(key->kind, serialized(key), info->bytes, out);
+}

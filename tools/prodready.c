@@ -26,6 +26,7 @@ static const struct {
     {"version", cmd_version},
     {"keygen", cmd_keygen},
     {"password", cmd_password},
+    {"token", cmd_token},
 };
 
 static void print_help(FILE *f)
@@ -36,7 +37,11 @@ static void print_help(FILE *f)
           "  keygen local|public          print a new PASETO v4 key as PASERK\n"
           "  password hash [--preset NAME | --t N --m KIB --p N]    password on stdin -> PHC\n"
           "  password verify [--allow-legacy] PHC                   password on stdin -> 0/1/2\n"
-          "  password needs-rehash PHC [--preset NAME]              prints yes or no\n",
+          "  password needs-rehash PHC [--preset NAME]              prints yes or no\n"
+          "  token issue --purpose local|public --key KEY --ttl DURATION [--claim name=value]...\n"
+          "              [--claim-json name=JSON]... [--footer JSON] [--implicit STR]\n"
+          "  token verify --purpose local|public --key KEY [--footer JSON] [--implicit STR]\n"
+          "              [--at RFC3339] [--issuer ISS] [--audience AUD]... [--leeway DURATION] TOKEN\n",
           f);
 }
 

@@ -234,15 +234,15 @@ PRD_API void prd_clock_free(prd_clock *clock);
  * four-digit year, two-digit fields in range (day within the month, leap
  * years counted), 'T' or 't', 'Z', 'z' or a +HH:MM/-HH:MM offset, an
  * optional fraction of 1-9 digits. A leap second (:60) is read as :59.999999999.
- * Errors: PRD_EINVAL (malformed, or outside years 0001-9999 after the offset).
+ * Errors: PRD_EINVAL (malformed, or outside what int64 nanoseconds hold:
+ * 1677-09-21 .. 2262-04-11).
  */
 PRD_API prd_status prd_rfc3339_parse(const char *text, size_t len, int64_t *unix_ns);
 
 /*
  * Format unix_ns as UTC "YYYY-MM-DDTHH:MM:SS[.fraction]Z" with frac_digits
- * (0, 3, 6 or 9) fractional digits; snprintf rules (returns the length
- * needed, 0 when frac_digits is not one of those or the time is outside
- * years 0001-9999).
+ * (0, 3, 6 or 9) fractional digits, truncated; snprintf rules (returns the
+ * length needed, 0 when frac_digits is not one of those).
  */
 PRD_API size_t prd_rfc3339_format(int64_t unix_ns, int frac_digits, char *out, size_t out_size);
 

@@ -249,6 +249,16 @@ PRD_API prd_status prd_token_claims_set_json(prd_token_claims *claims, const cha
                                              json_t *value);
 
 /*
+ * The payload prd_token_issue would encrypt or sign, as compact JSON text:
+ * the claims plus iat (now, from clock), exp, nbf and a random jti unless
+ * one was set. For use with the raw functions when the footer must be
+ * chosen byte for byte. *out is freed with prd_free.
+ * Errors: PRD_EINVAL (no expiry, or it is not after now), PRD_ENOMEM.
+ */
+PRD_API prd_status prd_token_claims_payload(const prd_token_claims *claims, const prd_clock *clock,
+                                            char **out);
+
+/*
  * Issue a token of the given purpose with the ring's current key for it:
  * the claims as the JSON payload, and as footer {"kid": current key id}
  * merged with footer_extra (a JSON object, may be NULL; "kid" in it is

@@ -42,3 +42,18 @@ prd_status prd__token_split(const char *token, size_t len, struct prd__token_par
 /* Decode a token's footer into a prd__returned_alloc buffer. */
 prd_status prd__token_footer(const struct prd__token_parts *parts, unsigned char **footer,
                              size_t *footer_len, const char **why);
+
+/* A new key with the same material. */
+prd_status prd__token_key_dup(const prd_token_key *key, prd_token_key **out);
+
+/* Key ring access for issuing and verifying. Both take the ring's read
+ * lock, held until prd__keyring_unlock, so a key cannot be removed while a
+ * token is being made or checked with it. */
+const prd_token_key *prd__keyring_current(const prd_keyring *ring, prd_token_purpose purpose,
+                                          const char **kid);
+/* The key for a footer kid (NULL or unknown: the only key of the purpose,
+ * if exactly one); NULL when none. */
+const prd_token_key *prd__keyring_find(const prd_keyring *ring, prd_token_purpose purpose,
+                                       const char *kid);
+void prd__keyring_rdlock(const prd_keyring *ring);
+void prd__keyring_unlock(const prd_keyring *ring);

@@ -2,6 +2,7 @@
  * claims, expiry and not-before at the boundaries. */
 #include "support/testutil.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -292,6 +293,396 @@ static void test_out_of_memory_raw(void **state)
     prd_token_key_free(k);
 }
 
+
+/* ---- key rings, claims and verification ---- */
+
+#define T0 (INT64_C(1800000000) * 1000000000) /* 2027-01-15T08:00:00Z */
+#define SEC INT64_C(1000000000)
+
+struct fixture {
+    prd_keyring *ring;
+    prd_clock *clock;
+    prd_token_verifier *v;
+};
+
+static void fixture_init(struct fixture *f, prd_token_purpose purpose)
+{
+    assert_ok(prd_keyring_new(&f->ring));
+    prd_token_key *k = NULL;
+    assert_ok(prd_token_key_generate(purpose == PRD_TOKEN_LOCAL ? PRD_KEY_LOCAL : PRD_KEY_SECRET, &k));
+    assert_ok(prd_keyring_add(f->ring, k, 1));
+    prd_token_key_free(k);
+    assert_ok(prd_clock_manual_new(T0, 1, &f->clock));
+    assert_ok(prd_token_verifier_new(f->ring, purpose, &f->v));
+    assert_ok(prd_token_verifier_set_clock(f->v, f->clock));
+}
+
+static void fixture_free(struct fixture *f)
+{
+    prd_token_verifier_free(f->v);
+    prd_clock_free(f->clock);
+    prd_keyring_free(f->ring);
+}
+
+static char *issue(struct fixture *f, prd_token_purpose purpose, int64_t ttl_ms, int64_t nbf)
+{
+    prd_token_claims *c = NULL;
+    assert_ok(prd_token_claims_new(&c));
+    assert_ok(prd_token_claims_set_ttl(c, ttl_ms));
+    assert_ok(prd_token_claims_set_string(c, "sub", "user-1"));
+    if (nbf)
+        assert_ok(prd_token_claims_set_not_before(c, nbf));
+    char *t = NULL;
+    assert_ok(prd_token_issue(f->ring, purpose, c, NULL, NULL, 0, f->clock, &t));
+    prd_token_claims_free(c);
+    return t;
+}
+
+static prd_status check(struct fixture *f, const char *token)
+{
+    prd_token_verified *r = NULL;
+    prd_status st = prd_token_verify(f->v, token, strlen(token), NULL, 0, &r, NULL);
+    if (st == PRD_OK) {
+        assert_non_null(r);
+        assert_true(json_is_object(prd_token_verified_claims(r)));
+    } else {
+        assert_null(r);
+    }
+    prd_token_verified_free(r);
+    return st;
+}
+
+static void test_expiry_boundaries(void **state)
+{
+    (void)state;
+    for (int purpose = PRD_TOKEN_LOCAL; purpose <= PRD_TOKEN_PUBLIC; purpose++) {
+        struct fixture f;
+        fixture_init(&f, (prd_token_purpose)purpose);
+        assert_ok(prd_token_verifier_set_leeway(f.v, 10000, 5000)); /* exp 10 s, nbf 5 s */
+        char *t = issue(&f, (prd_token_purpose)purpose, 60000, 0);  /* exp = T0 + 60 s */
+        assert_ok(check(&f, t));
+        assert_ok(prd_clock_manual_set_wall(f.clock, T0 + 70 * SEC - 1));
+        assert_ok(check(&f, t));                          /* 1 ns before exp + leeway */
+        assert_ok(prd_clock_manual_set_wall(f.clock, T0 + 70 * SEC));
+        assert_status(check(&f, t), PRD_EEXPIRED);       /* exactly at exp + leeway */
+        assert_ok(prd_token_verifier_set_leeway(f.v, 0, 5000));
+        assert_ok(prd_clock_manual_set_wall(f.clock, T0 + 60 * SEC - 1));
+        assert_ok(check(&f, t));
+        assert_ok(prd_clock_manual_set_wall(f.clock, T0 + 60 * SEC));
+        assert_status(check(&f, t), PRD_EEXPIRED);
+        prd_free(t);
+
+        /* nbf = T0 + 100 s, leeway 5 s: valid from T0 + 95 s. */
+        assert_ok(prd_clock_manual_set_wall(f.clock, T0));
+        t = issue(&f, (prd_token_purpose)purpose, 3600000, T0 + 100 * SEC);
+        assert_ok(prd_clock_manual_set_wall(f.clock, T0 + 95 * SEC - 1));
+        assert_status(check(&f, t), PRD_ENOTYET);
+        assert_ok(prd_clock_manual_set_wall(f.clock, T0 + 95 * SEC));
+        assert_ok(check(&f, t));
+        /* A clock that jumped back before iat beyond the leeway: not yet valid. */
+        assert_ok(prd_clock_manual_set_wall(f.clock, T0 - 6 * SEC));
+        assert_status(check(&f, t), PRD_ENOTYET);
+        prd_free(t);
+        fixture_free(&f);
+    }
+}
+
+static void test_expiry_is_mandatory(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, PRD_TOKEN_LOCAL);
+    prd_token_claims *c = NULL;
+    char *t = NULL;
+    assert_ok(prd_token_claims_new(&c));
+    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, NULL, 0, f.clock, &t), PRD_EINVAL);
+    assert_null(t);
+    assert_status(prd_token_claims_set_ttl(c, 0), PRD_EINVAL);
+    assert_status(prd_token_claims_set_ttl(c, -5), PRD_EINVAL);
+    assert_status(prd_token_claims_set_int(c, "exp", 5), PRD_EINVAL);
+    assert_status(prd_token_claims_set_string(c, "iat", "x"), PRD_EINVAL);
+    assert_status(prd_token_claims_set_string(c, "nbf", "x"), PRD_EINVAL);
+    assert_status(prd_token_claims_set_string(c, "bad", "\xff\xfe"), PRD_EINVAL);
+    /* An expiry in the past is refused too. */
+    assert_ok(prd_token_claims_set_expiry(c, T0 - SEC));
+    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, NULL, 0, f.clock, &t), PRD_EINVAL);
+    assert_ok(prd_token_claims_set_expiry(c, T0 + SEC));
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, NULL, 0, f.clock, &t));
+    assert_ok(check(&f, t));
+    prd_free(t);
+    prd_token_claims_free(c);
+    /* A token from elsewhere without exp, or with a numeric one, is invalid. */
+    prd_token_key *k = local_key();
+    prd_keyring *ring = NULL;
+    prd_token_verifier *v = NULL;
+    assert_ok(prd_keyring_new(&ring));
+    assert_ok(prd_keyring_add(ring, k, 1));
+    assert_ok(prd_token_verifier_new(ring, PRD_TOKEN_LOCAL, &v));
+    static const char *payloads[] = {"{\"sub\":\"x\"}", "{\"exp\":1900000000}",
+                                     "{\"exp\":\"2040-13-01T00:00:00Z\"}", "[1,2]", "\"str\"",
+                                     "{\"exp\":\"2040-01-01T00:00:00Z\",\"exp\":\"2041-01-01T00:00:00Z\"}",
+                                     "not json"};
+    for (size_t i = 0; i < sizeof payloads / sizeof payloads[0]; i++) {
+        char *tok = NULL;
+        assert_ok(prd_token_v4_encrypt(k, payloads[i], strlen(payloads[i]), NULL, 0, NULL, 0, &tok));
+        prd_token_verified *r = NULL;
+        const char *why = NULL;
+        if (prd_token_verify(v, tok, strlen(tok), NULL, 0, &r, &why) != PRD_EBADTOKEN)
+            fail_msg("payload %s accepted", payloads[i]);
+        assert_non_null(why);
+        prd_free(tok);
+    }
+    prd_token_verifier_free(v);
+    prd_keyring_free(ring);
+    prd_token_key_free(k);
+    fixture_free(&f);
+}
+
+static void test_issuer_audience_required(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, PRD_TOKEN_PUBLIC);
+    prd_token_claims *c = NULL;
+    assert_ok(prd_token_claims_new(&c));
+    assert_ok(prd_token_claims_set_ttl(c, 60000));
+    assert_ok(prd_token_claims_set_string(c, "iss", "https://auth.example"));
+    json_t *aud = json_pack("[ss]", "api", "billing");
+    assert_ok(prd_token_claims_set_json(c, "aud", aud));
+    json_decref(aud);
+    char *t = NULL;
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_PUBLIC, c, NULL, NULL, 0, f.clock, &t));
+    assert_ok(check(&f, t));
+    assert_ok(prd_token_verifier_set_issuer(f.v, "https://auth.example"));
+    assert_ok(prd_token_verifier_add_audience(f.v, "web"));
+    assert_status(check(&f, t), PRD_EBADTOKEN); /* aud has no "web" */
+    assert_ok(prd_token_verifier_add_audience(f.v, "billing"));
+    assert_ok(check(&f, t));                   /* one of several */
+    assert_ok(prd_token_verifier_require_claim(f.v, "sub"));
+    assert_status(check(&f, t), PRD_EBADTOKEN); /* no sub */
+    prd_free(t);
+    assert_ok(prd_token_claims_set_string(c, "sub", "u"));
+    assert_ok(prd_token_claims_set_string(c, "aud", "billing")); /* a single string */
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_PUBLIC, c, NULL, NULL, 0, f.clock, &t));
+    assert_ok(check(&f, t));
+    prd_free(t);
+    assert_ok(prd_token_claims_set_string(c, "iss", "https://evil.example"));
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_PUBLIC, c, NULL, NULL, 0, f.clock, &t));
+    assert_status(check(&f, t), PRD_EBADTOKEN);
+    prd_free(t);
+    prd_token_claims_free(c);
+    fixture_free(&f);
+}
+
+static void test_rotation(void **state)
+{
+    (void)state;
+    for (int purpose = PRD_TOKEN_LOCAL; purpose <= PRD_TOKEN_PUBLIC; purpose++) {
+        struct fixture f;
+        fixture_init(&f, (prd_token_purpose)purpose);
+        char *old = issue(&f, (prd_token_purpose)purpose, 60000, 0);
+        /* The footer carries the PASERK id of the key. */
+        struct prd__token_parts parts;
+        assert_ok(prd__token_split(old, strlen(old), &parts, NULL));
+        unsigned char *foot = NULL;
+        size_t flen;
+        assert_ok(prd__token_footer(&parts, &foot, &flen, NULL));
+        assert_non_null(strstr((char *)foot, purpose == PRD_TOKEN_LOCAL ? "\"kid\":\"k4.lid." : "\"kid\":\"k4.pid."));
+        char old_kid[64];
+        const char *q = strstr((char *)foot, "k4.");
+        snprintf(old_kid, sizeof old_kid, "%.*s", (int)strcspn(q, "\""), q);
+        prd_free(foot);
+
+        prd_token_key *k2 = NULL;
+        assert_ok(prd_token_key_generate(purpose == PRD_TOKEN_LOCAL ? PRD_KEY_LOCAL : PRD_KEY_SECRET, &k2));
+        assert_ok(prd_keyring_add(f.ring, k2, 1));
+        assert_status(prd_keyring_add(f.ring, k2, 0), PRD_EINVAL); /* same id twice */
+        char *fresh = issue(&f, (prd_token_purpose)purpose, 60000, 0);
+        assert_ok(check(&f, old));   /* retired key still verifies */
+        assert_ok(check(&f, fresh));
+        assert_int_equal(prd_keyring_count(f.ring), 2);
+        assert_ok(prd_keyring_remove(f.ring, old_kid));
+        assert_status(prd_keyring_remove(f.ring, old_kid), PRD_ENOTFOUND);
+        assert_status(check(&f, old), PRD_EBADTOKEN); /* removed: no longer verifies */
+        assert_ok(check(&f, fresh));
+        /* Removing the current key: issuing fails until another is current. */
+        char kid2[PRD_PASERK_ID_MAX + 1];
+        prd_token_key_id(k2, kid2, sizeof kid2);
+        assert_ok(prd_keyring_remove(f.ring, kid2));
+        prd_token_claims *c = NULL;
+        char *t = NULL;
+        assert_ok(prd_token_claims_new(&c));
+        assert_ok(prd_token_claims_set_ttl(c, 1000));
+        assert_status(prd_token_issue(f.ring, (prd_token_purpose)purpose, c, NULL, NULL, 0, f.clock, &t), PRD_EINVAL);
+        prd_token_claims_free(c);
+        prd_token_key_free(k2);
+        prd_free(old);
+        prd_free(fresh);
+        fixture_free(&f);
+    }
+}
+
+static void test_hostile_footers(void **state)
+{
+    (void)state;
+    prd_token_key *k = local_key();
+    prd_keyring *ring = NULL;
+    prd_token_verifier *v = NULL;
+    assert_ok(prd_keyring_new(&ring));
+    assert_ok(prd_keyring_add(ring, k, 1));
+    assert_ok(prd_token_verifier_new(ring, PRD_TOKEN_LOCAL, &v));
+    const char *payload = "{\"exp\":\"2200-01-01T00:00:00Z\"}";
+    char deep[64] = "";
+    for (int i = 0; i < 10; i++)
+        strcat(deep, "[");
+    char *big = malloc(3000);
+    memset(big, 'a', 2999);
+    big[0] = '{';
+    big[2999] = '\0';
+    struct {
+        const char *footer;
+        const char *why_part;
+    } cases[] = {
+        {deep, NULL},                              /* not an object: has no kid, fine */
+        {"{\"a\":[[[[[1]]]]]}", "nested"},         /* depth 6 > 4 */
+        {big, "larger"},
+        {"{\"kid\":\"a\",\"kid\":\"b\"}", "JSON"}, /* duplicate kid: ambiguous */
+        {"{\"kid\":7}", "kid"},
+        {"{broken", "JSON"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *tok = NULL;
+        assert_ok(prd_token_v4_encrypt(k, payload, strlen(payload), cases[i].footer,
+                                       strlen(cases[i].footer), NULL, 0, &tok));
+        prd_token_verified *r = NULL;
+        const char *why = NULL;
+        prd_status st = prd_token_verify(v, tok, strlen(tok), NULL, 0, &r, &why);
+        if (cases[i].why_part) {
+            if (st != PRD_EBADTOKEN || !strstr(why, cases[i].why_part))
+                fail_msg("footer case %zu: got %s (%s)", i, prd_status_name(st), why ? why : "");
+        } else {
+            assert_ok(st);
+        }
+        prd_token_verified_free(r);
+        prd_free(tok);
+    }
+    free(big);
+    /* Size limit is checked before anything else. */
+    assert_ok(prd_token_verifier_set_max_size(v, 100));
+    char *tok = NULL;
+    assert_ok(prd_token_v4_encrypt(k, payload, strlen(payload), NULL, 0, NULL, 0, &tok));
+    prd_token_verified *r = NULL;
+    const char *why = NULL;
+    assert_status(prd_token_verify(v, tok, strlen(tok), NULL, 0, &r, &why), PRD_EBADTOKEN);
+    assert_non_null(strstr(why, "size"));
+    prd_free(tok);
+    prd_token_verifier_free(v);
+    prd_keyring_free(ring);
+    prd_token_key_free(k);
+}
+
+struct rot_arg {
+    struct fixture *f;
+    char *token;
+    int errors;
+};
+
+static void *verify_loop(void *p)
+{
+    struct rot_arg *a = p;
+    for (int i = 0; i < 300; i++) {
+        prd_token_verified *r = NULL;
+        if (prd_token_verify(a->f->v, a->token, strlen(a->token), NULL, 0, &r, NULL) != PRD_OK)
+            a->errors++;
+        prd_token_verified_free(r);
+    }
+    return NULL;
+}
+
+static void test_rotation_under_concurrent_verification(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, PRD_TOKEN_LOCAL);
+    char *t = issue(&f, PRD_TOKEN_LOCAL, 600000, 0);
+    struct rot_arg args[8];
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++) {
+        args[i] = (struct rot_arg){&f, t, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, verify_loop, &args[i]), 0);
+    }
+    /* Meanwhile: keys come and go; the token's key stays. */
+    for (int i = 0; i < 50; i++) {
+        prd_token_key *k = NULL;
+        char kid[PRD_PASERK_ID_MAX + 1];
+        assert_ok(prd_token_key_generate(PRD_KEY_LOCAL, &k));
+        prd_token_key_id(k, kid, sizeof kid);
+        assert_ok(prd_keyring_add(f.ring, k, 0));
+        assert_ok(prd_keyring_remove(f.ring, kid));
+        prd_token_key_free(k);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].errors, 0);
+    }
+    prd_free(t);
+    fixture_free(&f);
+}
+
+static void test_rfc3339(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        int64_t want_s;
+        int64_t want_frac;
+    } ok[] = {
+        {"1970-01-01T00:00:00Z", 0, 0},
+        {"2022-01-01T00:00:00+00:00", 1640995200, 0},
+        {"2022-01-01T01:00:00+01:00", 1640995200, 0},
+        {"2021-12-31T19:00:00-05:00", 1640995200, 0},
+        {"2024-02-29T12:00:00.5Z", 1709208000, 500000000},
+        {"2024-02-29t12:00:00.123456789z", 1709208000, 123456789},
+        {"2016-12-31T23:59:60Z", 1483228799, 999999999},
+        {"1969-12-31T23:59:59Z", -1, 0},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int64_t ns;
+        if (prd_rfc3339_parse(ok[i].s, strlen(ok[i].s), &ns) != PRD_OK)
+            fail_msg("should parse %s", ok[i].s);
+        assert_int_equal(ns, ok[i].want_s * 1000000000 + ok[i].want_frac);
+    }
+    static const char *bad[] = {
+        "", "2022-01-01", "2022-01-01T00:00:00", "2022-01-01 00:00:00Z", "2022-1-01T00:00:00Z",
+        "2023-02-29T00:00:00Z", "2022-04-31T00:00:00Z", "2022-13-01T00:00:00Z",
+        "2022-00-01T00:00:00Z", "2022-01-00T00:00:00Z", "2022-01-01T24:00:00Z",
+        "2022-01-01T00:60:00Z", "2022-01-01T00:00:61Z", "2022-01-01T00:00:00.Z",
+        "2022-01-01T00:00:00.1234567890Z", "2022-01-01T00:00:00+0100", "2022-01-01T00:00:00+24:00",
+        "2022-01-01T00:00:00+01:60", "2022-01-01T00:00:00ZZ", "+2022-01-01T00:00:00Z",
+        "2022-01-01T00:00:00Z ", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+        "2022-01-01T00:00:00UTC",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t ns;
+        if (prd_rfc3339_parse(bad[i], strlen(bad[i]), &ns) != PRD_EINVAL)
+            fail_msg("should reject '%s'", bad[i]);
+    }
+    char buf[PRD_RFC3339_MAX + 1];
+    assert_int_equal(prd_rfc3339_format(INT64_C(1640995200) * 1000000000 + 123456789, 6, buf, sizeof buf), 27);
+    assert_string_equal(buf, "2022-01-01T00:00:00.123456Z");
+    prd_rfc3339_format(-1, 3, buf, sizeof buf);
+    assert_string_equal(buf, "1969-12-31T23:59:59.999Z");
+    assert_int_equal(prd_rfc3339_format(0, 2, buf, sizeof buf), 0);
+    /* Round trip over a spread of instants. */
+    for (int64_t t = -INT64_C(2000000000) * 1000000000; t < INT64_C(9000000000) * 1000000000;
+         t += INT64_C(123456789123456789)) {
+        int64_t back;
+        size_t n = prd_rfc3339_format(t, 9, buf, sizeof buf);
+        assert_ok(prd_rfc3339_parse(buf, n, &back));
+        assert_int_equal(back, t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +690,13 @@ int main(void)
         cmocka_unit_test(test_every_tampered_byte_rejected),
         cmocka_unit_test(test_malformed_tokens),
         cmocka_unit_test(test_out_of_memory_raw),
+        cmocka_unit_test(test_expiry_boundaries),
+        cmocka_unit_test(test_expiry_is_mandatory),
+        cmocka_unit_test(test_issuer_audience_required),
+        cmocka_unit_test(test_rotation),
+        cmocka_unit_test(test_hostile_footers),
+        cmocka_unit_test(test_rotation_under_concurrent_verification),
+        cmocka_unit_test(test_rfc3339),
     };
     return cmocka_run_group_tests_name("token", tests, NULL, NULL);
 }

@@ -336,6 +336,129 @@ PRD_API const char *prd_token_verified_footer(const prd_token_verified *r, size_
 PRD_API int64_t prd_token_verified_expiry(const prd_token_verified *r);
 PRD_API void prd_token_verified_free(prd_token_verified *r);
 
+/* ------------------------------------------------------------------ */
+/* Opaque tokens: server-side sessions and single-use tokens           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * An opaque token is 256 random bits in the text form
+ *   <prefix>_<base64url(32 random bytes || 4-byte checksum)>
+ * e.g. "sess_Xq3…" (prefix: 1-16 of [a-z0-9]). The checksum (BLAKE2b of
+ * prefix and random bytes, truncated) lets a typo or a scanner for leaked
+ * credentials recognise a token without a database round trip. The server
+ * stores only its digest (BLAKE2b-256 of the text), never the token.
+ */
+#define PRD_OPAQUE_PREFIX_MAX 16
+#define PRD_OPAQUE_TOKEN_MAX (PRD_OPAQUE_PREFIX_MAX + 1 + 48)
+#define PRD_OPAQUE_DIGEST_BYTES 32
+
+/*
+ * Make a new opaque token into out (snprintf rules: out_size >
+ * PRD_OPAQUE_TOKEN_MAX always fits) and, if digest is not NULL, its
+ * storage digest. Errors: PRD_EINVAL (bad prefix), PRD_ENOSPACE.
+ */
+PRD_API prd_status prd_token_opaque_new(const char *prefix, char *out, size_t out_size,
+                                        unsigned char digest[PRD_OPAQUE_DIGEST_BYTES]);
+
+/*
+ * Check a token's shape and checksum (and, when prefix is not NULL, that it
+ * has this prefix), then compute its digest (digest may be NULL).
+ * Returns PRD_OK or PRD_EBADTOKEN.
+ */
+PRD_API prd_status prd_token_opaque_digest(const char *prefix, const char *token, size_t len,
+                                           unsigned char digest[PRD_OPAQUE_DIGEST_BYTES]);
+
+/*
+ * A store for session and single-use token records, keyed by digest.
+ * The in-memory store serves tests and single-process services; a
+ * PostgreSQL store comes with the pg module and plugs in the same way.
+ * Thread-safe. A store must outlive the session managers using it.
+ */
+typedef struct prd_token_store prd_token_store;
+
+/* An in-memory store of at most max_entries records (1 .. 10^7). When full,
+ * expired records are reclaimed; if none are, creating fails with PRD_EBUSY.
+ * Errors: PRD_EINVAL, PRD_ENOMEM. */
+PRD_API prd_status prd_token_store_new_memory(size_t max_entries, prd_token_store **out);
+PRD_API void prd_token_store_free(prd_token_store *store);
+/* Records held now (expired ones not yet reclaimed included). */
+PRD_API size_t prd_token_store_count(const prd_token_store *store);
+
+/*
+ * Server-side sessions with an idle timeout (sliding: each successful
+ * validation moves it) and an absolute lifetime (fixed at creation),
+ * defaults 30 minutes and 8 hours (OWASP's session guidance).
+ */
+typedef struct prd_token_sessions prd_token_sessions;
+
+#define PRD_SESSION_SUBJECT_MAX 256
+
+/* prefix: as prd_token_opaque_new ("sess" is a good one). Borrows store. */
+PRD_API prd_status prd_token_sessions_new(prd_token_store *store, const char *prefix,
+                                          prd_token_sessions **out);
+PRD_API void prd_token_sessions_free(prd_token_sessions *s);
+/* Errors: PRD_EINVAL (zero, or idle longer than absolute). */
+PRD_API prd_status prd_token_sessions_set_timeouts(prd_token_sessions *s, int64_t idle_ms,
+                                                   int64_t absolute_ms);
+PRD_API prd_status prd_token_sessions_set_clock(prd_token_sessions *s, const prd_clock *clock);
+
+/*
+ * Create a session for subject (1..PRD_SESSION_SUBJECT_MAX bytes, e.g. a
+ * user id) and write its token into token_out (out_size >
+ * PRD_OPAQUE_TOKEN_MAX). Errors: PRD_EINVAL, PRD_ENOSPACE, PRD_EBUSY
+ * (store full), PRD_ENOMEM.
+ */
+PRD_API prd_status prd_token_session_create(prd_token_sessions *s, const char *subject,
+                                            char *token_out, size_t out_size);
+
+/*
+ * Look a session up by its token and slide its idle timeout. subject_out
+ * (may be NULL) receives the subject. Returns PRD_OK, PRD_EEXPIRED (idle
+ * or absolute timeout passed: the record is deleted) or PRD_EBADTOKEN
+ * (malformed, unknown or revoked). Errors: PRD_EINVAL, PRD_ENOSPACE.
+ */
+PRD_API prd_status prd_token_session_validate(prd_token_sessions *s, const char *token,
+                                              size_t len, char *subject_out, size_t subject_size);
+
+/*
+ * Replace a session's token (after login, a privilege change or a
+ * password change: defeats session fixation). The old token stops working
+ * at once; the absolute lifetime carries over. Returns as validate.
+ */
+PRD_API prd_status prd_token_session_rotate(prd_token_sessions *s, const char *old_token,
+                                            size_t len, char *new_out, size_t out_size);
+
+/* End one session (logout). PRD_OK, or PRD_EBADTOKEN when unknown. */
+PRD_API prd_status prd_token_session_revoke(prd_token_sessions *s, const char *token, size_t len);
+
+/* End every session of a subject ("log out everywhere"); *count (may be
+ * NULL) gets how many. Errors: PRD_EINVAL. */
+PRD_API prd_status prd_token_session_revoke_subject(prd_token_sessions *s, const char *subject,
+                                                    size_t *count);
+
+/*
+ * Single-use tokens (password reset, email verification): short-lived,
+ * labelled with a purpose, consumed once. binding (may be NULL, 0): bytes
+ * the token is tied to, typically the user's current password hash: the
+ * store keeps only a fingerprint of it, and consume fails once the binding
+ * changes, so a reset link dies when the password does.
+ * purpose: 1-32 bytes; ttl_ms: 1 s .. 7 days.
+ */
+PRD_API prd_status prd_token_single_use_issue(prd_token_sessions *s, const char *purpose,
+                                              const char *subject, int64_t ttl_ms,
+                                              const void *binding, size_t binding_len,
+                                              char *token_out, size_t out_size);
+
+/*
+ * Consume a single-use token: PRD_OK once (subject_out gets the subject),
+ * then PRD_EBADTOKEN forever. PRD_EEXPIRED after its TTL; PRD_EBADTOKEN
+ * for another purpose or a changed binding (those also consume it).
+ */
+PRD_API prd_status prd_token_single_use_consume(prd_token_sessions *s, const char *purpose,
+                                                const char *token, size_t len, const void *binding,
+                                                size_t binding_len, char *subject_out,
+                                                size_t subject_size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -97,3 +97,61 @@ int prd__b64std_decode(unsigned char *out, size_t cap, size_t *out_len, const ch
                              sodium_base64_VARIANT_ORIGINAL_NO_PADDING) == 0 &&
            end == text + len;
 }
+
+/* 0-63 for the url-safe alphabet, 0xFF for everything else. */
+static const unsigned char b64url_rev[256] = {
+    ['A'] = 0,  ['B'] = 1,  ['C'] = 2,  ['D'] = 3,  ['E'] = 4,  ['F'] = 5,  ['G'] = 6,
+    ['H'] = 7,  ['I'] = 8,  ['J'] = 9,  ['K'] = 10, ['L'] = 11, ['M'] = 12, ['N'] = 13,
+    ['O'] = 14, ['P'] = 15, ['Q'] = 16, ['R'] = 17, ['S'] = 18, ['T'] = 19, ['U'] = 20,
+    ['V'] = 21, ['W'] = 22, ['X'] = 23, ['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27,
+    ['c'] = 28, ['d'] = 29, ['e'] = 30, ['f'] = 31, ['g'] = 32, ['h'] = 33, ['i'] = 34,
+    ['j'] = 35, ['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39, ['o'] = 40, ['p'] = 41,
+    ['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47, ['w'] = 48,
+    ['x'] = 49, ['y'] = 50, ['z'] = 51, ['0'] = 52, ['1'] = 53, ['2'] = 54, ['3'] = 55,
+    ['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59, ['8'] = 60, ['9'] = 61, ['-'] = 62,
+    ['_'] = 63,
+};
+
+/* 'A' maps to 0 like every unlisted byte: tell them apart by the byte itself. */
+static int b64url_value(unsigned char c, unsigned *v)
+{
+    *v = b64url_rev[c];
+    return *v != 0 || c == 'A';
+}
+
+prd_status prd__b64url_decode_public(unsigned char *out, size_t cap, size_t *out_len,
+                                     const char *text, size_t len)
+{
+    *out_len = 0;
+    if (len % 4 == 1)
+        return PRD_EINVAL;
+    size_t need = len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0);
+    if (need > cap)
+        return PRD_ENOSPACE;
+    const unsigned char *s = (const unsigned char *)text;
+    size_t o = 0, i = 0;
+    unsigned a, b, c, d;
+    for (; i + 4 <= len; i += 4) {
+        if (!b64url_value(s[i], &a) || !b64url_value(s[i + 1], &b) ||
+            !b64url_value(s[i + 2], &c) || !b64url_value(s[i + 3], &d))
+            return PRD_EINVAL;
+        unsigned v = a << 18 | b << 12 | c << 6 | d;
+        out[o++] = (unsigned char)(v >> 16);
+        out[o++] = (unsigned char)(v >> 8);
+        out[o++] = (unsigned char)v;
+    }
+    size_t rest = len - i;
+    if (rest == 2) {
+        if (!b64url_value(s[i], &a) || !b64url_value(s[i + 1], &b) || (b & 0x0F))
+            return PRD_EINVAL; /* unused bits must be zero: one encoding per value */
+        out[o++] = (unsigned char)(a << 2 | b >> 4);
+    } else if (rest == 3) {
+        if (!b64url_value(s[i], &a) || !b64url_value(s[i + 1], &b) ||
+            !b64url_value(s[i + 2], &c) || (c & 0x03))
+            return PRD_EINVAL;
+        out[o++] = (unsigned char)(a << 2 | b >> 4);
+        out[o++] = (unsigned char)((b & 0x0F) << 4 | c >> 2);
+    }
+    *out_len = o;
+    return PRD_OK;
+}

@@ -5,6 +5,7 @@
  */
 #include "internal/common.h"
 #include "internal/alloc.h"
+#include "internal/encoding.h"
 #include "internal/secret.h"
 #include "internal/token.h"
 
@@ -248,7 +249,7 @@ static prd_status decode_part(const char *text, size_t len, unsigned char **out,
     unsigned char *buf = prd__returned_alloc(cap + 1);
     if (!buf)
         return PRD_ENOMEM;
-    prd_status st = prd_base64url_decode(buf, cap, out_len, text, len);
+    prd_status st = prd__b64url_decode_public(buf, cap, out_len, text, len);
     if (st != PRD_OK) {
         prd__free_returned(buf);
         return PRD_EBADTOKEN;

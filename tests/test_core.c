@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "internal/alloc.h"
+#include "internal/encoding.h"
 #include "internal/secret.h"
 
 /* ---- status ---- */
@@ -430,6 +431,32 @@ static void test_decode_rejects(void **state)
     assert_memory_equal(wipe, "\0\0\0\0", 4);
 }
 
+/* The fast public-data decoder must agree with libsodium's on every input. */
+static void test_fast_base64url_matches_libsodium(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/= \xff";
+    unsigned char a[64], b[64];
+    char text[80];
+    unsigned seed = 12345;
+    for (int round = 0; round < 200000; round++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t len = (seed >> 8) % 70;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            /* mostly valid characters, sometimes junk */
+            size_t pick = (seed >> 8) % (seed & 0x100 ? 64 : sizeof alphabet - 1);
+            text[i] = alphabet[pick];
+        }
+        size_t na = 0, nb = 0;
+        prd_status sa = prd_base64url_decode(a, sizeof a, &na, text, len);
+        prd_status sb = prd__b64url_decode_public(b, sizeof b, &nb, text, len);
+        if (sa != sb || na != nb || (sa == PRD_OK && memcmp(a, b, na) != 0))
+            fail_msg("decoders disagree on '%.*s': %s/%s", (int)len, text, prd_status_name(sa),
+                     prd_status_name(sb));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_hex_and_base64url_round_trip),
         cmocka_unit_test(test_encode_snprintf_contract),
         cmocka_unit_test(test_decode_rejects),
+        cmocka_unit_test(test_fast_base64url_matches_libsodium),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

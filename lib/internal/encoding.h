@@ -18,4 +18,14 @@ int prd__b64_alphabet_ok(const char *text, size_t len, int urlsafe);
 int prd__b64std_decode(unsigned char *out, size_t cap, size_t *out_len, const char *text,
                        size_t len);
 
+/*
+ * Decode unpadded base64url of PUBLIC data (token bodies and footers) with
+ * a lookup table. Same strictness as prd_base64url_decode (alphabet,
+ * length, zero unused bits) but not constant-time, so never for secrets:
+ * libsodium's constant-time decoder was 10% of a token verify in perf
+ * (bench/bench_token.c), and token text is public anyway.
+ */
+prd_status prd__b64url_decode_public(unsigned char *out, size_t cap, size_t *out_len,
+                                     const char *text, size_t len);
+
 #endif

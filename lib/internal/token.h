@@ -19,8 +19,9 @@ const unsigned char *prd__token_key_bytes(const prd_token_key *key);
 
 #endif
 
-/* v4.local encryption with a caller-chosen 32-byte nonce: only for the
- * official vectors, which fix the nonce. */
+/* v4.local encryption with a caller-chosen 32-byte nonce: for the official
+ * vectors, which fix the nonce, and for prd_token_issue, which draws the
+ * nonce together with the jti. The nonce must be fresh random bytes. */
 prd_status prd__v4_encrypt_with_nonce(const prd_token_key *key, const unsigned char nonce[32],
                                       const void *payload, size_t payload_len, const void *footer,
                                       size_t footer_len, const void *implicit, size_t implicit_len,

@@ -9,6 +9,7 @@
 
 #include "prodready/core.h"
 #include "prodready/password.h"
+#include "prodready/ratelimit.h"
 #include "prodready/token.h"
 
 #endif

@@ -48,5 +48,6 @@ char *cli_read_password(size_t max, size_t *len);
 int cmd_keygen(int argc, char **argv);
 int cmd_password(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_ratelimit(int argc, char **argv);
 
 #endif

@@ -27,6 +27,7 @@ static const struct {
     {"keygen", cmd_keygen},
     {"password", cmd_password},
     {"token", cmd_token},
+    {"ratelimit", cmd_ratelimit},
 };
 
 static void print_help(FILE *f)
@@ -41,7 +42,9 @@ static void print_help(FILE *f)
           "  token issue --purpose local|public --key KEY --ttl DURATION [--claim name=value]...\n"
           "              [--claim-json name=JSON]... [--footer JSON] [--implicit STR]\n"
           "  token verify --purpose local|public --key KEY [--footer JSON] [--implicit STR]\n"
-          "              [--at RFC3339] [--issuer ISS] [--audience AUD]... [--leeway DURATION] TOKEN\n",
+          "              [--at RFC3339] [--issuer ISS] [--audience AUD]... [--leeway DURATION] TOKEN\n"
+          "  ratelimit replay --limit N --window DURATION [--algorithm exact|counter]\n"
+          "              stdin \"<ms> <key>\" lines -> allow or deny per line\n",
           f);
 }
 

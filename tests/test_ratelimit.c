@@ -1,0 +1,481 @@
+/* ratelimit: boundaries, multi-rule atomicity, exactness against a brute-force
+ * reference, counter error bound, bounded memory, threads, shared memory. */
+#include "support/testutil.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal/ratelimit.h"
+
+static prd_limiter *one_rule(uint64_t limit, int64_t window_ms, prd_rl_algorithm alg, size_t max_keys)
+{
+    prd_limiter_config *cfg = NULL;
+    prd_limiter *l = NULL;
+    assert_ok(prd_limiter_config_new(&cfg));
+    assert_ok(prd_limiter_config_add_rule(cfg, "r", limit, window_ms, alg));
+    if (max_keys)
+        assert_ok(prd_limiter_config_set_max_keys(cfg, max_keys));
+    assert_ok(prd_limiter_new(cfg, &l));
+    prd_limiter_config_free(cfg);
+    return l;
+}
+
+static prd_status hit(prd_limiter *l, const char *key, uint64_t cost, int64_t t, prd_rl_decision *d)
+{
+    prd_rl_key k = {key, strlen(key)};
+    return prd_limiter_check_at(l, &k, 1, cost, t, d);
+}
+
+static void test_exact_boundaries(void **state)
+{
+    (void)state;
+    prd_limiter *l = one_rule(3, 1000, PRD_RL_EXACT, 0);
+    prd_rl_decision d;
+    assert_ok(hit(l, "k", 1, 100, &d));
+    assert_int_equal(d.remaining, 2);
+    assert_int_equal(d.reset_ms, 1000);
+    assert_ok(hit(l, "k", 1, 200, &d));
+    assert_ok(hit(l, "k", 1, 300, &d));
+    assert_int_equal(d.remaining, 0);
+    assert_status(hit(l, "k", 1, 300, &d), PRD_ELIMITED);
+    assert_false(d.allowed);
+    assert_int_equal(d.retry_after_ms, 800);       /* the unit of t=100 leaves at 1100 */
+    assert_status(hit(l, "k", 1, 1099, &d), PRD_ELIMITED);
+    assert_int_equal(d.retry_after_ms, 1);
+    assert_ok(hit(l, "k", 1, 1100, &d));           /* (100, 1100]: 100 is out */
+    /* Costs: 2 units need two to leave. */
+    assert_status(hit(l, "k", 2, 1150, &d), PRD_ELIMITED);
+    assert_int_equal(d.retry_after_ms, 1300 - 1150); /* units of 200 and 300 */
+    assert_ok(hit(l, "k", 2, 1300, &d));
+    assert_int_equal(d.remaining, 0);
+    /* A cost over the limit can never pass. */
+    assert_status(hit(l, "k", 4, 99999, &d), PRD_ELIMITED);
+    assert_int_equal(d.retry_after_ms, -1);
+    /* Keys are independent. */
+    assert_ok(hit(l, "other", 3, 1300, &d));
+    assert_status(hit(l, "k", 0, 1300, &d), PRD_EINVAL);
+    prd_limiter_free(l);
+}
+
+static void test_counter_semantics(void **state)
+{
+    (void)state;
+    prd_limiter *l = one_rule(10, 1000, PRD_RL_COUNTER, 0);
+    prd_rl_decision d;
+    for (int i = 0; i < 10; i++)
+        assert_ok(hit(l, "k", 1, 500, &d));
+    assert_status(hit(l, "k", 1, 999, &d), PRD_ELIMITED);
+    /* Next window: the previous 10 weigh (1000-250)/1000 at t=1250 -> 7.5. */
+    assert_ok(hit(l, "k", 1, 1250, &d));   /* 7.5 + 0 + 1 <= 10 */
+    assert_ok(hit(l, "k", 1, 1250, &d));   /* 7.5 + 1 + 1 <= 10 */
+    assert_status(hit(l, "k", 1, 1250, &d), PRD_ELIMITED); /* 7.5 + 2 + 1 > 10 */
+    /* Fits when 10*(1000-el)/1000 + 2 + 1 <= 10, i.e. el >= 300: t = 1300. */
+    assert_int_equal(d.retry_after_ms, 50);
+    assert_status(hit(l, "k", 1, 1299, &d), PRD_ELIMITED);
+    assert_ok(hit(l, "k", 1, 1300, &d));
+    /* Two windows later nothing remains. */
+    assert_ok(hit(l, "k", 10, 3000, &d));
+    prd_limiter_free(l);
+}
+
+/* Brute-force reference: the exact rule over a trace, one key. */
+static int reference_allows(const int64_t *admitted, size_t n, int64_t t, int64_t W, uint64_t N,
+                            uint64_t cost)
+{
+    uint64_t in = 0;
+    for (size_t i = 0; i < n; i++)
+        if (admitted[i] > t - W && admitted[i] <= t)
+            in++;
+    return in + cost <= N;
+}
+
+static void test_exact_matches_brute_force_and_never_exceeds(void **state)
+{
+    (void)state;
+    const uint64_t N = 7;
+    const int64_t W = 1000;
+    prd_limiter *l = one_rule(N, W, PRD_RL_EXACT, 0);
+    int64_t *admitted = malloc(200000 * sizeof *admitted);
+    size_t n_adm = 0;
+    uint64_t seed = 42;
+    int64_t t = 0;
+    for (int i = 0; i < 20000; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        t += (int64_t)((seed >> 33) % 300); /* bursts (gap 0) and lulls */
+        uint64_t cost = 1 + (seed >> 60) % 3;
+        int want = reference_allows(admitted, n_adm, t, W, N, cost);
+        prd_rl_decision d;
+        prd_status st = hit(l, "key", cost, t, &d);
+        if ((st == PRD_OK) != want)
+            fail_msg("step %d t=%lld cost=%llu: limiter %s, reference %s", i, (long long)t,
+                     (unsigned long long)cost, st == PRD_OK ? "allowed" : "denied",
+                     want ? "allows" : "denies");
+        if (st == PRD_OK)
+            for (uint64_t c = 0; c < cost; c++)
+                admitted[n_adm++] = t;
+        else if (d.retry_after_ms > 0) {
+            /* retry_after is exact: at t + retry it fits, one ms earlier it does not. */
+            assert_true(reference_allows(admitted, n_adm, t + d.retry_after_ms, W, N, cost));
+            assert_false(reference_allows(admitted, n_adm, t + d.retry_after_ms - 1, W, N, cost));
+        }
+    }
+    /* No window of length W ever held more than N admitted units. */
+    for (size_t i = 0, j = 0; i < n_adm; i++) {
+        while (admitted[j] <= admitted[i] - W)
+            j++;
+        assert_true(i - j + 1 <= N);
+    }
+    free(admitted);
+    prd_limiter_free(l);
+}
+
+static void test_counter_error_bound(void **state)
+{
+    (void)state;
+    const uint64_t N = 50;
+    const int64_t W = 1000;
+    prd_limiter *l = one_rule(N, W, PRD_RL_COUNTER, 0);
+    int64_t *admitted = malloc(400000 * sizeof *admitted);
+    size_t n_adm = 0;
+    uint64_t seed = 7;
+    int64_t t = 0;
+    for (int i = 0; i < 200000; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        t += (int64_t)((seed >> 33) % 15);
+        prd_rl_decision d;
+        if (hit(l, "key", 1, t, &d) == PRD_OK)
+            admitted[n_adm++] = t;
+    }
+    /* Documented worst case: fewer than 2N in any window of length W. */
+    size_t worst = 0;
+    for (size_t i = 0, j = 0; i < n_adm; i++) {
+        while (admitted[j] <= admitted[i] - W)
+            j++;
+        if (i - j + 1 > worst)
+            worst = i - j + 1;
+    }
+    print_message("# counter: worst window held %zu of limit %llu\n", worst, (unsigned long long)N);
+    assert_true(worst < 2 * N);
+    /* Over the whole trace it admits close to N per W (steady offered load
+     * far above the limit): within 10%. */
+    double per_window = (double)n_adm / ((double)t / (double)W);
+    assert_true(per_window > 0.9 * (double)N && per_window < 1.1 * (double)N);
+    free(admitted);
+    prd_limiter_free(l);
+}
+
+static void test_multi_rule_atomic(void **state)
+{
+    (void)state;
+    prd_limiter_config *cfg = NULL;
+    prd_limiter *l = NULL;
+    assert_ok(prd_limiter_config_new(&cfg));
+    assert_ok(prd_limiter_config_add_rule(cfg, "account", 5, 60000, PRD_RL_EXACT));
+    assert_ok(prd_limiter_config_add_rule(cfg, "ip", 8, 3600000, PRD_RL_EXACT));
+    assert_ok(prd_limiter_config_add_rule(cfg, "global", 1000, 60000, PRD_RL_COUNTER));
+    assert_ok(prd_limiter_new(cfg, &l));
+    prd_limiter_config_free(cfg);
+    prd_rl_key a1[3] = {{"alice", 5}, {"1.2.3.4", 7}, {NULL, 0}};
+    prd_rl_key a2[3] = {{"bob", 3}, {"1.2.3.4", 7}, {NULL, 0}};
+    prd_rl_decision d;
+    for (int i = 0; i < 5; i++)
+        assert_ok(prd_limiter_check_at(l, a1, 3, 1, 1000 + i, &d));
+    /* alice is out; the denied request must not consume from ip or global. */
+    for (int i = 0; i < 10; i++) {
+        assert_status(prd_limiter_check_at(l, a1, 3, 1, 2000, &d), PRD_ELIMITED);
+        assert_int_equal(d.rule, 0);
+    }
+    /* The IP has 3 left (8 - 5): bob gets exactly 3. */
+    assert_ok(prd_limiter_check_at(l, a2, 3, 1, 3000, &d));
+    assert_ok(prd_limiter_check_at(l, a2, 3, 1, 3000, &d));
+    assert_ok(prd_limiter_check_at(l, a2, 3, 1, 3000, &d));
+    assert_int_equal(d.rule, 1); /* fewest left: the ip rule */
+    assert_int_equal(d.remaining, 0);
+    assert_status(prd_limiter_check_at(l, a2, 3, 1, 3000, &d), PRD_ELIMITED);
+    assert_int_equal(d.rule, 1);
+    assert_int_equal(d.retry_after_ms, 1000 + 3600000 - 3000); /* first unit of the IP leaves */
+    /* Headers. */
+    char buf[256];
+    prd_limiter_policy_header(l, buf, sizeof buf);
+    assert_string_equal(buf, "\"account\";q=5;w=60, \"ip\";q=8;w=3600, \"global\";q=1000;w=60");
+    prd_limiter_ratelimit_header(l, &d, buf, sizeof buf);
+    assert_string_equal(buf, "\"ip\";r=0;t=3600"); /* until its newest unit leaves */
+    prd_limiter_retry_after_header(&d, buf, sizeof buf);
+    assert_string_equal(buf, "3598");
+    prd_rl_decision bad;
+    assert_status(prd_limiter_check_at(l, a2, 2, 1, 3000, &bad), PRD_EINVAL); /* key count */
+    char small[4] = "xyz";
+    assert_true(prd_limiter_policy_header(l, small, sizeof small) > 3);
+    assert_string_equal(small, "");
+    prd_limiter_free(l);
+}
+
+static void test_bounded_memory_under_key_spray(void **state)
+{
+    (void)state;
+    const size_t max = 10000;
+    prd_limiter *l = one_rule(5, 60000, PRD_RL_COUNTER, max);
+    size_t region = l->map_bytes;
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    prd_rl_decision d;
+    char key[32];
+    for (int i = 0; i < 1000000; i++) {
+        int n = snprintf(key, sizeof key, "spray-%d", i);
+        prd_rl_key k = {key, (size_t)n};
+        assert_ok(prd_limiter_check_at(l, &k, 1, 1, 1000 + i / 1000, &d));
+    }
+    getrusage(RUSAGE_SELF, &after);
+    size_t count = prd_limiter_key_count(l, 0);
+    print_message("# 1e6 keys sprayed: %zu tracked (max %zu), region %zu bytes, %zu bytes/key, "
+                  "RSS growth %ld KiB\n", count, max, region, prd_limiter_bytes_per_key(l, 0),
+                  after.ru_maxrss - before.ru_maxrss);
+    assert_true(count <= max);
+    assert_true(count >= max * 9 / 10); /* evictions keep it near full, not emptied */
+    assert_int_equal(l->map_bytes, region); /* the region never grows */
+    assert_true((size_t)(after.ru_maxrss - before.ru_maxrss) * 1024 <= region + (1u << 20));
+    assert_true(prd_limiter_bytes_per_key(l, 0) <= 128);
+    /* A recently used key survives the spray better than old ones: LRU. */
+    prd_limiter_free(l);
+
+    /* Under PRD_RL_DENY_NEW a full table refuses new keys instead. */
+    prd_limiter_config *cfg = NULL;
+    assert_ok(prd_limiter_config_new(&cfg));
+    assert_ok(prd_limiter_config_add_rule(cfg, "r", 5, 60000, PRD_RL_EXACT));
+    assert_ok(prd_limiter_config_set_max_keys(cfg, 16));
+    assert_ok(prd_limiter_config_set_full_policy(cfg, PRD_RL_DENY_NEW));
+    assert_ok(prd_limiter_new(cfg, &l));
+    prd_limiter_config_free(cfg);
+    int busy = 0;
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        prd_status st = hit(l, key, 1, 1000, &d);
+        if (st == PRD_EBUSY)
+            busy++;
+        else
+            assert_ok(st);
+    }
+    assert_int_equal(busy, 40 - 16);
+    /* Once their windows pass, the old keys are reclaimed and room returns. */
+    assert_ok(hit(l, "late", 1, 1000 + 60000, &d));
+    prd_limiter_free(l);
+}
+
+static void test_reclaims_expired_incrementally(void **state)
+{
+    (void)state;
+    prd_limiter *l = one_rule(5, 1000, PRD_RL_EXACT, 1024);
+    prd_rl_decision d;
+    char key[32];
+    for (int i = 0; i < 500; i++) {
+        snprintf(key, sizeof key, "old-%d", i);
+        assert_ok(hit(l, key, 1, 0, &d));
+    }
+    assert_int_equal(prd_limiter_key_count(l, 0), 500);
+    /* Long after, ordinary traffic on 50 keys sweeps the dead ones a few
+     * slots per check, shard by shard, with no full pass anywhere. */
+    for (int i = 0; i < 4000; i++) {
+        snprintf(key, sizeof key, "live-%d", i % 50);
+        hit(l, key, 1, 5000 + i, &d);
+    }
+    size_t left = prd_limiter_key_count(l, 0);
+    print_message("# after the sweep: %zu keys (50 live)\n", left);
+    assert_true(left < 100);
+    prd_limiter_free(l);
+}
+
+struct hammer {
+    prd_limiter *l;
+    int id;
+    uint64_t allowed;
+};
+
+static void *hammer_thread(void *p)
+{
+    struct hammer *h = p;
+    prd_rl_decision d;
+    char key[16];
+    for (int i = 0; i < 20000; i++) {
+        snprintf(key, sizeof key, "shared-%d", i % 10);
+        prd_rl_key k = {key, strlen(key)};
+        if (prd_limiter_check_at(h->l, &k, 1, 1, 1000, &d) == PRD_OK)
+            h->allowed++;
+    }
+    return NULL;
+}
+
+static void test_threads_conserve_totals(void **state)
+{
+    (void)state;
+    prd_limiter *l = one_rule(1000, 60000, PRD_RL_EXACT, 0);
+    struct hammer h[8];
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++) {
+        h[i] = (struct hammer){l, i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, hammer_thread, &h[i]), 0);
+    }
+    uint64_t total = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        total += h[i].allowed;
+    }
+    /* 10 shared keys x 1000 each: exactly 10000 admitted, never more. */
+    assert_int_equal(total, 10000);
+    prd_limiter_free(l);
+}
+
+static void test_shared_memory_across_fork_and_sigkill(void **state)
+{
+    (void)state;
+    char name[64];
+    snprintf(name, sizeof name, "/prd-test-%d", (int)getpid());
+    prd_limiter_config *cfg = NULL;
+    assert_ok(prd_limiter_config_new(&cfg));
+    assert_ok(prd_limiter_config_add_rule(cfg, "r", 100, 60000, PRD_RL_EXACT));
+    assert_ok(prd_limiter_config_set_max_keys(cfg, 1024));
+    prd_limiter *l = NULL;
+    assert_ok(prd_limiter_new_shm(cfg, name, 1, &l));
+    /* Four worker processes share the budget of one key. */
+    pid_t kids[4];
+    for (int i = 0; i < 4; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0) {
+            prd_limiter *c = NULL;
+            if (prd_limiter_new_shm(cfg, name, 0, &c) != PRD_OK)
+                _exit(100);
+            int ok = 0;
+            prd_rl_decision d;
+            for (int j = 0; j < 60; j++)
+                if (hit(c, "shared", 1, 1000, &d) == PRD_OK)
+                    ok++;
+            prd_limiter_free(c);
+            _exit(ok);
+        }
+    }
+    int total = 0;
+    for (int i = 0; i < 4; i++) {
+        int status;
+        waitpid(kids[i], &status, 0);
+        assert_true(WIFEXITED(status));
+        assert_int_not_equal(WEXITSTATUS(status), 100);
+        total += WEXITSTATUS(status);
+    }
+    assert_int_equal(total, 100);
+    /* A worker killed while holding the key's lock must not wedge the others. */
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    pid_t victim = fork();
+    if (victim == 0) {
+        prd_limiter *c = NULL;
+        if (prd_limiter_new_shm(cfg, name, 0, &c) != PRD_OK)
+            _exit(1);
+        for (uint64_t s = 0; s < c->hdr->rules[0].shards; s++)
+            prd__rl_lock(prd__rl_shard(c, 0, s));
+        if (write(pipefd[1], "x", 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    char ch;
+    assert_int_equal(read(pipefd[0], &ch, 1), 1);
+    kill(victim, SIGKILL);
+    waitpid(victim, NULL, 0);
+    alarm(20); /* a wedged lock would hang here: fail loudly instead */
+    prd_rl_decision d;
+    assert_ok(hit(l, "after-crash", 1, 2000, &d));
+    assert_status(hit(l, "shared", 1, 2000, &d), PRD_ELIMITED); /* state survived */
+    alarm(0);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    /* Attaching with other rules is refused; a missing segment is ENOTFOUND. */
+    prd_limiter_config *other = NULL;
+    assert_ok(prd_limiter_config_new(&other));
+    assert_ok(prd_limiter_config_add_rule(other, "r", 99, 60000, PRD_RL_EXACT));
+    assert_ok(prd_limiter_config_set_max_keys(other, 1024));
+    prd_limiter *bad = NULL;
+    assert_status(prd_limiter_new_shm(other, name, 0, &bad), PRD_EINVAL);
+    prd_limiter_config_free(other);
+    prd_limiter_free(l);
+    assert_ok(prd_limiter_shm_unlink(name));
+    assert_status(prd_limiter_new_shm(cfg, name, 0, &bad), PRD_ENOTFOUND);
+    assert_status(prd_limiter_new_shm(cfg, "no-slash", 1, &bad), PRD_EINVAL);
+    prd_limiter_config_free(cfg);
+}
+
+static void test_config_validation(void **state)
+{
+    (void)state;
+    prd_limiter_config *cfg = NULL;
+    prd_limiter *l = NULL;
+    assert_ok(prd_limiter_config_new(&cfg));
+    assert_status(prd_limiter_new(cfg, &l), PRD_EINVAL); /* no rules */
+    assert_status(prd_limiter_config_add_rule(cfg, "", 5, 1000, PRD_RL_EXACT), PRD_EINVAL);
+    assert_status(prd_limiter_config_add_rule(cfg, "a b", 5, 1000, PRD_RL_EXACT), PRD_EINVAL);
+    assert_status(prd_limiter_config_add_rule(cfg, "a", 0, 1000, PRD_RL_EXACT), PRD_EINVAL);
+    assert_status(prd_limiter_config_add_rule(cfg, "a", 5, 0, PRD_RL_EXACT), PRD_EINVAL);
+    assert_status(prd_limiter_config_add_rule(cfg, "a", PRD_RL_EXACT_MAX_LIMIT + 1, 1000, PRD_RL_EXACT), PRD_EINVAL);
+    assert_ok(prd_limiter_config_add_rule(cfg, "a", PRD_RL_EXACT_MAX_LIMIT + 1, 1000, PRD_RL_COUNTER));
+    for (int i = 1; i < PRD_RL_MAX_RULES; i++)
+        assert_ok(prd_limiter_config_add_rule(cfg, "b", 1, 1000, PRD_RL_COUNTER));
+    assert_status(prd_limiter_config_add_rule(cfg, "c", 1, 1000, PRD_RL_COUNTER), PRD_ETOOBIG);
+    assert_status(prd_limiter_config_set_max_keys(cfg, 3), PRD_EINVAL);
+    assert_status(prd_limiter_config_set_full_policy(cfg, (prd_rl_full_policy)7), PRD_EINVAL);
+    prd_limiter_config_free(cfg);
+    /* Over-long keys are refused. */
+    l = one_rule(5, 1000, PRD_RL_EXACT, 0);
+    char *big = calloc(1, PRD_RL_KEY_MAX + 1);
+    prd_rl_key k = {big, PRD_RL_KEY_MAX + 1};
+    prd_rl_decision d;
+    assert_status(prd_limiter_check_at(l, &k, 1, 1, 0, &d), PRD_EINVAL);
+    free(big);
+    prd_limiter_free(l);
+}
+
+static void test_system_and_manual_clock(void **state)
+{
+    (void)state;
+    prd_clock *c = NULL;
+    assert_ok(prd_clock_manual_new(0, 5000000000, &c));
+    prd_limiter_config *cfg = NULL;
+    prd_limiter *l = NULL;
+    assert_ok(prd_limiter_config_new(&cfg));
+    assert_ok(prd_limiter_config_add_rule(cfg, "r", 2, 1000, PRD_RL_EXACT));
+    assert_ok(prd_limiter_config_set_clock(cfg, c));
+    assert_ok(prd_limiter_new(cfg, &l));
+    prd_limiter_config_free(cfg);
+    prd_rl_key k = {"x", 1};
+    prd_rl_decision d;
+    assert_ok(prd_limiter_check(l, &k, 1, 1, &d));
+    assert_ok(prd_limiter_check(l, &k, 1, 1, &d));
+    assert_status(prd_limiter_check(l, &k, 1, 1, &d), PRD_ELIMITED);
+    assert_int_equal(d.retry_after_ms, 1000);
+    assert_ok(prd_clock_manual_advance(c, 1000 * 1000000));
+    assert_ok(prd_limiter_check(l, &k, 1, 1, &d));
+    prd_limiter_free(l);
+    prd_clock_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact_boundaries),
+        cmocka_unit_test(test_counter_semantics),
+        cmocka_unit_test(test_exact_matches_brute_force_and_never_exceeds),
+        cmocka_unit_test(test_counter_error_bound),
+        cmocka_unit_test(test_multi_rule_atomic),
+        cmocka_unit_test(test_bounded_memory_under_key_spray),
+        cmocka_unit_test(test_reclaims_expired_incrementally),
+        cmocka_unit_test(test_threads_conserve_totals),
+        cmocka_unit_test(test_shared_memory_across_fork_and_sigkill),
+        cmocka_unit_test(test_config_validation),
+        cmocka_unit_test(test_system_and_manual_clock),
+    };
+    return cmocka_run_group_tests_name("ratelimit", tests, NULL, NULL);
+}

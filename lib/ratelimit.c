@@ -180,7 +180,7 @@ void prd_limiter_free(prd_limiter *lim)
     prd__free(lim);
 }
 
-static uint64_t key_hash(const prd_limiter *l, const prd_rl_key *k)
+uint64_t prd__rl_key_hash(const prd_limiter *l, const prd_rl_key *k)
 {
     uint64_t h;
     crypto_shorthash((unsigned char *)&h, k->data ? k->data : (const void *)"", k->len,
@@ -214,8 +214,8 @@ static void merge(prd_rl_decision *out, int rule, const struct prd__rl_rule *r,
     out->retry_after_ms = e->retry_after_ms;
 }
 
-prd_status prd_limiter_check_at(prd_limiter *l, const prd_rl_key *keys, size_t n_keys,
-                                uint64_t cost, int64_t now, prd_rl_decision *out)
+static prd_status check(prd_limiter *l, const prd_rl_key *keys, size_t n_keys, uint64_t cost,
+                        int64_t now, int record, prd_rl_decision *out)
 {
     if (out)
         memset(out, 0, sizeof *out);
@@ -231,7 +231,7 @@ prd_status prd_limiter_check_at(prd_limiter *l, const prd_rl_key *keys, size_t n
     uint32_t n = l->hdr->n_rules;
     for (uint32_t i = 0; i < n; i++) {
         const struct prd__rl_rule *r = &l->hdr->rules[i];
-        hashes[i] = key_hash(l, &keys[i]);
+        hashes[i] = prd__rl_key_hash(l, &keys[i]);
         shards[i] = prd__rl_shard(l, (int)i, (hashes[i] >> 40) & (r->shards - 1));
     }
     /* Locks in rule order: every check takes them in the same order, so two
@@ -252,7 +252,7 @@ prd_status prd_limiter_check_at(prd_limiter *l, const prd_rl_key *keys, size_t n
         allowed &= evals[i].allowed;
         merge(out, (int)i, r, &evals[i], i == 0);
     }
-    if (st == PRD_OK && allowed)
+    if (st == PRD_OK && allowed && record)
         for (uint32_t i = 0; i < n; i++) {
             int64_t t = now > slots[i]->last_ms ? now : slots[i]->last_ms;
             prd__rl_commit(&l->hdr->rules[i], slots[i], cost, t, &evals[i]);
@@ -268,6 +268,18 @@ prd_status prd_limiter_check_at(prd_limiter *l, const prd_rl_key *keys, size_t n
         return st;
     }
     return out->allowed ? PRD_OK : PRD_ELIMITED;
+}
+
+prd_status prd_limiter_check_at(prd_limiter *l, const prd_rl_key *keys, size_t n_keys,
+                                uint64_t cost, int64_t now, prd_rl_decision *out)
+{
+    return check(l, keys, n_keys, cost, now, 1, out);
+}
+
+prd_status prd__limiter_peek_at(prd_limiter *l, const prd_rl_key *keys, size_t n_keys,
+                                uint64_t cost, int64_t now, prd_rl_decision *out)
+{
+    return check(l, keys, n_keys, cost, now, 0, out);
 }
 
 prd_status prd_limiter_check(prd_limiter *lim, const prd_rl_key *keys, size_t n_keys,

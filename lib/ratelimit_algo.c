@@ -162,6 +162,8 @@ void prd__rl_commit(const struct prd__rl_rule *r, struct prd__rl_slot *s, uint64
 
 int prd__rl_expired(const struct prd__rl_rule *r, const struct prd__rl_slot *s, int64_t now)
 {
+    if (r->algorithm == PRD__RL_PAIR)
+        return now >= s->last_ms + r->window_ms;
     if (r->algorithm == PRD_RL_EXACT) {
         const struct prd__rl_exact *e = (const struct prd__rl_exact *)(s + 1);
         return e->count == 0 ||

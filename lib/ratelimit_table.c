@@ -45,7 +45,8 @@ size_t prd__rl_layout(const prd_limiter_config *cfg, struct prd__rl_header *hdr)
         r->capacity = pow2_at_least(r->max_per_shard * 4 / 3 + 1);
         uint64_t state = r->algorithm == PRD_RL_EXACT
                              ? sizeof(struct prd__rl_exact) + r->limit * sizeof(int64_t)
-                             : sizeof(struct prd__rl_counter);
+                         : r->algorithm == PRD__RL_PAIR ? sizeof(struct prd__rl_pair)
+                                                         : sizeof(struct prd__rl_counter);
         r->slot_bytes = round_up(sizeof(struct prd__rl_slot) + state, 8);
         r->shard_bytes = round_up(sizeof(struct prd__rl_shard), ALIGN) +
                          round_up(r->capacity * r->slot_bytes, ALIGN);
@@ -214,8 +215,9 @@ struct prd__rl_slot *prd__rl_find_or_insert(prd_limiter *l, int rule, struct prd
         if (s->hash == 0) {
             /* Only the headers need zeroing: an exact ring's timestamps are
              * read only below its count, and a 64 Ki-unit ring is 512 KiB. */
-            size_t head = sizeof *s + (r->algorithm == PRD_RL_EXACT ? sizeof(struct prd__rl_exact)
-                                                                   : sizeof(struct prd__rl_counter));
+            size_t head = sizeof *s + (r->algorithm == PRD_RL_EXACT  ? sizeof(struct prd__rl_exact)
+                                       : r->algorithm == PRD__RL_PAIR ? sizeof(struct prd__rl_pair)
+                                                                      : sizeof(struct prd__rl_counter));
             memset(s, 0, head);
             s->hash = hash;
             s->last_ms = now;

@@ -462,6 +462,68 @@ static void test_system_and_manual_clock(void **state)
     prd_clock_free(c);
 }
 
+static void test_login_guard(void **state)
+{
+    (void)state;
+    prd_clock *c = NULL;
+    assert_ok(prd_clock_manual_new(0, 1000000000, &c));
+    prd_login_guard *g = NULL;
+    assert_ok(prd_login_guard_new(1024, &g));
+    assert_ok(prd_login_guard_set_clock(g, c));
+    assert_ok(prd_login_guard_set_limits(g, 1000, 3600000, 10, 900000));
+    assert_ok(prd_login_guard_set_backoff(g, 3, 1000, 8000));
+    const char *user = "alice", *home = "198.51.100.7", *evil = "203.0.113.9";
+    int64_t wait = 0;
+#define SEC_NS INT64_C(1000000000)
+    /* Alice logs in from home once: home becomes familiar. */
+    assert_ok(prd_login_guard_check(g, user, 5, home, strlen(home), &wait));
+    assert_ok(prd_login_guard_success(g, user, 5, home, strlen(home)));
+    /* Backoff per (account, source): 3 free failures, then 1 s, 2 s, 4 s, 8 s (cap). */
+    int64_t expect[] = {0, 0, 0, 1000, 2000, 4000, 8000, 8000};
+    for (int i = 0; i < 8; i++) {
+        assert_ok(prd_login_guard_check(g, user, 5, evil, strlen(evil), &wait));
+        assert_ok(prd_login_guard_failure(g, user, 5, evil, strlen(evil)));
+        prd_status st = prd_login_guard_check(g, user, 5, evil, strlen(evil), &wait);
+        if (expect[i] == 0) {
+            assert_ok(st);
+        } else {
+            assert_status(st, PRD_ELIMITED);
+            if (wait != expect[i])
+                fail_msg("after failure %d: wait %lld want %lld", i + 1, (long long)wait,
+                         (long long)expect[i]);
+        }
+        assert_ok(prd_clock_manual_advance(c, wait * 1000000));
+    }
+    /* The attacker's failures never make alice wait at home. */
+    assert_ok(prd_login_guard_check(g, user, 5, home, strlen(home), &wait));
+    /* ... while 10 failures from unfamiliar sources (8 above, 2 here) stop
+     * other new sources. */
+    for (int i = 0; i < 2; i++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "192.0.2.%d", i);
+        assert_ok(prd_login_guard_check(g, user, 5, ip, strlen(ip), &wait));
+        assert_ok(prd_login_guard_failure(g, user, 5, ip, strlen(ip)));
+    }
+    assert_status(prd_login_guard_check(g, user, 5, "192.0.2.200", 11, &wait), PRD_ELIMITED);
+    assert_true(wait > 0 && wait <= 900000);
+    assert_ok(prd_login_guard_check(g, user, 5, home, strlen(home), &wait)); /* home still fine */
+    /* Nothing is indefinite: after the window, new sources may try again. */
+    assert_ok(prd_clock_manual_advance(c, 900 * SEC_NS));
+    assert_ok(prd_login_guard_check(g, user, 5, "192.0.2.200", 11, &wait));
+    /* Success resets the pair's backoff. */
+    assert_ok(prd_login_guard_success(g, user, 5, evil, strlen(evil)));
+    assert_ok(prd_login_guard_failure(g, user, 5, evil, strlen(evil)));
+    assert_ok(prd_login_guard_check(g, user, 5, evil, strlen(evil), &wait));
+    /* Per-source attempts. */
+    assert_ok(prd_login_guard_set_limits(g, 3, 60000, 10, 900000));
+    for (int i = 0; i < 3; i++)
+        assert_ok(prd_login_guard_check(g, "bob", 3, "10.0.0.1", 8, &wait));
+    assert_status(prd_login_guard_check(g, "bob", 3, "10.0.0.1", 8, &wait), PRD_ELIMITED);
+    assert_status(prd_login_guard_new(1, NULL), PRD_EINVAL);
+    prd_login_guard_free(g);
+    prd_clock_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -476,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_shared_memory_across_fork_and_sigkill),
         cmocka_unit_test(test_config_validation),
         cmocka_unit_test(test_system_and_manual_clock),
+        cmocka_unit_test(test_login_guard),
     };
     return cmocka_run_group_tests_name("ratelimit", tests, NULL, NULL);
 }

@@ -184,6 +184,57 @@ PRD_API size_t prd_limiter_ratelimit_header(const prd_limiter *lim, const prd_rl
                                             char *out, size_t out_size);
 PRD_API size_t prd_limiter_retry_after_header(const prd_rl_decision *d, char *out, size_t out_size);
 
+/* ------------------------------------------------------------------ */
+/* Login protection (the OWASP pattern)                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A login guard combines:
+ *   - a per-IP limit on login attempts (default 100 per hour),
+ *   - a per-account limit on failed attempts (default 10 per 15 minutes)
+ *     from sources that have not logged in to that account before,
+ *   - exponential backoff per (account, source) after consecutive failures:
+ *     after `free_failures` (default 3), each further failure doubles the
+ *     wait from base (1 s) up to cap (15 min); a success resets it.
+ * Trade-off (docs/ratelimit.md): the backoff is per (account, source), so an
+ * attacker elsewhere cannot make the real user wait; a source that has
+ * logged in successfully before is exempt from the per-account failure
+ * limit, so guessing from other IPs cannot lock the user out of their
+ * usual place. The per-account limit still slows distributed guessing from
+ * new sources, and expires after its window: nothing locks an account
+ * indefinitely.
+ *
+ * Thread-safe. Sources are opaque bytes (an IP, a device cookie).
+ */
+typedef struct prd_login_guard prd_login_guard;
+
+/* Errors: PRD_EINVAL, PRD_ENOMEM. max_keys bounds each table (accounts,
+ * sources, pairs); 16 .. 2^24. */
+PRD_API prd_status prd_login_guard_new(size_t max_keys, prd_login_guard **out);
+PRD_API void prd_login_guard_free(prd_login_guard *g);
+PRD_API prd_status prd_login_guard_set_limits(prd_login_guard *g, uint64_t ip_attempts,
+                                              int64_t ip_window_ms, uint64_t account_failures,
+                                              int64_t account_window_ms);
+PRD_API prd_status prd_login_guard_set_backoff(prd_login_guard *g, uint32_t free_failures,
+                                               int64_t base_ms, int64_t cap_ms);
+PRD_API prd_status prd_login_guard_set_clock(prd_login_guard *g, const prd_clock *clock);
+
+/*
+ * May this source try to log in to this account now? Counts one attempt
+ * against the source. Returns PRD_OK, or PRD_ELIMITED with
+ * *retry_after_ms (may be NULL) set. Errors: PRD_EINVAL.
+ */
+PRD_API prd_status prd_login_guard_check(prd_login_guard *g, const void *account,
+                                         size_t account_len, const void *source,
+                                         size_t source_len, int64_t *retry_after_ms);
+/* Record the outcome of the attempt that check allowed. */
+PRD_API prd_status prd_login_guard_failure(prd_login_guard *g, const void *account,
+                                           size_t account_len, const void *source,
+                                           size_t source_len);
+PRD_API prd_status prd_login_guard_success(prd_login_guard *g, const void *account,
+                                           size_t account_len, const void *source,
+                                           size_t source_len);
+
 #ifdef __cplusplus
 }
 #endif

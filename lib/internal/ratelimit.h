@@ -64,6 +64,15 @@ struct prd__rl_exact {
     int64_t ts[]; /* limit entries: admission time of each unit */
 };
 
+/* Internal third kind of rule: per-(account, source) login state for the
+ * login guard; window_ms is how long an idle record is kept. */
+#define PRD__RL_PAIR 2u
+struct prd__rl_pair {
+    uint32_t failures;
+    int64_t last_failure_ms;
+    int64_t trusted_until_ms;
+};
+
 struct prd_limiter_config {
     struct prd__rl_rule rules[PRD_RL_MAX_RULES];
     uint32_t n_rules;
@@ -115,5 +124,12 @@ void prd__rl_evaluate(const struct prd__rl_rule *r, struct prd__rl_slot *s, uint
 void prd__rl_commit(const struct prd__rl_rule *r, struct prd__rl_slot *s, uint64_t cost,
                     int64_t now_ms, struct prd__rl_eval *out);
 int prd__rl_expired(const struct prd__rl_rule *r, const struct prd__rl_slot *s, int64_t now_ms);
+
+/* The keyed hash of a key under a limiter's SipHash key. */
+uint64_t prd__rl_key_hash(const prd_limiter *l, const prd_rl_key *k);
+
+/* check_at without recording: would this be admitted? */
+prd_status prd__limiter_peek_at(prd_limiter *l, const prd_rl_key *keys, size_t n_keys,
+                                uint64_t cost, int64_t now_ms, prd_rl_decision *out);
 
 #endif

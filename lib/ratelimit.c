@@ -94,7 +94,8 @@ static int same_layout(const struct prd__rl_header *have, const struct prd__rl_h
     for (uint32_t i = 0; i < want->n_rules; i++) {
         const struct prd__rl_rule *a = &have->rules[i], *b = &want->rules[i];
         if (strcmp(a->name, b->name) != 0 || a->limit != b->limit || a->window_ms != b->window_ms ||
-            a->algorithm != b->algorithm || a->offset != b->offset || a->capacity != b->capacity)
+            a->algorithm != b->algorithm || a->offset != b->offset || a->capacity != b->capacity ||
+            a->max_keys != b->max_keys)
             return 0;
     }
     return 1;
@@ -322,7 +323,7 @@ size_t prd_limiter_bytes_per_key(const prd_limiter *lim, int rule)
     if (!lim || rule < 0 || (uint32_t)rule >= lim->hdr->n_rules)
         return 0;
     const struct prd__rl_rule *r = &lim->hdr->rules[rule];
-    return (size_t)(r->shards * r->shard_bytes / (r->shards * r->max_per_shard));
+    return (size_t)(r->shards * r->shard_bytes / r->max_keys);
 }
 
 /* snprintf rules over a growing buffer. */

@@ -44,6 +44,7 @@ size_t prd__rl_layout(const prd_limiter_config *cfg, struct prd__rl_header *hdr)
         struct prd__rl_rule *r = &hdr->rules[i];
         *r = cfg->rules[i];
         r->shards = shards;
+        r->max_keys = cfg->max_keys;
         r->max_per_shard = (cfg->max_keys + shards - 1) / shards;
         /* Load factor at most 3/4 keeps probe sequences short. */
         r->capacity = pow2_at_least(r->max_per_shard * 4 / 3 + 1);
@@ -95,6 +96,9 @@ prd_status prd__rl_init_region(prd_limiter *l)
                 break;
             }
             sh->count = sh->cursor = 0;
+            const struct prd__rl_rule *r = &l->hdr->rules[i];
+            /* Spread max_keys exactly: the first (max_keys % shards) get one more. */
+            sh->max = r->max_keys / r->shards + (s < r->max_keys % r->shards ? 1 : 0);
             sh->rng = 0x9E3779B97F4A7C15u ^ (s + 1) * 0xBF58476D1CE4E5B9u ^ i;
             /* Slots are zero (empty) already: fresh anonymous or truncated memory. */
         }
@@ -208,9 +212,9 @@ struct prd__rl_slot *prd__rl_find_or_insert(prd_limiter *l, int rule, struct prd
         if (s->hash == 0)
             break;
     }
-    if (sh->count >= r->max_per_shard) {
+    if (sh->count >= sh->max) {
         prd__rl_reclaim(l, rule, sh, 8, now);
-        if (sh->count >= r->max_per_shard) {
+        if (sh->count >= sh->max) {
             if (l->hdr->full_policy == PRD_RL_DENY_NEW)
                 return NULL;
             evict_one(l, rule, sh, now);

@@ -24,7 +24,8 @@ struct prd__rl_rule {
     int64_t window_ms;
     uint64_t shards;          /* power of two */
     uint64_t capacity;        /* slots per shard, power of two */
-    uint64_t max_per_shard;   /* keys per shard allowed */
+    uint64_t max_per_shard;   /* keys per shard, rounded up (sizing only; see shard max) */
+    uint64_t max_keys;
     uint64_t slot_bytes;
     uint64_t shard_bytes;
     uint64_t offset;          /* of the rule's first shard from the region start */
@@ -46,6 +47,7 @@ struct prd__rl_shard {
     uint64_t count;
     uint64_t cursor; /* incremental reclamation position */
     uint64_t rng;    /* xorshift state for eviction sampling */
+    uint64_t max;    /* keys this shard may hold: the shards' maxima sum to max_keys */
 };
 
 /* Every slot starts with this; hash 0 marks an empty slot. */

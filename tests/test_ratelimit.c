@@ -271,7 +271,10 @@ static void test_bounded_memory_under_key_spray(void **state)
 static void test_reclaims_expired_incrementally(void **state)
 {
     (void)state;
-    prd_limiter *l = one_rule(5, 1000, PRD_RL_EXACT, 1024);
+    /* Under 1024 keys the table is one shard, so every check's two-slot
+     * step visits the same table and the outcome does not depend on which
+     * shards the random SipHash key sends the live keys to. */
+    prd_limiter *l = one_rule(5, 1000, PRD_RL_EXACT, 1000);
     prd_rl_decision d;
     char key[32];
     for (int i = 0; i < 500; i++) {
@@ -287,7 +290,7 @@ static void test_reclaims_expired_incrementally(void **state)
     }
     size_t left = prd_limiter_key_count(l, 0);
     print_message("# after the sweep: %zu keys (50 live)\n", left);
-    assert_true(left < 100);
+    assert_true(left <= 50 + 4); /* the live keys, and at most a few not yet reached */
     prd_limiter_free(l);
 }
 

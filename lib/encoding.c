@@ -42,6 +42,8 @@ prd_status prd_hex_decode(void *out, size_t out_cap, size_t *out_len, const char
         return PRD_ENOSPACE;
     if (text_len == 0)
         return PRD_OK;
+    if (!out)
+        return PRD_ENOSPACE;
     if (sodium_hex2bin(out, out_cap, text, text_len, NULL, &n, &end) != 0 ||
         end != text + text_len || n != text_len / 2)
         return PRD_EINVAL;
@@ -65,6 +67,8 @@ prd_status prd_base64url_decode(void *out, size_t out_cap, size_t *out_len, cons
         return PRD_OK;
     if (!prd__b64_alphabet_ok(text, text_len, 1))
         return PRD_EINVAL;
+    if (!out)
+        return PRD_ENOSPACE;
     /* libsodium rejects non-zero leftover bits, which makes this canonical. */
     if (sodium_base642bin(out, out_cap, text, text_len, NULL, &n, &end,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||

@@ -71,7 +71,7 @@ static void policy_phc(const prd_password_policy *policy, struct prd__phc *phc)
     phc->salt_len = policy->salt_len;
     phc->tag_len = policy->hash_len;
     if (policy->has_current)
-        strcpy(phc->keyid, policy->peppers[0].id);
+        memcpy(phc->keyid, policy->peppers[0].id, strlen(policy->peppers[0].id) + 1);
     randombytes_buf(phc->salt, phc->salt_len);
 }
 

@@ -179,6 +179,8 @@ size_t prd__phc_encode(const struct prd__phc *phc, char *out, size_t out_size)
     if (phc->ad_len)
         sodium_bin2base64(ad, sizeof ad, phc->ad, phc->ad_len,
                           sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+    /* snprintf(NULL, 0, ...) measures: C99 7.19.6.5. */
+    // cppcheck-suppress ctunullpointer
     int n = snprintf(out, out ? out_size : 0,
                      "$%s$v=%u$m=%u,t=%u,p=%u%s%s%s%s$%s$%s", type_name(phc->type),
                      (unsigned)phc->version, (unsigned)phc->m_kib, (unsigned)phc->t,

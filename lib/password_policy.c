@@ -173,7 +173,7 @@ static prd_status add_pepper(prd_password_policy *policy, const char *id, const 
         return PRD_ETOOBIG;
     struct prd__pepper entry;
     memset(&entry, 0, sizeof entry);
-    strcpy(entry.id, id);
+    memcpy(entry.id, id, strlen(id) + 1); /* valid_pepper_id bounded it */
     prd_status st = prd_secret_from_bytes(prd__secret_data(pepper), len, &entry.key);
     if (st != PRD_OK)
         return st;

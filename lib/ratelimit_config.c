@@ -49,7 +49,7 @@ prd_status prd_limiter_config_add_rule(prd_limiter_config *cfg, const char *name
         return PRD_ETOOBIG;
     struct prd__rl_rule *r = &cfg->rules[cfg->n_rules];
     memset(r, 0, sizeof *r);
-    strcpy(r->name, name);
+    memcpy(r->name, name, strlen(name) + 1); /* name_ok bounded it */
     r->limit = limit;
     r->window_ms = window_ms;
     r->algorithm = (uint32_t)algorithm;

@@ -29,7 +29,7 @@ prd_status prd_token_sessions_new(prd_token_store *store, const char *prefix,
     if (!s)
         return PRD_ENOMEM;
     s->store = store;
-    strcpy(s->prefix, prefix);
+    memcpy(s->prefix, prefix, strlen(prefix) + 1); /* prd_token_opaque_new checked it */
     s->idle_ns = 30 * 60 * 1000 * MS;
     s->absolute_ns = 8 * 3600 * 1000 * MS;
     *out = s;

@@ -173,7 +173,7 @@ prd_status prd_token_store_new_memory(size_t max_entries, prd_token_store **out)
     size_t nb = 16;
     while (nb < max_entries && nb < (1u << 22))
         nb <<= 1;
-    struct node **buckets = m && s ? prd__calloc(nb, sizeof *buckets) : NULL;
+    struct node **buckets = m && s ? prd__calloc(nb, sizeof(struct node *)) : NULL; // NOLINT(bugprone-sizeof-expression): an array of pointers
     if (!s || !m || !buckets) {
         prd__free(s);
         prd__free(m);

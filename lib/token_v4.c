@@ -212,7 +212,7 @@ prd_status prd__token_split(const char *token, size_t len, struct prd__token_par
                             const char **why)
 {
     memset(parts, 0, sizeof *parts);
-    size_t hlen;
+    size_t hlen = 0;
     if (len >= sizeof HDR_LOCAL - 1 && memcmp(token, HDR_LOCAL, sizeof HDR_LOCAL - 1) == 0) {
         parts->purpose = PRD_TOKEN_LOCAL;
         hlen = sizeof HDR_LOCAL - 1;

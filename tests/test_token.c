@@ -629,6 +629,110 @@ static void test_rotation_under_concurrent_verification(void **state)
     fixture_free(&f);
 }
 
+static void test_claims_payload_footer_extra_and_ring_admin(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, PRD_TOKEN_LOCAL);
+    prd_token_claims *c = NULL;
+    assert_ok(prd_token_claims_new(&c));
+    assert_ok(prd_token_claims_set_ttl(c, 60000));
+    assert_ok(prd_token_claims_set_int(c, "n", -42));
+    assert_ok(prd_token_claims_set_string(c, "jti", "fixed-id"));
+    assert_ok(prd_token_claims_set_not_before(c, T0));
+    /* The payload text: caller's claims, then iat/exp/nbf; our jti not added over theirs. */
+    char *p = NULL;
+    assert_ok(prd_token_claims_payload(c, f.clock, &p));
+    assert_string_equal(p, "{\"n\":-42,\"jti\":\"fixed-id\",\"iat\":\"2027-01-15T08:00:00Z\","
+                           "\"exp\":\"2027-01-15T08:01:00Z\",\"nbf\":\"2027-01-15T08:00:00Z\"}");
+    prd_free(p);
+    /* An empty claims object still makes valid JSON. */
+    prd_token_claims *e = NULL;
+    assert_ok(prd_token_claims_new(&e));
+    assert_ok(prd_token_claims_set_ttl(e, 1000));
+    assert_ok(prd_token_claims_payload(e, f.clock, &p));
+    json_t *j = json_loads(p, JSON_REJECT_DUPLICATES, NULL);
+    assert_true(json_is_object(j));
+    assert_int_equal(json_object_size(j), 3); /* iat, exp, jti */
+    json_decref(j);
+    prd_free(p);
+    prd_token_claims_free(e);
+    /* Footer extras are merged with kid; a kid of their own is refused. */
+    json_t *extra = json_pack("{s:s}", "tenant", "t1");
+    char *t = NULL;
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, extra, "ia", 2, f.clock, &t));
+    prd_token_verified *r = NULL;
+    assert_ok(prd_token_verify(f.v, t, strlen(t), "ia", 2, &r, NULL));
+    size_t flen = 0;
+    const char *foot = prd_token_verified_footer(r, &flen);
+    assert_non_null(strstr(foot, "\"tenant\":\"t1\""));
+    assert_non_null(strstr(foot, "\"kid\":\"k4.lid."));
+    assert_int_equal(prd_token_verified_expiry(r), T0 + 60 * SEC);
+    assert_non_null(strstr(prd_token_verified_claims_text(r), "\"n\":-42"));
+    prd_token_verified_free(r);
+    prd_free(t);
+    json_t *bad_extra = json_pack("{s:s}", "kid", "mine");
+    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, bad_extra, NULL, 0, f.clock, &t), PRD_EINVAL);
+    json_decref(bad_extra);
+    json_t *not_obj = json_integer(3);
+    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, not_obj, NULL, 0, f.clock, &t), PRD_EINVAL);
+    json_decref(not_obj);
+    json_decref(extra);
+    /* A public-purpose issue with only a local key in the ring fails. */
+    assert_status(prd_token_issue(f.ring, PRD_TOKEN_PUBLIC, c, NULL, NULL, 0, f.clock, &t), PRD_EINVAL);
+    /* Ring administration. */
+    prd_token_key *pk = NULL, *sk = NULL;
+    assert_ok(prd_token_key_generate(PRD_KEY_SECRET, &sk));
+    assert_ok(prd_token_key_public(sk, &pk));
+    assert_status(prd_keyring_add(f.ring, pk, 1), PRD_EINVAL); /* public keys cannot issue */
+    assert_ok(prd_keyring_add(f.ring, pk, 0));
+    char pid[PRD_PASERK_ID_MAX + 1], sid[PRD_PASERK_ID_MAX + 1];
+    prd_token_key_id(pk, pid, sizeof pid);
+    prd_token_key_id(sk, sid, sizeof sid);
+    assert_status(prd_keyring_set_current(f.ring, pid), PRD_EINVAL);
+    assert_status(prd_keyring_set_current(f.ring, "k4.lid.nothing"), PRD_ENOTFOUND);
+    assert_status(prd_keyring_add(f.ring, sk, 1), PRD_EINVAL); /* same pid as the public key */
+    assert_ok(prd_keyring_remove(f.ring, pid));
+    assert_ok(prd_keyring_add(f.ring, sk, 0));
+    assert_ok(prd_keyring_set_current(f.ring, sid)); /* by sid */
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_PUBLIC, c, NULL, NULL, 0, f.clock, &t));
+    prd_free(t);
+    assert_int_equal(prd_keyring_count(f.ring), 2);
+    assert_int_equal(prd_keyring_count(NULL), 0);
+    for (int i = 0; i < PRD_KEYRING_MAX - 2; i++) {
+        prd_token_key *k = NULL;
+        assert_ok(prd_token_key_generate(PRD_KEY_LOCAL, &k));
+        assert_ok(prd_keyring_add(f.ring, k, 0));
+        prd_token_key_free(k);
+    }
+    prd_token_key *k = NULL;
+    assert_ok(prd_token_key_generate(PRD_KEY_LOCAL, &k));
+    assert_status(prd_keyring_add(f.ring, k, 0), PRD_ETOOBIG);
+    prd_token_key_free(k);
+    /* With several local keys and no kid, verification refuses to guess. */
+    char *raw = NULL;
+    prd_token_key *any = NULL;
+    assert_ok(prd_token_key_generate(PRD_KEY_LOCAL, &any));
+    assert_ok(prd_token_v4_encrypt(any, "{}", 2, NULL, 0, NULL, 0, &raw));
+    const char *why = NULL;
+    assert_status(prd_token_verify(f.v, raw, strlen(raw), NULL, 0, &r, &why), PRD_EBADTOKEN);
+    assert_non_null(strstr(why, "key id"));
+    prd_free(raw);
+    prd_token_key_free(any);
+    prd_token_key_free(sk);
+    prd_token_key_free(pk);
+    /* Verifier setters validate. */
+    assert_status(prd_token_verifier_set_leeway(f.v, -1, 0), PRD_EINVAL);
+    assert_status(prd_token_verifier_set_max_size(f.v, 10), PRD_EINVAL);
+    assert_status(prd_token_verifier_set_issuer(f.v, ""), PRD_EINVAL);
+    assert_status(prd_token_verifier_add_audience(f.v, NULL), PRD_EINVAL);
+    for (int i = 0; i < 16; i++)
+        assert_ok(prd_token_verifier_require_claim(f.v, "x"));
+    assert_status(prd_token_verifier_require_claim(f.v, "x"), PRD_ETOOBIG);
+    prd_token_claims_free(c);
+    fixture_free(&f);
+}
+
 static void test_rfc3339(void **state)
 {
     (void)state;
@@ -697,6 +801,7 @@ int main(void)
         cmocka_unit_test(test_hostile_footers),
         cmocka_unit_test(test_rotation_under_concurrent_verification),
         cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_claims_payload_footer_extra_and_ring_admin),
     };
     return cmocka_run_group_tests_name("token", tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #define PRODREADY_H
 
 #include "prodready/core.h"
+#include "prodready/log.h"
 #include "prodready/password.h"
 #include "prodready/ratelimit.h"
 #include "prodready/token.h"

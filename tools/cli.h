@@ -49,5 +49,6 @@ int cmd_keygen(int argc, char **argv);
 int cmd_password(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_ratelimit(int argc, char **argv);
+int cmd_log(int argc, char **argv);
 
 #endif

@@ -28,6 +28,7 @@ static const struct {
     {"password", cmd_password},
     {"token", cmd_token},
     {"ratelimit", cmd_ratelimit},
+    {"log", cmd_log},
 };
 
 static void print_help(FILE *f)
@@ -44,7 +45,8 @@ static void print_help(FILE *f)
           "  token verify --purpose local|public --key KEY [--footer JSON] [--implicit STR]\n"
           "              [--at RFC3339] [--issuer ISS] [--audience AUD]... [--leeway DURATION] TOKEN\n"
           "  ratelimit replay --limit N --window DURATION [--algorithm exact|counter]\n"
-          "              stdin \"<ms> <key>\" lines -> allow or deny per line\n",
+          "              stdin \"<ms> <key>\" lines -> allow or deny per line\n"
+          "  log scrub [--rules FILE]     stdin JSON lines -> the same lines, secrets redacted\n",
           f);
 }
 

@@ -1,0 +1,222 @@
+/*
+ * prodready/log.h: structured JSON lines that never leak a secret.
+ *
+ *   prd_logger *log;  prd_logger_new(&log);          // stderr, level info, redaction on
+ *   PRD_LOG_INFO(log, "user logged in",
+ *                PRD_F_STR("user", name), PRD_F_INT("attempt", n),
+ *                PRD_F_SECRET("password", pw));       // always "[REDACTED]"
+ *   => {"time":"2026-11-23T08:00:00.123456Z","level":"info","msg":"user logged in",
+ *       "user":"alice","attempt":2,"password":"[REDACTED]"}
+ *
+ * Every line is one valid JSON object whatever the input: strings are
+ * escaped (quotes, backslashes, control characters including NUL as \u0000,
+ * DEL, U+2028/U+2029),
+ * invalid UTF-8 becomes U+FFFD, NaN and infinities become strings, and a
+ * bad field never loses the line. Duplicate keys: the first occurrence wins
+ * (bound fields before call-site fields); later duplicates are dropped, and
+ * a field named like a reserved key (time, level, msg) is written as
+ * "fields.<key>".
+ *
+ * Redaction is on by default and compiled once when the logger is made:
+ * by key name at any depth (case-insensitive, '-', '_' and spaces ignored:
+ * "API-Key" matches "apikey"), by dotted path, and by value in every string
+ * including msg (bearer/basic credentials, JWT- and PASETO-shaped tokens,
+ * PASERK keys, conninfo passwords, passwords in URIs, PEM private keys,
+ * card numbers passing the Luhn check, our opaque tokens). docs/log.md
+ * lists the rules.
+ *
+ * Thread safety: configure a logger (the setters) before logging with it;
+ * after that prd_log and prd_log_with may be called from any number of
+ * threads; each line is written with one write() so lines never interleave.
+ */
+#ifndef PRODREADY_LOG_H
+#define PRODREADY_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "prodready/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum prd_log_level {
+    PRD_LOG_DEBUG = 0,
+    PRD_LOG_INFO = 1,
+    PRD_LOG_WARN = 2,
+    PRD_LOG_ERROR = 3,
+    PRD_LOG_FATAL = 4, /* logged; the library never exits */
+    PRD_LOG_OFF = 5    /* as a threshold: log nothing */
+} prd_log_level;
+
+typedef enum prd_log_field_type {
+    PRD_LF_STRING = 1, /* v.s, NUL-terminated (len SIZE_MAX) or len bytes */
+    PRD_LF_INT = 2,    /* v.i */
+    PRD_LF_UINT = 3,   /* v.u; above 2^63-1 written as a decimal string */
+    PRD_LF_DOUBLE = 4, /* v.d; NaN and infinities are written as strings */
+    PRD_LF_BOOL = 5,   /* v.b */
+    PRD_LF_NULL = 6,
+    PRD_LF_JSON = 7,   /* v.j, borrowed; redacted by key at every depth */
+    PRD_LF_STATUS = 8, /* v.st: written as {"code":N,"name":"…","msg":"…"} */
+    PRD_LF_SECRET = 9  /* v.s: never written; always the censor */
+} prd_log_field_type;
+
+/* One field. Final: this struct will not change. Build with the macros. */
+typedef struct prd_log_field {
+    const char *key;
+    prd_log_field_type type;
+    size_t len;
+    union {
+        const char *s;
+        int64_t i;
+        uint64_t u;
+        double d;
+        int b;
+        json_t *j;
+        prd_status st;
+    } v;
+} prd_log_field;
+
+#define PRD_F_STR(k, val) ((prd_log_field){(k), PRD_LF_STRING, SIZE_MAX, {.s = (val)}})
+#define PRD_F_STRN(k, val, n) ((prd_log_field){(k), PRD_LF_STRING, (n), {.s = (val)}})
+#define PRD_F_INT(k, val) ((prd_log_field){(k), PRD_LF_INT, 0, {.i = (int64_t)(val)}})
+#define PRD_F_UINT(k, val) ((prd_log_field){(k), PRD_LF_UINT, 0, {.u = (uint64_t)(val)}})
+#define PRD_F_DOUBLE(k, val) ((prd_log_field){(k), PRD_LF_DOUBLE, 0, {.d = (double)(val)}})
+#define PRD_F_BOOL(k, val) ((prd_log_field){(k), PRD_LF_BOOL, 0, {.b = (val) ? 1 : 0}})
+#define PRD_F_NULL(k) ((prd_log_field){(k), PRD_LF_NULL, 0, {.i = 0}})
+#define PRD_F_JSON(k, val) ((prd_log_field){(k), PRD_LF_JSON, 0, {.j = (val)}})
+#define PRD_F_STATUS(k, val) ((prd_log_field){(k), PRD_LF_STATUS, 0, {.st = (val)}})
+#define PRD_F_SECRET(k, val) ((prd_log_field){(k), PRD_LF_SECRET, SIZE_MAX, {.s = (val)}})
+
+typedef struct prd_logger prd_logger;
+
+/* A logger writing to stderr at level info with the default redaction.
+ * Errors: PRD_EINVAL, PRD_ENOMEM. */
+PRD_API prd_status prd_logger_new(prd_logger **out);
+
+/* Release a logger (a child releases only itself; the root flushes and
+ * closes its sink when the last logger sharing it is freed). NULL is a no-op. */
+PRD_API void prd_logger_free(prd_logger *lg);
+
+/* Lines below level are dropped before any formatting. */
+PRD_API prd_status prd_logger_set_level(prd_logger *lg, prd_log_level level);
+PRD_API int prd_logger_enabled(const prd_logger *lg, prd_log_level level);
+
+/* Sinks. fd: written with one write() per line, EINTR and partial writes
+ * handled; not closed by the logger. file: opened O_APPEND|O_CREAT (0640),
+ * reopened by prd_logger_reopen (call it from a SIGHUP-driven loop after
+ * logrotate moved the file). callback: receives each line (without the
+ * newline) and its length; must not log through the same logger. */
+PRD_API prd_status prd_logger_set_fd(prd_logger *lg, int fd);
+PRD_API prd_status prd_logger_set_file(prd_logger *lg, const char *path);
+PRD_API prd_status prd_logger_reopen(prd_logger *lg);
+typedef void (*prd_log_sink_fn)(void *userdata, const char *line, size_t len);
+PRD_API prd_status prd_logger_set_callback(prd_logger *lg, prd_log_sink_fn fn, void *userdata);
+
+/* Output profiles: which names the time, level and message get. */
+typedef enum prd_log_profile {
+    PRD_LOG_PROFILE_DEFAULT = 0, /* time, level, msg */
+    PRD_LOG_PROFILE_ECS = 1,     /* @timestamp, log.level, message (Elastic Common Schema) */
+    PRD_LOG_PROFILE_OTEL = 2     /* timestamp, severity_text, body; trace_id/span_id as given */
+} prd_log_profile;
+PRD_API prd_status prd_logger_set_profile(prd_logger *lg, prd_log_profile profile);
+
+/* Redaction. mode: how a redacted value is written. */
+typedef enum prd_redact_mode {
+    PRD_REDACT_CENSOR = 0,     /* "[REDACTED]" */
+    PRD_REDACT_REMOVE = 1,     /* the field is left out (values inside strings: censored) */
+    PRD_REDACT_FINGERPRINT = 2 /* "fp:" + 16 hex of keyed BLAKE2b: equal values correlate */
+} prd_redact_mode;
+
+/* Add a key (any depth) or a dotted path ("user.address.street") to the
+ * rules. Errors: PRD_EINVAL (empty or over 128 bytes), PRD_ETOOBIG, PRD_ENOMEM. */
+PRD_API prd_status prd_logger_redact_key(prd_logger *lg, const char *key_or_path);
+/* Fingerprints need a key (16-64 bytes); the logger copies it. */
+PRD_API prd_status prd_logger_set_redact_mode(prd_logger *lg, prd_redact_mode mode,
+                                              const prd_secret *fingerprint_key);
+/* Turn redaction off (key, path and value rules; PRD_LF_SECRET fields stay
+ * censored). An explicit call, so it shows up in review. */
+PRD_API prd_status prd_logger_disable_redaction(prd_logger *lg);
+
+/*
+ * Asynchronous writing: lines go to a bounded queue of queue_lines and a
+ * writer thread. block 0 (default when async): when full, the newest line
+ * is dropped and counted, and a later line reports how many; block 1: the
+ * caller waits. prd_logger_free flushes. Errors: PRD_EINVAL, PRD_ENOMEM.
+ */
+PRD_API prd_status prd_logger_set_async(prd_logger *lg, size_t queue_lines, int block);
+
+/* Sampling (zap's): per message text and second, the first `first` lines
+ * are written, then every `thereafter`-th. 0, 0 turns it off (default). */
+PRD_API prd_status prd_logger_set_sampling(prd_logger *lg, uint32_t first, uint32_t thereafter);
+
+/* Clock for timestamps (NULL: the system clock). */
+PRD_API prd_status prd_logger_set_clock(prd_logger *lg, const prd_clock *clock);
+
+/* Counters: lines written per level, dropped (async queue full), sampled
+ * out, write errors. */
+typedef enum prd_log_counter {
+    PRD_LOG_COUNT_DEBUG = 0,
+    PRD_LOG_COUNT_INFO = 1,
+    PRD_LOG_COUNT_WARN = 2,
+    PRD_LOG_COUNT_ERROR = 3,
+    PRD_LOG_COUNT_FATAL = 4,
+    PRD_LOG_COUNT_DROPPED = 5,
+    PRD_LOG_COUNT_SAMPLED_OUT = 6,
+    PRD_LOG_COUNT_WRITE_ERRORS = 7
+} prd_log_counter;
+PRD_API uint64_t prd_logger_count(const prd_logger *lg, prd_log_counter which);
+
+/*
+ * Write one line: msg (static text is best: it is also the sampling key)
+ * and n fields. Never fails the caller: errors are counted (write errors
+ * are reported on stderr at most once a second).
+ */
+PRD_API void prd_log(prd_logger *lg, prd_log_level level, const char *msg,
+                     const prd_log_field *fields, size_t n);
+
+/*
+ * A child logger with bound fields, encoded (and redacted) once now and
+ * written on every line after the standard ones. It shares the parent's
+ * sink and settings. Errors: PRD_EINVAL, PRD_ENOMEM.
+ */
+PRD_API prd_status prd_log_with(prd_logger *parent, const prd_log_field *fields, size_t n,
+                                prd_logger **child);
+
+/*
+ * Redact one JSON line (or, when it is not a JSON object, the text) by the
+ * logger's rules: the engine of `prodready log scrub`. *out is freed with
+ * prd_free. Errors: PRD_EINVAL, PRD_ENOMEM.
+ */
+PRD_API prd_status prd_log_scrub_line(const prd_logger *lg, const char *line, size_t len,
+                                      char **out, size_t *out_len);
+
+/* The end of a prd_logv field list (the macros add it). */
+#define PRD_F_END ((prd_log_field){NULL, (prd_log_field_type)0, 0, {.i = 0}})
+
+/*
+ * The same as prd_log with the fields passed as arguments, ended by
+ * PRD_F_END; at most 64 fields are written (the rest are ignored). The
+ * macros below use it: standard C99, at least one argument always.
+ */
+PRD_API void prd_logv(prd_logger *lg, prd_log_level level, const char *msg, ...);
+
+/* PRD_LOG_INFO(lg, "message", PRD_F_STR("k", v), ...): cheap when the level is off. */
+#define PRD_LOG_AT_(level, lg, ...)                                                             \
+    do {                                                                                      \
+        if (prd_logger_enabled((lg), (level)))                                                \
+            prd_logv((lg), (level), __VA_ARGS__);                                             \
+    } while (0)
+#define PRD_LOG_DEBUG(...) PRD_LOG_AT_(PRD_LOG_DEBUG, __VA_ARGS__, PRD_F_END)
+#define PRD_LOG_INFO(...) PRD_LOG_AT_(PRD_LOG_INFO, __VA_ARGS__, PRD_F_END)
+#define PRD_LOG_WARN(...) PRD_LOG_AT_(PRD_LOG_WARN, __VA_ARGS__, PRD_F_END)
+#define PRD_LOG_ERROR(...) PRD_LOG_AT_(PRD_LOG_ERROR, __VA_ARGS__, PRD_F_END)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PRODREADY_LOG_H */

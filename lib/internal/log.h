@@ -1,0 +1,70 @@
+/* Internal pieces of the log module, shared by lib/log_*.c. */
+#ifndef PRD_INTERNAL_LOG_H
+#define PRD_INTERNAL_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "prodready/log.h"
+
+/* A growable output buffer. On allocation failure `failed` is set and
+ * further appends are ignored; the line is then dropped and counted. */
+struct prd__buf {
+    char *p;
+    size_t len, cap;
+    int failed;
+    int heap; /* p was allocated here (else it is the caller's buffer) */
+};
+
+void prd__buf_init(struct prd__buf *b, char *initial, size_t cap);
+void prd__buf_free(struct prd__buf *b);
+void prd__buf_put(struct prd__buf *b, const char *s, size_t n);
+static inline void prd__buf_putc(struct prd__buf *b, char c)
+{
+    if (b->len < b->cap)
+        b->p[b->len++] = c;
+    else
+        prd__buf_put(b, &c, 1);
+}
+void prd__buf_puts(struct prd__buf *b, const char *s);
+
+/* Append s (n bytes) as a JSON string with quotes: escapes ", \, control
+ * characters, DEL, U+2028, U+2029; invalid UTF-8 becomes U+FFFD. */
+void prd__json_string(struct prd__buf *b, const char *s, size_t n);
+
+/* Redaction rules, compiled once per logger. */
+#define PRD__REDACT_MAX_RULES 128
+#define PRD__REDACT_KEY_MAX 128
+struct prd__redact {
+    int enabled;
+    prd_redact_mode mode;
+    unsigned char fp_key[64];
+    size_t fp_key_len;
+    /* normalized keys (lowercase, without '-', '_', ' ') and dotted paths */
+    char keys[PRD__REDACT_MAX_RULES][PRD__REDACT_KEY_MAX + 1];
+    size_t n_keys;
+    char paths[PRD__REDACT_MAX_RULES][PRD__REDACT_KEY_MAX + 1];
+    size_t n_paths;
+};
+
+void prd__redact_defaults(struct prd__redact *r);
+prd_status prd__redact_add(struct prd__redact *r, const char *key_or_path);
+/* 1 when a field with this key, at this dotted path, must be redacted. */
+int prd__redact_key(const struct prd__redact *r, const char *key, size_t key_len,
+                    const char *path, size_t path_len);
+/* Append s with value patterns replaced, as raw text; 0 (nothing
+ * appended) when nothing matched. */
+int prd__scrub_text(const struct prd__redact *r, struct prd__buf *out, const char *s, size_t n);
+/* Append a double as JSON (NaN and infinities as strings). */
+void prd__json_double(struct prd__buf *b, double d);
+/* Append s as a JSON string with value patterns redacted (when enabled). */
+void prd__json_string_scrubbed(const struct prd__redact *r, struct prd__buf *b, const char *s,
+                               size_t n);
+/* Append the redacted form of a value (censor or fingerprint of s). */
+void prd__redacted_value(const struct prd__redact *r, struct prd__buf *b, const char *s, size_t n);
+/* Append a json_t, redacting keys at every depth and values in strings.
+ * path is the dotted path of v (for path rules). */
+void prd__json_value(const struct prd__redact *r, struct prd__buf *b, json_t *v, char *path,
+                     size_t path_len, size_t path_cap, int depth);
+
+#endif

@@ -1,0 +1,793 @@
+/* prd_logger: levels, line encoding, sinks, async queue, sampling, counters. */
+#include "internal/common.h"
+#include "internal/alloc.h"
+#include "internal/log.h"
+#include "internal/secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#define N_COUNTERS 8
+#define SAMPLE_SLOTS 1024
+#define LINE_STACK 2048
+
+enum sink_kind { SINK_FD, SINK_FILE, SINK_CALLBACK };
+
+struct sample_slot {
+    _Atomic int64_t second;
+    _Atomic uint64_t count;
+};
+
+struct async_queue {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t not_empty, not_full;
+    char **lines;
+    size_t *lens;
+    size_t cap, head, count;
+    int block, stop, running;
+    uint64_t dropped_unreported;
+};
+
+/* Shared by a root logger and its children. */
+struct core {
+    atomic_int refs;
+    prd_log_level level;
+    prd_log_profile profile;
+    struct prd__redact redact;
+    enum sink_kind sink;
+    int fd;
+    int own_fd;
+    char *path;
+    prd_log_sink_fn fn;
+    void *fn_ud;
+    pthread_rwlock_t sink_lock; /* writers share it; reopen takes it alone */
+    const prd_clock *clock;
+    uint32_t sample_first, sample_thereafter;
+    struct sample_slot *samples;
+    _Atomic uint64_t counters[N_COUNTERS];
+    _Atomic int64_t last_error_report_s;
+    struct async_queue *async;
+};
+
+struct prd_logger {
+    struct core *core;
+    char *bound; /* pre-encoded ",\"k\":v" pairs */
+    size_t bound_len;
+    char **bound_keys;
+    size_t n_bound_keys;
+};
+
+static const char *const level_names[] = {"debug", "info", "warn", "error", "fatal"};
+
+static const char *const profile_keys[][3] = {
+    {"time", "level", "msg"},
+    {"@timestamp", "log.level", "message"},
+    {"timestamp", "severity_text", "body"},
+};
+
+/* ------------------------------------------------------------------ */
+/* Creation and settings                                               */
+/* ------------------------------------------------------------------ */
+
+prd_status prd_logger_new(prd_logger **out)
+{
+    if (!out)
+        return PRD_EINVAL;
+    *out = NULL;
+    prd_status st = prd__ensure_init();
+    if (st != PRD_OK)
+        return st;
+    prd_logger *lg = prd__calloc(1, sizeof *lg);
+    struct core *c = prd__calloc(1, sizeof *c);
+    if (!lg || !c) {
+        prd__free(lg);
+        prd__free(c);
+        return PRD_ENOMEM;
+    }
+    atomic_init(&c->refs, 1);
+    c->level = PRD_LOG_INFO;
+    c->sink = SINK_FD;
+    c->fd = 2;
+    prd__redact_defaults(&c->redact);
+    pthread_rwlock_init(&c->sink_lock, NULL);
+    lg->core = c;
+    *out = lg;
+    return PRD_OK;
+}
+
+static void async_stop(struct core *c);
+
+static void core_release(struct core *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    async_stop(c);
+    if (c->own_fd && c->fd >= 0)
+        close(c->fd);
+    prd__free(c->path);
+    prd__free(c->samples);
+    pthread_rwlock_destroy(&c->sink_lock);
+    sodium_memzero(&c->redact, sizeof c->redact);
+    prd__free(c);
+}
+
+void prd_logger_free(prd_logger *lg)
+{
+    if (!lg)
+        return;
+    for (size_t i = 0; i < lg->n_bound_keys; i++)
+        prd__free(lg->bound_keys[i]);
+    prd__free(lg->bound_keys);
+    prd__free(lg->bound);
+    core_release(lg->core);
+    prd__free(lg);
+}
+
+prd_status prd_logger_set_level(prd_logger *lg, prd_log_level level)
+{
+    if (!lg || level < PRD_LOG_DEBUG || level > PRD_LOG_OFF)
+        return PRD_EINVAL;
+    lg->core->level = level;
+    return PRD_OK;
+}
+
+int prd_logger_enabled(const prd_logger *lg, prd_log_level level)
+{
+    return lg && level >= lg->core->level && level <= PRD_LOG_FATAL;
+}
+
+static void close_own(struct core *c)
+{
+    if (c->own_fd && c->fd >= 0)
+        close(c->fd);
+    c->own_fd = 0;
+}
+
+prd_status prd_logger_set_fd(prd_logger *lg, int fd)
+{
+    if (!lg || fd < 0)
+        return PRD_EINVAL;
+    pthread_rwlock_wrlock(&lg->core->sink_lock);
+    close_own(lg->core);
+    lg->core->sink = SINK_FD;
+    lg->core->fd = fd;
+    pthread_rwlock_unlock(&lg->core->sink_lock);
+    return PRD_OK;
+}
+
+static int open_log(const char *path)
+{
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+}
+
+prd_status prd_logger_set_file(prd_logger *lg, const char *path)
+{
+    if (!lg || !path || !*path)
+        return PRD_EINVAL;
+    char *copy = prd__strdup(path);
+    if (!copy)
+        return PRD_ENOMEM;
+    int fd = open_log(path);
+    if (fd < 0) {
+        prd__free(copy);
+        return errno == EACCES ? PRD_EPERM : errno == ENOENT ? PRD_ENOTFOUND : PRD_EIO;
+    }
+    struct core *c = lg->core;
+    pthread_rwlock_wrlock(&c->sink_lock);
+    close_own(c);
+    prd__free(c->path);
+    c->path = copy;
+    c->fd = fd;
+    c->own_fd = 1;
+    c->sink = SINK_FILE;
+    pthread_rwlock_unlock(&c->sink_lock);
+    return PRD_OK;
+}
+
+prd_status prd_logger_reopen(prd_logger *lg)
+{
+    if (!lg || lg->core->sink != SINK_FILE)
+        return PRD_EINVAL;
+    struct core *c = lg->core;
+    int fd = open_log(c->path);
+    if (fd < 0)
+        return PRD_EIO; /* keep writing to the old file rather than losing lines */
+    pthread_rwlock_wrlock(&c->sink_lock);
+    int old = c->fd;
+    c->fd = fd;
+    pthread_rwlock_unlock(&c->sink_lock);
+    close(old);
+    return PRD_OK;
+}
+
+prd_status prd_logger_set_callback(prd_logger *lg, prd_log_sink_fn fn, void *userdata)
+{
+    if (!lg || !fn)
+        return PRD_EINVAL;
+    pthread_rwlock_wrlock(&lg->core->sink_lock);
+    close_own(lg->core);
+    lg->core->sink = SINK_CALLBACK;
+    lg->core->fn = fn;
+    lg->core->fn_ud = userdata;
+    pthread_rwlock_unlock(&lg->core->sink_lock);
+    return PRD_OK;
+}
+
+prd_status prd_logger_set_profile(prd_logger *lg, prd_log_profile profile)
+{
+    if (!lg || profile < PRD_LOG_PROFILE_DEFAULT || profile > PRD_LOG_PROFILE_OTEL)
+        return PRD_EINVAL;
+    lg->core->profile = profile;
+    return PRD_OK;
+}
+
+prd_status prd_logger_redact_key(prd_logger *lg, const char *key_or_path)
+{
+    return lg ? prd__redact_add(&lg->core->redact, key_or_path) : PRD_EINVAL;
+}
+
+prd_status prd_logger_set_redact_mode(prd_logger *lg, prd_redact_mode mode,
+                                      const prd_secret *fingerprint_key)
+{
+    if (!lg || mode < PRD_REDACT_CENSOR || mode > PRD_REDACT_FINGERPRINT)
+        return PRD_EINVAL;
+    struct prd__redact *r = &lg->core->redact;
+    if (mode == PRD_REDACT_FINGERPRINT) {
+        size_t n = prd_secret_len(fingerprint_key);
+        if (n < 16 || n > sizeof r->fp_key)
+            return PRD_EINVAL;
+        memcpy(r->fp_key, prd__secret_data(fingerprint_key), n);
+        r->fp_key_len = n;
+    }
+    r->mode = mode;
+    return PRD_OK;
+}
+
+prd_status prd_logger_disable_redaction(prd_logger *lg)
+{
+    if (!lg)
+        return PRD_EINVAL;
+    lg->core->redact.enabled = 0;
+    return PRD_OK;
+}
+
+prd_status prd_logger_set_sampling(prd_logger *lg, uint32_t first, uint32_t thereafter)
+{
+    if (!lg)
+        return PRD_EINVAL;
+    struct core *c = lg->core;
+    if (first == 0 && thereafter == 0) {
+        c->sample_first = c->sample_thereafter = 0;
+        return PRD_OK;
+    }
+    if (!c->samples) {
+        c->samples = prd__calloc(SAMPLE_SLOTS, sizeof *c->samples);
+        if (!c->samples)
+            return PRD_ENOMEM;
+    }
+    c->sample_first = first;
+    c->sample_thereafter = thereafter;
+    return PRD_OK;
+}
+
+prd_status prd_logger_set_clock(prd_logger *lg, const prd_clock *clock)
+{
+    if (!lg)
+        return PRD_EINVAL;
+    lg->core->clock = clock;
+    return PRD_OK;
+}
+
+uint64_t prd_logger_count(const prd_logger *lg, prd_log_counter which)
+{
+    if (!lg || (unsigned)which >= N_COUNTERS)
+        return 0;
+    return atomic_load(&lg->core->counters[which]);
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Write errors are counted; a note goes to stderr at most once a second
+ * (never when stderr is itself the failing sink). */
+static void write_failed(struct core *c, int err)
+{
+    atomic_fetch_add(&c->counters[PRD_LOG_COUNT_WRITE_ERRORS], 1);
+    int64_t now_s = prd_clock_mono_ns(NULL) / 1000000000;
+    int64_t last = atomic_load(&c->last_error_report_s);
+    if (c->fd == 2 || now_s == last ||
+        !atomic_compare_exchange_strong(&c->last_error_report_s, &last, now_s))
+        return;
+    char msg[160];
+    int n = snprintf(msg, sizeof msg, "prodready log: write failed (%s); %llu write errors so far\n",
+                     strerror(err),
+                     (unsigned long long)atomic_load(&c->counters[PRD_LOG_COUNT_WRITE_ERRORS]));
+    if (n > 0 && write(2, msg, (size_t)n) < 0) {
+        /* nowhere left to report to */
+    }
+}
+
+static void sink_write(struct core *c, const char *line, size_t len)
+{
+    pthread_rwlock_rdlock(&c->sink_lock);
+    if (c->sink == SINK_CALLBACK) {
+        c->fn(c->fn_ud, line, len - 1);
+    } else {
+        size_t off = 0;
+        while (off < len) {
+            ssize_t w = write(c->fd, line + off, len - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                write_failed(c, w < 0 ? errno : EIO);
+                break;
+            }
+            off += (size_t)w;
+        }
+    }
+    pthread_rwlock_unlock(&c->sink_lock);
+}
+
+/* ---- async queue ---- */
+
+static void *writer_main(void *arg);
+
+static void emit_dropped_note(struct core *c, uint64_t n);
+
+prd_status prd_logger_set_async(prd_logger *lg, size_t queue_lines, int block)
+{
+    if (!lg || queue_lines == 0 || queue_lines > 1000000 || lg->core->async)
+        return PRD_EINVAL;
+    struct async_queue *q = prd__calloc(1, sizeof *q);
+    if (!q)
+        return PRD_ENOMEM;
+    q->lines = prd__calloc(queue_lines, sizeof *q->lines);
+    q->lens = prd__calloc(queue_lines, sizeof *q->lens);
+    if (!q->lines || !q->lens) {
+        prd__free(q->lines);
+        prd__free(q->lens);
+        prd__free(q);
+        return PRD_ENOMEM;
+    }
+    q->cap = queue_lines;
+    q->block = block != 0;
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->not_empty, NULL);
+    pthread_cond_init(&q->not_full, NULL);
+    lg->core->async = q;
+    if (pthread_create(&q->thread, NULL, writer_main, lg->core) != 0) {
+        lg->core->async = NULL;
+        pthread_mutex_destroy(&q->mu);
+        pthread_cond_destroy(&q->not_empty);
+        pthread_cond_destroy(&q->not_full);
+        prd__free(q->lines);
+        prd__free(q->lens);
+        prd__free(q);
+        return PRD_ENOMEM;
+    }
+    q->running = 1;
+    return PRD_OK;
+}
+
+static void *writer_main(void *arg)
+{
+    struct core *c = arg;
+    struct async_queue *q = c->async;
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        while (q->count == 0 && !q->stop)
+            pthread_cond_wait(&q->not_empty, &q->mu);
+        if (q->count == 0 && q->stop)
+            break;
+        char *line = q->lines[q->head];
+        size_t len = q->lens[q->head];
+        q->head = (q->head + 1) % q->cap;
+        q->count--;
+        uint64_t dropped = q->dropped_unreported;
+        q->dropped_unreported = 0;
+        pthread_cond_signal(&q->not_full);
+        pthread_mutex_unlock(&q->mu);
+        sink_write(c, line, len);
+        prd__free(line);
+        if (dropped)
+            emit_dropped_note(c, dropped);
+        pthread_mutex_lock(&q->mu);
+    }
+    uint64_t dropped = q->dropped_unreported;
+    q->dropped_unreported = 0;
+    pthread_mutex_unlock(&q->mu);
+    if (dropped)
+        emit_dropped_note(c, dropped);
+    return NULL;
+}
+
+static void async_stop(struct core *c)
+{
+    struct async_queue *q = c->async;
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->mu);
+    q->stop = 1;
+    pthread_cond_broadcast(&q->not_empty);
+    pthread_cond_broadcast(&q->not_full);
+    pthread_mutex_unlock(&q->mu);
+    if (q->running)
+        pthread_join(q->thread, NULL); /* drains the queue: flush on free */
+    c->async = NULL;
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->not_empty);
+    pthread_cond_destroy(&q->not_full);
+    prd__free(q->lines);
+    prd__free(q->lens);
+    prd__free(q);
+}
+
+/* Hand a finished line to the sink, or to the queue in async mode. */
+static void deliver(struct core *c, const char *line, size_t len)
+{
+    struct async_queue *q = c->async;
+    if (!q) {
+        sink_write(c, line, len);
+        return;
+    }
+    char *copy = prd__malloc(len);
+    if (!copy) {
+        atomic_fetch_add(&c->counters[PRD_LOG_COUNT_DROPPED], 1);
+        return;
+    }
+    memcpy(copy, line, len);
+    pthread_mutex_lock(&q->mu);
+    while (q->block && q->count == q->cap && !q->stop)
+        pthread_cond_wait(&q->not_full, &q->mu);
+    if (q->count == q->cap || q->stop) {
+        q->dropped_unreported++;
+        pthread_mutex_unlock(&q->mu);
+        atomic_fetch_add(&c->counters[PRD_LOG_COUNT_DROPPED], 1);
+        prd__free(copy);
+        return;
+    }
+    size_t tail = (q->head + q->count) % q->cap;
+    q->lines[tail] = copy;
+    q->lens[tail] = len;
+    q->count++;
+    pthread_cond_signal(&q->not_empty);
+    pthread_mutex_unlock(&q->mu);
+}
+
+/* ------------------------------------------------------------------ */
+/* Encoding                                                            */
+/* ------------------------------------------------------------------ */
+
+static void put_int(struct prd__buf *b, int64_t v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof num, "%lld", (long long)v);
+    prd__buf_put(b, num, (size_t)n);
+}
+
+/* Above 2^63-1 as a string: many JSON readers (jansson, JavaScript)
+ * cannot hold such an integer exactly, and a wrong number is worse. */
+static void put_uint(struct prd__buf *b, uint64_t v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof num, v > (uint64_t)INT64_MAX ? "\"%llu\"" : "%llu",
+                     (unsigned long long)v);
+    prd__buf_put(b, num, (size_t)n);
+}
+
+static size_t field_len(const prd_log_field *f)
+{
+    if (!f->v.s)
+        return 0;
+    return f->len == SIZE_MAX ? strlen(f->v.s) : f->len;
+}
+
+static int reserved(const struct core *c, const char *key)
+{
+    const char *const *names = profile_keys[c->profile];
+    return strcmp(key, names[0]) == 0 || strcmp(key, names[1]) == 0 || strcmp(key, names[2]) == 0;
+}
+
+/* Write ,"key":value for one field; returns 0 when the field was left out. */
+static int encode_field(const struct core *c, struct prd__buf *b, const prd_log_field *f)
+{
+    const struct prd__redact *r = &c->redact;
+    size_t klen = strlen(f->key);
+    int hide = f->type != PRD_LF_SECRET && prd__redact_key(r, f->key, klen, f->key, klen);
+    if (hide && r->mode == PRD_REDACT_REMOVE)
+        return 0;
+    prd__buf_putc(b, ',');
+    if (reserved(c, f->key)) {
+        prd__buf_putc(b, '"');
+        prd__buf_puts(b, "fields.");
+        struct prd__buf k;
+        char ks[256];
+        prd__buf_init(&k, ks, sizeof ks);
+        prd__json_string(&k, f->key, klen);
+        prd__buf_put(b, k.p + 1, k.len - 1); /* the escaped key without its opening quote */
+        prd__buf_free(&k);
+    } else {
+        prd__json_string(b, f->key, klen);
+    }
+    prd__buf_putc(b, ':');
+    if (f->type == PRD_LF_SECRET) {
+        prd__buf_puts(b, "\"[REDACTED]\"");
+        return 1;
+    }
+    if (hide) {
+        char num[48];
+        const char *text = num;
+        size_t tl;
+        char *dumped = NULL;
+        switch (f->type) {
+        case PRD_LF_STRING: text = f->v.s; tl = field_len(f); break;
+        case PRD_LF_INT: tl = (size_t)snprintf(num, sizeof num, "%lld", (long long)f->v.i); break;
+        case PRD_LF_UINT: tl = (size_t)snprintf(num, sizeof num, "%llu", (unsigned long long)f->v.u); break;
+        case PRD_LF_JSON:
+            dumped = f->v.j ? json_dumps(f->v.j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+            text = dumped;
+            tl = dumped ? strlen(dumped) : 0;
+            break;
+        default: tl = (size_t)snprintf(num, sizeof num, "%d", (int)f->type); break;
+        }
+        prd__redacted_value(r, b, text, tl);
+        free(dumped);
+        return 1;
+    }
+    switch (f->type) {
+    case PRD_LF_STRING:
+        if (!f->v.s)
+            prd__buf_puts(b, "null");
+        else
+            prd__json_string_scrubbed(r, b, f->v.s, field_len(f));
+        break;
+    case PRD_LF_INT: put_int(b, f->v.i); break;
+    case PRD_LF_UINT: put_uint(b, f->v.u); break;
+    case PRD_LF_DOUBLE: prd__json_double(b, f->v.d); break;
+    case PRD_LF_BOOL: prd__buf_puts(b, f->v.b ? "true" : "false"); break;
+    case PRD_LF_JSON:
+        if (!f->v.j) {
+            prd__buf_puts(b, "null");
+        } else {
+            char path[512];
+            size_t pl = klen < sizeof path ? klen : 0;
+            memcpy(path, f->key, pl);
+            path[pl] = '\0';
+            prd__json_value(r, b, f->v.j, path, pl, sizeof path, 0);
+        }
+        break;
+    case PRD_LF_STATUS:
+        prd__buf_puts(b, "{\"code\":");
+        put_int(b, f->v.st);
+        prd__buf_puts(b, ",\"name\":\"");
+        prd__buf_puts(b, prd_status_name(f->v.st));
+        prd__buf_puts(b, "\",\"msg\":\"");
+        prd__buf_puts(b, prd_status_str(f->v.st)); /* fixed phrases: nothing to escape */
+        prd__buf_puts(b, "\"}");
+        break;
+    default:
+        prd__buf_puts(b, "null");
+        break;
+    }
+    return 1;
+}
+
+/* First occurrence wins: is this key already written on this line? */
+static int duplicate(const prd_logger *lg, const prd_log_field *fields, size_t i)
+{
+    for (size_t k = 0; k < lg->n_bound_keys; k++)
+        if (strcmp(lg->bound_keys[k], fields[i].key) == 0)
+            return 1;
+    for (size_t k = 0; k < i; k++)
+        if (fields[k].key && strcmp(fields[k].key, fields[i].key) == 0)
+            return 1;
+    return 0;
+}
+
+static void encode_fields(const prd_logger *lg, struct prd__buf *b, const prd_log_field *fields,
+                          size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!fields[i].key || duplicate(lg, fields, i))
+            continue;
+        encode_field(lg->core, b, &fields[i]);
+    }
+}
+
+/* zap-style sampling: per message text and second. 1 = write it. */
+static int sample(struct core *c, const char *msg)
+{
+    if (!c->samples)
+        return 1;
+    uint64_t h = 1469598103934665603u;
+    for (const char *p = msg; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    struct sample_slot *s = &c->samples[h % SAMPLE_SLOTS];
+    int64_t now_s = prd_clock_mono_ns(c->clock) / 1000000000;
+    int64_t sec = atomic_load(&s->second);
+    if (sec != now_s && atomic_compare_exchange_strong(&s->second, &sec, now_s))
+        atomic_store(&s->count, 0);
+    uint64_t n = atomic_fetch_add(&s->count, 1) + 1;
+    if (n <= c->sample_first)
+        return 1;
+    return c->sample_thereafter && (n - c->sample_first) % c->sample_thereafter == 0;
+}
+
+static void begin_line(const struct core *c, struct prd__buf *b, prd_log_level level,
+                       const char *msg)
+{
+    const char *const *names = profile_keys[c->profile];
+    char ts[PRD_RFC3339_MAX + 1];
+    size_t tl = prd_rfc3339_format(prd_clock_wall_ns(c->clock), 6, ts, sizeof ts);
+    prd__buf_puts(b, "{\"");
+    prd__buf_puts(b, names[0]);
+    prd__buf_puts(b, "\":\"");
+    prd__buf_put(b, ts, tl);
+    prd__buf_puts(b, "\",\"");
+    prd__buf_puts(b, names[1]);
+    prd__buf_puts(b, "\":\"");
+    prd__buf_puts(b, level_names[level]);
+    prd__buf_puts(b, "\",\"");
+    prd__buf_puts(b, names[2]);
+    prd__buf_puts(b, "\":");
+    if (msg)
+        prd__json_string_scrubbed(&c->redact, b, msg, strlen(msg));
+    else
+        prd__buf_puts(b, "\"\"");
+}
+
+void prd_log(prd_logger *lg, prd_log_level level, const char *msg, const prd_log_field *fields,
+             size_t n)
+{
+    if (!prd_logger_enabled(lg, level))
+        return;
+    struct core *c = lg->core;
+    if (c->sample_first || c->sample_thereafter) {
+        if (!sample(c, msg ? msg : "")) {
+            atomic_fetch_add(&c->counters[PRD_LOG_COUNT_SAMPLED_OUT], 1);
+            return;
+        }
+    }
+    char stack[LINE_STACK];
+    struct prd__buf b;
+    prd__buf_init(&b, stack, sizeof stack);
+    begin_line(c, &b, level, msg);
+    prd__buf_put(&b, lg->bound, lg->bound_len);
+    if (fields)
+        encode_fields(lg, &b, fields, n);
+    prd__buf_puts(&b, "}\n");
+    if (b.failed) {
+        /* Out of memory for a huge line: say so in a line that fits. */
+        prd__buf_init(&b, stack, sizeof stack);
+        begin_line(c, &b, level, "log line dropped: out of memory");
+        prd__buf_puts(&b, "}\n");
+    }
+    atomic_fetch_add(&c->counters[level], 1);
+    deliver(c, b.p, b.len);
+    prd__buf_free(&b);
+}
+
+void prd_logv(prd_logger *lg, prd_log_level level, const char *msg, ...)
+{
+    if (!prd_logger_enabled(lg, level))
+        return;
+    prd_log_field fields[64];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, msg);
+    for (;;) {
+        prd_log_field f = va_arg(ap, prd_log_field);
+        if (f.key == NULL && f.type == 0)
+            break;
+        if (n < PRD_ARRAY_LEN(fields))
+            fields[n++] = f;
+    }
+    va_end(ap);
+    prd_log(lg, level, msg, fields, n);
+}
+
+static void emit_dropped_note(struct core *c, uint64_t n)
+{
+    char stack[256];
+    struct prd__buf b;
+    prd__buf_init(&b, stack, sizeof stack);
+    begin_line(c, &b, PRD_LOG_WARN, "log lines dropped: queue full");
+    prd__buf_puts(&b, ",\"dropped\":");
+    put_uint(&b, n);
+    prd__buf_puts(&b, "}\n");
+    sink_write(c, b.p, b.len);
+    prd__buf_free(&b);
+}
+
+prd_status prd_log_with(prd_logger *parent, const prd_log_field *fields, size_t n,
+                        prd_logger **child)
+{
+    if (!child)
+        return PRD_EINVAL;
+    *child = NULL;
+    if (!parent || (n && !fields))
+        return PRD_EINVAL;
+    prd_logger *ch = prd__calloc(1, sizeof *ch);
+    if (!ch)
+        return PRD_ENOMEM;
+    ch->core = parent->core;
+    atomic_fetch_add(&parent->core->refs, 1);
+    struct prd__buf b;
+    prd__buf_init(&b, NULL, 0);
+    prd__buf_put(&b, parent->bound, parent->bound_len);
+    /* The parent's keys, then this call's: all checked for duplicates. */
+    ch->bound_keys = prd__calloc(parent->n_bound_keys + n + 1, sizeof *ch->bound_keys);
+    int ok = ch->bound_keys != NULL;
+    for (size_t i = 0; ok && i < parent->n_bound_keys; i++)
+        ok = (ch->bound_keys[ch->n_bound_keys++] = prd__strdup(parent->bound_keys[i])) != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        if (!fields[i].key || duplicate(ch, fields, i))
+            continue;
+        encode_field(ch->core, &b, &fields[i]);
+        ok = (ch->bound_keys[ch->n_bound_keys++] = prd__strdup(fields[i].key)) != NULL;
+    }
+    if (!ok || b.failed) {
+        prd__buf_free(&b);
+        prd_logger_free(ch);
+        return PRD_ENOMEM;
+    }
+    ch->bound = b.p; /* heap (or NULL when nothing was bound) */
+    ch->bound_len = b.len;
+    *child = ch;
+    return PRD_OK;
+}
+
+prd_status prd_log_scrub_line(const prd_logger *lg, const char *line, size_t len, char **out,
+                              size_t *out_len)
+{
+    if (out)
+        *out = NULL;
+    if (out_len)
+        *out_len = 0;
+    if (!lg || (!line && len) || !out)
+        return PRD_EINVAL;
+    const struct prd__redact *r = &lg->core->redact;
+    struct prd__buf b;
+    prd__buf_init(&b, NULL, 0);
+    json_t *j = NULL;
+    size_t lead = 0;
+    while (lead < len && (line[lead] == ' ' || line[lead] == '\t'))
+        lead++;
+    if (lead < len && line[lead] == '{')
+        j = json_loadb(line, len, 0, NULL);
+    if (json_is_object(j)) {
+        char path[512] = "";
+        prd__json_value(r, &b, j, path, 0, sizeof path, 0);
+    } else if (!prd__scrub_text(r, &b, line, len)) {
+        prd__buf_put(&b, line, len); /* text with nothing to hide, unchanged */
+    }
+    json_decref(j);
+    prd__buf_putc(&b, '\0');
+    if (b.failed) {
+        prd__buf_free(&b);
+        return PRD_ENOMEM;
+    }
+    char *res = prd__returned_alloc(b.len);
+    if (!res) {
+        prd__buf_free(&b);
+        return PRD_ENOMEM;
+    }
+    memcpy(res, b.p, b.len);
+    if (out_len)
+        *out_len = b.len - 1;
+    *out = res;
+    prd__buf_free(&b);
+    return PRD_OK;
+}

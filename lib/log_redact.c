@@ -1,0 +1,575 @@
+/*
+ * Redaction for log lines: rules by key name and dotted path, and a
+ * scanner for secret-shaped values inside any string (docs/log.md).
+ * Over-redaction is the safe failure: ambiguous short key names match
+ * exactly, distinctive ones match anywhere in the key ("db_password",
+ * "X-Api-Key"), and value patterns err towards hiding.
+ */
+#include "internal/common.h"
+#include "internal/alloc.h"
+#include "internal/log.h"
+#include "prodready/token.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define CENSOR "[REDACTED]"
+
+/* Normalized: lowercase; '-', '_' and spaces removed. */
+static const char *const exact_keys[] = {"pwd", "pass", "auth", "cc", "cvv", "cvc", "ssn", "pin",
+                                         "session", "otp", "mfa", "jwt"};
+static const char *const contained_keys[] = {
+    "password", "passwd", "passphrase", "secret", "token", "apikey", "authorization",
+    "cookie", "privatekey", "privkey", "sessionid", "creditcard", "cardnumber", "credential",
+    "signingkey", "encryptionkey", "accesskey", "bearer",
+};
+
+static size_t normalize(const char *in, size_t n, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < cap; i++) {
+        char c = in[i];
+        if (c == '-' || c == '_' || c == ' ')
+            continue;
+        out[k++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    out[k] = '\0';
+    return k;
+}
+
+void prd__redact_defaults(struct prd__redact *r)
+{
+    memset(r, 0, sizeof *r);
+    r->enabled = 1;
+    r->mode = PRD_REDACT_CENSOR;
+}
+
+prd_status prd__redact_add(struct prd__redact *r, const char *key_or_path)
+{
+    size_t n = key_or_path ? strnlen(key_or_path, PRD__REDACT_KEY_MAX + 1) : 0;
+    if (n == 0 || n > PRD__REDACT_KEY_MAX)
+        return PRD_EINVAL;
+    int is_path = memchr(key_or_path, '.', n) != NULL;
+    size_t *count = is_path ? &r->n_paths : &r->n_keys;
+    if (*count == PRD__REDACT_MAX_RULES)
+        return PRD_ETOOBIG;
+    char *dst = is_path ? r->paths[*count] : r->keys[*count];
+    if (normalize(key_or_path, n, dst, PRD__REDACT_KEY_MAX + 1) == 0)
+        return PRD_EINVAL;
+    (*count)++;
+    return PRD_OK;
+}
+
+int prd__redact_key(const struct prd__redact *r, const char *key, size_t key_len,
+                    const char *path, size_t path_len)
+{
+    if (!r->enabled)
+        return 0;
+    char norm[PRD__REDACT_KEY_MAX + 1];
+    if (key_len > 256)
+        key_len = 256; /* a longer key is only checked on its first 256 bytes */
+    normalize(key, key_len, norm, sizeof norm);
+    for (size_t i = 0; i < PRD_ARRAY_LEN(exact_keys); i++)
+        if (strcmp(norm, exact_keys[i]) == 0)
+            return 1;
+    for (size_t i = 0; i < PRD_ARRAY_LEN(contained_keys); i++)
+        if (strstr(norm, contained_keys[i]))
+            return 1;
+    for (size_t i = 0; i < r->n_keys; i++)
+        if (strcmp(norm, r->keys[i]) == 0)
+            return 1;
+    if (r->n_paths && path) {
+        /* A path rule matches the whole path or its tail at a dot: the
+         * rule "user.address" hides both user.address and data.user.address. */
+        char np[512];
+        size_t nl = normalize(path, path_len, np, sizeof np);
+        for (size_t i = 0; i < r->n_paths; i++) {
+            size_t rl = strlen(r->paths[i]);
+            if (nl >= rl && strcmp(np + nl - rl, r->paths[i]) == 0 &&
+                (nl == rl || np[nl - rl - 1] == '.'))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+void prd__redacted_value(const struct prd__redact *r, struct prd__buf *b, const char *s, size_t n)
+{
+    if (r->mode != PRD_REDACT_FINGERPRINT || r->fp_key_len == 0 || !s) {
+        prd__buf_puts(b, "\"" CENSOR "\"");
+        return;
+    }
+    unsigned char h[8];
+    crypto_generichash(h, sizeof h, (const unsigned char *)s, n, r->fp_key, r->fp_key_len);
+    char out[3 + 2 * sizeof h + 3] = "\"fp:";
+    sodium_bin2hex(out + 4, 2 * sizeof h + 1, h, sizeof h);
+    out[4 + 2 * sizeof h] = '"';
+    prd__buf_put(b, out, 5 + 2 * sizeof h);
+}
+
+/* ---- the value scanner ---- */
+
+static int is_alnum(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static int is_b64url(unsigned char c)
+{
+    return is_alnum(c) || c == '-' || c == '_';
+}
+
+static int lower_eq(const char *s, size_t n, size_t i, const char *word)
+{
+    size_t w = strlen(word);
+    if (i + w > n)
+        return 0;
+    for (size_t k = 0; k < w; k++) {
+        char c = s[i + k];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != word[k])
+            return 0;
+    }
+    return 1;
+}
+
+static size_t run_of(const char *s, size_t n, size_t i, int (*pred)(unsigned char))
+{
+    size_t k = i;
+    while (k < n && pred((unsigned char)s[k]))
+        k++;
+    return k - i;
+}
+
+static int is_token_char(unsigned char c)
+{
+    return is_b64url(c) || c == '.' || c == '~' || c == '+' || c == '/' || c == '=';
+}
+
+/* A match: [start, end) of the secret part; everything else is kept. */
+struct match {
+    size_t start, end;
+};
+
+/* "Bearer xyz", "Basic xyz" (any case). */
+static int m_auth(const char *s, size_t n, size_t i, struct match *m)
+{
+    size_t w = lower_eq(s, n, i, "bearer") ? 6 : lower_eq(s, n, i, "basic") ? 5 : 0;
+    if (!w || (i > 0 && is_alnum((unsigned char)s[i - 1])))
+        return 0;
+    size_t k = i + w, sp = 0;
+    while (k < n && (s[k] == ' ' || s[k] == '\t'))
+        k++, sp++;
+    size_t t = run_of(s, n, k, is_token_char);
+    if (sp == 0 || t < 6)
+        return 0;
+    m->start = k;
+    m->end = k + t;
+    return 1;
+}
+
+/* JWT-shaped: eyJ….….… */
+static int m_jwt(const char *s, size_t n, size_t i, struct match *m)
+{
+    if (i + 3 > n || memcmp(s + i, "eyJ", 3) != 0 || (i > 0 && is_b64url((unsigned char)s[i - 1])))
+        return 0;
+    size_t k = i, parts = 0;
+    for (;;) {
+        size_t r = run_of(s, n, k, is_b64url);
+        if (r == 0 && parts < 2)
+            return 0;
+        k += r;
+        parts++;
+        if (parts == 3 || k >= n || s[k] != '.')
+            break;
+        k++;
+    }
+    if (parts < 2)
+        return 0;
+    m->start = i;
+    m->end = k;
+    return 1;
+}
+
+/* PASETO v1-v4 tokens and PASERK keys (k1-k4) with a body. */
+static int m_paseto(const char *s, size_t n, size_t i, struct match *m)
+{
+    if (i + 4 > n || (s[i] != 'v' && s[i] != 'k') || s[i + 1] < '1' || s[i + 1] > '4' ||
+        s[i + 2] != '.' || (i > 0 && is_b64url((unsigned char)s[i - 1])))
+        return 0;
+    size_t k = i + 3, purpose = run_of(s, n, k, is_b64url);
+    if (purpose < 3 || k + purpose >= n || s[k + purpose] != '.')
+        return 0;
+    if (s[i] == 'k' && lower_eq(s, n, k, "public") && purpose == 6)
+        return 0; /* public keys are not secret */
+    k += purpose + 1;
+    size_t body = run_of(s, n, k, is_b64url);
+    if (body < 16)
+        return 0;
+    k += body;
+    if (k + 1 < n && s[k] == '.' && is_b64url((unsigned char)s[k + 1]))
+        k += 1 + run_of(s, n, k + 1, is_b64url);
+    m->start = i;
+    m->end = k;
+    return 1;
+}
+
+/* name=value / name: value for secret-ish names, in conninfo strings,
+ * query strings and text ("password=…", "token: …", "api_key=…"). */
+static const char *const value_names[] = {"password", "passwd", "pwd", "secret", "token",
+                                          "api_key", "apikey", "api-key", "access_key",
+                                          "client_secret", "passphrase", "sslpassword"};
+
+static int stop_char(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '&' || c == ',' || c == ';' ||
+           c == ')' || c == '"' || c == '\'' || c == '}' || c == '>';
+}
+
+static int not_stop(unsigned char c)
+{
+    return !stop_char(c);
+}
+
+static int m_named(const char *s, size_t n, size_t i, struct match *m)
+{
+    if (i > 0 && is_alnum((unsigned char)s[i - 1]))
+        return 0;
+    for (size_t w = 0; w < PRD_ARRAY_LEN(value_names); w++) {
+        if (!lower_eq(s, n, i, value_names[w]))
+            continue;
+        size_t k = i + strlen(value_names[w]);
+        /* allow a suffix like "password_hash"? no: only separators follow */
+        if (k < n && (s[k] == '"' || s[k] == '\''))
+            k++;
+        while (k < n && s[k] == ' ')
+            k++;
+        if (k >= n || (s[k] != '=' && s[k] != ':'))
+            continue;
+        k++;
+        while (k < n && s[k] == ' ')
+            k++;
+        if (k < n && (s[k] == '\'' || s[k] == '"')) {
+            char q = s[k++];
+            size_t e = k;
+            while (e < n && s[e] != q) {
+                if (s[e] == '\\' && e + 1 < n)
+                    e++;
+                e++;
+            }
+            if (e == k)
+                continue;
+            m->start = k;
+            m->end = e;
+            return 1;
+        }
+        size_t v = run_of(s, n, k, not_stop);
+        if (v == 0)
+            continue;
+        m->start = k;
+        m->end = k + v;
+        return 1;
+    }
+    return 0;
+}
+
+static int userinfo_char(unsigned char c)
+{
+    return c > ' ' && c != '/' && c != '@' && c != ':' && c != '?' && c != '#';
+}
+
+static int password_char(unsigned char c)
+{
+    return c > ' ' && c != '/' && c != '@';
+}
+
+/* scheme://user:password@host: the password. */
+static int m_uri(const char *s, size_t n, size_t i, struct match *m)
+{
+    if (i + 3 > n || memcmp(s + i, "://", 3) != 0)
+        return 0;
+    size_t k = i + 3;
+    k += run_of(s, n, k, userinfo_char);
+    if (k >= n || s[k] != ':')
+        return 0;
+    size_t p = k + 1, pl = run_of(s, n, p, password_char);
+    if (pl == 0 || p + pl >= n || s[p + pl] != '@')
+        return 0;
+    m->start = p;
+    m->end = p + pl;
+    return 1;
+}
+
+/* PEM private keys, to their END line (or the end of the string). */
+static int m_pem(const char *s, size_t n, size_t i, struct match *m)
+{
+    if (i + 11 > n || memcmp(s + i, "-----BEGIN ", 11) != 0)
+        return 0;
+    const char *end_hdr = memchr(s + i + 11, '\n', n - i - 11);
+    size_t hdr_end = end_hdr ? (size_t)(end_hdr - s) : n;
+    const char *pk = NULL;
+    for (size_t k = i + 11; k + 11 <= hdr_end; k++)
+        if (memcmp(s + k, "PRIVATE KEY", 11) == 0) {
+            pk = s + k;
+            break;
+        }
+    if (!pk)
+        return 0;
+    size_t e = n;
+    for (size_t k = hdr_end; k + 9 <= n; k++)
+        if (memcmp(s + k, "-----END ", 9) == 0) {
+            const char *close = NULL;
+            for (size_t j = k + 9; j + 5 <= n; j++)
+                if (memcmp(s + j, "-----", 5) == 0) {
+                    close = s + j + 5;
+                    break;
+                }
+            e = close ? (size_t)(close - s) : n;
+            break;
+        }
+    m->start = i;
+    m->end = e;
+    return 1;
+}
+
+/* 13-19 digits, optionally grouped by single spaces or dashes, passing Luhn. */
+static int m_card(const char *s, size_t n, size_t i, struct match *m)
+{
+    if (s[i] < '0' || s[i] > '9' || (i > 0 && (is_alnum((unsigned char)s[i - 1]))))
+        return 0;
+    int digits[19], nd = 0;
+    size_t k = i, last = i;
+    while (k < n && nd <= 19) {
+        if (s[k] >= '0' && s[k] <= '9') {
+            if (nd == 19)
+                return 0; /* too long: not a card number */
+            digits[nd++] = s[k] - '0';
+            last = k;
+            k++;
+        } else if ((s[k] == ' ' || s[k] == '-') && k + 1 < n && s[k + 1] >= '0' && s[k + 1] <= '9' &&
+                   k > i && s[k - 1] >= '0' && s[k - 1] <= '9') {
+            k++;
+        } else {
+            break;
+        }
+    }
+    if (nd < 13 || (last + 1 < n && is_alnum((unsigned char)s[last + 1])))
+        return 0;
+    int sum = 0;
+    for (int d = nd - 1, dbl = 0; d >= 0; d--, dbl = !dbl) {
+        int v = digits[d] * (dbl ? 2 : 1);
+        sum += v > 9 ? v - 9 : v;
+    }
+    if (sum % 10 != 0)
+        return 0;
+    m->start = i;
+    m->end = last + 1;
+    return 1;
+}
+
+static int lower_or_digit(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* Our opaque tokens: prefix_ + 48 base64url with a valid checksum. */
+static int m_opaque(const char *s, size_t n, size_t i, struct match *m)
+{
+    if (!lower_or_digit((unsigned char)s[i]) || (i > 0 && is_b64url((unsigned char)s[i - 1])))
+        return 0;
+    size_t p = run_of(s, n, i, lower_or_digit);
+    if (p > 16 || i + p >= n || s[i + p] != '_')
+        return 0;
+    size_t b = run_of(s, n, i + p + 1, is_b64url);
+    if (b < 48)
+        return 0;
+    /* The body's last 48 characters: the underscore alphabet overlaps the
+     * prefix separator, so try the exact shape. */
+    if (b != 48)
+        return 0;
+    if (prd_token_opaque_digest(NULL, s + i, p + 1 + 48, NULL) != PRD_OK)
+        return 0;
+    m->start = i;
+    m->end = i + p + 1 + 48;
+    return 1;
+}
+
+typedef int (*matcher)(const char *, size_t, size_t, struct match *);
+
+/* First match at or after position i; returns 0 when none. */
+static int next_match(const char *s, size_t n, size_t i, struct match *m)
+{
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        /* Cheap dispatch on the first character. */
+        if ((c == 'b' || c == 'B') && m_auth(s, n, i, m))
+            return 1;
+        if (c == 'e' && m_jwt(s, n, i, m))
+            return 1;
+        if ((c == 'v' || c == 'k') && m_paseto(s, n, i, m))
+            return 1;
+        if ((c == 'p' || c == 'P' || c == 's' || c == 'S' || c == 't' || c == 'T' || c == 'a' ||
+             c == 'A' || c == 'c' || c == 'C') &&
+            m_named(s, n, i, m))
+            return 1;
+        if (c == ':' && m_uri(s, n, i, m))
+            return 1;
+        if (c == '-' && m_pem(s, n, i, m))
+            return 1;
+        if (c >= '0' && c <= '9' && m_card(s, n, i, m))
+            return 1;
+        if (lower_or_digit(c) && m_opaque(s, n, i, m))
+            return 1;
+    }
+    return 0;
+}
+
+int prd__scrub_text(const struct prd__redact *r, struct prd__buf *out, const char *s, size_t n)
+{
+    struct match m;
+    if (!r->enabled || !next_match(s, n, 0, &m))
+        return 0;
+    size_t pos = 0;
+    do {
+        prd__buf_put(out, s + pos, m.start - pos);
+        if (r->mode == PRD_REDACT_FINGERPRINT && r->fp_key_len) {
+            struct prd__buf fp;
+            char fps[32];
+            prd__buf_init(&fp, fps, sizeof fps);
+            prd__redacted_value(r, &fp, s + m.start, m.end - m.start);
+            prd__buf_put(out, fp.p + 1, fp.len - 2); /* without the quotes */
+            prd__buf_free(&fp);
+        } else {
+            prd__buf_puts(out, CENSOR);
+        }
+        pos = m.end;
+    } while (next_match(s, n, pos, &m));
+    prd__buf_put(out, s + pos, n - pos);
+    return 1;
+}
+
+void prd__json_string_scrubbed(const struct prd__redact *r, struct prd__buf *b, const char *s,
+                               size_t n)
+{
+    char stack[512];
+    struct prd__buf t;
+    prd__buf_init(&t, stack, sizeof stack);
+    if (!prd__scrub_text(r, &t, s, n))
+        prd__json_string(b, s, n);
+    else if (t.failed)
+        prd__buf_puts(b, "\"" CENSOR "\""); /* out of memory: hide it all */
+    else
+        prd__json_string(b, t.p, t.len);
+    prd__buf_free(&t);
+}
+
+/* Shortest "%.*g" that reads back as the same double. */
+void prd__json_double(struct prd__buf *b, double d)
+{
+    char num[40];
+    int k;
+    if (!isfinite(d)) {
+        k = snprintf(num, sizeof num, "\"%s\"", isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
+    } else {
+        for (int prec = 15;; prec++) {
+            k = snprintf(num, sizeof num, "%.*g", prec, d);
+            if (prec >= 17 || strtod(num, NULL) == d)
+                break;
+        }
+        /* keep it a JSON number that reads back as a real */
+        if (!strpbrk(num, ".eEn") && k + 2 < (int)sizeof num) {
+            num[k++] = '.';
+            num[k++] = '0';
+        }
+    }
+    prd__buf_put(b, num, (size_t)k);
+}
+
+#define MAX_DEPTH 64
+
+void prd__json_value(const struct prd__redact *r, struct prd__buf *b, json_t *v, char *path,
+                     size_t path_len, size_t path_cap, int depth)
+{
+    if (depth > MAX_DEPTH) {
+        prd__buf_puts(b, "\"[TOO DEEP]\"");
+        return;
+    }
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *val;
+        int first = 1;
+        prd__buf_putc(b, '{');
+        json_object_foreach(v, key, val) {
+            size_t klen = strlen(key);
+            size_t plen = path_len;
+            if (path_len + 1 + klen < path_cap) {
+                if (path_len)
+                    path[plen++] = '.';
+                memcpy(path + plen, key, klen);
+                plen += klen;
+                path[plen] = '\0';
+            }
+            int hide = prd__redact_key(r, key, klen, path, plen);
+            if (hide && r->mode == PRD_REDACT_REMOVE) {
+                path[path_len] = '\0';
+                continue;
+            }
+            if (!first)
+                prd__buf_putc(b, ',');
+            first = 0;
+            prd__json_string(b, key, klen);
+            prd__buf_putc(b, ':');
+            if (hide) {
+                char *text = json_is_string(val) ? NULL : json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
+                const char *src = text ? text : json_string_value(val);
+                prd__redacted_value(r, b, src, src ? strlen(src) : 0);
+                free(text);
+            } else {
+                prd__json_value(r, b, val, path, plen, path_cap, depth + 1);
+            }
+            path[path_len] = '\0';
+        }
+        prd__buf_putc(b, '}');
+        return;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *val;
+        prd__buf_putc(b, '[');
+        json_array_foreach(v, i, val) {
+            if (i)
+                prd__buf_putc(b, ',');
+            prd__json_value(r, b, val, path, path_len, path_cap, depth + 1);
+        }
+        prd__buf_putc(b, ']');
+        return;
+    }
+    case JSON_STRING:
+        prd__json_string_scrubbed(r, b, json_string_value(v), json_string_length(v));
+        return;
+    case JSON_INTEGER: {
+        char num[32];
+        int k = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        prd__buf_put(b, num, (size_t)k);
+        return;
+    }
+    case JSON_REAL:
+        prd__json_double(b, json_real_value(v));
+        return;
+    case JSON_TRUE:
+        prd__buf_puts(b, "true");
+        return;
+    case JSON_FALSE:
+        prd__buf_puts(b, "false");
+        return;
+    default:
+        prd__buf_puts(b, "null");
+        return;
+    }
+}

@@ -1,0 +1,592 @@
+/* log: every line is valid JSON, redaction, sinks, async, sampling, threads. */
+#include "support/testutil.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+/* A callback sink that keeps every line. */
+struct lines {
+    pthread_mutex_t mu;
+    char **v;
+    size_t n, cap;
+    int slow_us;
+};
+
+static void collect(void *ud, const char *line, size_t len)
+{
+    struct lines *l = ud;
+    if (l->slow_us)
+        usleep((useconds_t)l->slow_us);
+    pthread_mutex_lock(&l->mu);
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = realloc(l->v, l->cap * sizeof *l->v);
+    }
+    l->v[l->n] = malloc(len + 1);
+    memcpy(l->v[l->n], line, len);
+    l->v[l->n][len] = '\0';
+    l->n++;
+    pthread_mutex_unlock(&l->mu);
+}
+
+static void lines_free(struct lines *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static prd_logger *logger_to(struct lines *l)
+{
+    memset(l, 0, sizeof *l);
+    pthread_mutex_init(&l->mu, NULL);
+    prd_logger *lg = NULL;
+    assert_ok(prd_logger_new(&lg));
+    assert_ok(prd_logger_set_callback(lg, collect, l));
+    assert_ok(prd_logger_set_level(lg, PRD_LOG_DEBUG));
+    return lg;
+}
+
+/* Parse the last line strictly; fails the test when it is not one object. */
+static json_t *last(struct lines *l)
+{
+    assert_true(l->n > 0);
+    json_error_t err;
+    json_t *j = json_loads(l->v[l->n - 1], JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+    if (!json_is_object(j))
+        fail_msg("not a JSON object (%s): %.300s", err.text, l->v[l->n - 1]);
+    return j;
+}
+
+static const char *sget(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static void test_basic_line(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    prd_clock *c = NULL;
+    assert_ok(prd_clock_manual_new(INT64_C(1700000000123456789), 1, &c));
+    assert_ok(prd_logger_set_clock(lg, c));
+    PRD_LOG_INFO(lg, "hello", PRD_F_STR("s", "x"), PRD_F_INT("i", -5), PRD_F_UINT("u", 18446744073709551615u),
+                 PRD_F_DOUBLE("d", 1.5), PRD_F_BOOL("b", 1), PRD_F_NULL("n"),
+                 PRD_F_STATUS("st", PRD_ETIMEOUT));
+    json_t *j = last(&l);
+    assert_string_equal(sget(j, "time"), "2023-11-14T22:13:20.123456Z");
+    assert_string_equal(sget(j, "level"), "info");
+    assert_string_equal(sget(j, "msg"), "hello");
+    assert_int_equal(json_integer_value(json_object_get(j, "i")), -5);
+    assert_true(json_real_value(json_object_get(j, "d")) == 1.5);
+    assert_true(json_is_true(json_object_get(j, "b")));
+    assert_true(json_is_null(json_object_get(j, "n")));
+    assert_string_equal(sget(json_object_get(j, "st"), "name"), "ETIMEOUT");
+    /* Key order: time, level, msg first. */
+    assert_int_equal(strncmp(l.v[0], "{\"time\":", 8), 0);
+    assert_string_equal(sget(j, "u"), "18446744073709551615"); /* above INT64_MAX: a string */
+    json_decref(j);
+    /* Levels below the threshold are not formatted at all. */
+    assert_ok(prd_logger_set_level(lg, PRD_LOG_WARN));
+    PRD_LOG_INFO(lg, "dropped");
+    assert_int_equal(l.n, 1);
+    PRD_LOG_ERROR(lg, "kept");
+    assert_int_equal(l.n, 2);
+    assert_int_equal(prd_logger_count(lg, PRD_LOG_COUNT_ERROR), 1);
+    assert_int_equal(prd_logger_count(lg, PRD_LOG_COUNT_INFO), 1);
+    prd_logger_free(lg);
+    prd_clock_free(c);
+    lines_free(&l);
+}
+
+static void test_hostile_inputs_stay_valid_json(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    static const char *const hostile[] = {
+        "quote\" backslash\\ slash/",
+        "ctl \x01\x02\x1f tab\t nl\n cr\r del\x7f",
+        "bad utf8 \xff\xfe \xc3\x28 \xe2\x82 \xf0\x9f\x98",
+        "overlong \xc0\xaf surrogate \xed\xa0\x80",
+        "separators \xe2\x80\xa8 \xe2\x80\xa9 end",
+        "emoji \xf0\x9f\x98\x80 ok \xc3\xa9",
+    };
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        PRD_LOG_INFO(lg, hostile[i], PRD_F_STR(hostile[i], hostile[i]));
+        json_t *j = last(&l);
+        assert_non_null(sget(j, "msg"));
+        json_decref(j);
+    }
+    assert_non_null(strstr(l.v[4], "\\u2028"));
+    assert_non_null(strstr(l.v[1], "\\u007f"));
+    assert_non_null(strstr(l.v[2], "\xef\xbf\xbd")); /* U+FFFD */
+    /* Embedded NUL with an explicit length. */
+    PRD_LOG_INFO(lg, "nul", PRD_F_STRN("s", "a\0b", 3));
+    json_t *j = last(&l);
+    assert_int_equal(json_string_length(json_object_get(j, "s")), 3);
+    json_decref(j);
+    /* NaN and infinities as strings. */
+    PRD_LOG_INFO(lg, "num", PRD_F_DOUBLE("nan", NAN), PRD_F_DOUBLE("inf", INFINITY),
+                 PRD_F_DOUBLE("ninf", -INFINITY), PRD_F_DOUBLE("tiny", 1e-300), PRD_F_DOUBLE("int", 3.0));
+    j = last(&l);
+    assert_string_equal(sget(j, "nan"), "NaN");
+    assert_string_equal(sget(j, "inf"), "Infinity");
+    assert_string_equal(sget(j, "ninf"), "-Infinity");
+    assert_true(json_is_real(json_object_get(j, "int")));
+    json_decref(j);
+    /* 1 MiB string. */
+    char *big = malloc(1 << 20);
+    memset(big, 'a', (1 << 20) - 1);
+    big[(1 << 20) - 1] = '\0';
+    PRD_LOG_INFO(lg, "big", PRD_F_STR("big", big));
+    j = last(&l);
+    assert_int_equal(json_string_length(json_object_get(j, "big")), (1 << 20) - 1);
+    json_decref(j);
+    free(big);
+    /* Deep nesting is cut off, not recursed to a crash. */
+    json_t *root = json_array(), *cur = root;
+    for (int i = 0; i < 200; i++) {
+        json_t *n = json_array();
+        json_array_append_new(cur, n);
+        cur = n;
+    }
+    PRD_LOG_INFO(lg, "deep", PRD_F_JSON("deep", root));
+    j = last(&l);
+    json_decref(j);
+    assert_non_null(strstr(l.v[l.n - 1], "[TOO DEEP]"));
+    json_decref(root);
+    /* NULL strings, NULL json, NULL msg, NULL key. */
+    prd_log(lg, PRD_LOG_INFO, NULL, (prd_log_field[]){PRD_F_STR("s", NULL), PRD_F_JSON("j", NULL), PRD_F_STR(NULL, "x")}, 3);
+    prd_log(NULL, PRD_LOG_INFO, "no logger", NULL, 0); /* ignored, no crash */
+    j = last(&l);
+    assert_true(json_is_null(json_object_get(j, "s")));
+    assert_int_equal(json_object_size(j), 5);
+    json_decref(j);
+    prd_logger_free(lg);
+    lines_free(&l);
+}
+
+static void test_duplicates_and_reserved_keys(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    prd_logger *child = NULL;
+    assert_ok(prd_log_with(lg, (prd_log_field[]){PRD_F_STR("service", "api"), PRD_F_STR("service", "dup")}, 2, &child));
+    PRD_LOG_INFO(child, "m", PRD_F_STR("service", "other"), PRD_F_STR("k", "1"), PRD_F_STR("k", "2"),
+                 PRD_F_STR("msg", "spoof"), PRD_F_STR("level", "fatal"));
+    json_t *j = last(&l); /* JSON_REJECT_DUPLICATES: no duplicate survives */
+    assert_string_equal(sget(j, "service"), "api"); /* bound first, first wins */
+    assert_string_equal(sget(j, "k"), "1");
+    assert_string_equal(sget(j, "msg"), "m");
+    assert_string_equal(sget(j, "fields.msg"), "spoof");
+    assert_string_equal(sget(j, "level"), "info");
+    json_decref(j);
+    prd_logger_free(child);
+    prd_logger_free(lg);
+    lines_free(&l);
+}
+
+static void test_child_loggers_and_profiles(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    prd_logger *a = NULL, *b = NULL;
+    assert_ok(prd_log_with(lg, (prd_log_field[]){PRD_F_STR("request_id", "r1"), PRD_F_STR("token", "tok-123456")}, 2, &a));
+    assert_ok(prd_log_with(a, (prd_log_field[]){PRD_F_INT("user", 7)}, 1, &b));
+    prd_logger_free(a); /* children outlive their parents */
+    PRD_LOG_INFO(b, "x");
+    json_t *j = last(&l);
+    assert_string_equal(sget(j, "request_id"), "r1");
+    assert_string_equal(sget(j, "token"), "[REDACTED]"); /* redacted once, at binding */
+    assert_int_equal(json_integer_value(json_object_get(j, "user")), 7);
+    json_decref(j);
+    prd_logger_free(b);
+    assert_ok(prd_logger_set_profile(lg, PRD_LOG_PROFILE_ECS));
+    PRD_LOG_WARN(lg, "ecs");
+    j = last(&l);
+    assert_non_null(sget(j, "@timestamp"));
+    assert_string_equal(sget(j, "log.level"), "warn");
+    assert_string_equal(sget(j, "message"), "ecs");
+    json_decref(j);
+    assert_ok(prd_logger_set_profile(lg, PRD_LOG_PROFILE_OTEL));
+    PRD_LOG_INFO(lg, "otel", PRD_F_STR("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"), PRD_F_STR("span_id", "00f067aa0ba902b7"));
+    j = last(&l);
+    assert_string_equal(sget(j, "body"), "otel");
+    assert_string_equal(sget(j, "severity_text"), "info");
+    assert_string_equal(sget(j, "trace_id"), "4bf92f3577b34da6a3ce929d0e0e4736");
+    json_decref(j);
+    prd_logger_free(lg);
+    lines_free(&l);
+}
+
+/* ---- redaction ---- */
+
+static void test_redaction_by_key(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    assert_ok(prd_logger_redact_key(lg, "email"));
+    assert_ok(prd_logger_redact_key(lg, "user.address.street"));
+    static const char *const keys[] = {
+        "password", "Password", "PASSWD", "pwd", "pass", "secret", "client_secret", "token",
+        "access_token", "Refresh-Token", "id_token", "api_key", "API-Key", "apikey", "auth",
+        "Authorization", "cookie", "Set-Cookie", "session", "sessionId", "private_key",
+        "credit_card", "card number", "cc", "cvv", "cvc", "ssn", "pin", "db_password",
+        "x-api-key", "github_token", "Email",
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        PRD_LOG_INFO(lg, "k", PRD_F_STR(keys[i], "sensitive-value"), PRD_F_INT(keys[i][0] == 'p' ? "n" : "m", 1));
+        if (strstr(l.v[l.n - 1], "sensitive-value"))
+            fail_msg("key '%s' leaked: %s", keys[i], l.v[l.n - 1]);
+        json_decref(last(&l));
+    }
+    /* Not over-eager on ordinary keys. */
+    PRD_LOG_INFO(lg, "k", PRD_F_STR("user", "alice"), PRD_F_STR("path", "/login"), PRD_F_STR("spin", "1"));
+    assert_non_null(strstr(l.v[l.n - 1], "alice"));
+    assert_non_null(strstr(l.v[l.n - 1], "\"spin\":\"1\""));
+    /* Nested json_t at any depth and in arrays; dotted paths. */
+    json_t *doc = json_pack("{s:s, s:{s:{s:s, s:s}}, s:[{s:s}], s:{s:i}}", "name", "bob", "user",
+                            "address", "street", "Main St 1", "city", "Springfield", "list",
+                            "Password", "deep-secret", "creds", "pin", 1234);
+    PRD_LOG_INFO(lg, "nested", PRD_F_JSON("data", doc));
+    const char *line = l.v[l.n - 1];
+    assert_null(strstr(line, "deep-secret"));
+    assert_null(strstr(line, "1234"));
+    assert_null(strstr(line, "Main St"));
+    assert_non_null(strstr(line, "Springfield"));
+    json_decref(last(&l));
+    json_decref(doc);
+    /* A secret field is censored whatever the rules, even with redaction off. */
+    assert_ok(prd_logger_disable_redaction(lg));
+    PRD_LOG_INFO(lg, "off", PRD_F_SECRET("harmless_name", "hunter2"), PRD_F_STR("password", "visible"));
+    assert_null(strstr(l.v[l.n - 1], "hunter2"));
+    assert_non_null(strstr(l.v[l.n - 1], "visible"));
+    prd_logger_free(lg);
+    lines_free(&l);
+}
+
+static void test_redaction_by_value(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    char opaque[PRD_OPAQUE_TOKEN_MAX + 1];
+    assert_ok(prd_token_opaque_new("sess", opaque, sizeof opaque, NULL));
+    char with_opaque[128];
+    snprintf(with_opaque, sizeof with_opaque, "cookie value %s here", opaque);
+    const char *secret_of_opaque = opaque + 5;
+    static const struct {
+        const char *text, *secret;
+    } cases[] = {
+        {"Authorization: Bearer abcDEF123456.xyz-_~+/=", "abcDEF123456"},
+        {"authorization: basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA"},
+        {"jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c end",
+         "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV"},
+        {"token v4.local.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.eyJraWQiOiJ4In0 sent", "AAAAAAAAAAAAAAAAAAAA"},
+        {"signed v4.public.eyJkYXRhIjoidGhpcyBpcyBhIHNpZ25lZCBtZXNzYWdlIn0xxxxxxxx", "eyJkYXRhIjoidGhpcyBpcy"},
+        {"key k4.local.cHFyc3R1dnd4eXp7fH1-f4CBgoOEhYaHiImKi4yNjo8 loaded", "cHFyc3R1dnd4eXp7fH1"},
+        {"connect host=db user=app password=s3cr3t-pw dbname=x", "s3cr3t-pw"},
+        {"conninfo password = 'quoted pass' host=x", "quoted pass"},
+        {"url postgres://app:hunter2@db.example:5432/prod", "hunter2"},
+        {"url https://user:p%40ss@example.com/x", "p%40ss"},
+        {"query ?token=abc123secret&next=/", "abc123secret"},
+        {"-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----", "MIIEpAIBAAKCAQEA7"},
+        {"-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIL", "MC4CAQAwBQYDK2VwBCIEIL"},
+        {"card 4111111111111111 charged", "4111111111111111"},
+        {"card 4111 1111 1111 1111 charged", "4111 1111 1111 1111"},
+        {"card 5500-0000-0000-0004 charged", "5500-0000-0000-0004"},
+        {"json {\"password\": \"inner\"} text", "inner"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        PRD_LOG_INFO(lg, cases[i].text, PRD_F_STR("note", cases[i].text));
+        json_t *j = last(&l);
+        const char *msg = sget(j, "msg"), *note = sget(j, "note");
+        if (strstr(msg, cases[i].secret) || strstr(note, cases[i].secret))
+            fail_msg("value case %zu leaked: %s", i, l.v[l.n - 1]);
+        assert_non_null(strstr(msg, "[REDACTED]"));
+        json_decref(j);
+    }
+    PRD_LOG_INFO(lg, with_opaque);
+    assert_null(strstr(l.v[l.n - 1], secret_of_opaque));
+    /* Not redacted: numbers that fail Luhn, ordinary text. */
+    PRD_LOG_INFO(lg, "order 4111111111111112 shipped; basically fine; version v4.2");
+    assert_non_null(strstr(l.v[l.n - 1], "4111111111111112"));
+    assert_non_null(strstr(l.v[l.n - 1], "basically fine"));
+    prd_logger_free(lg);
+    lines_free(&l);
+}
+
+static void test_redaction_modes(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    prd_secret *k1 = NULL, *k2 = NULL;
+    assert_ok(prd_secret_random(32, &k1));
+    assert_ok(prd_secret_random(32, &k2));
+    assert_status(prd_logger_set_redact_mode(lg, PRD_REDACT_FINGERPRINT, NULL), PRD_EINVAL);
+    assert_ok(prd_logger_set_redact_mode(lg, PRD_REDACT_FINGERPRINT, k1));
+    PRD_LOG_INFO(lg, "a", PRD_F_STR("password", "same"));
+    PRD_LOG_INFO(lg, "b", PRD_F_STR("password", "same"));
+    PRD_LOG_INFO(lg, "c", PRD_F_STR("password", "other"));
+    json_t *a = json_loads(l.v[0], 0, NULL), *b = json_loads(l.v[1], 0, NULL), *c = json_loads(l.v[2], 0, NULL);
+    const char *fa = sget(a, "password"), *fb = sget(b, "password"), *fc = sget(c, "password");
+    assert_int_equal(strncmp(fa, "fp:", 3), 0);
+    assert_int_equal(strlen(fa), 19);
+    assert_string_equal(fa, fb);       /* equal values correlate */
+    assert_string_not_equal(fa, fc);
+    assert_null(strstr(l.v[0], "same"));
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    /* Another key: other fingerprints (no cross-service correlation). */
+    struct lines l2;
+    prd_logger *lg2 = logger_to(&l2);
+    assert_ok(prd_logger_set_redact_mode(lg2, PRD_REDACT_FINGERPRINT, k2));
+    PRD_LOG_INFO(lg2, "a", PRD_F_STR("password", "same"));
+    assert_null(strstr(l2.v[0], fa + 3 - 3 + 3)); /* the hex part differs */
+    /* Remove mode drops the field. */
+    assert_ok(prd_logger_set_redact_mode(lg2, PRD_REDACT_REMOVE, NULL));
+    PRD_LOG_INFO(lg2, "r", PRD_F_STR("password", "x"), PRD_F_STR("keep", "y"));
+    json_t *r = last(&l2);
+    assert_null(json_object_get(r, "password"));
+    assert_string_equal(sget(r, "keep"), "y");
+    json_decref(r);
+    prd_logger_free(lg);
+    prd_logger_free(lg2);
+    prd_secret_free(k1);
+    prd_secret_free(k2);
+    lines_free(&l);
+    lines_free(&l2);
+}
+
+/* ---- sinks, threads, async ---- */
+
+struct writer_arg {
+    prd_logger *lg;
+    int id;
+};
+
+static void *writer(void *p)
+{
+    struct writer_arg *w = p;
+    for (int i = 0; i < 2000; i++)
+        PRD_LOG_INFO(w->lg, "from thread", PRD_F_INT("thread", w->id), PRD_F_INT("i", i),
+                     PRD_F_STR("pad", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+    return NULL;
+}
+
+static void test_threads_to_a_file_no_interleaving(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/app.log", dir);
+    prd_logger *lg = NULL;
+    assert_ok(prd_logger_new(&lg));
+    assert_ok(prd_logger_set_file(lg, path));
+    pthread_t th[8];
+    struct writer_arg args[8];
+    for (int i = 0; i < 8; i++) {
+        args[i] = (struct writer_arg){lg, i};
+        assert_int_equal(pthread_create(&th[i], NULL, writer, &args[i]), 0);
+    }
+    for (int i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    prd_logger_free(lg);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[1024];
+    int count[8] = {0}, total = 0;
+    while (fgets(line, sizeof line, f)) {
+        json_t *j = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+        if (!json_is_object(j))
+            fail_msg("interleaved or broken line: %s", line);
+        count[json_integer_value(json_object_get(j, "thread"))]++;
+        total++;
+        json_decref(j);
+    }
+    fclose(f);
+    assert_int_equal(total, 16000);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(count[i], 2000);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_reopen_after_rotation(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char path[4200], rotated[4300];
+    snprintf(path, sizeof path, "%s/app.log", dir);
+    snprintf(rotated, sizeof rotated, "%s/app.log.1", dir);
+    prd_logger *lg = NULL;
+    assert_ok(prd_logger_new(&lg));
+    assert_ok(prd_logger_set_file(lg, path));
+    PRD_LOG_INFO(lg, "before");
+    assert_int_equal(rename(path, rotated), 0);
+    PRD_LOG_INFO(lg, "still old file");
+    assert_ok(prd_logger_reopen(lg));
+    PRD_LOG_INFO(lg, "after");
+    prd_logger_free(lg);
+    char buf[4096];
+    FILE *f = fopen(rotated, "r");
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    assert_non_null(strstr(buf, "before"));
+    assert_non_null(strstr(buf, "still old file"));
+    f = fopen(path, "r");
+    n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    assert_non_null(strstr(buf, "after"));
+    assert_null(strstr(buf, "before"));
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_write_errors_are_counted(void **state)
+{
+    (void)state;
+    prd_logger *lg = NULL;
+    assert_ok(prd_logger_new(&lg));
+    int full = open("/dev/full", O_WRONLY);
+    assert_true(full >= 0);
+    assert_ok(prd_logger_set_fd(lg, full));
+    for (int i = 0; i < 10; i++)
+        PRD_LOG_INFO(lg, "into /dev/full");
+    assert_int_equal(prd_logger_count(lg, PRD_LOG_COUNT_WRITE_ERRORS), 10);
+    close(full);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    close(fds[0]);
+    close(fds[1]); /* a closed descriptor */
+    assert_ok(prd_logger_set_fd(lg, fds[1]));
+    PRD_LOG_INFO(lg, "into a closed fd");
+    assert_int_equal(prd_logger_count(lg, PRD_LOG_COUNT_WRITE_ERRORS), 11);
+    prd_logger_free(lg);
+}
+
+static void test_async_overflow_counts_drops_exactly(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    l.slow_us = 2000; /* a slow sink */
+    assert_ok(prd_logger_set_async(lg, 4, 0));
+    for (int i = 0; i < 200; i++)
+        PRD_LOG_INFO(lg, "burst", PRD_F_INT("i", i));
+    uint64_t dropped = prd_logger_count(lg, PRD_LOG_COUNT_DROPPED);
+    prd_logger_free(lg); /* flushes */
+    assert_true(dropped > 0);
+    /* Every line is either written or counted as dropped, and a later line
+     * reports the drops. */
+    uint64_t written = 0, reported = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        json_t *j = json_loads(l.v[i], 0, NULL);
+        assert_non_null(j);
+        if (strcmp(sget(j, "msg"), "burst") == 0)
+            written++;
+        else
+            reported += (uint64_t)json_integer_value(json_object_get(j, "dropped"));
+        json_decref(j);
+    }
+    assert_int_equal(written + dropped, 200);
+    assert_int_equal(reported, dropped);
+    lines_free(&l);
+    /* Blocking mode loses nothing. */
+    lg = logger_to(&l);
+    l.slow_us = 100;
+    assert_ok(prd_logger_set_async(lg, 4, 1));
+    for (int i = 0; i < 100; i++)
+        PRD_LOG_INFO(lg, "b", PRD_F_INT("i", i));
+    prd_logger_free(lg);
+    assert_int_equal(l.n, 100);
+    lines_free(&l);
+}
+
+static void test_sampling(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    prd_clock *c = NULL;
+    assert_ok(prd_clock_manual_new(0, 1000000000, &c));
+    assert_ok(prd_logger_set_clock(lg, c));
+    assert_ok(prd_logger_set_sampling(lg, 3, 10));
+    for (int i = 0; i < 100; i++)
+        PRD_LOG_INFO(lg, "hot path");
+    PRD_LOG_INFO(lg, "other message");
+    /* first 3, then every 10th of the remaining 97: 3 + 9, plus the other */
+    assert_int_equal(l.n, 3 + 9 + 1);
+    assert_int_equal(prd_logger_count(lg, PRD_LOG_COUNT_SAMPLED_OUT), 100 - 12);
+    assert_ok(prd_clock_manual_advance(c, 1000000000)); /* next second: fresh budget */
+    PRD_LOG_INFO(lg, "hot path");
+    assert_int_equal(l.n, 14);
+    prd_logger_free(lg);
+    prd_clock_free(c);
+    lines_free(&l);
+}
+
+static void test_scrub_line(void **state)
+{
+    (void)state;
+    prd_logger *lg = NULL;
+    assert_ok(prd_logger_new(&lg));
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"{\"a\":1,\"password\":\"x\",\"n\":{\"Api_Key\":[1,2]}}",
+         "{\"a\":1,\"password\":\"[REDACTED]\",\"n\":{\"Api_Key\":\"[REDACTED]\"}}"},
+        {"plain password=abc ok", "plain password=[REDACTED] ok"},
+        {"no secrets here", "no secrets here"},
+        {"{broken json password=zz", "{broken json password=[REDACTED]"},
+        {"", ""},
+        {"{\"r\":0.1,\"big\":1e300,\"i\":-3}", "{\"r\":0.1,\"big\":1e+300,\"i\":-3}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *out = NULL;
+        size_t n = 0;
+        assert_ok(prd_log_scrub_line(lg, cases[i].in, strlen(cases[i].in), &out, &n));
+        if (strcmp(out, cases[i].out) != 0)
+            fail_msg("scrub [%zu]: got %s want %s", i, out, cases[i].out);
+        assert_int_equal(n, strlen(cases[i].out));
+        prd_free(out);
+    }
+    prd_logger_free(lg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basic_line),
+        cmocka_unit_test(test_hostile_inputs_stay_valid_json),
+        cmocka_unit_test(test_duplicates_and_reserved_keys),
+        cmocka_unit_test(test_child_loggers_and_profiles),
+        cmocka_unit_test(test_redaction_by_key),
+        cmocka_unit_test(test_redaction_by_value),
+        cmocka_unit_test(test_redaction_modes),
+        cmocka_unit_test(test_threads_to_a_file_no_interleaving),
+        cmocka_unit_test(test_reopen_after_rotation),
+        cmocka_unit_test(test_write_errors_are_counted),
+        cmocka_unit_test(test_async_overflow_counts_drops_exactly),
+        cmocka_unit_test(test_sampling),
+        cmocka_unit_test(test_scrub_line),
+    };
+    return cmocka_run_group_tests_name("log", tests, NULL, NULL);
+}

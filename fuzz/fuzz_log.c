@@ -1,0 +1,62 @@
+/* libFuzzer: the log scrubber (JSON or text lines) and log fields with
+ * arbitrary bytes. Oracle: every line the logger writes parses as one
+ * JSON object, and scrubbed JSON input stays JSON. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "prodready.h"
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+
+static char last[1 << 16];
+static size_t last_len;
+
+static void keep(void *ud, const char *line, size_t len)
+{
+    (void)ud;
+    last_len = len < sizeof last ? len : 0;
+    if (last_len)
+        memcpy(last, line, len);
+}
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+    static prd_logger *lg;
+    if (!lg) {
+        prd_logger_new(&lg);
+        prd_logger_set_callback(lg, keep, NULL);
+        prd_logger_redact_key(lg, "a.b");
+    }
+    char *out = NULL;
+    size_t n = 0;
+    if (prd_log_scrub_line(lg, (const char *)data, size, &out, &n) == PRD_OK) {
+        json_t *in = json_loadb((const char *)data, size, 0, NULL);
+        if (json_is_object(in)) {
+            json_t *o = json_loadb(out, n, JSON_ALLOW_NUL, NULL);
+            if (!json_is_object(o))
+                abort();
+            json_decref(o);
+        }
+        json_decref(in);
+        prd_free(out);
+    }
+    char *msg = malloc(size + 1);
+    if (!msg)
+        return 0;
+    memcpy(msg, data, size);
+    msg[size] = '\0';
+    prd_log(lg, PRD_LOG_INFO, msg,
+            (prd_log_field[]){PRD_F_STRN("s", (const char *)data, size), PRD_F_STR(msg, "v"),
+                              PRD_F_DOUBLE("d", size ? (double)data[0] / 0.0 : 0.0)},
+            3);
+    if (last_len) {
+        json_t *o = json_loadb(last, last_len, JSON_ALLOW_NUL, NULL);
+        if (!json_is_object(o))
+            abort();
+        json_decref(o);
+    }
+    free(msg);
+    return 0;
+}

@@ -349,6 +349,8 @@ static void test_redaction_modes(void **state)
     assert_string_equal(fa, fb);       /* equal values correlate */
     assert_string_not_equal(fa, fc);
     assert_null(strstr(l.v[0], "same"));
+    char fa_hex[32];
+    snprintf(fa_hex, sizeof fa_hex, "%s", fa + 3);
     json_decref(a);
     json_decref(b);
     json_decref(c);
@@ -357,7 +359,8 @@ static void test_redaction_modes(void **state)
     prd_logger *lg2 = logger_to(&l2);
     assert_ok(prd_logger_set_redact_mode(lg2, PRD_REDACT_FINGERPRINT, k2));
     PRD_LOG_INFO(lg2, "a", PRD_F_STR("password", "same"));
-    assert_null(strstr(l2.v[0], fa + 3 - 3 + 3)); /* the hex part differs */
+    assert_null(strstr(l2.v[0], fa_hex)); /* the same value, another key: another fingerprint */
+    assert_non_null(strstr(l2.v[0], "\"password\":\"fp:"));
     /* Remove mode drops the field. */
     assert_ok(prd_logger_set_redact_mode(lg2, PRD_REDACT_REMOVE, NULL));
     PRD_LOG_INFO(lg2, "r", PRD_F_STR("password", "x"), PRD_F_STR("keep", "y"));

@@ -1,0 +1,128 @@
+/*
+ * bench_log: ns per event to /dev/null for zap's two benchmark shapes
+ * (a message with 10 fields; a logger with 10 bound fields plus one
+ * call-site field), with redaction on and off, and allocations per event;
+ * against zap (bench/peers/go_zap, Debian's golang-go.uber-zap-dev built
+ * offline) in the same run.
+ */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_util.h"
+#include "prodready.h"
+
+#ifndef PRD_SOURCE_DIR
+#define PRD_SOURCE_DIR "."
+#endif
+
+/* Count allocations made anywhere in the process (the library included)
+ * by interposing malloc; glibc's own entry points do the work. */
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+static atomic_ulong allocations;
+void *malloc(size_t n)
+{
+    atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+    return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b)
+{
+    atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+    return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n)
+{
+    atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+    return __libc_realloc(p, n);
+}
+
+#define N 500000
+
+static void ten_fields(prd_logger *lg)
+{
+    PRD_LOG_INFO(lg, "request served", PRD_F_INT("int", 42), PRD_F_STR("user", "alice@example.com"),
+                 PRD_F_BOOL("ok", 1), PRD_F_DOUBLE("ratio", 0.25), PRD_F_STR("path", "/api/v1/users/42"),
+                 PRD_F_INT("bytes", 123456), PRD_F_STR("method", "GET"), PRD_F_INT("status", 200),
+                 PRD_F_STR("request_id", "4bf92f3577b34da6"), PRD_F_DOUBLE("elapsed", 0.0015));
+}
+
+static void bound_plus_one(prd_logger *lg)
+{
+    PRD_LOG_INFO(lg, "request served", PRD_F_INT("attempt", 1));
+}
+
+static double measure(prd_logger *lg, void (*fn)(prd_logger *), double *allocs)
+{
+    for (int i = 0; i < 10000; i++)
+        fn(lg);
+    unsigned long a0 = atomic_load(&allocations);
+    double t0 = bench_now_s();
+    for (int i = 0; i < N; i++)
+        fn(lg);
+    double el = bench_now_s() - t0;
+    *allocs = (double)(atomic_load(&allocations) - a0) / N;
+    return el * 1e9 / N;
+}
+
+static double peer(const char *out, const char *shape)
+{
+    const char *p = out ? strstr(out, shape) : NULL;
+    return p ? strtod(p + strlen(shape), NULL) : 0;
+}
+
+static char *run_zap(void)
+{
+    static char buf[512];
+    FILE *f = popen("command -v go >/dev/null && test -d /usr/share/gocode/src/go.uber.org/zap && "
+                    "cd '" PRD_SOURCE_DIR "/bench/peers/go_zap' && GO111MODULE=off "
+                    "GOPATH=/usr/share/gocode GOCACHE=${TMPDIR:-/tmp}/prd-gocache go run . 2>/dev/null",
+                    "r");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    return pclose(f) == 0 && n ? buf : NULL;
+}
+
+int main(void)
+{
+    if (prd_init() != PRD_OK)
+        return 1;
+    char *zap = run_zap();
+    if (!zap)
+        fprintf(stderr, "bench_log: zap peer unavailable (golang-go, golang-go.uber-zap-dev)\n");
+    int devnull = open("/dev/null", O_WRONLY);
+    for (int redact = 1; redact >= 0; redact--) {
+        prd_logger *lg = NULL, *child = NULL;
+        prd_logger_new(&lg);
+        prd_logger_set_fd(lg, devnull);
+        if (!redact)
+            prd_logger_disable_redaction(lg);
+        prd_log_field bound[] = {
+            PRD_F_INT("int", 42), PRD_F_STR("user", "alice@example.com"), PRD_F_BOOL("ok", 1),
+            PRD_F_DOUBLE("ratio", 0.25), PRD_F_STR("path", "/api/v1/users/42"),
+            PRD_F_INT("bytes", 123456), PRD_F_STR("method", "GET"), PRD_F_INT("status", 200),
+            PRD_F_STR("request_id", "4bf92f3577b34da6"), PRD_F_DOUBLE("elapsed", 0.0015)};
+        prd_log_with(lg, bound, 10, &child);
+        double a1, a2;
+        double t1 = measure(lg, ten_fields, &a1);
+        double t2 = measure(child, bound_plus_one, &a2);
+        char name[96];
+        snprintf(name, sizeof name, "log.ten_fields.redaction_%s", redact ? "on" : "off");
+        bench_report(name, t1, "ns/event", peer(zap, "ten_fields "), "zap (Go) to /dev/null");
+        snprintf(name, sizeof name, "log.ten_bound_plus_one.redaction_%s", redact ? "on" : "off");
+        bench_report(name, t2, "ns/event", peer(zap, "ten_bound_plus_one "), "zap (Go) to /dev/null");
+        snprintf(name, sizeof name, "log.allocs_per_event.redaction_%s", redact ? "on" : "off");
+        bench_report(name, (a1 + a2) / 2, "allocs", 0, "");
+        prd_logger_free(child);
+        prd_logger_free(lg);
+    }
+    close(devnull);
+    return 0;
+}

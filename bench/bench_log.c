@@ -76,6 +76,35 @@ static double peer(const char *out, const char *shape)
     return p ? strtod(p + strlen(shape), NULL) : 0;
 }
 
+static char *run(const char *cmd, char *buf, size_t cap)
+{
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+    return pclose(f) == 0 && n ? buf : NULL;
+}
+
+#ifndef PRD_BENCH_BUILD_DIR
+#define PRD_BENCH_BUILD_DIR "."
+#endif
+
+static char *run_spdlog(void)
+{
+    static char buf[256];
+    return run("test -x '" PRD_BENCH_BUILD_DIR "/peer_spdlog' && '" PRD_BENCH_BUILD_DIR
+               "/peer_spdlog' 2>/dev/null", buf, sizeof buf);
+}
+
+static char *run_pino(void)
+{
+    static char buf[256];
+    return run("command -v node >/dev/null && cd '" PRD_SOURCE_DIR "/bench/peers/node_pino' && "
+               "(test -d node_modules/pino || npm install --no-audit --no-fund --loglevel=error "
+               ">/dev/null 2>&1) && node bench.mjs 2>/dev/null", buf, sizeof buf);
+}
+
 static char *run_zap(void)
 {
     static char buf[512];
@@ -94,9 +123,13 @@ int main(void)
 {
     if (prd_init() != PRD_OK)
         return 1;
-    char *zap = run_zap();
+    char *zap = run_zap(), *spd = run_spdlog(), *pino = run_pino();
     if (!zap)
         fprintf(stderr, "bench_log: zap peer unavailable (golang-go, golang-go.uber-zap-dev)\n");
+    if (!spd)
+        fprintf(stderr, "bench_log: spdlog peer unavailable (libspdlog-dev)\n");
+    if (!pino)
+        fprintf(stderr, "bench_log: pino peer unavailable (node, npm)\n");
     int devnull = open("/dev/null", O_WRONLY);
     for (int redact = 1; redact >= 0; redact--) {
         prd_logger *lg = NULL, *child = NULL;
@@ -118,6 +151,14 @@ int main(void)
         bench_report(name, t1, "ns/event", peer(zap, "ten_fields "), "zap (Go) to /dev/null");
         snprintf(name, sizeof name, "log.ten_bound_plus_one.redaction_%s", redact ? "on" : "off");
         bench_report(name, t2, "ns/event", peer(zap, "ten_bound_plus_one "), "zap (Go) to /dev/null");
+        if (redact) {
+            bench_report("log.ten_fields.vs_spdlog", t1, "ns/event", peer(spd, "ten_fields "), "spdlog (C++)");
+            bench_report("log.ten_bound_plus_one.vs_spdlog", t2, "ns/event",
+                         peer(spd, "ten_bound_plus_one "), "spdlog (C++)");
+            bench_report("log.ten_fields.vs_pino", t1, "ns/event", peer(pino, "ten_fields "), "pino (Node.js)");
+            bench_report("log.ten_bound_plus_one.vs_pino", t2, "ns/event",
+                         peer(pino, "ten_bound_plus_one "), "pino (Node.js)");
+        }
         snprintf(name, sizeof name, "log.allocs_per_event.redaction_%s", redact ? "on" : "off");
         bench_report(name, (a1 + a2) / 2, "allocs", 0, "");
         prd_logger_free(child);

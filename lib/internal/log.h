@@ -2,6 +2,7 @@
 #ifndef PRD_INTERNAL_LOG_H
 #define PRD_INTERNAL_LOG_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,10 @@ struct prd__redact {
     size_t n_keys;
     char paths[PRD__REDACT_MAX_RULES][PRD__REDACT_KEY_MAX + 1];
     size_t n_paths;
+    /* Verdicts for top-level keys seen before, by a hash of the key: the
+     * same few field names recur on every line. Entries are single atomic
+     * words, so threads share the cache without a lock. */
+    _Atomic uint64_t verdicts[256];
 };
 
 void prd__redact_defaults(struct prd__redact *r);

@@ -333,6 +333,34 @@ static void clear_outs(unsigned char **payload_out, size_t *payload_len, unsigne
         *why = NULL;
 }
 
+/* Everything both purposes do before their cryptography: size, shape,
+ * purpose, footer, and the decoded body of at least min_body bytes. */
+static prd_status open_body(const char *token, size_t token_len, prd_token_purpose purpose,
+                            const void *expect_footer, size_t expect_footer_len, size_t max_size,
+                            size_t min_body, unsigned char **footer, size_t *flen,
+                            unsigned char **body, size_t *blen, const char **why)
+{
+    struct prd__token_parts parts;
+    prd_status st = open_common(token, token_len, purpose, expect_footer, expect_footer_len,
+                                max_size, &parts, footer, flen, why);
+    if (st != PRD_OK)
+        return st;
+    st = decode_part(parts.body, parts.body_len, body, blen);
+    if (st == PRD_EBADTOKEN && why)
+        *why = "payload is not canonical base64url";
+    if (st == PRD_OK && *blen < min_body) {
+        st = PRD_EBADTOKEN;
+        if (why)
+            *why = "payload too short";
+    }
+    if (st != PRD_OK) {
+        prd__free_returned(*footer);
+        prd__free_returned(*body);
+        *footer = *body = NULL;
+    }
+    return st;
+}
+
 prd_status prd_token_v4_decrypt(const prd_token_key *key, const char *token, size_t token_len,
                                 const void *expect_footer, size_t expect_footer_len,
                                 const void *implicit, size_t implicit_len, size_t max_size,
@@ -343,26 +371,12 @@ prd_status prd_token_v4_decrypt(const prd_token_key *key, const char *token, siz
     if (!key || key->kind != PRD_KEY_LOCAL || !token || !payload_out || !payload_len ||
         (implicit_len && !implicit) || (expect_footer_len && !expect_footer))
         return PRD_EINVAL;
-    struct prd__token_parts parts;
     unsigned char *footer = NULL, *body = NULL;
     size_t flen = 0, blen = 0;
-    prd_status st = open_common(token, token_len, PRD_TOKEN_LOCAL, expect_footer,
-                                expect_footer_len, max_size, &parts, &footer, &flen, why);
+    prd_status st = open_body(token, token_len, PRD_TOKEN_LOCAL, expect_footer, expect_footer_len,
+                              max_size, NONCE_BYTES + MAC_BYTES, &footer, &flen, &body, &blen, why);
     if (st != PRD_OK)
         return st;
-    st = decode_part(parts.body, parts.body_len, &body, &blen);
-    if (st == PRD_EBADTOKEN && why)
-        *why = "payload is not canonical base64url";
-    if (st == PRD_OK && blen < NONCE_BYTES + MAC_BYTES) {
-        st = PRD_EBADTOKEN;
-        if (why)
-            *why = "payload too short";
-    }
-    if (st != PRD_OK) {
-        prd__free_returned(footer);
-        prd__free_returned(body);
-        return st;
-    }
     const unsigned char *nonce = body, *c = body + NONCE_BYTES;
     size_t c_len = blen - NONCE_BYTES - MAC_BYTES;
     unsigned char ek[32], n2[24], ak[32], mac[MAC_BYTES];
@@ -406,26 +420,12 @@ prd_status prd_token_v4_verify_signed(const prd_token_key *key, const char *toke
     if (!key || key->kind == PRD_KEY_LOCAL || !token || !payload_out || !payload_len ||
         (implicit_len && !implicit) || (expect_footer_len && !expect_footer))
         return PRD_EINVAL;
-    struct prd__token_parts parts;
     unsigned char *footer = NULL, *body = NULL;
     size_t flen = 0, blen = 0;
-    prd_status st = open_common(token, token_len, PRD_TOKEN_PUBLIC, expect_footer,
-                                expect_footer_len, max_size, &parts, &footer, &flen, why);
+    prd_status st = open_body(token, token_len, PRD_TOKEN_PUBLIC, expect_footer, expect_footer_len,
+                              max_size, SIG_BYTES, &footer, &flen, &body, &blen, why);
     if (st != PRD_OK)
         return st;
-    st = decode_part(parts.body, parts.body_len, &body, &blen);
-    if (st == PRD_EBADTOKEN && why)
-        *why = "payload is not canonical base64url";
-    if (st == PRD_OK && blen < SIG_BYTES) {
-        st = PRD_EBADTOKEN;
-        if (why)
-            *why = "payload too short";
-    }
-    if (st != PRD_OK) {
-        prd__free_returned(footer);
-        prd__free_returned(body);
-        return st;
-    }
     size_t m_len = blen - SIG_BYTES;
     const struct piece pieces[] = {{HDR_PUBLIC, sizeof HDR_PUBLIC - 1},
                                    {body, m_len},

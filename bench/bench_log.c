@@ -76,16 +76,6 @@ static double peer(const char *out, const char *shape)
     return p ? strtod(p + strlen(shape), NULL) : 0;
 }
 
-static char *run(const char *cmd, char *buf, size_t cap)
-{
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return NULL;
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    return pclose(f) == 0 && n ? buf : NULL;
-}
-
 #ifndef PRD_BENCH_BUILD_DIR
 #define PRD_BENCH_BUILD_DIR "."
 #endif
@@ -93,14 +83,14 @@ static char *run(const char *cmd, char *buf, size_t cap)
 static char *run_spdlog(void)
 {
     static char buf[256];
-    return run("test -x '" PRD_BENCH_BUILD_DIR "/peer_spdlog' && '" PRD_BENCH_BUILD_DIR
+    return bench_run_peer("test -x '" PRD_BENCH_BUILD_DIR "/peer_spdlog' && '" PRD_BENCH_BUILD_DIR
                "/peer_spdlog' 2>/dev/null", buf, sizeof buf);
 }
 
 static char *run_pino(void)
 {
     static char buf[256];
-    return run("command -v node >/dev/null && cd '" PRD_SOURCE_DIR "/bench/peers/node_pino' && "
+    return bench_run_peer("command -v node >/dev/null && cd '" PRD_SOURCE_DIR "/bench/peers/node_pino' && "
                "(test -d node_modules/pino || npm install --no-audit --no-fund --loglevel=error "
                ">/dev/null 2>&1) && node bench.mjs 2>/dev/null", buf, sizeof buf);
 }
@@ -108,15 +98,10 @@ static char *run_pino(void)
 static char *run_zap(void)
 {
     static char buf[512];
-    FILE *f = popen("command -v go >/dev/null && test -d /usr/share/gocode/src/go.uber.org/zap && "
+    return bench_run_peer("command -v go >/dev/null && test -d /usr/share/gocode/src/go.uber.org/zap && "
                     "cd '" PRD_SOURCE_DIR "/bench/peers/go_zap' && GO111MODULE=off "
                     "GOPATH=/usr/share/gocode GOCACHE=${TMPDIR:-/tmp}/prd-gocache go run . 2>/dev/null",
-                    "r");
-    if (!f)
-        return NULL;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    return pclose(f) == 0 && n ? buf : NULL;
+                          buf, sizeof buf);
 }
 
 int main(void)

@@ -99,16 +99,10 @@ static double peer_ns(const char *out, size_t keys, int threads)
 static char *run_peer(void)
 {
     static char buf[2048];
-    FILE *f = popen("command -v go >/dev/null && test -d /usr/share/gocode/src/golang.org/x/time && "
+    return bench_run_peer("command -v go >/dev/null && test -d /usr/share/gocode/src/golang.org/x/time && "
                     "cd '" PRD_SOURCE_DIR "/bench/peers/go_rate' && "
                     "GO111MODULE=off GOPATH=/usr/share/gocode "
-                    "GOCACHE=${TMPDIR:-/tmp}/prd-gocache go run . 2>/dev/null",
-                    "r");
-    if (!f)
-        return NULL;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    return pclose(f) == 0 && n > 0 ? buf : NULL;
+                    "GOCACHE=${TMPDIR:-/tmp}/prd-gocache go run . 2>/dev/null", buf, sizeof buf);
 }
 
 int main(void)

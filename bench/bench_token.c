@@ -134,13 +134,8 @@ static double peer_rate(const char *json, const char *key)
 static char *run_peer(void)
 {
     static char buf[512];
-    FILE *f = popen("cd '" PRD_SOURCE_DIR "/tests/interop' && test -d node_modules/paseto-ts && "
-                    "node ../../bench/peers/paseto_ts_bench.mjs 2>/dev/null", "r");
-    if (!f)
-        return NULL;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    return pclose(f) == 0 && n > 0 ? buf : NULL;
+    return bench_run_peer("cd '" PRD_SOURCE_DIR "/tests/interop' && test -d node_modules/paseto-ts && "
+                    "node ../../bench/peers/paseto_ts_bench.mjs 2>/dev/null", buf, sizeof buf);
 }
 
 int main(void)

@@ -30,4 +30,16 @@ static inline void bench_report(const char *name, double value, const char *unit
     fflush(stdout);
 }
 
+/* Run a peer command (a shell line) and keep its stdout in buf; NULL when
+ * it failed or printed nothing (the peer is then reported as missing). */
+static inline char *bench_run_peer(const char *cmd, char *buf, size_t cap)
+{
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+    return pclose(f) == 0 && n > 0 ? buf : NULL;
+}
+
 #endif

@@ -120,6 +120,20 @@ static prd_status digest_of(const prd_token_sessions *s, const char *token, size
     return prd_token_opaque_digest(s->prefix, token, len, digest);
 }
 
+/* Digest a presented token and fetch its record: get (look) or take
+ * (look and delete in one step). A malformed or unknown token is
+ * PRD_EBADTOKEN; other statuses are the store's. */
+static prd_status lookup(prd_token_sessions *s, const char *token, size_t len, int take,
+                         unsigned char digest[PRD_OPAQUE_DIGEST_BYTES],
+                         struct prd__token_record *rec)
+{
+    if (digest_of(s, token, len, digest) != PRD_OK)
+        return PRD_EBADTOKEN;
+    prd_status st = take ? s->store->ops->take(s->store->impl, digest, rec)
+                         : s->store->ops->get(s->store->impl, digest, rec);
+    return st == PRD_ENOTFOUND ? PRD_EBADTOKEN : st;
+}
+
 prd_status prd_token_session_validate(prd_token_sessions *s, const char *token, size_t len,
                                       char *subject_out, size_t subject_size)
 {
@@ -129,13 +143,11 @@ prd_status prd_token_session_validate(prd_token_sessions *s, const char *token, 
         return PRD_EINVAL;
     unsigned char digest[PRD_OPAQUE_DIGEST_BYTES];
     struct prd__token_record rec;
-    if (digest_of(s, token, len, digest) != PRD_OK)
-        return PRD_EBADTOKEN;
-    prd_status st = s->store->ops->get(s->store->impl, digest, &rec);
-    if (st == PRD_ENOTFOUND || (st == PRD_OK && rec.kind != PRD__RECORD_SESSION))
-        return PRD_EBADTOKEN;
+    prd_status st = lookup(s, token, len, 0, digest, &rec);
     if (st != PRD_OK)
         return st;
+    if (rec.kind != PRD__RECORD_SESSION)
+        return PRD_EBADTOKEN;
     int64_t now = prd_clock_wall_ns(s->clock);
     if (prd__record_expired(&rec, now)) {
         s->store->ops->take(s->store->impl, digest, &rec);
@@ -156,11 +168,7 @@ prd_status prd_token_session_rotate(prd_token_sessions *s, const char *old_token
         return PRD_ENOSPACE;
     unsigned char digest[PRD_OPAQUE_DIGEST_BYTES];
     struct prd__token_record rec;
-    if (digest_of(s, old_token, len, digest) != PRD_OK)
-        return PRD_EBADTOKEN;
-    prd_status st = s->store->ops->take(s->store->impl, digest, &rec);
-    if (st == PRD_ENOTFOUND)
-        return PRD_EBADTOKEN;
+    prd_status st = lookup(s, old_token, len, 1, digest, &rec);
     if (st != PRD_OK)
         return st;
     int64_t now = prd_clock_wall_ns(s->clock);
@@ -178,10 +186,7 @@ prd_status prd_token_session_revoke(prd_token_sessions *s, const char *token, si
         return PRD_EINVAL;
     unsigned char digest[PRD_OPAQUE_DIGEST_BYTES];
     struct prd__token_record rec;
-    if (digest_of(s, token, len, digest) != PRD_OK)
-        return PRD_EBADTOKEN;
-    prd_status st = s->store->ops->take(s->store->impl, digest, &rec);
-    return st == PRD_ENOTFOUND ? PRD_EBADTOKEN : st;
+    return lookup(s, token, len, 1, digest, &rec);
 }
 
 prd_status prd_token_session_revoke_subject(prd_token_sessions *s, const char *subject,
@@ -238,18 +243,17 @@ prd_status prd_token_single_use_consume(prd_token_sessions *s, const char *purpo
         return PRD_EINVAL;
     unsigned char digest[PRD_OPAQUE_DIGEST_BYTES];
     struct prd__token_record rec;
-    if (digest_of(s, token, len, digest) != PRD_OK)
-        return PRD_EBADTOKEN;
     /* A session token presented here is left alone; a single-use one is
      * taken (atomically: two concurrent consumers cannot both win) before
      * any check, so a wrong guess at purpose or binding burns it. */
-    prd_status st = s->store->ops->get(s->store->impl, digest, &rec);
+    prd_status st = lookup(s, token, len, 0, digest, &rec);
     if (st == PRD_OK && rec.kind != PRD__RECORD_SINGLE_USE)
         return PRD_EBADTOKEN;
-    if (st == PRD_OK)
-        st = s->store->ops->take(s->store->impl, digest, &rec);
-    if (st == PRD_ENOTFOUND)
-        return PRD_EBADTOKEN;
+    if (st == PRD_OK) {
+        st = s->store->ops->take(s->store->impl, digest, &rec); /* digest already known */
+        if (st == PRD_ENOTFOUND)
+            st = PRD_EBADTOKEN; /* another consumer won the race */
+    }
     if (st != PRD_OK)
         return st;
     if (prd__record_expired(&rec, prd_clock_wall_ns(s->clock)))

@@ -10,6 +10,7 @@
 #include "prodready/core.h"
 #include "prodready/log.h"
 #include "prodready/password.h"
+#include "prodready/pg.h"
 #include "prodready/ratelimit.h"
 #include "prodready/token.h"
 

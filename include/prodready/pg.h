@@ -1,0 +1,463 @@
+/*
+ * prodready/pg.h: a transactional PostgreSQL connection pool over libpq.
+ *
+ *   prd_pg_config *cfg;
+ *   prd_pg_config_new("host=db1,db2 dbname=app target_session_attrs=read-write", &cfg);
+ *   prd_pg_config_set_max_size(cfg, 16);
+ *   prd_pg_pool *pool;
+ *   if (prd_pg_pool_new(cfg, &pool, err) != PRD_OK) ... prd_pg_error_message(err)
+ *
+ *   static prd_status transfer(prd_pg_conn *c, void *ud) {
+ *       struct move *m = ud;
+ *       prd_pg_params *p = ...;  // $1 amount, $2 from
+ *       PRD_PG_TRY(prd_pg_query(c, "UPDATE account SET balance = balance - $1 "
+ *                                  "WHERE id = $2", p, NULL));
+ *       ...
+ *       return PRD_OK;
+ *   }
+ *   prd_pg_tx_options *o;  prd_pg_tx_options_new(&o);
+ *   prd_pg_tx_options_set_isolation(o, PRD_PG_SERIALIZABLE);
+ *   prd_status st = prd_pg_tx_run(pool, o, transfer, &move, err);
+ *
+ * What the pool does for you (docs/pg.md has the reasoning):
+ *   - Waiting is fair (FIFO) and bounded: every acquire ends within the
+ *     acquire timeout (PRD_ETIMEOUT); beyond max_waiters queued callers an
+ *     acquire fails at once with PRD_EBUSY.
+ *   - Broken connections are replaced; failed connects back off
+ *     exponentially with jitter; the pool recovers by itself after a server
+ *     restart. Connections recycle after their maximum lifetime (with
+ *     jitter, so they do not all reconnect at once) and after an idle
+ *     timeout, down to min_size. A connection idle longer than the health
+ *     check interval is checked with one round trip before it is handed out.
+ *   - Failover: when a server says it is read-only (SQLSTATE 25006, or
+ *     in_hot_standby on a pool whose conninfo asked for a primary) or that
+ *     it is shutting down (57P01-57P03), every connection of that
+ *     generation is dropped and new ones go through libpq's multi-host
+ *     target_session_attrs to the new primary.
+ *   - fork(): a child never touches the parent's sockets; its pool starts
+ *     over with connections of its own.
+ *   - Queries are parameterized only: values never enter the SQL text.
+ *     Statements are prepared once per connection (an LRU cache) and
+ *     re-prepared by themselves after a reconnect or a DISCARD.
+ *   - prd_pg_tx_run retries the whole function on serialization failures,
+ *     deadlocks and a connection lost before COMMIT was sent; a connection
+ *     lost while COMMIT was in flight gives PRD_EUNKNOWN and is never
+ *     retried.
+ *   - Conninfo passwords never appear in an error message or a log line.
+ *
+ * Thread safety: configs are not thread-safe while being set and may be
+ * shared read-only after. A pool is safe to share between threads. A
+ * prd_pg_conn belongs to the thread that acquired it until released; params,
+ * results and error objects belong to one thread at a time.
+ */
+#ifndef PRODREADY_PG_H
+#define PRODREADY_PG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "prodready/core.h"
+#include "prodready/log.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct prd_pg_config prd_pg_config;
+typedef struct prd_pg_pool prd_pg_pool;
+typedef struct prd_pg_conn prd_pg_conn;
+typedef struct prd_pg_params prd_pg_params;
+typedef struct prd_pg_result prd_pg_result;
+typedef struct prd_pg_error prd_pg_error;
+typedef struct prd_pg_tx_options prd_pg_tx_options;
+
+/* Limits on caller input. */
+#define PRD_PG_SQL_MAX (1024 * 1024) /* bytes of SQL text per statement */
+#define PRD_PG_PARAMS_MAX 65535      /* parameters per statement (protocol limit) */
+#define PRD_PG_CONNINFO_MAX 8192     /* bytes of conninfo */
+#define PRD_PG_MAX_SIZE_LIMIT 10000  /* the largest max_size accepted */
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The detail of a failure: status, SQLSTATE and the server's fields. An
+ * error object is filled by the calls that take one (NULL is allowed
+ * there) and cleared at the start of each. Strings are owned by the object
+ * and valid until it is filled again or freed; absent fields are "".
+ * Messages never contain the conninfo password.
+ * Errors: prd_pg_error_new gives PRD_EINVAL (out NULL) or PRD_ENOMEM.
+ */
+PRD_API prd_status prd_pg_error_new(prd_pg_error **out);
+PRD_API void prd_pg_error_free(prd_pg_error *err);
+PRD_API prd_status prd_pg_error_status(const prd_pg_error *err); /* PRD_OK when empty */
+PRD_API const char *prd_pg_error_sqlstate(const prd_pg_error *err);   /* "40001" or "" */
+PRD_API const char *prd_pg_error_message(const prd_pg_error *err);    /* primary message */
+PRD_API const char *prd_pg_error_detail(const prd_pg_error *err);
+PRD_API const char *prd_pg_error_hint(const prd_pg_error *err);
+PRD_API const char *prd_pg_error_constraint(const prd_pg_error *err); /* constraint name */
+PRD_API const char *prd_pg_error_table(const prd_pg_error *err);
+PRD_API const char *prd_pg_error_column(const prd_pg_error *err);
+
+/*
+ * The status a SQLSTATE maps to: unique, exclusion and check violations
+ * (23505, 23P01, 23514) are PRD_ECONFLICT (a client error);
+ * statement/lock timeouts and cancels (57014, 55P03) PRD_ETIMEOUT;
+ * serialization failure and deadlock (40001, 40P01) PRD_ERETRY; anything
+ * else PRD_EDB. NULL or malformed gives PRD_EDB.
+ */
+PRD_API prd_status prd_pg_sqlstate_status(const char *sqlstate);
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A configuration for the given conninfo: a libpq keyword/value string or
+ * a postgresql:// URI (multi-host lists and target_session_attrs pass
+ * through to libpq). The config keeps the conninfo in guarded memory and
+ * wipes it on free.
+ * Errors: PRD_EINVAL (NULL, malformed conninfo: the message names the
+ * setting and never quotes the string), PRD_ETOOBIG (over
+ * PRD_PG_CONNINFO_MAX), PRD_ENOMEM.
+ *
+ * Defaults: min_size 1, max_size 10, acquire timeout 5 s, connect timeout
+ * 5 s, idle timeout 10 min, max lifetime 30 min with 10% jitter, health
+ * check after 1 s idle, statement_timeout 30 s,
+ * idle_in_transaction_session_timeout 60 s, application_name "prodready",
+ * leak threshold 60 s, max_waiters 1000, statement cache 128, reconnect
+ * backoff 50 ms doubling to 5 s, slow-query threshold 1 s (logged only
+ * with a logger), housekeeping every 1 s.
+ */
+PRD_API prd_status prd_pg_config_new(const char *conninfo, prd_pg_config **out);
+PRD_API void prd_pg_config_free(prd_pg_config *cfg);
+
+/*
+ * Why the last setter (or prd_pg_pool_new) refused this config, naming the
+ * setting ("max_size: must be 1..10000"); "" when nothing was refused.
+ * Owned by the config.
+ */
+PRD_API const char *prd_pg_config_error(const prd_pg_config *cfg);
+
+/* Every setter returns PRD_OK or PRD_EINVAL (value out of range, config
+ * NULL); a refused value leaves the setting unchanged. Times are in
+ * milliseconds; where noted 0 turns the feature off. */
+PRD_API prd_status prd_pg_config_set_conninfo(prd_pg_config *cfg, const char *conninfo);
+PRD_API prd_status prd_pg_config_set_min_size(prd_pg_config *cfg, uint32_t n);   /* 0..max_size */
+PRD_API prd_status prd_pg_config_set_max_size(prd_pg_config *cfg, uint32_t n);   /* 1..10000 */
+PRD_API prd_status prd_pg_config_set_max_waiters(prd_pg_config *cfg, uint32_t n); /* 0..1000000 */
+PRD_API prd_status prd_pg_config_set_acquire_timeout_ms(prd_pg_config *cfg, uint32_t ms); /* 1..3600000 */
+PRD_API prd_status prd_pg_config_set_connect_timeout_ms(prd_pg_config *cfg, uint32_t ms); /* 1..600000 */
+PRD_API prd_status prd_pg_config_set_idle_timeout_ms(prd_pg_config *cfg, uint64_t ms);    /* 0 = never */
+/* Connections are closed after ms minus a random share of up to jitter_pct
+ * percent of it (0..50), so a pool's connections do not all recycle at once. */
+PRD_API prd_status prd_pg_config_set_max_lifetime_ms(prd_pg_config *cfg, uint64_t ms,
+                                                     uint32_t jitter_pct); /* 0 = never */
+/* A connection idle at least ms is checked (one round trip) before it is
+ * handed out; 0 checks on every acquire. */
+PRD_API prd_status prd_pg_config_set_health_check_after_ms(prd_pg_config *cfg, uint64_t ms);
+/* Session settings sent in the startup packet (no extra round trip).
+ * 0 leaves the server's setting. */
+PRD_API prd_status prd_pg_config_set_statement_timeout_ms(prd_pg_config *cfg, uint32_t ms);
+PRD_API prd_status prd_pg_config_set_idle_in_transaction_timeout_ms(prd_pg_config *cfg, uint32_t ms);
+PRD_API prd_status prd_pg_config_set_lock_timeout_ms(prd_pg_config *cfg, uint32_t ms);
+/* 1..63 printable ASCII characters; overrides one in the conninfo. */
+PRD_API prd_status prd_pg_config_set_application_name(prd_pg_config *cfg, const char *name);
+/* A connection held longer than ms is reported once (log WARN with the
+ * file:line that acquired it, and the leaks metric); 0 = off. */
+PRD_API prd_status prd_pg_config_set_leak_threshold_ms(prd_pg_config *cfg, uint64_t ms);
+/* Prepared statements kept per connection (0..4096; 0 = unnamed statements). */
+PRD_API prd_status prd_pg_config_set_statement_cache_size(prd_pg_config *cfg, uint32_t n);
+/* Reconnect backoff: initial_ms doubling up to max_ms, with jitter. */
+PRD_API prd_status prd_pg_config_set_reconnect_backoff_ms(prd_pg_config *cfg, uint32_t initial_ms,
+                                                          uint32_t max_ms);
+/* Queries slower than ms are logged at WARN (0 = off). */
+PRD_API prd_status prd_pg_config_set_slow_query_ms(prd_pg_config *cfg, uint64_t ms);
+/* Housekeeping (idle/lifetime recycling, min_size, leak reports) runs on a
+ * thread of the pool every ms; 0 means no thread: call
+ * prd_pg_pool_maintain yourself. */
+PRD_API prd_status prd_pg_config_set_maintenance_interval_ms(prd_pg_config *cfg, uint32_t ms);
+/* Where slow queries, leaks, failovers and reconnects are logged
+ * (borrowed: must outlive the pool); NULL = not logged. */
+PRD_API prd_status prd_pg_config_set_logger(prd_pg_config *cfg, prd_logger *lg);
+/* The clock ages are measured on (idle, lifetime, leaks, health checks);
+ * borrowed; NULL = system clock. Waits (acquire, connect) always use real
+ * time. */
+PRD_API prd_status prd_pg_config_set_clock(prd_pg_config *cfg, const prd_clock *clock);
+
+/* ------------------------------------------------------------------ */
+/* Pool                                                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Make a pool from cfg (copied: cfg may be freed after). When min_size > 0
+ * the first connection is made now, so a wrong password or an unreachable
+ * server fails here (fail fast); the rest of min_size is filled in the
+ * background.
+ * Errors: PRD_EINVAL (a setting conflicts: named in err and in
+ * prd_pg_config_error), PRD_EDB (cannot connect: err has the server's
+ * message), PRD_ETIMEOUT (connect timed out), PRD_ENOMEM, PRD_EINTERNAL
+ * (a thread could not be started).
+ */
+PRD_API prd_status prd_pg_pool_new(const prd_pg_config *cfg, prd_pg_pool **out, prd_pg_error *err);
+
+/*
+ * Take a connection. Waits in FIFO order up to the acquire timeout.
+ * Use the macro so leak reports can say where the connection was taken.
+ * Errors: PRD_ETIMEOUT (none free in time), PRD_EBUSY (wait queue full),
+ * PRD_EDB (the server cannot be reached: err says why), PRD_ECLOSED
+ * (closing), PRD_EINVAL, PRD_ENOMEM.
+ */
+PRD_API prd_status prd_pg_pool_acquire_at(prd_pg_pool *pool, prd_pg_conn **out,
+                                          prd_pg_error *err, const char *file, int line);
+#define prd_pg_acquire(pool, out, err) prd_pg_pool_acquire_at((pool), (out), (err), __FILE__, __LINE__)
+
+/*
+ * Give a connection back (NULL is a no-op). A connection left inside a
+ * transaction is rolled back; a broken or expired one is closed and
+ * replaced. The conn must not be used after.
+ */
+PRD_API void prd_pg_pool_release(prd_pg_conn *conn);
+
+/*
+ * Stop handing out connections (waiters and later acquires get
+ * PRD_ECLOSED), close the idle ones, wait up to drain_ms for the ones out
+ * to come back and close them. Connections still out after that are
+ * closed when released. Returns PRD_OK when all came back, PRD_ETIMEOUT
+ * otherwise. Safe to call more than once.
+ */
+PRD_API prd_status prd_pg_pool_close(prd_pg_pool *pool, uint32_t drain_ms);
+
+/*
+ * Close (without waiting) and release the pool. Memory is kept until the
+ * last connection out is released, so a late release is safe. NULL is a
+ * no-op.
+ */
+PRD_API void prd_pg_pool_free(prd_pg_pool *pool);
+
+/* Run housekeeping now: recycle idle and old connections, fill min_size,
+ * report leaks. Errors: PRD_EINVAL, PRD_ECLOSED. */
+PRD_API prd_status prd_pg_pool_maintain(prd_pg_pool *pool);
+
+/* ------------------------------------------------------------------ */
+/* Parameters                                                            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A reusable list of statement parameters ($1, $2, ...). Values are copied
+ * in. Each add returns PRD_OK, PRD_EINVAL (NULL params), PRD_ETOOBIG
+ * (more than PRD_PG_PARAMS_MAX) or PRD_ENOMEM; after a failure the list is
+ * unchanged.
+ */
+PRD_API prd_status prd_pg_params_new(prd_pg_params **out);
+PRD_API void prd_pg_params_free(prd_pg_params *p);
+PRD_API void prd_pg_params_reset(prd_pg_params *p); /* empty, keeps its memory */
+PRD_API size_t prd_pg_params_count(const prd_pg_params *p);
+/* Text; NULL s is SQL NULL. The server infers the type from the statement. */
+PRD_API prd_status prd_pg_params_add_text(prd_pg_params *p, const char *s);
+/* len bytes of text (no NUL inside: PRD_EINVAL). */
+PRD_API prd_status prd_pg_params_add_textn(prd_pg_params *p, const char *s, size_t len);
+PRD_API prd_status prd_pg_params_add_null(prd_pg_params *p);
+PRD_API prd_status prd_pg_params_add_int32(prd_pg_params *p, int32_t v); /* int4 */
+PRD_API prd_status prd_pg_params_add_int64(prd_pg_params *p, int64_t v); /* int8 */
+PRD_API prd_status prd_pg_params_add_double(prd_pg_params *p, double v); /* float8 */
+PRD_API prd_status prd_pg_params_add_bool(prd_pg_params *p, int v);      /* bool */
+PRD_API prd_status prd_pg_params_add_bytea(prd_pg_params *p, const void *data, size_t len);
+/* Any type by OID in binary (format 1) or text (format 0) form. */
+PRD_API prd_status prd_pg_params_add_typed(prd_pg_params *p, uint32_t type_oid, int format,
+                                           const void *data, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* Queries                                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Run one statement with parameters (params NULL: none). The SQL text is
+ * sent as a statement with placeholders, never with values in it, and one
+ * statement only (the extended protocol refuses "a; b"). The statement is
+ * prepared on first use on this connection and kept in its cache.
+ * *out (when out is not NULL) receives the result, freed with
+ * prd_pg_result_free; pass NULL when the rows are not needed.
+ * Inside prd_pg_tx_run the first statement also carries the BEGIN.
+ * Errors: PRD_EINVAL (NULL conn/sql, SQL over PRD_PG_SQL_MAX is
+ * PRD_ETOOBIG), PRD_ECONFLICT (unique/check violation), PRD_ETIMEOUT
+ * (statement or lock timeout), PRD_ERETRY (serialization failure or
+ * deadlock: return it from a transaction function to have it retried),
+ * PRD_EDB (any other server error, or the connection was lost),
+ * PRD_ENOMEM. Detail: prd_pg_conn_error(conn).
+ */
+PRD_API prd_status prd_pg_query(prd_pg_conn *conn, const char *sql, const prd_pg_params *params,
+                                prd_pg_result **out);
+
+/* The same with n text parameters (NULL entries are SQL NULL): the form
+ * for callers through FFI. */
+PRD_API prd_status prd_pg_query_text(prd_pg_conn *conn, const char *sql, size_t n,
+                                     const char *const *values, prd_pg_result **out);
+
+/* The detail of the last failure on conn (never NULL for a valid conn). */
+PRD_API const prd_pg_error *prd_pg_conn_error(const prd_pg_conn *conn);
+
+/* 1 when the connection is usable (not broken), 0 otherwise. */
+PRD_API int prd_pg_conn_ok(const prd_pg_conn *conn);
+
+/* ------------------------------------------------------------------ */
+/* Results                                                               */
+/* ------------------------------------------------------------------ */
+
+/* Release a result; NULL is a no-op. */
+PRD_API void prd_pg_result_free(prd_pg_result *r);
+PRD_API size_t prd_pg_result_rows(const prd_pg_result *r);
+PRD_API size_t prd_pg_result_cols(const prd_pg_result *r);
+/* Rows changed by INSERT/UPDATE/DELETE/MERGE/COPY (0 for others). */
+PRD_API uint64_t prd_pg_result_affected(const prd_pg_result *r);
+/* Column name ("" out of range) and index by name (-1 when absent). */
+PRD_API const char *prd_pg_result_column_name(const prd_pg_result *r, size_t col);
+PRD_API long prd_pg_result_column_index(const prd_pg_result *r, const char *name);
+/* 1 when the cell is NULL or out of range. */
+PRD_API int prd_pg_result_is_null(const prd_pg_result *r, size_t row, size_t col);
+/* The text form of a cell (owned by r), NULL when the cell is NULL or out
+ * of range; *len (when not NULL) gets its length. */
+PRD_API const char *prd_pg_result_text(const prd_pg_result *r, size_t row, size_t col, size_t *len);
+/* Typed getters: PRD_OK; PRD_ENOTFOUND when the cell is NULL; PRD_EINVAL
+ * when out of range or the text is not that type (or overflows). */
+PRD_API prd_status prd_pg_result_int64(const prd_pg_result *r, size_t row, size_t col, int64_t *v);
+PRD_API prd_status prd_pg_result_double(const prd_pg_result *r, size_t row, size_t col, double *v);
+PRD_API prd_status prd_pg_result_bool(const prd_pg_result *r, size_t row, size_t col, int *v);
+/* bytea into out (snprintf-style: *len gets the decoded size; PRD_ENOSPACE
+ * when out_cap is smaller, with nothing written). */
+PRD_API prd_status prd_pg_result_bytea(const prd_pg_result *r, size_t row, size_t col, void *out,
+                                       size_t out_cap, size_t *len);
+
+/* ------------------------------------------------------------------ */
+/* Transactions                                                          */
+/* ------------------------------------------------------------------ */
+
+typedef enum prd_pg_isolation {
+    PRD_PG_READ_COMMITTED = 0,
+    PRD_PG_REPEATABLE_READ = 1,
+    PRD_PG_SERIALIZABLE = 2
+} prd_pg_isolation;
+
+/*
+ * Transaction options. Defaults: read committed, read write, 10 attempts,
+ * backoff 2 ms doubling to 200 ms with jitter. Setters return PRD_OK or
+ * PRD_EINVAL.
+ */
+PRD_API prd_status prd_pg_tx_options_new(prd_pg_tx_options **out);
+PRD_API void prd_pg_tx_options_free(prd_pg_tx_options *o);
+PRD_API prd_status prd_pg_tx_options_set_isolation(prd_pg_tx_options *o, prd_pg_isolation level);
+PRD_API prd_status prd_pg_tx_options_set_read_only(prd_pg_tx_options *o, int read_only);
+/* SERIALIZABLE READ ONLY DEFERRABLE: waits for a safe snapshot, never fails
+ * with a serialization error. */
+PRD_API prd_status prd_pg_tx_options_set_deferrable(prd_pg_tx_options *o, int deferrable);
+PRD_API prd_status prd_pg_tx_options_set_max_attempts(prd_pg_tx_options *o, uint32_t n); /* 1..1000 */
+PRD_API prd_status prd_pg_tx_options_set_backoff_ms(prd_pg_tx_options *o, uint32_t initial_ms,
+                                                    uint32_t max_ms);
+
+/* The work of a transaction. Return PRD_OK to commit; anything else rolls
+ * back and is returned (statuses of failed queries included: a
+ * PRD_ERETRY from a query makes the whole function run again). It may run
+ * more than once: keep effects outside the database idempotent. */
+typedef prd_status (*prd_pg_tx_fn)(prd_pg_conn *conn, void *userdata);
+
+/*
+ * Acquire, BEGIN (with the options), fn, COMMIT, release. Retries the
+ * whole of fn, with backoff, on serialization failure (40001), deadlock
+ * (40P01) and a connection lost before COMMIT was sent. opts NULL means the
+ * defaults; err (may be NULL) gets the detail of the last failure.
+ * Returns PRD_OK when committed; fn's status when fn failed (after
+ * rollback); PRD_ERETRY when every attempt failed retryably;
+ * PRD_EUNKNOWN when the connection was lost while COMMIT was in flight
+ * (the transaction may or may not have committed: never retried);
+ * acquire errors as prd_pg_pool_acquire_at.
+ */
+PRD_API prd_status prd_pg_tx_run(prd_pg_pool *pool, const prd_pg_tx_options *opts,
+                                 prd_pg_tx_fn fn, void *userdata, prd_pg_error *err);
+
+/*
+ * Nested work inside a transaction function: SAVEPOINT, fn, RELEASE; when
+ * fn fails the work since the savepoint is rolled back and fn's status
+ * returned, and the outer transaction can go on. A retryable failure or a
+ * lost connection is passed up unchanged (the whole transaction reruns).
+ * Errors: PRD_EINVAL (not inside prd_pg_tx_run, or nested more than 64
+ * deep), query errors.
+ */
+PRD_API prd_status prd_pg_savepoint_run(prd_pg_conn *conn, prd_pg_tx_fn fn, void *userdata);
+
+/* ------------------------------------------------------------------ */
+/* Metrics                                                               */
+/* ------------------------------------------------------------------ */
+
+typedef enum prd_pg_metric {
+    PRD_PG_M_ACQUIRED = 0,         /* acquisitions that succeeded (counter) */
+    PRD_PG_M_IN_USE = 1,           /* connections out now (gauge) */
+    PRD_PG_M_IDLE = 2,             /* connections idle now (gauge) */
+    PRD_PG_M_OPEN = 3,             /* connections open or opening now (gauge) */
+    PRD_PG_M_WAITING = 4,          /* callers waiting now (gauge) */
+    PRD_PG_M_CONNECTS = 5,         /* connections made (counter) */
+    PRD_PG_M_CONNECT_FAILURES = 6, /* connection attempts that failed */
+    PRD_PG_M_ACQUIRE_TIMEOUTS = 7, /* acquires that timed out */
+    PRD_PG_M_ACQUIRE_BUSY = 8,     /* acquires refused: wait queue full */
+    PRD_PG_M_QUERIES = 9,          /* statements run */
+    PRD_PG_M_QUERY_ERRORS = 10,    /* statements that failed */
+    PRD_PG_M_COMMITS = 11,         /* transactions committed by tx_run */
+    PRD_PG_M_ROLLBACKS = 12,       /* transactions rolled back */
+    PRD_PG_M_RETRIES = 13,         /* transaction attempts retried */
+    PRD_PG_M_LEAKS = 14,           /* connections reported held too long */
+    PRD_PG_M_SLOW_QUERIES = 15,    /* statements over the slow threshold */
+    PRD_PG_M_BROKEN = 16,          /* connections found broken and dropped */
+    PRD_PG_M_FAILOVERS = 17,       /* generations dropped (failover/shutdown) */
+    PRD_PG_M_RECYCLED = 18,        /* closed for idle time or lifetime */
+    PRD_PG_M_PREPARES = 19,        /* statements prepared */
+    PRD_PG_M_UNKNOWN_COMMITS = 20  /* COMMITs whose outcome is unknown */
+} prd_pg_metric;
+#define PRD_PG_METRIC_MAX 20
+
+/* A metric's value now; 0 for a NULL pool or an unknown metric. */
+PRD_API uint64_t prd_pg_pool_metric(const prd_pg_pool *pool, prd_pg_metric which);
+/* The metric's Prometheus name without prefix ("acquired_total"), NULL past the end. */
+PRD_API const char *prd_pg_metric_name(prd_pg_metric which);
+
+/* Retries counted by the SQLSTATE that caused them ("40001", "40P01",
+ * "08006" for a lost connection, ...); 0 when none. */
+PRD_API uint64_t prd_pg_pool_retries_by_sqlstate(const prd_pg_pool *pool, const char *sqlstate);
+
+typedef enum prd_pg_histogram {
+    PRD_PG_H_ACQUIRE_WAIT = 0, /* time from acquire call to connection in hand */
+    PRD_PG_H_QUERY = 1         /* statement round trip */
+} prd_pg_histogram;
+
+/*
+ * Cumulative histogram bucket i (0-based, the last is +Inf with
+ * *upper_ns = INT64_MAX): how many observations took at most *upper_ns.
+ * Errors: PRD_EINVAL (NULL, unknown histogram), PRD_ENOTFOUND (i past the
+ * last bucket). prd_pg_pool_histogram_sum gives the total in ns.
+ */
+PRD_API prd_status prd_pg_pool_histogram_bucket(const prd_pg_pool *pool, prd_pg_histogram h,
+                                                size_t i, int64_t *upper_ns, uint64_t *count);
+PRD_API uint64_t prd_pg_pool_histogram_sum_ns(const prd_pg_pool *pool, prd_pg_histogram h);
+
+/*
+ * Every metric in Prometheus text exposition format, names prefixed with
+ * prefix (NULL: "prodready_pg_"; letters, digits, '_' and ':' only). Writes
+ * at most out_size bytes including the NUL and returns the length of the
+ * whole text without the NUL (snprintf convention: a result >= out_size
+ * means it was cut); 0 on bad arguments.
+ */
+PRD_API size_t prd_pg_pool_prometheus(const prd_pg_pool *pool, const char *prefix, char *out,
+                                      size_t out_size);
+
+/* Convenience for transaction functions: return the status when it fails. */
+#define PRD_PG_TRY(expr)                                                                      \
+    do {                                                                                      \
+        prd_status prd_pg_try_st_ = (expr);                                                   \
+        if (prd_pg_try_st_ != PRD_OK)                                                         \
+            return prd_pg_try_st_;                                                            \
+    } while (0)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PRODREADY_PG_H */

@@ -1,0 +1,209 @@
+/* Internal pieces of the pg module, shared by lib/pg_*.c. */
+#ifndef PRD_INTERNAL_PG_H
+#define PRD_INTERNAL_PG_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "prodready/pg.h"
+
+/* ---- errors (pg_error.c) ---- */
+
+#define PRD__PG_ERRMSG_MAX 1024
+struct prd_pg_error {
+    prd_status status;
+    char sqlstate[6];
+    char message[PRD__PG_ERRMSG_MAX];
+    char detail[PRD__PG_ERRMSG_MAX];
+    char hint[512];
+    char constraint[128];
+    char table[128];
+    char column[128];
+};
+
+void prd__pg_error_clear(prd_pg_error *e);
+/* Fill from a failed result (server fields) with the given status. */
+void prd__pg_error_from_result(prd_pg_error *e, const PGresult *res, prd_status st);
+/* Fill with a status and a message (printf-style), no SQLSTATE. */
+void prd__pg_error_set(prd_pg_error *e, prd_status st, const char *sqlstate, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Fill from the connection's error message (connection failures). */
+void prd__pg_error_from_conn(prd_pg_error *e, const PGconn *c, prd_status st,
+                             const char *sqlstate);
+void prd__pg_error_copy(prd_pg_error *dst, const prd_pg_error *src);
+/* Replace every occurrence of password (when 4+ bytes) in the message
+ * fields with "[REDACTED]". */
+void prd__pg_error_scrub(prd_pg_error *e, const char *password);
+
+/* ---- config (pg_config.c) ---- */
+
+struct prd_pg_config {
+    char *conninfo;    /* guarded memory */
+    char *password;    /* guarded memory: the conninfo's password, or NULL */
+    char *user_options; /* the conninfo's "options", or NULL */
+    int wants_primary; /* target_session_attrs asks for a writable server */
+    uint32_t min_size, max_size, max_waiters;
+    uint32_t acquire_timeout_ms, connect_timeout_ms;
+    uint64_t idle_timeout_ms, max_lifetime_ms;
+    uint32_t lifetime_jitter_pct;
+    uint64_t health_check_after_ms;
+    uint32_t statement_timeout_ms, idle_in_tx_timeout_ms, lock_timeout_ms;
+    char application_name[64];
+    int app_name_set;         /* set by the setter: overrides the conninfo's */
+    char connect_timeout_s[12]; /* for libpq's per-host timeout; "" when the conninfo has one */
+    uint64_t leak_threshold_ms;
+    uint32_t stmt_cache_size;
+    uint32_t backoff_initial_ms, backoff_max_ms;
+    uint64_t slow_query_ms;
+    uint32_t maintenance_interval_ms;
+    prd_logger *logger;
+    const prd_clock *clock;
+    char error[256];
+};
+
+prd_status prd__pg_config_copy(const prd_pg_config *src, prd_pg_config **out);
+/* Startup parameters for PQconnectStartParams (pointers into cfg and
+ * into options_buf, which must outlive the connect). */
+#define PRD__PG_START_PARAMS 5 /* including the NULL terminator */
+void prd__pg_config_start_params(const prd_pg_config *cfg, const char **keys, const char **vals,
+                                 char *options_buf, size_t options_cap);
+
+/* ---- parameters (pg_params.c) ---- */
+
+struct prd_pg_params {
+    size_t n, cap;
+    /* per parameter: offset into data (SIZE_MAX = NULL), length, oid, format */
+    size_t *off;
+    int *len;
+    Oid *oid;
+    int *fmt;
+    char *data;
+    size_t data_len, data_cap;
+};
+
+/* ---- results (pg_result.c) ---- */
+
+struct prd_pg_result {
+    PGresult *res;
+};
+prd_status prd__pg_result_wrap(PGresult *res, prd_pg_result **out);
+
+/* ---- metrics (pg_metrics.c) ---- */
+
+#define PRD__PG_HBUCKETS 17
+#define PRD__PG_RETRY_CODES 8
+struct prd__pg_hist {
+    _Atomic uint64_t buckets[PRD__PG_HBUCKETS]; /* non-cumulative */
+    _Atomic uint64_t sum_ns;
+};
+struct prd__pg_metrics {
+    _Atomic uint64_t counters[PRD_PG_METRIC_MAX + 1];
+    struct prd__pg_hist hist[2];
+    /* retries by SQLSTATE: a small fixed table, first come first served */
+    _Atomic uint64_t retry_code[PRD__PG_RETRY_CODES]; /* packed 5 chars, 0 = free */
+    _Atomic uint64_t retry_count[PRD__PG_RETRY_CODES];
+};
+void prd__pg_metric_add(struct prd__pg_metrics *m, prd_pg_metric which, uint64_t n);
+void prd__pg_hist_observe(struct prd__pg_metrics *m, prd_pg_histogram h, int64_t ns);
+void prd__pg_retry_count(struct prd__pg_metrics *m, const char *sqlstate);
+
+/* ---- connections (pg_conn.c) ---- */
+
+struct prd__pg_stmt {
+    uint64_t hash;
+    char *sql;
+    uint64_t last_use;
+    uint32_t id;
+};
+
+enum prd__pg_slot_state { PRD__SLOT_EMPTY = 0, PRD__SLOT_CONNECTING, PRD__SLOT_IDLE, PRD__SLOT_OUT };
+
+struct prd_pg_conn {
+    prd_pg_pool *pool;
+    PGconn *pg;
+    int state;             /* enum prd__pg_slot_state, under the pool lock */
+    uint64_t generation;   /* pool generation it was made in */
+    pid_t pid;             /* process that made it */
+    int64_t created_ns, expires_ns, last_used_ns, acquired_ns;
+    uint64_t checked_epoch; /* pool suspect epoch at its last check */
+    const char *acquired_file;
+    int acquired_line;
+    int leak_reported;
+    int broken;          /* lost or unusable: close on release */
+    int doomed;          /* failover or close: close on release */
+    /* transaction state (pg_tx.c) */
+    int in_tx;           /* inside prd_pg_tx_run */
+    int begin_pending;   /* BEGIN not sent yet: goes with the first statement */
+    char begin_sql[96];
+    int retryable;       /* a failure that makes the whole tx run again */
+    char retry_sqlstate[6];
+    unsigned savepoint_depth;
+    /* prepared statement cache */
+    struct prd__pg_stmt *stmts;
+    uint32_t n_stmts, next_stmt_id;
+    uint64_t use_tick;
+    prd_pg_error error;
+};
+
+/* Open a connection for the pool (non-blocking connect, our deadline). */
+prd_status prd__pg_connect(prd_pg_pool *pool, PGconn **out, prd_pg_error *err);
+/* One round trip to check a connection; 0 when it is usable. */
+int prd__pg_ping(prd_pg_conn *c);
+/* Drop the prepared statement cache (after DISCARD or reconnect). */
+void prd__pg_stmt_cache_clear(prd_pg_conn *c);
+/* Close the libpq connection; in a forked child, without touching the
+ * parent's socket. */
+void prd__pg_conn_close(prd_pg_conn *c);
+/* Run a statement with no parameters and no cache (BEGIN, COMMIT, ...). */
+prd_status prd__pg_exec_simple(prd_pg_conn *c, const char *sql);
+/* Note what a failure means for the connection and the pool: broken,
+ * failover, retryable. */
+void prd__pg_note_failure(prd_pg_conn *c, const char *sqlstate);
+
+/* ---- pool (pg_pool.c) ---- */
+
+struct prd__pg_waiter {
+    pthread_cond_t cond;
+    prd_pg_conn *handed; /* a connection given to this waiter */
+    int wake;            /* a slot freed or the pool closed: look again */
+    struct prd__pg_waiter *next;
+};
+
+struct prd_pg_pool {
+    prd_pg_config *cfg;
+    pthread_mutex_t lock;
+    pthread_cond_t drained; /* signalled when a connection comes back */
+    prd_pg_conn **slots;    /* max_size entries, each made on first use */
+    prd_pg_conn **idle;     /* idle connections, most recently used last */
+    uint32_t n_open, n_idle, n_out, n_waiting;
+    struct prd__pg_waiter *wait_head, *wait_tail;
+    uint64_t generation;
+    _Atomic uint64_t suspect_epoch;
+    _Atomic int closing;
+    pid_t pid;
+    int refs; /* 1 for the owner + 1 per connection out */
+    /* reconnect backoff */
+    uint32_t connect_failures_in_row;
+    int64_t next_connect_ns; /* real monotonic time */
+    prd_pg_error last_connect_error;
+    /* housekeeping thread */
+    pthread_t maint_thread;
+    int maint_running;
+    pthread_cond_t maint_cond;
+    struct prd__pg_metrics metrics;
+};
+
+int64_t prd__pg_now_ns(const prd_pg_pool *pool); /* the config's clock (monotonic) */
+int64_t prd__pg_real_ns(void);                   /* CLOCK_MONOTONIC */
+/* A connection saw a failover or shutdown: drop its generation. */
+void prd__pg_pool_failover(prd_pg_pool *pool, uint64_t generation, const char *why);
+/* A connection was found broken: check the others before handing them out. */
+void prd__pg_pool_suspect(prd_pg_pool *pool);
+uint64_t prd__pg_random(void);
+/* Sleep for a backoff delay: base * 2^attempt capped, "equal jitter". */
+int64_t prd__pg_backoff_ns(uint32_t initial_ms, uint32_t max_ms, uint32_t attempt);
+
+#endif

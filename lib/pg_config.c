@@ -1,0 +1,415 @@
+/* pg configuration: conninfo checks, settings with named errors, and the
+ * startup parameters every connection is made with. */
+#include "internal/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal/alloc.h"
+#include "internal/pg.h"
+
+static prd_status refuse(prd_pg_config *cfg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static prd_status refuse(prd_pg_config *cfg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cfg->error, sizeof cfg->error, fmt, ap);
+    va_end(ap);
+    return PRD_EINVAL;
+}
+
+static char *secure_dup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = prd__secure_malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+static void wipe_options(PQconninfoOption *opts)
+{
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (o->val)
+            prd_memzero(o->val, strlen(o->val));
+    PQconninfoFree(opts);
+}
+
+static int asks_for_primary(const char *tsa)
+{
+    return tsa && (!strcmp(tsa, "read-write") || !strcmp(tsa, "primary"));
+}
+
+/* Check conninfo with libpq's own parser and take out what the pool needs
+ * to know. libpq's parse message is not passed on: it can quote part of
+ * the string, password included. */
+static prd_status load_conninfo(prd_pg_config *cfg, const char *conninfo)
+{
+    if (!conninfo)
+        return refuse(cfg, "conninfo: must not be NULL");
+    size_t len = strlen(conninfo);
+    if (len > PRD_PG_CONNINFO_MAX) {
+        refuse(cfg, "conninfo: longer than %d bytes", PRD_PG_CONNINFO_MAX);
+        return PRD_ETOOBIG;
+    }
+    char *errmsg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &errmsg);
+    if (!opts) {
+        int oom = errmsg == NULL;
+        if (errmsg) {
+            prd_memzero(errmsg, strlen(errmsg));
+            PQfreemem(errmsg);
+        }
+        if (oom)
+            return PRD_ENOMEM;
+        return refuse(cfg, "conninfo: not a valid libpq keyword/value string or postgresql:// URI");
+    }
+    const char *pw = NULL, *options = NULL, *tsa = NULL, *cto = NULL;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val)
+            continue;
+        if (!strcmp(o->keyword, "password"))
+            pw = o->val;
+        else if (!strcmp(o->keyword, "options"))
+            options = o->val;
+        else if (!strcmp(o->keyword, "target_session_attrs"))
+            tsa = o->val;
+        else if (!strcmp(o->keyword, "connect_timeout"))
+            cto = o->val;
+    }
+    char *new_conninfo = secure_dup(conninfo);
+    char *new_pw = pw && *pw ? secure_dup(pw) : NULL;
+    char *new_opts = options && *options ? prd__strdup(options) : NULL;
+    if (!new_conninfo || (pw && *pw && !new_pw) || (options && *options && !new_opts)) {
+        prd__secure_free(new_conninfo);
+        prd__secure_free(new_pw);
+        prd__free(new_opts);
+        wipe_options(opts);
+        return PRD_ENOMEM;
+    }
+    prd__secure_free(cfg->conninfo);
+    prd__secure_free(cfg->password);
+    prd__free(cfg->user_options);
+    cfg->conninfo = new_conninfo;
+    cfg->password = new_pw;
+    cfg->user_options = new_opts;
+    cfg->wants_primary = asks_for_primary(tsa);
+    if (cto && *cto)
+        cfg->connect_timeout_s[0] = '\0';
+    else
+        snprintf(cfg->connect_timeout_s, sizeof cfg->connect_timeout_s, "%u",
+                 cfg->connect_timeout_ms < 2000 ? 2u : (cfg->connect_timeout_ms + 999) / 1000);
+    wipe_options(opts);
+    cfg->error[0] = '\0';
+    return PRD_OK;
+}
+
+prd_status prd_pg_config_new(const char *conninfo, prd_pg_config **out)
+{
+    if (!out)
+        return PRD_EINVAL;
+    *out = NULL;
+    prd_status st = prd__ensure_init();
+    if (st != PRD_OK)
+        return st;
+    prd_pg_config *cfg = prd__calloc(1, sizeof *cfg);
+    if (!cfg)
+        return PRD_ENOMEM;
+    cfg->min_size = 1;
+    cfg->max_size = 10;
+    cfg->max_waiters = 1000;
+    cfg->acquire_timeout_ms = 5000;
+    cfg->connect_timeout_ms = 5000;
+    cfg->idle_timeout_ms = 10 * 60 * 1000;
+    cfg->max_lifetime_ms = 30 * 60 * 1000;
+    cfg->lifetime_jitter_pct = 10;
+    cfg->health_check_after_ms = 1000;
+    cfg->statement_timeout_ms = 30000;
+    cfg->idle_in_tx_timeout_ms = 60000;
+    cfg->lock_timeout_ms = 0;
+    strcpy(cfg->application_name, "prodready");
+    cfg->leak_threshold_ms = 60000;
+    cfg->stmt_cache_size = 128;
+    cfg->backoff_initial_ms = 50;
+    cfg->backoff_max_ms = 5000;
+    cfg->slow_query_ms = 1000;
+    cfg->maintenance_interval_ms = 1000;
+    st = load_conninfo(cfg, conninfo);
+    if (st != PRD_OK) {
+        prd_pg_config_free(cfg);
+        return st;
+    }
+    *out = cfg;
+    return PRD_OK;
+}
+
+void prd_pg_config_free(prd_pg_config *cfg)
+{
+    if (!cfg)
+        return;
+    prd__secure_free(cfg->conninfo);
+    prd__secure_free(cfg->password);
+    prd__free(cfg->user_options);
+    prd__free(cfg);
+}
+
+prd_status prd__pg_config_copy(const prd_pg_config *src, prd_pg_config **out)
+{
+    prd_pg_config *c = prd__malloc(sizeof *c);
+    if (!c)
+        return PRD_ENOMEM;
+    memcpy(c, src, sizeof *c);
+    c->conninfo = secure_dup(src->conninfo);
+    c->password = src->password ? secure_dup(src->password) : NULL;
+    c->user_options = src->user_options ? prd__strdup(src->user_options) : NULL;
+    if (!c->conninfo || (src->password && !c->password) ||
+        (src->user_options && !c->user_options)) {
+        prd_pg_config_free(c);
+        return PRD_ENOMEM;
+    }
+    *out = c;
+    return PRD_OK;
+}
+
+const char *prd_pg_config_error(const prd_pg_config *cfg)
+{
+    return cfg ? cfg->error : "";
+}
+
+prd_status prd_pg_config_set_conninfo(prd_pg_config *cfg, const char *conninfo)
+{
+    if (!cfg)
+        return PRD_EINVAL;
+    return load_conninfo(cfg, conninfo);
+}
+
+#define CHECK_CFG(cfg)                                                                        \
+    do {                                                                                      \
+        if (!(cfg))                                                                           \
+            return PRD_EINVAL;                                                                \
+    } while (0)
+
+prd_status prd_pg_config_set_min_size(prd_pg_config *cfg, uint32_t n)
+{
+    CHECK_CFG(cfg);
+    if (n > PRD_PG_MAX_SIZE_LIMIT)
+        return refuse(cfg, "min_size: must be 0..%d", PRD_PG_MAX_SIZE_LIMIT);
+    cfg->min_size = n; /* checked against max_size when the pool is made */
+    return PRD_OK;
+}
+
+prd_status prd_pg_config_set_max_size(prd_pg_config *cfg, uint32_t n)
+{
+    CHECK_CFG(cfg);
+    if (n < 1 || n > PRD_PG_MAX_SIZE_LIMIT)
+        return refuse(cfg, "max_size: must be 1..%d", PRD_PG_MAX_SIZE_LIMIT);
+    cfg->max_size = n;
+    return PRD_OK;
+}
+
+prd_status prd_pg_config_set_max_waiters(prd_pg_config *cfg, uint32_t n)
+{
+    CHECK_CFG(cfg);
+    if (n > 1000000)
+        return refuse(cfg, "max_waiters: must be 0..1000000");
+    cfg->max_waiters = n;
+    return PRD_OK;
+}
+
+prd_status prd_pg_config_set_acquire_timeout_ms(prd_pg_config *cfg, uint32_t ms)
+{
+    CHECK_CFG(cfg);
+    if (ms < 1 || ms > 3600000)
+        return refuse(cfg, "acquire_timeout: must be 1 ms..1 h (an endless wait is not offered)");
+    cfg->acquire_timeout_ms = ms;
+    return PRD_OK;
+}
+
+prd_status prd_pg_config_set_connect_timeout_ms(prd_pg_config *cfg, uint32_t ms)
+{
+    CHECK_CFG(cfg);
+    if (ms < 1 || ms > 600000)
+        return refuse(cfg, "connect_timeout: must be 1 ms..10 min");
+    cfg->connect_timeout_ms = ms;
+    if (cfg->connect_timeout_s[0])
+        snprintf(cfg->connect_timeout_s, sizeof cfg->connect_timeout_s, "%u",
+                 ms < 2000 ? 2u : (ms + 999) / 1000);
+    return PRD_OK;
+}
+
+#define DAY_MS (24ull * 3600 * 1000)
+
+prd_status prd_pg_config_set_idle_timeout_ms(prd_pg_config *cfg, uint64_t ms)
+{
+    CHECK_CFG(cfg);
+    if (ms > 30 * DAY_MS)
+        return refuse(cfg, "idle_timeout: must be at most 30 days (0 = never)");
+    cfg->idle_timeout_ms = ms;
+    return PRD_OK;
+}
+
+prd_status prd_pg_config_set_max_lifetime_ms(prd_pg_config *cfg, uint64_t ms, uint32_t jitter_pct)
+{
+    CHECK_CFG(cfg);
+    if (ms > 30 * DAY_MS)
+        return refuse(cfg, "max_lifetime: must be at most 30 days (0 = never)");
+    if (jitter_pct > 50)
+        return refuse(cfg, "max_lifetime: jitter must be 0..50 percent");
+    cfg->max_lifetime_ms = ms;
+    cfg->lifetime_jitter_pct = jitter_pct;
+    return PRD_OK;
+}
+
+prd_status prd_pg_config_set_health_check_after_ms(prd_pg_config *cfg, uint64_t ms)
+{
+    CHECK_CFG(cfg);
+    if (ms > 30 * DAY_MS)
+        return refuse(cfg, "health_check_after: must be at most 30 days");
+    cfg->health_check_after_ms = ms;
+    return PRD_OK;
+}
+
+/* PostgreSQL takes these as int milliseconds. */
+#define PG_INT_MAX 2147483647u
+
+prd_status prd_pg_config_set_statement_timeout_ms(prd_pg_config *cfg, uint32_t ms)
+{
+    CHECK_CFG(cfg);
+    if (ms > PG_INT_MAX)
+        return refuse(cfg, "statement_timeout: must be at most 2147483647 ms");
+    cfg->statement_timeout_ms = ms;
+    return PRD_OK;
+}
+
+prd_status prd_pg_config_set_idle_in_transaction_timeout_ms(prd_pg_config *cfg, uint32_t ms)
+{
+    CHECK_CFG(cfg);
+    if (ms > PG_INT_MAX)
+        return refuse(cfg, "idle_in_transaction_session_timeout: must be at most 2147483647 ms");
+    cfg->idle_in_tx_timeout_ms = ms;
+    return PRD_OK;
+}
+
+prd_status prd_pg_config_set_lock_timeout_ms(prd_pg_config *cfg, uint32_t ms)
+{
+    CHECK_CFG(cfg);
+    if (ms > PG_INT_MAX)
+        return refuse(cfg, "lock_timeout: must be at most 2147483647 ms");
+    cfg->lock_timeout_ms = ms;
+    return PRD_OK;
+}
+
+prd_status prd_pg_config_set_application_name(prd_pg_config *cfg, const char *name)
+{
+    CHECK_CFG(cfg);
+    if (!name)
+        return refuse(cfg, "application_name: must not be NULL");
+    size_t n = strlen(name);
+    if (n < 1 || n > 63)
+        return refuse(cfg, "application_name: must be 1..63 characters");
+    for (size_t i = 0; i < n; i++)
+        if (name[i] < 0x20 || name[i] > 0x7e)
+            return refuse(cfg, "application_name: printable ASCII only");
+    memcpy(cfg->application_name, name, n + 1);
+    cfg->app_name_set = 1;
+    return PRD_OK;
+}
+
+prd_status prd_pg_config_set_leak_threshold_ms(prd_pg_config *cfg, uint64_t ms)
+{
+    CHECK_CFG(cfg);
+    if (ms > 30 * DAY_MS)
+        return refuse(cfg, "leak_threshold: must be at most 30 days (0 = off)");
+    cfg->leak_threshold_ms = ms;
+    return PRD_OK;
+}
+
+prd_status prd_pg_config_set_statement_cache_size(prd_pg_config *cfg, uint32_t n)
+{
+    CHECK_CFG(cfg);
+    if (n > 4096)
+        return refuse(cfg, "statement_cache_size: must be 0..4096");
+    cfg->stmt_cache_size = n;
+    return PRD_OK;
+}
+
+prd_status prd_pg_config_set_reconnect_backoff_ms(prd_pg_config *cfg, uint32_t initial_ms,
+                                                  uint32_t max_ms)
+{
+    CHECK_CFG(cfg);
+    if (initial_ms < 1 || max_ms < initial_ms || max_ms > 600000)
+        return refuse(cfg, "reconnect_backoff: need 1 <= initial <= max <= 600000 ms");
+    cfg->backoff_initial_ms = initial_ms;
+    cfg->backoff_max_ms = max_ms;
+    return PRD_OK;
+}
+
+prd_status prd_pg_config_set_slow_query_ms(prd_pg_config *cfg, uint64_t ms)
+{
+    CHECK_CFG(cfg);
+    if (ms > DAY_MS)
+        return refuse(cfg, "slow_query: must be at most one day (0 = off)");
+    cfg->slow_query_ms = ms;
+    return PRD_OK;
+}
+
+prd_status prd_pg_config_set_maintenance_interval_ms(prd_pg_config *cfg, uint32_t ms)
+{
+    CHECK_CFG(cfg);
+    if (ms > 3600000)
+        return refuse(cfg, "maintenance_interval: must be at most 1 h (0 = no thread)");
+    cfg->maintenance_interval_ms = ms;
+    return PRD_OK;
+}
+
+prd_status prd_pg_config_set_logger(prd_pg_config *cfg, prd_logger *lg)
+{
+    CHECK_CFG(cfg);
+    cfg->logger = lg;
+    return PRD_OK;
+}
+
+prd_status prd_pg_config_set_clock(prd_pg_config *cfg, const prd_clock *clock)
+{
+    CHECK_CFG(cfg);
+    cfg->clock = clock;
+    return PRD_OK;
+}
+
+static void add_setting(char *buf, size_t cap, const char *name, uint32_t ms)
+{
+    size_t len = strlen(buf);
+    if (ms && len < cap)
+        snprintf(buf + len, cap - len, "%s-c %s=%u", len ? " " : "", name, ms);
+}
+
+void prd__pg_config_start_params(const prd_pg_config *cfg, const char **keys, const char **vals,
+                                 char *options_buf, size_t options_cap)
+{
+    size_t i = 0;
+    /* dbname first with expand_dbname: the later keys override what the
+     * conninfo says, except options, which are merged. */
+    keys[i] = "dbname";
+    vals[i++] = cfg->conninfo;
+    keys[i] = cfg->app_name_set ? "application_name" : "fallback_application_name";
+    vals[i++] = cfg->application_name;
+    options_buf[0] = '\0';
+    if (cfg->user_options)
+        snprintf(options_buf, options_cap, "%s", cfg->user_options);
+    add_setting(options_buf, options_cap, "statement_timeout", cfg->statement_timeout_ms);
+    add_setting(options_buf, options_cap, "idle_in_transaction_session_timeout",
+                cfg->idle_in_tx_timeout_ms);
+    add_setting(options_buf, options_cap, "lock_timeout", cfg->lock_timeout_ms);
+    if (options_buf[0]) {
+        keys[i] = "options";
+        vals[i++] = options_buf;
+    }
+    if (cfg->connect_timeout_s[0]) {
+        keys[i] = "connect_timeout";
+        vals[i++] = cfg->connect_timeout_s;
+    }
+    keys[i] = NULL;
+    vals[i] = NULL;
+}

@@ -1,0 +1,524 @@
+/* One pooled connection: connecting with our own deadline, running
+ * parameterized statements through a per-connection prepared-statement
+ * cache, and classifying failures (broken, failover, retryable). */
+#include "internal/common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal/alloc.h"
+#include "internal/pg.h"
+
+/* ---- connecting ---- */
+
+prd_status prd__pg_connect(prd_pg_pool *pool, PGconn **out, prd_pg_error *err)
+{
+    const prd_pg_config *cfg = pool->cfg;
+    const char *keys[PRD__PG_START_PARAMS], *vals[PRD__PG_START_PARAMS];
+    char options[PRD_PG_CONNINFO_MAX + 256];
+    prd__pg_config_start_params(cfg, keys, vals, options, sizeof options);
+    *out = NULL;
+
+    /* Non-blocking connect so the connect timeout is ours, in ms, over all
+     * hosts of a multi-host conninfo (libpq's connect_timeout is per host,
+     * in whole seconds). */
+    PGconn *c = PQconnectStartParams(keys, vals, 1);
+    if (!c)
+        return PRD_ENOMEM;
+    int64_t deadline = prd__pg_real_ns() + (int64_t)cfg->connect_timeout_ms * 1000000;
+    PostgresPollingStatusType ps = PQstatus(c) == CONNECTION_BAD ? PGRES_POLLING_FAILED
+                                                                 : PGRES_POLLING_WRITING;
+    prd_status st = PRD_OK;
+    while (ps != PGRES_POLLING_OK) {
+        if (ps == PGRES_POLLING_FAILED) {
+            st = PRD_EDB;
+            break;
+        }
+        int64_t left = deadline - prd__pg_real_ns();
+        if (left <= 0) {
+            st = PRD_ETIMEOUT;
+            break;
+        }
+        struct pollfd pfd = {.fd = PQsocket(c),
+                             .events = ps == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        int ms = (int)((left + 999999) / 1000000);
+        int r = poll(&pfd, 1, ms);
+        if (r < 0 && errno != EINTR) {
+            st = PRD_EIO;
+            break;
+        }
+        if (r == 0)
+            continue; /* the deadline check above ends it */
+        ps = PQconnectPoll(c);
+    }
+    if (st != PRD_OK) {
+        if (st == PRD_ETIMEOUT)
+            prd__pg_error_set(err, st, "08001", "could not connect within %u ms",
+                              cfg->connect_timeout_ms);
+        else
+            prd__pg_error_from_conn(err, c, st, "08001");
+        prd__pg_error_scrub(err, cfg->password);
+        PQfinish(c);
+        return st;
+    }
+    *out = c;
+    return PRD_OK;
+}
+
+void prd__pg_conn_close(prd_pg_conn *c)
+{
+    if (!c->pg)
+        return;
+    if (c->pid != getpid()) {
+        /* A forked child shares the parent's socket: PQfinish would send
+         * Terminate on it and end the parent's session. Point the fd at
+         * /dev/null first, so libpq's goodbye goes nowhere. */
+        int fd = PQsocket(c->pg);
+        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (fd >= 0 && devnull >= 0)
+            dup2(devnull, fd);
+        if (devnull >= 0)
+            close(devnull);
+    }
+    PQfinish(c->pg);
+    c->pg = NULL;
+    prd__pg_stmt_cache_clear(c);
+}
+
+int prd__pg_ping(prd_pg_conn *c)
+{
+    if (!c->pg || PQstatus(c->pg) != CONNECTION_OK)
+        return -1;
+    PGresult *r = PQexec(c->pg, "");
+    int ok = r && PQresultStatus(r) == PGRES_EMPTY_QUERY;
+    PQclear(r);
+    if (!ok)
+        return -1;
+    if (c->pool->cfg->wants_primary) {
+        /* Servers since 14 report in_hot_standby; after a demotion the
+         * connection is to a standby now. */
+        const char *hs = PQparameterStatus(c->pg, "in_hot_standby");
+        if (hs && !strcmp(hs, "on")) {
+            prd__pg_pool_failover(c->pool, c->generation, "server is a standby");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- failures ---- */
+
+static int starts(const char *s, const char *p)
+{
+    return s && !strncmp(s, p, strlen(p));
+}
+
+void prd__pg_note_failure(prd_pg_conn *c, const char *sqlstate)
+{
+    int lost = !c->pg || PQstatus(c->pg) == CONNECTION_BAD;
+    int failover = sqlstate && (!strcmp(sqlstate, "25006") || !strcmp(sqlstate, "57P01") ||
+                                !strcmp(sqlstate, "57P02") || !strcmp(sqlstate, "57P03"));
+    if (lost || starts(sqlstate, "08")) {
+        c->broken = 1;
+        prd__pg_pool_suspect(c->pool);
+    }
+    if (failover) {
+        c->doomed = 1;
+        prd__pg_pool_failover(c->pool, c->generation,
+                              !strcmp(sqlstate, "25006") ? "server is read-only"
+                                                         : "server is shutting down");
+    }
+    if (c->in_tx && (lost || failover || starts(sqlstate, "08") ||
+                     (sqlstate && (!strcmp(sqlstate, "40001") || !strcmp(sqlstate, "40P01"))))) {
+        c->retryable = 1;
+        const char *code = sqlstate && *sqlstate ? sqlstate : "08006";
+        memcpy(c->retry_sqlstate, code, 5);
+        c->retry_sqlstate[5] = '\0';
+    }
+}
+
+/* ---- prepared statement cache ---- */
+
+static uint64_t hash_sql(const char *s, size_t n)
+{
+    /* FNV-1a: the SQL comes from the program, not from users, and a hit is
+     * confirmed with strcmp. */
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+void prd__pg_stmt_cache_clear(prd_pg_conn *c)
+{
+    for (uint32_t i = 0; i < c->n_stmts; i++)
+        prd__free(c->stmts[i].sql);
+    c->n_stmts = 0;
+}
+
+static struct prd__pg_stmt *stmt_find(prd_pg_conn *c, uint64_t h, const char *sql)
+{
+    for (uint32_t i = 0; i < c->n_stmts; i++)
+        if (c->stmts[i].hash == h && !strcmp(c->stmts[i].sql, sql))
+            return &c->stmts[i];
+    return NULL;
+}
+
+static void stmt_forget(prd_pg_conn *c, struct prd__pg_stmt *s)
+{
+    prd__free(s->sql);
+    *s = c->stmts[--c->n_stmts];
+}
+
+static void stmt_name(uint32_t id, char *out)
+{
+    /* "prd_" + decimal id */
+    char tmp[16];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + id % 10);
+        id /= 10;
+    } while (id);
+    memcpy(out, "prd_", 4);
+    for (int i = 0; i < n; i++)
+        out[4 + i] = tmp[n - 1 - i];
+    out[4 + n] = '\0';
+}
+
+/* Make room for one more entry, deallocating the least recently used
+ * statement on the server when it is safe to run a command. */
+static prd_status stmt_make_room(prd_pg_conn *c)
+{
+    uint32_t cap = c->pool->cfg->stmt_cache_size;
+    if (!c->stmts) {
+        c->stmts = prd__calloc(cap, sizeof *c->stmts);
+        if (!c->stmts)
+            return PRD_ENOMEM;
+    }
+    if (c->n_stmts < cap)
+        return PRD_OK;
+    uint32_t lru = 0;
+    for (uint32_t i = 1; i < c->n_stmts; i++)
+        if (c->stmts[i].last_use < c->stmts[lru].last_use)
+            lru = i;
+    if (PQtransactionStatus(c->pg) != PQTRANS_INERROR) {
+        char sql[40] = "DEALLOCATE ";
+        stmt_name(c->stmts[lru].id, sql + strlen(sql));
+        PQclear(PQexec(c->pg, sql));
+    }
+    stmt_forget(c, &c->stmts[lru]);
+    return PRD_OK;
+}
+
+/* ---- running a statement ---- */
+
+struct stmt_args {
+    int n;
+    const Oid *oids;
+    const char *const *vals;
+    const int *lens;
+    const int *fmts;
+};
+
+/* Read one command's results in pipeline mode: the first is kept. */
+static PGresult *read_one(PGconn *pg)
+{
+    PGresult *first = NULL, *r;
+    for (int guard = 0; guard < 1000000 && (r = PQgetResult(pg)) != NULL; guard++) {
+        if (!first)
+            first = r;
+        else
+            PQclear(r);
+        if (PQstatus(pg) == CONNECTION_BAD && PQisBusy(pg))
+            break;
+    }
+    return first;
+}
+
+static int res_ok(const PGresult *r)
+{
+    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+}
+
+/* BEGIN (when pending), Parse (when not cached) and Bind/Execute in one
+ * round trip with libpq's pipeline mode. */
+static PGresult *run_pipelined(prd_pg_conn *c, const char *sql, const char *name, int prepare,
+                               const struct stmt_args *a, int *prepared_ok)
+{
+    PGconn *pg = c->pg;
+    *prepared_ok = 0;
+    if (!PQenterPipelineMode(pg))
+        return NULL;
+    int sent_begin = 0, sent_prep = 0, ok = 1;
+    if (c->begin_pending) {
+        ok = PQsendQueryParams(pg, c->begin_sql, 0, NULL, NULL, NULL, NULL, 0);
+        sent_begin = ok;
+    }
+    if (ok && prepare) {
+        ok = PQsendPrepare(pg, name, sql, a->n, a->oids);
+        sent_prep = ok;
+    }
+    if (ok) {
+        if (name)
+            ok = PQsendQueryPrepared(pg, name, a->n, a->vals, a->lens, a->fmts, 0);
+        else
+            ok = PQsendQueryParams(pg, sql, a->n, a->oids, a->vals, a->lens, a->fmts, 0);
+    }
+    int sent_exec = ok;
+    if (ok)
+        ok = PQpipelineSync(pg);
+    PGresult *err = NULL, *exec = NULL;
+    if (sent_begin) {
+        PGresult *r = read_one(pg);
+        if (res_ok(r))
+            c->begin_pending = 0;
+        if (!res_ok(r) && !err)
+            err = r;
+        else
+            PQclear(r);
+    }
+    if (sent_prep) {
+        PGresult *r = read_one(pg);
+        *prepared_ok = res_ok(r);
+        if (!res_ok(r) && !err)
+            err = r;
+        else
+            PQclear(r);
+    }
+    if (sent_exec)
+        exec = read_one(pg);
+    if (ok && PQstatus(pg) == CONNECTION_OK) {
+        PGresult *sync = PQgetResult(pg);
+        if (sync && PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
+            c->broken = 1; /* out of step with the server: never reuse */
+        PQclear(sync);
+    }
+    if (!PQexitPipelineMode(pg))
+        c->broken = 1;
+    if (err) {
+        PQclear(exec);
+        return err;
+    }
+    return exec;
+}
+
+static PGresult *run(prd_pg_conn *c, const char *sql, size_t sql_len, const struct stmt_args *a,
+                     prd_status *oom)
+{
+    prd_pg_pool *pool = c->pool;
+    *oom = PRD_OK;
+    if (pool->cfg->stmt_cache_size == 0) {
+        if (!c->begin_pending)
+            return PQexecParams(c->pg, sql, a->n, a->oids, a->vals, a->lens, a->fmts, 0);
+        int unused;
+        return run_pipelined(c, sql, NULL, 0, a, &unused);
+    }
+    uint64_t h = hash_sql(sql, sql_len);
+    struct prd__pg_stmt *s = stmt_find(c, h, sql);
+    char name[24];
+    if (s) {
+        s->last_use = ++c->use_tick;
+        stmt_name(s->id, name);
+        if (!c->begin_pending)
+            return PQexecPrepared(c->pg, name, a->n, a->vals, a->lens, a->fmts, 0);
+        int unused;
+        return run_pipelined(c, sql, name, 0, a, &unused);
+    }
+    if ((*oom = stmt_make_room(c)) != PRD_OK)
+        return NULL;
+    char *copy = prd__strndup(sql, sql_len);
+    if (!copy) {
+        *oom = PRD_ENOMEM;
+        return NULL;
+    }
+    uint32_t id = ++c->next_stmt_id;
+    stmt_name(id, name);
+    int prepared_ok = 0;
+    PGresult *r = run_pipelined(c, sql, name, 1, a, &prepared_ok);
+    if (prepared_ok) {
+        prd__pg_metric_add(&pool->metrics, PRD_PG_M_PREPARES, 1);
+        c->stmts[c->n_stmts++] =
+            (struct prd__pg_stmt){.hash = h, .sql = copy, .last_use = ++c->use_tick, .id = id};
+    } else {
+        prd__free(copy);
+    }
+    return r;
+}
+
+static void log_slow(prd_pg_conn *c, const char *sql, size_t sql_len, int n, int64_t ns)
+{
+    const prd_pg_config *cfg = c->pool->cfg;
+    if (!cfg->slow_query_ms || ns < (int64_t)cfg->slow_query_ms * 1000000)
+        return;
+    prd__pg_metric_add(&c->pool->metrics, PRD_PG_M_SLOW_QUERIES, 1);
+    /* Only the statement text with its placeholders: values stay out. */
+    PRD_LOG_WARN(cfg->logger, "pg slow query",
+                 PRD_F_STRN("sql", sql, sql_len > 2048 ? 2048 : sql_len),
+                 PRD_F_DOUBLE("duration_ms", (double)ns / 1e6), PRD_F_INT("param_count", n),
+                 PRD_F_SECRET("params", ""));
+}
+
+static prd_status query(prd_pg_conn *c, const char *sql, const struct stmt_args *a,
+                        prd_pg_result **out)
+{
+    if (out)
+        *out = NULL;
+    if (!c || !sql)
+        return PRD_EINVAL;
+    prd__pg_error_clear(&c->error);
+    size_t sql_len = strnlen(sql, (size_t)PRD_PG_SQL_MAX + 1);
+    if (sql_len > PRD_PG_SQL_MAX) {
+        prd__pg_error_set(&c->error, PRD_ETOOBIG, NULL, "sql: longer than %d bytes",
+                          PRD_PG_SQL_MAX);
+        return PRD_ETOOBIG;
+    }
+    if (c->broken || !c->pg || PQstatus(c->pg) != CONNECTION_OK) {
+        prd__pg_note_failure(c, "08003");
+        prd__pg_error_set(&c->error, PRD_EDB, "08003", "connection is broken");
+        return PRD_EDB;
+    }
+    prd_pg_pool *pool = c->pool;
+    int64_t t0 = prd__pg_real_ns();
+    prd_status oom;
+    PGresult *r = run(c, sql, sql_len, a, &oom);
+    if (!r && oom == PRD_OK && PQstatus(c->pg) == CONNECTION_OK && !c->broken) {
+        /* libpq could not allocate a result */
+        oom = PRD_ENOMEM;
+    }
+    /* A cached statement the server no longer has (DISCARD ALL,
+     * DEALLOCATE, a plan invalidated by DDL): prepare it again once, when
+     * no transaction is open to have been spoiled by the failure. */
+    if (r && !res_ok(r)) {
+        const char *ss = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (ss && (!strcmp(ss, "26000") || !strcmp(ss, "0A000"))) {
+            struct prd__pg_stmt *s = stmt_find(c, hash_sql(sql, sql_len), sql);
+            if (!strcmp(ss, "26000"))
+                prd__pg_stmt_cache_clear(c);
+            else if (s)
+                stmt_forget(c, s);
+            if (PQtransactionStatus(c->pg) == PQTRANS_IDLE && !c->in_tx) {
+                PQclear(r);
+                r = run(c, sql, sql_len, a, &oom);
+            } else if (c->in_tx) {
+                c->retryable = 1; /* the transaction is spoiled: run it again */
+                memcpy(c->retry_sqlstate, ss, 5);
+                c->retry_sqlstate[5] = '\0';
+            }
+        }
+    }
+    int64_t ns = prd__pg_real_ns() - t0;
+    prd__pg_metric_add(&pool->metrics, PRD_PG_M_QUERIES, 1);
+    prd__pg_hist_observe(&pool->metrics, PRD_PG_H_QUERY, ns);
+    log_slow(c, sql, sql_len, a->n, ns);
+    if (r && res_ok(r)) {
+        if (!out) {
+            PQclear(r);
+            return PRD_OK;
+        }
+        return prd__pg_result_wrap(r, out);
+    }
+    prd__pg_metric_add(&pool->metrics, PRD_PG_M_QUERY_ERRORS, 1);
+    prd_status st;
+    if (!r && oom != PRD_OK) {
+        st = oom;
+        prd__pg_error_set(&c->error, st, NULL, "out of memory");
+    } else if (r && PQresultErrorField(r, PG_DIAG_SQLSTATE)) {
+        const char *ss = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        st = prd_pg_sqlstate_status(ss);
+        prd__pg_error_from_result(&c->error, r, st);
+        prd__pg_note_failure(c, c->error.sqlstate);
+    } else {
+        /* No server error: the connection went away (libpq's message). */
+        st = PRD_EDB;
+        prd__pg_error_from_conn(&c->error, c->pg, st, "08006");
+        c->broken = 1;
+        prd__pg_note_failure(c, "08006");
+    }
+    if (c->broken && st != PRD_ENOMEM)
+        st = PRD_EDB;
+    if (c->retryable && st == PRD_EDB)
+        st = PRD_ERETRY; /* lost before COMMIT inside a transaction: rerun it */
+    prd__pg_error_scrub(&c->error, pool->cfg->password);
+    PQclear(r);
+    return st;
+}
+
+prd_status prd_pg_query(prd_pg_conn *c, const char *sql, const prd_pg_params *p,
+                        prd_pg_result **out)
+{
+    if (p && p->n > 0) {
+        /* Resolve offsets to pointers now: the data buffer may have moved
+         * since the values were added. Small lists stay on the stack. */
+        const char *stackv[16];
+        const char **vals = p->n <= 16 ? stackv : prd__malloc(p->n * sizeof *vals);
+        if (!vals)
+            return PRD_ENOMEM;
+        for (size_t i = 0; i < p->n; i++)
+            vals[i] = p->off[i] == SIZE_MAX ? NULL : p->data + p->off[i];
+        struct stmt_args a = {(int)p->n, p->oid, vals, p->len, p->fmt};
+        prd_status st = query(c, sql, &a, out);
+        if (vals != stackv)
+            prd__free(vals);
+        return st;
+    }
+    struct stmt_args a = {0, NULL, NULL, NULL, NULL};
+    return query(c, sql, &a, out);
+}
+
+prd_status prd_pg_query_text(prd_pg_conn *c, const char *sql, size_t n, const char *const *values,
+                             prd_pg_result **out)
+{
+    if (out)
+        *out = NULL;
+    if (n > PRD_PG_PARAMS_MAX)
+        return PRD_ETOOBIG;
+    if (n && !values)
+        return PRD_EINVAL;
+    struct stmt_args a = {(int)n, NULL, values, NULL, NULL};
+    return query(c, sql, &a, out);
+}
+
+prd_status prd__pg_exec_simple(prd_pg_conn *c, const char *sql)
+{
+    prd__pg_error_clear(&c->error);
+    if (c->broken || !c->pg || PQstatus(c->pg) != CONNECTION_OK) {
+        prd__pg_error_set(&c->error, PRD_EDB, "08003", "connection is broken");
+        c->broken = 1;
+        return PRD_EDB;
+    }
+    PGresult *r = PQexec(c->pg, sql);
+    if (res_ok(r)) {
+        PQclear(r);
+        return PRD_OK;
+    }
+    prd_status st;
+    if (r && PQresultErrorField(r, PG_DIAG_SQLSTATE)) {
+        st = prd_pg_sqlstate_status(PQresultErrorField(r, PG_DIAG_SQLSTATE));
+        prd__pg_error_from_result(&c->error, r, st);
+        prd__pg_note_failure(c, c->error.sqlstate);
+    } else {
+        st = PRD_EDB;
+        prd__pg_error_from_conn(&c->error, c->pg, st, "08006");
+        c->broken = 1;
+        prd__pg_note_failure(c, "08006");
+    }
+    prd__pg_error_scrub(&c->error, c->pool->cfg->password);
+    PQclear(r);
+    return st;
+}
+
+const prd_pg_error *prd_pg_conn_error(const prd_pg_conn *c)
+{
+    return c ? &c->error : NULL;
+}
+
+int prd_pg_conn_ok(const prd_pg_conn *c)
+{
+    return c && c->pg && !c->broken && PQstatus(c->pg) == CONNECTION_OK;
+}

@@ -1,0 +1,221 @@
+/* Pool metrics: lock-free counters and histograms, read one by one or as
+ * Prometheus text. */
+#include "internal/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal/pg.h"
+
+static const char *const metric_names[PRD_PG_METRIC_MAX + 1] = {
+    "acquired_total",       "in_use",
+    "idle",                 "open",
+    "waiting",              "connects_total",
+    "connect_failures_total", "acquire_timeouts_total",
+    "acquire_busy_total",   "queries_total",
+    "query_errors_total",   "commits_total",
+    "rollbacks_total",      "retries_total",
+    "leaks_total",          "slow_queries_total",
+    "broken_total",         "failovers_total",
+    "recycled_total",       "prepares_total",
+    "unknown_commits_total",
+};
+
+/* Upper bounds in ns; the last bucket is +Inf. */
+static const int64_t bounds_ns[PRD__PG_HBUCKETS] = {
+    100000,    250000,    500000,     1000000,    2500000,   5000000,
+    10000000,  25000000,  50000000,   100000000,  250000000, 500000000,
+    1000000000, 2500000000, 5000000000, 10000000000, INT64_MAX,
+};
+
+static int is_gauge(prd_pg_metric m)
+{
+    return m == PRD_PG_M_IN_USE || m == PRD_PG_M_IDLE || m == PRD_PG_M_OPEN ||
+           m == PRD_PG_M_WAITING;
+}
+
+const char *prd_pg_metric_name(prd_pg_metric which)
+{
+    if ((unsigned)which > PRD_PG_METRIC_MAX)
+        return NULL;
+    return metric_names[which];
+}
+
+void prd__pg_metric_add(struct prd__pg_metrics *m, prd_pg_metric which, uint64_t n)
+{
+    atomic_fetch_add_explicit(&m->counters[which], n, memory_order_relaxed);
+}
+
+void prd__pg_hist_observe(struct prd__pg_metrics *m, prd_pg_histogram h, int64_t ns)
+{
+    if (ns < 0)
+        ns = 0;
+    size_t i = 0;
+    while (ns > bounds_ns[i])
+        i++;
+    atomic_fetch_add_explicit(&m->hist[h].buckets[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->hist[h].sum_ns, (uint64_t)ns, memory_order_relaxed);
+}
+
+static uint64_t pack_code(const char *s)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 5 && s[i]; i++)
+        v = v << 8 | (unsigned char)s[i];
+    return v;
+}
+
+void prd__pg_retry_count(struct prd__pg_metrics *m, const char *sqlstate)
+{
+    uint64_t code = pack_code(sqlstate && *sqlstate ? sqlstate : "XX000");
+    for (size_t i = 0; i < PRD__PG_RETRY_CODES; i++) {
+        uint64_t cur = atomic_load_explicit(&m->retry_code[i], memory_order_acquire);
+        if (cur == 0) {
+            uint64_t expect = 0;
+            if (atomic_compare_exchange_strong(&m->retry_code[i], &expect, code) ||
+                expect == code) {
+                atomic_fetch_add_explicit(&m->retry_count[i], 1, memory_order_relaxed);
+                return;
+            }
+            continue;
+        }
+        if (cur == code) {
+            atomic_fetch_add_explicit(&m->retry_count[i], 1, memory_order_relaxed);
+            return;
+        }
+    }
+    /* Table full: the total in PRD_PG_M_RETRIES still counts it. */
+}
+
+uint64_t prd_pg_pool_metric(const prd_pg_pool *pool, prd_pg_metric which)
+{
+    if (!pool || (unsigned)which > PRD_PG_METRIC_MAX)
+        return 0;
+    return atomic_load_explicit(&((prd_pg_pool *)pool)->metrics.counters[which],
+                                memory_order_relaxed);
+}
+
+uint64_t prd_pg_pool_retries_by_sqlstate(const prd_pg_pool *pool, const char *sqlstate)
+{
+    if (!pool || !sqlstate || strlen(sqlstate) != 5)
+        return 0;
+    struct prd__pg_metrics *m = &((prd_pg_pool *)pool)->metrics;
+    uint64_t code = pack_code(sqlstate);
+    for (size_t i = 0; i < PRD__PG_RETRY_CODES; i++)
+        if (atomic_load(&m->retry_code[i]) == code)
+            return atomic_load(&m->retry_count[i]);
+    return 0;
+}
+
+prd_status prd_pg_pool_histogram_bucket(const prd_pg_pool *pool, prd_pg_histogram h, size_t i,
+                                        int64_t *upper_ns, uint64_t *count)
+{
+    if (!pool || (h != PRD_PG_H_ACQUIRE_WAIT && h != PRD_PG_H_QUERY) || !upper_ns || !count)
+        return PRD_EINVAL;
+    if (i >= PRD__PG_HBUCKETS)
+        return PRD_ENOTFOUND;
+    struct prd__pg_hist *hist = &((prd_pg_pool *)pool)->metrics.hist[h];
+    uint64_t c = 0;
+    for (size_t k = 0; k <= i; k++)
+        c += atomic_load_explicit(&hist->buckets[k], memory_order_relaxed);
+    *upper_ns = bounds_ns[i];
+    *count = c;
+    return PRD_OK;
+}
+
+uint64_t prd_pg_pool_histogram_sum_ns(const prd_pg_pool *pool, prd_pg_histogram h)
+{
+    if (!pool || (h != PRD_PG_H_ACQUIRE_WAIT && h != PRD_PG_H_QUERY))
+        return 0;
+    return atomic_load(&((prd_pg_pool *)pool)->metrics.hist[h].sum_ns);
+}
+
+/* snprintf into out at *len, tracking the length needed. */
+static void emit(char *out, size_t size, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void emit(char *out, size_t size, size_t *len, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    size_t k = (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1;
+    if (*len < size) {
+        size_t room = size - *len - 1;
+        memcpy(out + *len, tmp, k < room ? k : room);
+        out[*len + (k < room ? k : room)] = '\0';
+    }
+    *len += k;
+}
+
+static int prefix_ok(const char *p)
+{
+    size_t n = strlen(p);
+    if (n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+              (i > 0 && c >= '0' && c <= '9')))
+            return 0;
+    }
+    return 1;
+}
+
+size_t prd_pg_pool_prometheus(const prd_pg_pool *pool, const char *prefix, char *out,
+                              size_t out_size)
+{
+    if (!pool || (!out && out_size))
+        return 0;
+    if (!prefix)
+        prefix = "prodready_pg_";
+    if (!prefix_ok(prefix))
+        return 0;
+    if (out_size)
+        out[0] = '\0';
+    size_t len = 0;
+    for (int m = 0; m <= PRD_PG_METRIC_MAX; m++) {
+        const char *type = is_gauge((prd_pg_metric)m) ? "gauge" : "counter";
+        emit(out, out_size, &len, "# TYPE %s%s %s\n%s%s %llu\n", prefix, metric_names[m], type,
+             prefix, metric_names[m],
+             (unsigned long long)prd_pg_pool_metric(pool, (prd_pg_metric)m));
+    }
+    const struct prd__pg_metrics *mt = &pool->metrics;
+    emit(out, out_size, &len, "# TYPE %sretries_by_sqlstate_total counter\n", prefix);
+    for (size_t i = 0; i < PRD__PG_RETRY_CODES; i++) {
+        uint64_t code = atomic_load(&((struct prd__pg_metrics *)mt)->retry_code[i]);
+        if (!code)
+            continue;
+        char s[6];
+        for (int k = 4; k >= 0; k--) {
+            s[k] = (char)(code & 0xff);
+            code >>= 8;
+        }
+        s[5] = '\0';
+        emit(out, out_size, &len, "%sretries_by_sqlstate_total{sqlstate=\"%s\"} %llu\n", prefix,
+             s, (unsigned long long)atomic_load(&((struct prd__pg_metrics *)mt)->retry_count[i]));
+    }
+    static const char *const hnames[2] = {"acquire_wait_seconds", "query_seconds"};
+    for (int h = 0; h < 2; h++) {
+        emit(out, out_size, &len, "# TYPE %s%s histogram\n", prefix, hnames[h]);
+        uint64_t total = 0;
+        for (size_t i = 0; i < PRD__PG_HBUCKETS; i++) {
+            int64_t ub;
+            prd_pg_pool_histogram_bucket(pool, (prd_pg_histogram)h, i, &ub, &total);
+            if (ub == INT64_MAX)
+                emit(out, out_size, &len, "%s%s_bucket{le=\"+Inf\"} %llu\n", prefix, hnames[h],
+                     (unsigned long long)total);
+            else
+                emit(out, out_size, &len, "%s%s_bucket{le=\"%g\"} %llu\n", prefix, hnames[h],
+                     (double)ub / 1e9, (unsigned long long)total);
+        }
+        emit(out, out_size, &len, "%s%s_sum %.9f\n%s%s_count %llu\n", prefix, hnames[h],
+             (double)prd_pg_pool_histogram_sum_ns(pool, (prd_pg_histogram)h) / 1e9, prefix,
+             hnames[h], (unsigned long long)total);
+    }
+    return len;
+}

@@ -1,0 +1,848 @@
+/* The pool: fair FIFO waiting with deadlines, connection lifecycle
+ * (health checks, lifetime, idle recycling, failover generations, fork),
+ * housekeeping and draining close.
+ *
+ * Locking: one mutex per pool guards the slot states and the wait queue.
+ * Nothing slow happens under it: connecting, pinging and closing are done
+ * by the thread that reserved the slot, with the lock released. */
+#include "internal/common.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "internal/alloc.h"
+#include "internal/pg.h"
+
+int64_t prd__pg_real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t prd__pg_now_ns(const prd_pg_pool *pool)
+{
+    return prd_clock_mono_ns(pool->cfg->clock);
+}
+
+uint64_t prd__pg_random(void)
+{
+    return (uint64_t)randombytes_random() << 32 | randombytes_random();
+}
+
+int64_t prd__pg_backoff_ns(uint32_t initial_ms, uint32_t max_ms, uint32_t attempt)
+{
+    /* Exponential with "equal jitter": half fixed, half random, so
+     * reconnecting clients spread out but never retry at once. */
+    uint64_t d = initial_ms;
+    for (uint32_t i = 0; i < attempt && d < max_ms; i++)
+        d *= 2;
+    if (d > max_ms)
+        d = max_ms;
+    uint64_t ns = d * 1000000;
+    return (int64_t)(ns / 2 + prd__pg_random() % (ns / 2 + 1));
+}
+
+static void deadline_ts(int64_t mono_ns, struct timespec *ts)
+{
+    ts->tv_sec = (time_t)(mono_ns / 1000000000);
+    ts->tv_nsec = (long)(mono_ns % 1000000000);
+}
+
+static void cond_init_mono(pthread_cond_t *c)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &a);
+    pthread_condattr_destroy(&a);
+}
+
+static void update_gauges(prd_pg_pool *p)
+{
+    struct prd__pg_metrics *m = &p->metrics;
+    atomic_store_explicit(&m->counters[PRD_PG_M_IN_USE], p->n_out, memory_order_relaxed);
+    atomic_store_explicit(&m->counters[PRD_PG_M_IDLE], p->n_idle, memory_order_relaxed);
+    atomic_store_explicit(&m->counters[PRD_PG_M_OPEN], p->n_open, memory_order_relaxed);
+    atomic_store_explicit(&m->counters[PRD_PG_M_WAITING], p->n_waiting, memory_order_relaxed);
+}
+
+/* ---- wait queue (under the lock) ---- */
+
+static void waiter_remove(prd_pg_pool *p, struct prd__pg_waiter *w)
+{
+    struct prd__pg_waiter **pp = &p->wait_head, *prev = NULL;
+    while (*pp && *pp != w) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    if (!*pp)
+        return;
+    *pp = w->next;
+    if (p->wait_tail == w)
+        p->wait_tail = prev;
+    p->n_waiting--;
+    /* The new head may be able to go now. */
+    if (p->wait_head)
+        pthread_cond_signal(&p->wait_head->cond);
+}
+
+static void wake_head(prd_pg_pool *p)
+{
+    if (p->wait_head) {
+        p->wait_head->wake = 1;
+        pthread_cond_signal(&p->wait_head->cond);
+    }
+}
+
+/* ---- slots (under the lock) ---- */
+
+static void idle_remove_at(prd_pg_pool *p, uint32_t i)
+{
+    memmove(&p->idle[i], &p->idle[i + 1], (p->n_idle - i - 1) * sizeof *p->idle);
+    p->n_idle--;
+}
+
+/* Reserve an empty slot for a new connection: the caller connects with
+ * the lock released. NULL when none (or no memory). */
+static prd_pg_conn *slot_reserve(prd_pg_pool *p)
+{
+    for (uint32_t i = 0; i < p->cfg->max_size; i++) {
+        prd_pg_conn *c = p->slots[i];
+        if (c && c->state != PRD__SLOT_EMPTY)
+            continue;
+        if (!c) {
+            c = prd__calloc(1, sizeof *c);
+            if (!c)
+                return NULL;
+            c->pool = p;
+            p->slots[i] = c;
+        }
+        c->state = PRD__SLOT_CONNECTING;
+        p->n_open++;
+        return c;
+    }
+    return NULL;
+}
+
+static void slot_free(prd_pg_pool *p, prd_pg_conn *c)
+{
+    c->state = PRD__SLOT_EMPTY;
+    p->n_open--;
+    wake_head(p);
+}
+
+/* Hand a ready connection to the first waiter, or make it idle. */
+static void slot_give(prd_pg_pool *p, prd_pg_conn *c)
+{
+    struct prd__pg_waiter *w = p->wait_head;
+    if (w && !p->closing) {
+        p->wait_head = w->next;
+        if (!p->wait_head)
+            p->wait_tail = NULL;
+        p->n_waiting--;
+        c->state = PRD__SLOT_OUT;
+        p->n_out++;
+        p->refs++;
+        w->handed = c;
+        pthread_cond_signal(&w->cond);
+        return;
+    }
+    c->state = PRD__SLOT_IDLE;
+    p->idle[p->n_idle++] = c;
+}
+
+/* ---- fork ---- */
+
+static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *maint_main(void *arg);
+
+/* In a forked child the pool's memory is a copy: its lock may have been
+ * held by a thread that does not exist here, its waiters live on stacks of
+ * such threads, and its sockets are the parent's. Start over: every
+ * inherited connection is abandoned without touching its socket. */
+static void after_fork(prd_pg_pool *p)
+{
+    pthread_mutex_lock(&fork_lock);
+    if (p->pid != getpid()) {
+        pthread_mutex_init(&p->lock, NULL);
+        cond_init_mono(&p->drained);
+        cond_init_mono(&p->maint_cond);
+        p->wait_head = p->wait_tail = NULL;
+        p->n_waiting = 0;
+        p->n_idle = 0;
+        p->n_open = 0;
+        p->n_out = 0;
+        for (uint32_t i = 0; i < p->cfg->max_size; i++) {
+            prd_pg_conn *c = p->slots[i];
+            if (!c)
+                continue;
+            if (c->state == PRD__SLOT_OUT) {
+                /* Still held by this process's code: closed on release. */
+                c->doomed = c->broken = 1;
+                p->n_out++;
+                p->n_open++;
+                continue;
+            }
+            prd__pg_conn_close(c); /* c->pid is the parent's: socket untouched */
+            c->state = PRD__SLOT_EMPTY;
+        }
+        p->refs = 1 + (int)p->n_out;
+        p->generation++;
+        p->maint_running = 0;
+        p->connect_failures_in_row = 0;
+        p->next_connect_ns = 0;
+        p->pid = getpid();
+        if (p->cfg->maintenance_interval_ms && !p->closing &&
+            pthread_create(&p->maint_thread, NULL, maint_main, p) == 0)
+            p->maint_running = 1;
+        update_gauges(p);
+    }
+    pthread_mutex_unlock(&fork_lock);
+}
+
+static inline void check_fork(prd_pg_pool *p)
+{
+    if (__builtin_expect(p->pid != getpid(), 0))
+        after_fork(p);
+}
+
+/* ---- connecting a reserved slot (lock not held) ---- */
+
+static void log_connect_failure(prd_pg_pool *p, const prd_pg_error *e, uint32_t in_row,
+                                int64_t backoff_ns)
+{
+    PRD_LOG_WARN(p->cfg->logger, "pg connect failed", PRD_F_STR("error", e->message),
+                 PRD_F_STATUS("status", e->status), PRD_F_UINT("failures_in_row", in_row),
+                 PRD_F_DOUBLE("retry_in_ms", (double)backoff_ns / 1e6));
+}
+
+/* Connect c (reserved, state CONNECTING). On success c is ready (not yet
+ * given anywhere); on failure the slot is freed and backoff armed. */
+static prd_status slot_connect(prd_pg_pool *p, prd_pg_conn *c, prd_pg_error *err)
+{
+    PGconn *pg = NULL;
+    prd_pg_error local;
+    prd_pg_error *e = err ? err : &local;
+    prd_status st = prd__pg_connect(p, &pg, e);
+    pthread_mutex_lock(&p->lock);
+    if (st != PRD_OK) {
+        prd__pg_metric_add(&p->metrics, PRD_PG_M_CONNECT_FAILURES, 1);
+        uint32_t n = ++p->connect_failures_in_row;
+        int64_t b = prd__pg_backoff_ns(p->cfg->backoff_initial_ms, p->cfg->backoff_max_ms, n - 1);
+        p->next_connect_ns = prd__pg_real_ns() + b;
+        prd__pg_error_copy(&p->last_connect_error, e);
+        slot_free(p, c);
+        update_gauges(p);
+        pthread_mutex_unlock(&p->lock);
+        log_connect_failure(p, e, n, b);
+        return st;
+    }
+    uint32_t had_failed = p->connect_failures_in_row;
+    p->connect_failures_in_row = 0;
+    p->next_connect_ns = 0;
+    c->pg = pg;
+    c->generation = p->generation;
+    c->checked_epoch = atomic_load(&p->suspect_epoch);
+    c->pid = getpid();
+    c->broken = c->doomed = 0;
+    int64_t now = prd__pg_now_ns(p);
+    c->created_ns = c->last_used_ns = now;
+    c->expires_ns = INT64_MAX;
+    if (p->cfg->max_lifetime_ms) {
+        int64_t life = (int64_t)p->cfg->max_lifetime_ms * 1000000;
+        int64_t jitter = life / 100 * p->cfg->lifetime_jitter_pct;
+        if (jitter > 0)
+            life -= (int64_t)(prd__pg_random() % (uint64_t)jitter);
+        c->expires_ns = now + life;
+    }
+    pthread_mutex_unlock(&p->lock);
+    prd__pg_metric_add(&p->metrics, PRD_PG_M_CONNECTS, 1);
+    if (had_failed)
+        PRD_LOG_INFO(p->cfg->logger, "pg reconnected", PRD_F_UINT("after_failures", had_failed));
+    return PRD_OK;
+}
+
+/* Close c's connection and free its slot (lock not held). */
+static void slot_close(prd_pg_pool *p, prd_pg_conn *c)
+{
+    prd__pg_conn_close(c);
+    pthread_mutex_lock(&p->lock);
+    slot_free(p, c);
+    pthread_cond_broadcast(&p->drained);
+    update_gauges(p);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* ---- acquire ---- */
+
+enum take { TAKE_NONE, TAKE_IDLE, TAKE_NEW };
+
+static enum take try_take(prd_pg_pool *p, prd_pg_conn **out)
+{
+    if (p->n_idle > 0) {
+        prd_pg_conn *c = p->idle[--p->n_idle]; /* most recently used: warm */
+        c->state = PRD__SLOT_CONNECTING; /* reserved while checked */
+        *out = c;
+        return TAKE_IDLE;
+    }
+    if (p->n_open < p->cfg->max_size && prd__pg_real_ns() >= p->next_connect_ns) {
+        prd_pg_conn *c = slot_reserve(p);
+        if (c) {
+            *out = c;
+            return TAKE_NEW;
+        }
+    }
+    return TAKE_NONE;
+}
+
+/* Check an idle connection before handing it out; 0 when usable. */
+static int still_good(prd_pg_pool *p, prd_pg_conn *c, int64_t now)
+{
+    if (c->doomed || c->broken || c->generation != p->generation || now >= c->expires_ns)
+        return 0;
+    if (!c->pg || PQstatus(c->pg) != CONNECTION_OK)
+        return 0;
+    uint64_t epoch = atomic_load(&p->suspect_epoch);
+    if (now - c->last_used_ns >= (int64_t)p->cfg->health_check_after_ms * 1000000 ||
+        c->checked_epoch < epoch) {
+        c->checked_epoch = epoch;
+        if (prd__pg_ping(c) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Called with the lock held. */
+static prd_status fail_acquire(prd_pg_pool *p, prd_status st, prd_pg_error *err)
+{
+    if (st == PRD_ETIMEOUT && p->connect_failures_in_row) {
+        /* Waiting ended because the server cannot be reached: say so. */
+        prd__pg_error_copy(err, &p->last_connect_error);
+        st = p->last_connect_error.status == PRD_ETIMEOUT ? PRD_ETIMEOUT : PRD_EDB;
+        if (err)
+            err->status = st;
+    } else if (st == PRD_ETIMEOUT) {
+        prd__pg_metric_add(&p->metrics, PRD_PG_M_ACQUIRE_TIMEOUTS, 1);
+        prd__pg_error_set(err, st, NULL, "no connection free within %u ms (max_size %u)",
+                          p->cfg->acquire_timeout_ms, p->cfg->max_size);
+    } else if (st == PRD_EBUSY) {
+        prd__pg_metric_add(&p->metrics, PRD_PG_M_ACQUIRE_BUSY, 1);
+        prd__pg_error_set(err, st, NULL, "wait queue full (%u waiting)", p->cfg->max_waiters);
+    } else if (st == PRD_ECLOSED) {
+        prd__pg_error_set(err, st, NULL, "pool is closed");
+    } else if (st == PRD_ENOMEM) {
+        prd__pg_error_set(err, st, NULL, "out of memory");
+    }
+    return st;
+}
+
+static void hand_out(prd_pg_pool *p, prd_pg_conn *c, const char *file, int line, int64_t t0)
+{
+    c->acquired_file = file;
+    c->acquired_line = line;
+    c->acquired_ns = prd__pg_now_ns(p);
+    c->leak_reported = 0;
+    prd__pg_error_clear(&c->error);
+    prd__pg_metric_add(&p->metrics, PRD_PG_M_ACQUIRED, 1);
+    prd__pg_hist_observe(&p->metrics, PRD_PG_H_ACQUIRE_WAIT, prd__pg_real_ns() - t0);
+}
+
+prd_status prd_pg_pool_acquire_at(prd_pg_pool *p, prd_pg_conn **out, prd_pg_error *err,
+                                  const char *file, int line)
+{
+    if (out)
+        *out = NULL;
+    prd__pg_error_clear(err);
+    if (!p || !out)
+        return PRD_EINVAL;
+    check_fork(p);
+    int64_t t0 = prd__pg_real_ns();
+    int64_t deadline = t0 + (int64_t)p->cfg->acquire_timeout_ms * 1000000;
+    struct prd__pg_waiter w;
+    int queued = 0, cond_ready = 0;
+
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        if (p->closing) {
+            if (queued)
+                waiter_remove(p, &w);
+            prd_status st = fail_acquire(p, PRD_ECLOSED, err);
+            pthread_mutex_unlock(&p->lock);
+            if (cond_ready)
+                pthread_cond_destroy(&w.cond);
+            return st;
+        }
+        prd_pg_conn *c = NULL;
+        enum take how = TAKE_NONE;
+        if (queued && w.handed) {
+            c = w.handed;
+            queued = 0; /* the releaser dequeued us */
+            update_gauges(p);
+            pthread_mutex_unlock(&p->lock);
+            pthread_cond_destroy(&w.cond);
+            hand_out(p, c, file, line, t0);
+            *out = c;
+            return PRD_OK;
+        }
+        /* FIFO: newcomers queue behind waiters; only the head takes. */
+        if ((!queued && !p->wait_head) || (queued && p->wait_head == &w))
+            how = try_take(p, &c);
+        if (how != TAKE_NONE) {
+            if (queued) {
+                waiter_remove(p, &w);
+                queued = 0;
+            }
+            c->state = PRD__SLOT_CONNECTING;
+            update_gauges(p);
+            pthread_mutex_unlock(&p->lock);
+            prd_status st = PRD_OK;
+            if (how == TAKE_IDLE && !still_good(p, c, prd__pg_now_ns(p))) {
+                prd__pg_metric_add(&p->metrics, c->broken || (c->pg && PQstatus(c->pg) != CONNECTION_OK)
+                                                     ? PRD_PG_M_BROKEN
+                                                     : PRD_PG_M_RECYCLED,
+                                   1);
+                prd__pg_conn_close(c);
+                how = TAKE_NEW;
+            }
+            if (how == TAKE_NEW)
+                st = slot_connect(p, c, err);
+            pthread_mutex_lock(&p->lock);
+            if (st == PRD_OK) {
+                if (p->closing) {
+                    pthread_mutex_unlock(&p->lock);
+                    slot_close(p, c);
+                    pthread_mutex_lock(&p->lock);
+                    continue; /* reports ECLOSED */
+                }
+                c->state = PRD__SLOT_OUT;
+                p->n_out++;
+                p->refs++;
+                update_gauges(p);
+                pthread_mutex_unlock(&p->lock);
+                if (cond_ready)
+                    pthread_cond_destroy(&w.cond);
+                prd__pg_error_clear(err);
+                hand_out(p, c, file, line, t0);
+                *out = c;
+                return PRD_OK;
+            }
+            if (st == PRD_ENOMEM) {
+                st = fail_acquire(p, st, err);
+                pthread_mutex_unlock(&p->lock);
+                if (cond_ready)
+                    pthread_cond_destroy(&w.cond);
+                return st;
+            }
+            /* Connect failed (backoff armed): wait for the next chance. */
+        }
+        int64_t now = prd__pg_real_ns();
+        if (now >= deadline) {
+            if (queued)
+                waiter_remove(p, &w);
+            update_gauges(p);
+            prd_status st = fail_acquire(p, PRD_ETIMEOUT, err);
+            pthread_mutex_unlock(&p->lock);
+            if (cond_ready)
+                pthread_cond_destroy(&w.cond);
+            return st;
+        }
+        if (!queued) {
+            if (p->n_waiting >= p->cfg->max_waiters) {
+                prd_status st = fail_acquire(p, PRD_EBUSY, err);
+                pthread_mutex_unlock(&p->lock);
+                if (cond_ready)
+                    pthread_cond_destroy(&w.cond);
+                return st;
+            }
+            if (!cond_ready) {
+                cond_init_mono(&w.cond);
+                cond_ready = 1;
+            }
+            w.handed = NULL;
+            w.wake = 0;
+            w.next = NULL;
+            if (p->wait_tail)
+                p->wait_tail->next = &w;
+            else
+                p->wait_head = &w;
+            p->wait_tail = &w;
+            p->n_waiting++;
+            queued = 1;
+            update_gauges(p);
+        }
+        int64_t until = deadline;
+        if (p->wait_head == &w && p->n_open < p->cfg->max_size && p->next_connect_ns > now &&
+            p->next_connect_ns < until)
+            until = p->next_connect_ns; /* backoff ends: try to connect */
+        struct timespec ts;
+        deadline_ts(until, &ts);
+        w.wake = 0;
+        int rc = pthread_cond_timedwait(&w.cond, &p->lock, &ts);
+        (void)rc; /* every outcome is re-examined at the top */
+    }
+}
+
+/* ---- release ---- */
+
+static void pool_destroy(prd_pg_pool *p);
+
+void prd_pg_pool_release(prd_pg_conn *c)
+{
+    if (!c)
+        return;
+    prd_pg_pool *p = c->pool;
+    check_fork(p);
+    /* Leave no session state behind for the next user. */
+    if (c->pg && !c->broken && c->pid == getpid()) {
+        PGTransactionStatusType ts = PQtransactionStatus(c->pg);
+        if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
+            PGresult *r = PQexec(c->pg, "ROLLBACK");
+            if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+                c->broken = 1;
+            PQclear(r);
+        } else if (ts != PQTRANS_IDLE) {
+            c->broken = 1; /* active or unknown: cannot be trusted */
+        }
+    }
+    c->in_tx = c->begin_pending = c->retryable = 0;
+    c->savepoint_depth = 0;
+    int64_t now = prd__pg_now_ns(p);
+
+    pthread_mutex_lock(&p->lock);
+    p->n_out--;
+    int close_it = c->broken || c->doomed || c->generation != p->generation || p->closing ||
+                   now >= c->expires_ns || c->pid != getpid() || !c->pg ||
+                   PQstatus(c->pg) != CONNECTION_OK;
+    if (close_it) {
+        if (c->broken)
+            prd__pg_metric_add(&p->metrics, PRD_PG_M_BROKEN, 1);
+        else if (!p->closing && now >= c->expires_ns)
+            prd__pg_metric_add(&p->metrics, PRD_PG_M_RECYCLED, 1);
+        c->state = PRD__SLOT_CONNECTING;
+    } else {
+        c->last_used_ns = now;
+        slot_give(p, c);
+    }
+    update_gauges(p);
+    pthread_cond_broadcast(&p->drained);
+    pthread_mutex_unlock(&p->lock);
+
+    if (close_it)
+        slot_close(p, c);
+
+    pthread_mutex_lock(&p->lock);
+    int last = --p->refs == 0;
+    pthread_mutex_unlock(&p->lock);
+    if (last)
+        pool_destroy(p);
+}
+
+/* ---- failover and suspicion ---- */
+
+void prd__pg_pool_suspect(prd_pg_pool *p)
+{
+    atomic_fetch_add(&p->suspect_epoch, 1);
+}
+
+/* Close the idle connections that fail keep(), with the lock released. */
+static size_t drop_idle(prd_pg_pool *p,
+                        int (*keep)(prd_pg_pool *, prd_pg_conn *, int64_t, size_t),
+                        int64_t now, prd_pg_metric counted_as)
+{
+    prd_pg_conn *stackbuf[64];
+    size_t n = 0;
+    pthread_mutex_lock(&p->lock);
+    for (uint32_t i = 0; i < p->n_idle && n < PRD_ARRAY_LEN(stackbuf);) {
+        prd_pg_conn *c = p->idle[i];
+        if (keep && keep(p, c, now, n)) {
+            i++;
+            continue;
+        }
+        idle_remove_at(p, i);
+        c->state = PRD__SLOT_CONNECTING;
+        stackbuf[n++] = c;
+    }
+    update_gauges(p);
+    pthread_mutex_unlock(&p->lock);
+    for (size_t i = 0; i < n; i++)
+        slot_close(p, stackbuf[i]);
+    if (n)
+        prd__pg_metric_add(&p->metrics, counted_as, n);
+    return n;
+}
+
+static int keep_current_gen(prd_pg_pool *p, prd_pg_conn *c, int64_t now, size_t dropped)
+{
+    (void)now;
+    (void)dropped;
+    return c->generation == p->generation;
+}
+
+void prd__pg_pool_failover(prd_pg_pool *p, uint64_t generation, const char *why)
+{
+    pthread_mutex_lock(&p->lock);
+    int first = generation == p->generation;
+    if (first) {
+        p->generation++;
+        /* Reconnect at once: the new primary may already be there. */
+        p->connect_failures_in_row = 0;
+        p->next_connect_ns = 0;
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (!first)
+        return; /* another connection already reported it */
+    prd__pg_metric_add(&p->metrics, PRD_PG_M_FAILOVERS, 1);
+    PRD_LOG_WARN(p->cfg->logger, "pg dropping every connection of a generation",
+                 PRD_F_STR("reason", why), PRD_F_UINT("generation", generation));
+    while (drop_idle(p, keep_current_gen, 0, PRD_PG_M_BROKEN) > 0) {
+    }
+}
+
+/* ---- housekeeping ---- */
+
+static int keep_idle(prd_pg_pool *p, prd_pg_conn *c, int64_t now, size_t dropped)
+{
+    if (c->generation != p->generation || now >= c->expires_ns)
+        return 0;
+    /* Idle ones go down to min_size (counting those this sweep drops);
+     * lifetime and generation apply to all. */
+    if (p->cfg->idle_timeout_ms &&
+        now - c->last_used_ns >= (int64_t)p->cfg->idle_timeout_ms * 1000000 &&
+        p->n_open - dropped > p->cfg->min_size)
+        return 0;
+    return 1;
+}
+
+static void report_leaks(prd_pg_pool *p, int64_t now)
+{
+    if (!p->cfg->leak_threshold_ms)
+        return;
+    int64_t limit = (int64_t)p->cfg->leak_threshold_ms * 1000000;
+    for (;;) {
+        const char *file = NULL;
+        int line = 0;
+        int64_t held = 0;
+        pthread_mutex_lock(&p->lock);
+        for (uint32_t i = 0; i < p->cfg->max_size; i++) {
+            prd_pg_conn *c = p->slots[i];
+            if (c && c->state == PRD__SLOT_OUT && !c->leak_reported &&
+                now - c->acquired_ns >= limit) {
+                c->leak_reported = 1;
+                file = c->acquired_file;
+                line = c->acquired_line;
+                held = now - c->acquired_ns;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&p->lock);
+        if (!file)
+            return;
+        prd__pg_metric_add(&p->metrics, PRD_PG_M_LEAKS, 1);
+        PRD_LOG_WARN(p->cfg->logger, "pg connection held past the leak threshold",
+                     PRD_F_STR("acquired_at_file", file), PRD_F_INT("acquired_at_line", line),
+                     PRD_F_DOUBLE("held_ms", (double)held / 1e6),
+                     PRD_F_UINT("threshold_ms", p->cfg->leak_threshold_ms));
+    }
+}
+
+static void fill_min(prd_pg_pool *p)
+{
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        prd_pg_conn *c = NULL;
+        if (!p->closing && p->n_open < p->cfg->min_size &&
+            prd__pg_real_ns() >= p->next_connect_ns)
+            c = slot_reserve(p);
+        update_gauges(p);
+        pthread_mutex_unlock(&p->lock);
+        if (!c || slot_connect(p, c, NULL) != PRD_OK)
+            return;
+        pthread_mutex_lock(&p->lock);
+        if (p->closing) {
+            pthread_mutex_unlock(&p->lock);
+            slot_close(p, c);
+            return;
+        }
+        slot_give(p, c);
+        update_gauges(p);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
+prd_status prd_pg_pool_maintain(prd_pg_pool *p)
+{
+    if (!p)
+        return PRD_EINVAL;
+    check_fork(p);
+    if (p->closing)
+        return PRD_ECLOSED;
+    int64_t now = prd__pg_now_ns(p);
+    while (drop_idle(p, keep_idle, now, PRD_PG_M_RECYCLED) > 0) {
+    }
+    report_leaks(p, now);
+    fill_min(p);
+    return PRD_OK;
+}
+
+static void *maint_main(void *arg)
+{
+    prd_pg_pool *p = arg;
+    pthread_mutex_lock(&p->lock);
+    while (!p->closing) {
+        struct timespec ts;
+        deadline_ts(prd__pg_real_ns() + (int64_t)p->cfg->maintenance_interval_ms * 1000000, &ts);
+        pthread_cond_timedwait(&p->maint_cond, &p->lock, &ts);
+        if (p->closing)
+            break;
+        pthread_mutex_unlock(&p->lock);
+        prd_pg_pool_maintain(p);
+        pthread_mutex_lock(&p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* ---- lifecycle ---- */
+
+static void pool_destroy(prd_pg_pool *p)
+{
+    for (uint32_t i = 0; i < p->cfg->max_size; i++) {
+        prd_pg_conn *c = p->slots[i];
+        if (!c)
+            continue;
+        prd__pg_conn_close(c);
+        prd__free(c->stmts);
+        prd__free(c);
+    }
+    prd__free(p->slots);
+    prd__free(p->idle);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->drained);
+    pthread_cond_destroy(&p->maint_cond);
+    prd_pg_config_free(p->cfg);
+    prd__free(p);
+}
+
+prd_status prd_pg_pool_new(const prd_pg_config *cfg, prd_pg_pool **out, prd_pg_error *err)
+{
+    prd__pg_error_clear(err);
+    if (!out)
+        return PRD_EINVAL;
+    *out = NULL;
+    if (!cfg || !cfg->conninfo) {
+        prd__pg_error_set(err, PRD_EINVAL, NULL, "config: missing");
+        return PRD_EINVAL;
+    }
+    if (cfg->min_size > cfg->max_size) {
+        prd__pg_error_set(err, PRD_EINVAL, NULL, "min_size: %u is more than max_size %u",
+                          cfg->min_size, cfg->max_size);
+        return PRD_EINVAL;
+    }
+    prd_status st = prd__ensure_init();
+    if (st != PRD_OK)
+        return st;
+    prd_pg_pool *p = prd__calloc(1, sizeof *p);
+    if (!p)
+        return PRD_ENOMEM;
+    st = prd__pg_config_copy(cfg, &p->cfg);
+    if (st != PRD_OK) {
+        prd__free(p);
+        return st;
+    }
+    p->slots = prd__calloc(cfg->max_size, sizeof *p->slots);
+    p->idle = prd__calloc(cfg->max_size, sizeof *p->idle);
+    if (!p->slots || !p->idle) {
+        prd__free(p->slots);
+        prd__free(p->idle);
+        prd_pg_config_free(p->cfg);
+        prd__free(p);
+        return PRD_ENOMEM;
+    }
+    pthread_mutex_init(&p->lock, NULL);
+    cond_init_mono(&p->drained);
+    cond_init_mono(&p->maint_cond);
+    p->pid = getpid();
+    p->refs = 1;
+    p->generation = 1;
+
+    if (cfg->min_size > 0) {
+        /* Fail fast: a wrong password or host shows now, not on the first
+         * request. */
+        pthread_mutex_lock(&p->lock);
+        prd_pg_conn *c = slot_reserve(p);
+        pthread_mutex_unlock(&p->lock);
+        st = c ? slot_connect(p, c, err) : PRD_ENOMEM;
+        if (st != PRD_OK) {
+            pool_destroy(p);
+            return st;
+        }
+        pthread_mutex_lock(&p->lock);
+        slot_give(p, c);
+        update_gauges(p);
+        pthread_mutex_unlock(&p->lock);
+    }
+    if (cfg->maintenance_interval_ms) {
+        if (pthread_create(&p->maint_thread, NULL, maint_main, p) != 0) {
+            pool_destroy(p);
+            prd__pg_error_set(err, PRD_EINTERNAL, NULL, "could not start the housekeeping thread");
+            return PRD_EINTERNAL;
+        }
+        p->maint_running = 1;
+    }
+    *out = p;
+    return PRD_OK;
+}
+
+prd_status prd_pg_pool_close(prd_pg_pool *p, uint32_t drain_ms)
+{
+    if (!p)
+        return PRD_EINVAL;
+    check_fork(p);
+    pthread_mutex_lock(&p->lock);
+    p->closing = 1;
+    for (struct prd__pg_waiter *w = p->wait_head; w; w = w->next) {
+        w->wake = 1;
+        pthread_cond_signal(&w->cond);
+    }
+    pthread_cond_broadcast(&p->maint_cond);
+    int join = p->maint_running && !pthread_equal(p->maint_thread, pthread_self());
+    int running = p->maint_running;
+    p->maint_running = 0;
+    pthread_mutex_unlock(&p->lock);
+    if (join)
+        pthread_join(p->maint_thread, NULL);
+    else if (running)
+        pthread_detach(p->maint_thread);
+
+    while (drop_idle(p, NULL, 0, PRD_PG_M_RECYCLED) > 0) {
+    }
+    int64_t deadline = prd__pg_real_ns() + (int64_t)drain_ms * 1000000;
+    pthread_mutex_lock(&p->lock);
+    while (p->n_out > 0 || p->n_open > p->n_out) {
+        if (prd__pg_real_ns() >= deadline)
+            break;
+        struct timespec ts;
+        deadline_ts(deadline, &ts);
+        pthread_cond_timedwait(&p->drained, &p->lock, &ts);
+    }
+    uint32_t left = p->n_out;
+    pthread_mutex_unlock(&p->lock);
+    return left ? PRD_ETIMEOUT : PRD_OK;
+}
+
+void prd_pg_pool_free(prd_pg_pool *p)
+{
+    if (!p)
+        return;
+    prd_pg_pool_close(p, 0);
+    pthread_mutex_lock(&p->lock);
+    int last = --p->refs == 0;
+    pthread_mutex_unlock(&p->lock);
+    if (last)
+        pool_destroy(p);
+}

@@ -14,6 +14,18 @@
 
 /* ---- connecting ---- */
 
+/* libpq prints notices (and errors that arrive while idle, such as the
+ * FATAL of a terminated backend) on stderr by default; the library never
+ * prints, so they go to the pool's logger. */
+static void notice_to_log(void *arg, const char *message)
+{
+    prd_pg_pool *pool = arg;
+    size_t n = strlen(message);
+    while (n > 0 && message[n - 1] == '\n')
+        n--;
+    PRD_LOG_INFO(pool->cfg->logger, "pg notice", PRD_F_STRN("message", message, n));
+}
+
 prd_status prd__pg_connect(prd_pg_pool *pool, PGconn **out, prd_pg_error *err)
 {
     const prd_pg_config *cfg = pool->cfg;
@@ -64,6 +76,7 @@ prd_status prd__pg_connect(prd_pg_pool *pool, PGconn **out, prd_pg_error *err)
         PQfinish(c);
         return st;
     }
+    PQsetNoticeProcessor(c, notice_to_log, pool);
     *out = c;
     return PRD_OK;
 }

@@ -136,6 +136,19 @@ static void slot_free(prd_pg_pool *p, prd_pg_conn *c)
     wake_head(p);
 }
 
+/* c goes out to a caller at file:line. Under the lock, since housekeeping
+ * reads these fields for leak reports. */
+static void mark_out(prd_pg_pool *p, prd_pg_conn *c, const char *file, int line)
+{
+    c->state = PRD__SLOT_OUT;
+    c->acquired_file = file;
+    c->acquired_line = line;
+    c->acquired_ns = prd__pg_now_ns(p);
+    c->leak_reported = 0;
+    p->n_out++;
+    p->refs++;
+}
+
 /* Hand a ready connection to the first waiter, or make it idle. */
 static void slot_give(prd_pg_pool *p, prd_pg_conn *c)
 {
@@ -145,9 +158,7 @@ static void slot_give(prd_pg_pool *p, prd_pg_conn *c)
         if (!p->wait_head)
             p->wait_tail = NULL;
         p->n_waiting--;
-        c->state = PRD__SLOT_OUT;
-        p->n_out++;
-        p->refs++;
+        mark_out(p, c, w->file, w->line);
         w->handed = c;
         pthread_cond_signal(&w->cond);
         return;
@@ -341,12 +352,8 @@ static prd_status fail_acquire(prd_pg_pool *p, prd_status st, prd_pg_error *err)
     return st;
 }
 
-static void hand_out(prd_pg_pool *p, prd_pg_conn *c, const char *file, int line, int64_t t0)
+static void hand_out(prd_pg_pool *p, prd_pg_conn *c, int64_t t0)
 {
-    c->acquired_file = file;
-    c->acquired_line = line;
-    c->acquired_ns = prd__pg_now_ns(p);
-    c->leak_reported = 0;
     prd__pg_error_clear(&c->error);
     prd__pg_metric_add(&p->metrics, PRD_PG_M_ACQUIRED, 1);
     prd__pg_hist_observe(&p->metrics, PRD_PG_H_ACQUIRE_WAIT, prd__pg_real_ns() - t0);
@@ -385,7 +392,7 @@ prd_status prd_pg_pool_acquire_at(prd_pg_pool *p, prd_pg_conn **out, prd_pg_erro
             update_gauges(p);
             pthread_mutex_unlock(&p->lock);
             pthread_cond_destroy(&w.cond);
-            hand_out(p, c, file, line, t0);
+            hand_out(p, c, t0);
             *out = c;
             return PRD_OK;
         }
@@ -419,15 +426,13 @@ prd_status prd_pg_pool_acquire_at(prd_pg_pool *p, prd_pg_conn **out, prd_pg_erro
                     pthread_mutex_lock(&p->lock);
                     continue; /* reports ECLOSED */
                 }
-                c->state = PRD__SLOT_OUT;
-                p->n_out++;
-                p->refs++;
+                mark_out(p, c, file, line);
                 update_gauges(p);
                 pthread_mutex_unlock(&p->lock);
                 if (cond_ready)
                     pthread_cond_destroy(&w.cond);
                 prd__pg_error_clear(err);
-                hand_out(p, c, file, line, t0);
+                hand_out(p, c, t0);
                 *out = c;
                 return PRD_OK;
             }
@@ -466,6 +471,8 @@ prd_status prd_pg_pool_acquire_at(prd_pg_pool *p, prd_pg_conn **out, prd_pg_erro
             w.handed = NULL;
             w.wake = 0;
             w.next = NULL;
+            w.file = file;
+            w.line = line;
             if (p->wait_tail)
                 p->wait_tail->next = &w;
             else

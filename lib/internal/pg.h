@@ -169,6 +169,8 @@ struct prd__pg_waiter {
     pthread_cond_t cond;
     prd_pg_conn *handed; /* a connection given to this waiter */
     int wake;            /* a slot freed or the pool closed: look again */
+    const char *file;    /* where the waiter acquires from (leak reports) */
+    int line;
     struct prd__pg_waiter *next;
 };
 
@@ -180,7 +182,7 @@ struct prd_pg_pool {
     prd_pg_conn **idle;     /* idle connections, most recently used last */
     uint32_t n_open, n_idle, n_out, n_waiting;
     struct prd__pg_waiter *wait_head, *wait_tail;
-    uint64_t generation;
+    _Atomic uint64_t generation;
     _Atomic uint64_t suspect_epoch;
     _Atomic int closing;
     pid_t pid;

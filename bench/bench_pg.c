@@ -1,0 +1,289 @@
+/* bench_pg: the pool against what a service would do without it.
+ *   - acquire + release, uncontended and 8 threads over 4 connections,
+ *     against a minimal mutex-guarded free list (the floor for any pool);
+ *   - SELECT 1 and a one-row primary-key lookup (pgbench_accounts) through
+ *     the pool with 1, 8 and 32 client threads, against a dedicated libpq
+ *     connection per thread running the same prepared statement (target:
+ *     ratio >= 0.95), against connecting per request, and against pgbench -S
+ *     on the same server (the database's own limit).
+ * Needs a server: run under scripts/pg-temp (scripts/bench does). */
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+#include "prodready.h"
+
+static const char *conninfo;
+static double seconds = 2.0;
+
+/* ---- acquire + release ---- */
+
+struct acq_ctx {
+    prd_pg_pool *pool;
+    long iters;
+};
+
+static void *acq_loop(void *arg)
+{
+    struct acq_ctx *x = arg;
+    for (long i = 0; i < x->iters; i++) {
+        prd_pg_conn *c;
+        if (prd_pg_acquire(x->pool, &c, NULL) != PRD_OK)
+            abort();
+        prd_pg_pool_release(c);
+    }
+    return NULL;
+}
+
+/* The floor: a free list under one mutex and a condition variable. */
+struct floor_pool {
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    int free_n;
+    void *items[64];
+};
+
+static void *floor_loop(void *arg)
+{
+    struct floor_pool *f = ((void **)arg)[0];
+    long iters = *(long *)((void **)arg)[1];
+    for (long i = 0; i < iters; i++) {
+        pthread_mutex_lock(&f->m);
+        while (f->free_n == 0)
+            pthread_cond_wait(&f->cv, &f->m);
+        void *it = f->items[--f->free_n];
+        pthread_mutex_unlock(&f->m);
+        pthread_mutex_lock(&f->m);
+        f->items[f->free_n++] = it;
+        pthread_cond_signal(&f->cv);
+        pthread_mutex_unlock(&f->m);
+    }
+    return NULL;
+}
+
+static double run_threads(int n, void *(*fn)(void *), void *args, size_t arg_size)
+{
+    pthread_t t[64];
+    double t0 = bench_now_s();
+    for (int i = 0; i < n; i++)
+        pthread_create(&t[i], NULL, fn, (char *)args + (size_t)i * arg_size);
+    for (int i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+    return bench_now_s() - t0;
+}
+
+static prd_pg_pool *make_pool(uint32_t size)
+{
+    prd_pg_config *cfg;
+    if (prd_pg_config_new(conninfo, &cfg) != PRD_OK)
+        abort();
+    prd_pg_config_set_max_size(cfg, size);
+    prd_pg_config_set_min_size(cfg, size);
+    prd_pg_config_set_max_waiters(cfg, 1000);
+    prd_pg_config_set_acquire_timeout_ms(cfg, 60000);
+    prd_pg_config_set_leak_threshold_ms(cfg, 0);
+    prd_pg_pool *pool;
+    prd_pg_error *err;
+    prd_pg_error_new(&err);
+    if (prd_pg_pool_new(cfg, &pool, err) != PRD_OK) {
+        fprintf(stderr, "bench_pg: %s\n", prd_pg_error_message(err));
+        exit(1);
+    }
+    prd_pg_error_free(err);
+    prd_pg_config_free(cfg);
+    /* open them all now, so the timed part never connects */
+    prd_pg_conn *c[64];
+    for (uint32_t i = 0; i < size; i++)
+        prd_pg_acquire(pool, &c[i], NULL);
+    for (uint32_t i = 0; i < size; i++)
+        prd_pg_pool_release(c[i]);
+    return pool;
+}
+
+static void bench_acquire(int threads, uint32_t conns, const char *name)
+{
+    long iters = threads == 1 ? 2000000 : 200000;
+    prd_pg_pool *pool = make_pool(conns);
+    struct acq_ctx ctx[64];
+    for (int i = 0; i < threads; i++)
+        ctx[i] = (struct acq_ctx){pool, iters};
+    double t = run_threads(threads, acq_loop, ctx, sizeof ctx[0]);
+    double ns = t * 1e9 / ((double)iters * threads);
+    prd_pg_pool_free(pool);
+
+    struct floor_pool f = {.free_n = (int)conns};
+    pthread_mutex_init(&f.m, NULL);
+    pthread_cond_init(&f.cv, NULL);
+    for (uint32_t i = 0; i < conns; i++)
+        f.items[i] = &f;
+    void *args[64][2];
+    for (int i = 0; i < threads; i++) {
+        args[i][0] = &f;
+        args[i][1] = &iters;
+    }
+    double tb = run_threads(threads, floor_loop, args, sizeof args[0]);
+    double base = tb * 1e9 / ((double)iters * threads);
+    bench_report(name, ns, "ns/op", base, "mutex free list");
+}
+
+/* ---- queries ---- */
+
+static const char *q_select1 = "SELECT 1";
+static const char *q_pk = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
+static long accounts = 100000;
+
+struct q_ctx {
+    prd_pg_pool *pool;
+    PGconn *own;
+    const char *sql;
+    int params;
+    _Atomic int *stop;
+    long ops;
+    unsigned seed;
+};
+
+static void *pool_query_loop(void *arg)
+{
+    struct q_ctx *x = arg;
+    char aid[24];
+    const char *v[1] = {aid};
+    while (!atomic_load_explicit(x->stop, memory_order_relaxed)) {
+        prd_pg_conn *c;
+        if (prd_pg_acquire(x->pool, &c, NULL) != PRD_OK)
+            abort();
+        snprintf(aid, sizeof aid, "%ld", 1 + (long)((unsigned long)rand_r(&x->seed) % (unsigned long)accounts));
+        prd_pg_result *r;
+        if (prd_pg_query_text(c, x->sql, (size_t)x->params, v, &r) != PRD_OK)
+            abort();
+        prd_pg_result_free(r);
+        prd_pg_pool_release(c);
+        x->ops++;
+    }
+    return NULL;
+}
+
+static void *own_query_loop(void *arg)
+{
+    struct q_ctx *x = arg;
+    char aid[24];
+    const char *v[1] = {aid};
+    PGresult *p = PQprepare(x->own, "s", x->sql, x->params, NULL);
+    if (PQresultStatus(p) != PGRES_COMMAND_OK)
+        abort();
+    PQclear(p);
+    while (!atomic_load_explicit(x->stop, memory_order_relaxed)) {
+        snprintf(aid, sizeof aid, "%ld", 1 + (long)((unsigned long)rand_r(&x->seed) % (unsigned long)accounts));
+        PGresult *r = PQexecPrepared(x->own, "s", x->params, v, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            abort();
+        PQclear(r);
+        x->ops++;
+    }
+    return NULL;
+}
+
+static void *connect_per_request_loop(void *arg)
+{
+    struct q_ctx *x = arg;
+    char aid[24];
+    const char *v[1] = {aid};
+    while (!atomic_load_explicit(x->stop, memory_order_relaxed)) {
+        PGconn *c = PQconnectdb(conninfo);
+        snprintf(aid, sizeof aid, "%ld", 1 + (long)((unsigned long)rand_r(&x->seed) % (unsigned long)accounts));
+        PGresult *r = PQexecParams(c, x->sql, x->params, NULL, v, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            abort();
+        PQclear(r);
+        PQfinish(c);
+        x->ops++;
+    }
+    return NULL;
+}
+
+static double throughput(int threads, void *(*fn)(void *), prd_pg_pool *pool, const char *sql,
+                         int own)
+{
+    struct q_ctx ctx[64];
+    _Atomic int stop = 0;
+    pthread_t t[64];
+    for (int i = 0; i < threads; i++) {
+        ctx[i] = (struct q_ctx){pool, NULL, sql, sql == q_pk ? 1 : 0, &stop, 0, (unsigned)i + 1};
+        if (own) {
+            ctx[i].own = PQconnectdb(conninfo);
+            if (PQstatus(ctx[i].own) != CONNECTION_OK)
+                abort();
+        }
+    }
+    double t0 = bench_now_s();
+    for (int i = 0; i < threads; i++)
+        pthread_create(&t[i], NULL, fn, &ctx[i]);
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    nanosleep(&ts, NULL);
+    atomic_store(&stop, 1);
+    long ops = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(t[i], NULL);
+        ops += ctx[i].ops;
+        if (ctx[i].own)
+            PQfinish(ctx[i].own);
+    }
+    return (double)ops / (bench_now_s() - t0);
+}
+
+static double pgbench_tps(int clients)
+{
+    char cmd[512], buf[8192];
+    snprintf(cmd, sizeof cmd,
+             "pgbench -n -S -M prepared -c %d -j %d -T %d 2>/dev/null | "
+             "sed -n 's/^tps = \\([0-9.]*\\).*/\\1/p' | tail -n 1",
+             clients, clients < 2 ? clients : 2, (int)(seconds + 0.5));
+    if (!bench_run_peer(cmd, buf, sizeof buf))
+        return 0;
+    return atof(buf);
+}
+
+int main(int argc, char **argv)
+{
+    conninfo = getenv("PRD_PG_CONNINFO");
+    if (!conninfo) {
+        fprintf(stderr, "bench_pg: PRD_PG_CONNINFO not set (run under scripts/pg-temp)\n");
+        return 1;
+    }
+    if (argc > 1)
+        seconds = atof(argv[1]);
+    if (system("pgbench -i -q -s 1 >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "bench_pg: pgbench -i failed\n");
+        return 1;
+    }
+    bench_acquire(1, 1, "pg_acquire_release_uncontended");
+    bench_acquire(8, 4, "pg_acquire_release_8_threads_4_conns");
+
+    static const int thread_counts[] = {1, 8, 32};
+    for (int q = 0; q < 2; q++) {
+        const char *sql = q == 0 ? q_select1 : q_pk;
+        const char *qn = q == 0 ? "select1" : "pk_lookup";
+        for (size_t k = 0; k < sizeof thread_counts / sizeof *thread_counts; k++) {
+            int n = thread_counts[k];
+            prd_pg_pool *pool = make_pool((uint32_t)n);
+            double pooled = throughput(n, pool_query_loop, pool, sql, 0);
+            prd_pg_pool_free(pool);
+            double own = throughput(n, own_query_loop, NULL, sql, 1);
+            char name[96];
+            snprintf(name, sizeof name, "pg_%s_%d_threads_pool_vs_dedicated", qn, n);
+            bench_report(name, pooled, "queries/s", own, "dedicated libpq connection per thread");
+            if (q == 1) {
+                double cpr = throughput(n < 8 ? n : 8, connect_per_request_loop, NULL, sql, 0);
+                snprintf(name, sizeof name, "pg_%s_%d_threads_pool_vs_connect_per_request", qn, n);
+                bench_report(name, pooled, "queries/s", cpr, "connect per request");
+                double pgb = pgbench_tps(n);
+                snprintf(name, sizeof name, "pg_%s_%d_threads_pool_vs_pgbench_S", qn, n);
+                bench_report(name, pooled, "queries/s", pgb, "pgbench -S -M prepared");
+            }
+        }
+    }
+    return 0;
+}

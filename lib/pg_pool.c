@@ -237,7 +237,7 @@ static void log_connect_failure(prd_pg_pool *p, const prd_pg_error *e, uint32_t 
 static prd_status slot_connect(prd_pg_pool *p, prd_pg_conn *c, prd_pg_error *err)
 {
     PGconn *pg = NULL;
-    prd_pg_error local;
+    prd_pg_error local = {.status = PRD_OK};
     prd_pg_error *e = err ? err : &local;
     prd_status st = prd__pg_connect(p, &pg, e);
     pthread_mutex_lock(&p->lock);
@@ -473,11 +473,13 @@ prd_status prd_pg_pool_acquire_at(prd_pg_pool *p, prd_pg_conn **out, prd_pg_erro
             w.next = NULL;
             w.file = file;
             w.line = line;
+            /* The waiter lives on this stack frame: every return below
+             * takes it off the queue first (or a releaser already did). */
             if (p->wait_tail)
                 p->wait_tail->next = &w;
             else
-                p->wait_head = &w;
-            p->wait_tail = &w;
+                p->wait_head = &w; // cppcheck-suppress autoVariables
+            p->wait_tail = &w;     // cppcheck-suppress autoVariables
             p->n_waiting++;
             queued = 1;
             update_gauges(p);

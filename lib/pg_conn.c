@@ -85,7 +85,7 @@ void prd__pg_conn_close(prd_pg_conn *c)
 {
     if (!c->pg)
         return;
-    if (c->pid != getpid()) {
+    if (c->fork_epoch != prd__pg_fork_epoch()) {
         /* A forked child shares the parent's socket: PQfinish would send
          * Terminate on it and end the parent's session. Point the fd at
          * /dev/null first, so libpq's goodbye goes nowhere. */

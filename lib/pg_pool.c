@@ -170,6 +170,28 @@ static void slot_give(prd_pg_pool *p, prd_pg_conn *c)
 /* ---- fork ---- */
 
 static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic unsigned long fork_epoch;
+static pthread_once_t fork_watch_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void)
+{
+    atomic_fetch_add_explicit(&fork_epoch, 1, memory_order_relaxed);
+}
+
+static void register_fork_watch(void)
+{
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+void prd__pg_watch_forks(void)
+{
+    pthread_once(&fork_watch_once, register_fork_watch);
+}
+
+unsigned long prd__pg_fork_epoch(void)
+{
+    return atomic_load_explicit(&fork_epoch, memory_order_relaxed);
+}
 static void *maint_main(void *arg);
 
 /* In a forked child the pool's memory is a copy: its lock may have been
@@ -179,7 +201,7 @@ static void *maint_main(void *arg);
 static void after_fork(prd_pg_pool *p)
 {
     pthread_mutex_lock(&fork_lock);
-    if (p->pid != getpid()) {
+    if (p->fork_epoch != prd__pg_fork_epoch()) {
         pthread_mutex_init(&p->lock, NULL);
         cond_init_mono(&p->drained);
         cond_init_mono(&p->maint_cond);
@@ -199,7 +221,7 @@ static void after_fork(prd_pg_pool *p)
                 p->n_open++;
                 continue;
             }
-            prd__pg_conn_close(c); /* c->pid is the parent's: socket untouched */
+            prd__pg_conn_close(c); /* made before the fork: socket untouched */
             c->state = PRD__SLOT_EMPTY;
         }
         p->refs = 1 + (int)p->n_out;
@@ -207,7 +229,7 @@ static void after_fork(prd_pg_pool *p)
         p->maint_running = 0;
         p->connect_failures_in_row = 0;
         p->next_connect_ns = 0;
-        p->pid = getpid();
+        p->fork_epoch = prd__pg_fork_epoch();
         if (p->cfg->maintenance_interval_ms && !p->closing &&
             pthread_create(&p->maint_thread, NULL, maint_main, p) == 0)
             p->maint_running = 1;
@@ -218,7 +240,7 @@ static void after_fork(prd_pg_pool *p)
 
 static inline void check_fork(prd_pg_pool *p)
 {
-    if (__builtin_expect(p->pid != getpid(), 0))
+    if (__builtin_expect(p->fork_epoch != prd__pg_fork_epoch(), 0))
         after_fork(p);
 }
 
@@ -259,7 +281,7 @@ static prd_status slot_connect(prd_pg_pool *p, prd_pg_conn *c, prd_pg_error *err
     c->pg = pg;
     c->generation = p->generation;
     c->checked_epoch = atomic_load(&p->suspect_epoch);
-    c->pid = getpid();
+    c->fork_epoch = prd__pg_fork_epoch();
     c->broken = c->doomed = 0;
     int64_t now = prd__pg_now_ns(p);
     c->created_ns = c->last_used_ns = now;
@@ -507,7 +529,8 @@ void prd_pg_pool_release(prd_pg_conn *c)
     prd_pg_pool *p = c->pool;
     check_fork(p);
     /* Leave no session state behind for the next user. */
-    if (c->pg && !c->broken && c->pid == getpid()) {
+    unsigned long epoch = prd__pg_fork_epoch();
+    if (c->pg && !c->broken && c->fork_epoch == epoch) {
         PGTransactionStatusType ts = PQtransactionStatus(c->pg);
         if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
             PGresult *r = PQexec(c->pg, "ROLLBACK");
@@ -525,7 +548,7 @@ void prd_pg_pool_release(prd_pg_conn *c)
     pthread_mutex_lock(&p->lock);
     p->n_out--;
     int close_it = c->broken || c->doomed || c->generation != p->generation || p->closing ||
-                   now >= c->expires_ns || c->pid != getpid() || !c->pg ||
+                   now >= c->expires_ns || c->fork_epoch != epoch || !c->pg ||
                    PQstatus(c->pg) != CONNECTION_OK;
     if (close_it) {
         if (c->broken)
@@ -775,7 +798,8 @@ prd_status prd_pg_pool_new(const prd_pg_config *cfg, prd_pg_pool **out, prd_pg_e
     pthread_mutex_init(&p->lock, NULL);
     cond_init_mono(&p->drained);
     cond_init_mono(&p->maint_cond);
-    p->pid = getpid();
+    prd__pg_watch_forks();
+    p->fork_epoch = prd__pg_fork_epoch();
     p->refs = 1;
     p->generation = 1;
 

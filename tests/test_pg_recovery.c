@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "pg/pgtest.h"
 #include "support/testutil.h"
 
@@ -23,6 +25,7 @@ struct bank {
     /* outcome of each transfer: indexed by xfer id */
     prd_status *outcome;
     _Atomic int done; /* transfers finished so far */
+    PGconn *admin;    /* opened before the run: connecting under load is slow */
     int restarted_at; /* done when the restart began */
 };
 
@@ -219,8 +222,12 @@ static void chaos(struct bank *b)
     for (int round = 0; round < 3; round++) {
         while (atomic_load(&b->done) < total * (round + 1) / 12)
             sleep_ms(5);
-        pgt_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                 "WHERE application_name = 'prd_chaos'");
+        PGresult *r = PQexec(b->admin, "SELECT count(pg_terminate_backend(pid)) "
+                                       "FROM pg_stat_activity WHERE application_name = 'prd_chaos'");
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            fail_msg("terminate: %s", PQerrorMessage(b->admin));
+        printf("# kill %d at %d: %s backends\n", round, atomic_load(&b->done), PQgetvalue(r, 0, 0));
+        PQclear(r);
     }
     while (atomic_load(&b->done) < total * 3 / 10)
         sleep_ms(5);
@@ -235,8 +242,11 @@ static void test_transfers_survive_kills_and_restart(void **state)
     bank_setup();
     prd_pg_config *cfg = bank_config("prd_chaos");
     struct bank *b = bank_new(cfg, 60);
+    b->admin = PQconnectdb(pgt_conninfo());
+    assert_int_equal(PQstatus(b->admin), CONNECTION_OK);
     uint64_t connects0 = prd_pg_pool_metric(b->pool, PRD_PG_M_CONNECTS);
     run_workers(b, chaos);
+    PQfinish(b->admin); /* restarted under it */
     int ok, unknown;
     int total = THREADS * b->per_thread;
     bank_verify(b, total, &ok, &unknown);

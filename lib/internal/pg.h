@@ -126,7 +126,7 @@ struct prd_pg_conn {
     PGconn *pg;
     int state;             /* enum prd__pg_slot_state, under the pool lock */
     uint64_t generation;   /* pool generation it was made in */
-    pid_t pid;             /* process that made it */
+    unsigned long fork_epoch; /* prd__pg_fork_epoch() when it was made */
     int64_t created_ns, expires_ns, last_used_ns, acquired_ns;
     uint64_t checked_epoch; /* pool suspect epoch at its last check */
     const char *acquired_file;
@@ -185,7 +185,7 @@ struct prd_pg_pool {
     _Atomic uint64_t generation;
     _Atomic uint64_t suspect_epoch;
     _Atomic int closing;
-    pid_t pid;
+    unsigned long fork_epoch; /* of the process the pool state belongs to */
     int refs; /* 1 for the owner + 1 per connection out */
     /* reconnect backoff */
     uint32_t connect_failures_in_row;
@@ -205,6 +205,11 @@ void prd__pg_pool_failover(prd_pg_pool *pool, uint64_t generation, const char *w
 /* A connection was found broken: check the others before handing them out. */
 void prd__pg_pool_suspect(prd_pg_pool *pool);
 uint64_t prd__pg_random(void);
+/* Counts fork()s into this process (a pthread_atfork child handler), so
+ * "am I in a child?" is one atomic load instead of a getpid() system call
+ * (which costs about a microsecond on virtual machines). */
+unsigned long prd__pg_fork_epoch(void);
+void prd__pg_watch_forks(void);
 /* Sleep for a backoff delay: base * 2^attempt capped, "equal jitter". */
 int64_t prd__pg_backoff_ns(uint32_t initial_ms, uint32_t max_ms, uint32_t attempt);
 

@@ -191,41 +191,35 @@ prd_status prd_pg_config_set_conninfo(prd_pg_config *cfg, const char *conninfo)
             return PRD_EINVAL;                                                                \
     } while (0)
 
-prd_status prd_pg_config_set_min_size(prd_pg_config *cfg, uint32_t n)
+#define DAY_MS (24ull * 3600 * 1000)
+#define PG_INT_MAX 2147483647u /* PostgreSQL takes timeouts as int milliseconds */
+
+static int out_of_range(uint64_t v, uint64_t lo, uint64_t hi)
 {
-    CHECK_CFG(cfg);
-    if (n > PRD_PG_MAX_SIZE_LIMIT)
-        return refuse(cfg, "min_size: must be 0..%d", PRD_PG_MAX_SIZE_LIMIT);
-    cfg->min_size = n; /* checked against max_size when the pool is made */
-    return PRD_OK;
+    return v < lo || v > hi;
 }
 
-prd_status prd_pg_config_set_max_size(prd_pg_config *cfg, uint32_t n)
-{
-    CHECK_CFG(cfg);
-    if (n < 1 || n > PRD_PG_MAX_SIZE_LIMIT)
-        return refuse(cfg, "max_size: must be 1..%d", PRD_PG_MAX_SIZE_LIMIT);
-    cfg->max_size = n;
-    return PRD_OK;
-}
+/* A setter that stores v when lo <= v <= hi and otherwise refuses it,
+ * naming the setting and the range. */
+#define RANGE_SETTER(fn, type, field, lo, hi, name, unit)                                    \
+    prd_status fn(prd_pg_config *cfg, type v)                                                \
+    {                                                                                         \
+        if (!cfg)                                                                             \
+            return PRD_EINVAL;                                                                \
+        if (out_of_range((uint64_t)v, (uint64_t)(lo), (uint64_t)(hi)))                        \
+            return refuse(cfg, "%s: must be %llu..%llu%s", name, (unsigned long long)(lo),   \
+                          (unsigned long long)(hi), unit);                                    \
+        cfg->field = v;                                                                       \
+        return PRD_OK;                                                                        \
+    }
 
-prd_status prd_pg_config_set_max_waiters(prd_pg_config *cfg, uint32_t n)
-{
-    CHECK_CFG(cfg);
-    if (n > 1000000)
-        return refuse(cfg, "max_waiters: must be 0..1000000");
-    cfg->max_waiters = n;
-    return PRD_OK;
-}
+RANGE_SETTER(prd_pg_config_set_min_size, uint32_t, min_size, 0, PRD_PG_MAX_SIZE_LIMIT, "min_size", "")
 
-prd_status prd_pg_config_set_acquire_timeout_ms(prd_pg_config *cfg, uint32_t ms)
-{
-    CHECK_CFG(cfg);
-    if (ms < 1 || ms > 3600000)
-        return refuse(cfg, "acquire_timeout: must be 1 ms..1 h (an endless wait is not offered)");
-    cfg->acquire_timeout_ms = ms;
-    return PRD_OK;
-}
+RANGE_SETTER(prd_pg_config_set_max_size, uint32_t, max_size, 1, PRD_PG_MAX_SIZE_LIMIT, "max_size", "")
+
+RANGE_SETTER(prd_pg_config_set_max_waiters, uint32_t, max_waiters, 0, 1000000, "max_waiters", "")
+
+RANGE_SETTER(prd_pg_config_set_acquire_timeout_ms, uint32_t, acquire_timeout_ms, 1, 3600000, "acquire_timeout", " ms (an endless wait is not offered)")
 
 prd_status prd_pg_config_set_connect_timeout_ms(prd_pg_config *cfg, uint32_t ms)
 {
@@ -239,16 +233,7 @@ prd_status prd_pg_config_set_connect_timeout_ms(prd_pg_config *cfg, uint32_t ms)
     return PRD_OK;
 }
 
-#define DAY_MS (24ull * 3600 * 1000)
-
-prd_status prd_pg_config_set_idle_timeout_ms(prd_pg_config *cfg, uint64_t ms)
-{
-    CHECK_CFG(cfg);
-    if (ms > 30 * DAY_MS)
-        return refuse(cfg, "idle_timeout: must be at most 30 days (0 = never)");
-    cfg->idle_timeout_ms = ms;
-    return PRD_OK;
-}
+RANGE_SETTER(prd_pg_config_set_idle_timeout_ms, uint64_t, idle_timeout_ms, 0, 30 * DAY_MS, "idle_timeout", " ms (0 = never)")
 
 prd_status prd_pg_config_set_max_lifetime_ms(prd_pg_config *cfg, uint64_t ms, uint32_t jitter_pct)
 {
@@ -262,44 +247,13 @@ prd_status prd_pg_config_set_max_lifetime_ms(prd_pg_config *cfg, uint64_t ms, ui
     return PRD_OK;
 }
 
-prd_status prd_pg_config_set_health_check_after_ms(prd_pg_config *cfg, uint64_t ms)
-{
-    CHECK_CFG(cfg);
-    if (ms > 30 * DAY_MS)
-        return refuse(cfg, "health_check_after: must be at most 30 days");
-    cfg->health_check_after_ms = ms;
-    return PRD_OK;
-}
+RANGE_SETTER(prd_pg_config_set_health_check_after_ms, uint64_t, health_check_after_ms, 0, 30 * DAY_MS, "health_check_after", " ms")
 
-/* PostgreSQL takes these as int milliseconds. */
-#define PG_INT_MAX 2147483647u
+RANGE_SETTER(prd_pg_config_set_statement_timeout_ms, uint32_t, statement_timeout_ms, 0, PG_INT_MAX, "statement_timeout", " ms (0 = the server's)")
 
-prd_status prd_pg_config_set_statement_timeout_ms(prd_pg_config *cfg, uint32_t ms)
-{
-    CHECK_CFG(cfg);
-    if (ms > PG_INT_MAX)
-        return refuse(cfg, "statement_timeout: must be at most 2147483647 ms");
-    cfg->statement_timeout_ms = ms;
-    return PRD_OK;
-}
+RANGE_SETTER(prd_pg_config_set_idle_in_transaction_timeout_ms, uint32_t, idle_in_tx_timeout_ms, 0, PG_INT_MAX, "idle_in_transaction_session_timeout", " ms (0 = the server's)")
 
-prd_status prd_pg_config_set_idle_in_transaction_timeout_ms(prd_pg_config *cfg, uint32_t ms)
-{
-    CHECK_CFG(cfg);
-    if (ms > PG_INT_MAX)
-        return refuse(cfg, "idle_in_transaction_session_timeout: must be at most 2147483647 ms");
-    cfg->idle_in_tx_timeout_ms = ms;
-    return PRD_OK;
-}
-
-prd_status prd_pg_config_set_lock_timeout_ms(prd_pg_config *cfg, uint32_t ms)
-{
-    CHECK_CFG(cfg);
-    if (ms > PG_INT_MAX)
-        return refuse(cfg, "lock_timeout: must be at most 2147483647 ms");
-    cfg->lock_timeout_ms = ms;
-    return PRD_OK;
-}
+RANGE_SETTER(prd_pg_config_set_lock_timeout_ms, uint32_t, lock_timeout_ms, 0, PG_INT_MAX, "lock_timeout", " ms (0 = the server's)")
 
 prd_status prd_pg_config_set_application_name(prd_pg_config *cfg, const char *name)
 {
@@ -317,23 +271,9 @@ prd_status prd_pg_config_set_application_name(prd_pg_config *cfg, const char *na
     return PRD_OK;
 }
 
-prd_status prd_pg_config_set_leak_threshold_ms(prd_pg_config *cfg, uint64_t ms)
-{
-    CHECK_CFG(cfg);
-    if (ms > 30 * DAY_MS)
-        return refuse(cfg, "leak_threshold: must be at most 30 days (0 = off)");
-    cfg->leak_threshold_ms = ms;
-    return PRD_OK;
-}
+RANGE_SETTER(prd_pg_config_set_leak_threshold_ms, uint64_t, leak_threshold_ms, 0, 30 * DAY_MS, "leak_threshold", " ms (0 = off)")
 
-prd_status prd_pg_config_set_statement_cache_size(prd_pg_config *cfg, uint32_t n)
-{
-    CHECK_CFG(cfg);
-    if (n > 4096)
-        return refuse(cfg, "statement_cache_size: must be 0..4096");
-    cfg->stmt_cache_size = n;
-    return PRD_OK;
-}
+RANGE_SETTER(prd_pg_config_set_statement_cache_size, uint32_t, stmt_cache_size, 0, 4096, "statement_cache_size", "")
 
 prd_status prd_pg_config_set_reconnect_backoff_ms(prd_pg_config *cfg, uint32_t initial_ms,
                                                   uint32_t max_ms)
@@ -346,23 +286,9 @@ prd_status prd_pg_config_set_reconnect_backoff_ms(prd_pg_config *cfg, uint32_t i
     return PRD_OK;
 }
 
-prd_status prd_pg_config_set_slow_query_ms(prd_pg_config *cfg, uint64_t ms)
-{
-    CHECK_CFG(cfg);
-    if (ms > DAY_MS)
-        return refuse(cfg, "slow_query: must be at most one day (0 = off)");
-    cfg->slow_query_ms = ms;
-    return PRD_OK;
-}
+RANGE_SETTER(prd_pg_config_set_slow_query_ms, uint64_t, slow_query_ms, 0, DAY_MS, "slow_query", " ms (0 = off)")
 
-prd_status prd_pg_config_set_maintenance_interval_ms(prd_pg_config *cfg, uint32_t ms)
-{
-    CHECK_CFG(cfg);
-    if (ms > 3600000)
-        return refuse(cfg, "maintenance_interval: must be at most 1 h (0 = no thread)");
-    cfg->maintenance_interval_ms = ms;
-    return PRD_OK;
-}
+RANGE_SETTER(prd_pg_config_set_maintenance_interval_ms, uint32_t, maintenance_interval_ms, 0, 3600000, "maintenance_interval", " ms (0 = no thread)")
 
 prd_status prd_pg_config_set_logger(prd_pg_config *cfg, prd_logger *lg)
 {

@@ -364,6 +364,28 @@ static PGresult *run(prd_pg_conn *c, const char *sql, size_t sql_len, const stru
     return r;
 }
 
+/* Record a failed statement on c: the server's error (mapped by SQLSTATE)
+ * or, with none, a lost connection. The message is scrubbed of the
+ * password. */
+static prd_status fail_from_result(prd_pg_conn *c, const PGresult *r)
+{
+    prd_status st;
+    const char *ss = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (ss) {
+        st = prd_pg_sqlstate_status(ss);
+        prd__pg_error_from_result(&c->error, r, st);
+        prd__pg_note_failure(c, c->error.sqlstate);
+    } else {
+        /* No server error: the connection went away (libpq's message). */
+        st = PRD_EDB;
+        prd__pg_error_from_conn(&c->error, c->pg, st, "08006");
+        c->broken = 1;
+        prd__pg_note_failure(c, "08006");
+    }
+    prd__pg_error_scrub(&c->error, c->pool->cfg->password);
+    return st;
+}
+
 static void log_slow(prd_pg_conn *c, const char *sql, size_t sql_len, int n, int64_t ns)
 {
     const prd_pg_config *cfg = c->pool->cfg;
@@ -441,23 +463,13 @@ static prd_status query(prd_pg_conn *c, const char *sql, const struct stmt_args 
     if (!r && oom != PRD_OK) {
         st = oom;
         prd__pg_error_set(&c->error, st, NULL, "out of memory");
-    } else if (r && PQresultErrorField(r, PG_DIAG_SQLSTATE)) {
-        const char *ss = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        st = prd_pg_sqlstate_status(ss);
-        prd__pg_error_from_result(&c->error, r, st);
-        prd__pg_note_failure(c, c->error.sqlstate);
     } else {
-        /* No server error: the connection went away (libpq's message). */
-        st = PRD_EDB;
-        prd__pg_error_from_conn(&c->error, c->pg, st, "08006");
-        c->broken = 1;
-        prd__pg_note_failure(c, "08006");
+        st = fail_from_result(c, r);
+        if (c->broken)
+            st = PRD_EDB;
+        if (c->retryable && st == PRD_EDB)
+            st = PRD_ERETRY; /* lost before COMMIT inside a transaction: rerun it */
     }
-    if (c->broken && st != PRD_ENOMEM)
-        st = PRD_EDB;
-    if (c->retryable && st == PRD_EDB)
-        st = PRD_ERETRY; /* lost before COMMIT inside a transaction: rerun it */
-    prd__pg_error_scrub(&c->error, pool->cfg->password);
     PQclear(r);
     return st;
 }
@@ -510,18 +522,7 @@ prd_status prd__pg_exec_simple(prd_pg_conn *c, const char *sql)
         PQclear(r);
         return PRD_OK;
     }
-    prd_status st;
-    if (r && PQresultErrorField(r, PG_DIAG_SQLSTATE)) {
-        st = prd_pg_sqlstate_status(PQresultErrorField(r, PG_DIAG_SQLSTATE));
-        prd__pg_error_from_result(&c->error, r, st);
-        prd__pg_note_failure(c, c->error.sqlstate);
-    } else {
-        st = PRD_EDB;
-        prd__pg_error_from_conn(&c->error, c->pg, st, "08006");
-        c->broken = 1;
-        prd__pg_note_failure(c, "08006");
-    }
-    prd__pg_error_scrub(&c->error, c->pool->cfg->password);
+    prd_status st = fail_from_result(c, r);
     PQclear(r);
     return st;
 }

@@ -55,7 +55,8 @@ void prd__pg_hist_observe(struct prd__pg_metrics *m, prd_pg_histogram h, int64_t
     while (ns > bounds_ns[i])
         i++;
     atomic_fetch_add_explicit(&m->hist[h].buckets[i], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&m->hist[h].sum_ns, (uint64_t)ns, memory_order_relaxed);
+    if (ns > 0)
+        atomic_fetch_add_explicit(&m->hist[h].sum_ns, (uint64_t)ns, memory_order_relaxed);
 }
 
 static uint64_t pack_code(const char *s)

@@ -129,11 +129,33 @@ static int starts(const char *s, const char *p)
     return s && !strncmp(s, p, strlen(p));
 }
 
+/* 1 when a reported server parameter is "on", 0 when off, -1 unknown. */
+static int param_on(const PGconn *pg, const char *name)
+{
+    const char *v = pg ? PQparameterStatus(pg, name) : NULL;
+    return v ? !strcmp(v, "on") : -1;
+}
+
+/* 25006 (read-only transaction) means a demoted server only when the
+ * server or session is read-only, not when the application asked for a
+ * READ ONLY transaction and then wrote. Servers since 14 report both
+ * parameters; with older ones, a read-only transaction of tx_run is
+ * taken to be the application's. */
+static int server_read_only(const prd_pg_conn *c)
+{
+    int hs = param_on(c->pg, "in_hot_standby");
+    int ro = param_on(c->pg, "default_transaction_read_only");
+    if (hs == 1 || ro == 1)
+        return 1;
+    return hs == -1 && ro == -1 && !c->tx_read_only;
+}
+
 void prd__pg_note_failure(prd_pg_conn *c, const char *sqlstate)
 {
     int lost = !c->pg || PQstatus(c->pg) == CONNECTION_BAD;
-    int failover = sqlstate && (!strcmp(sqlstate, "25006") || !strcmp(sqlstate, "57P01") ||
-                                !strcmp(sqlstate, "57P02") || !strcmp(sqlstate, "57P03"));
+    int failover = sqlstate && ((!strcmp(sqlstate, "25006") && server_read_only(c)) ||
+                                !strcmp(sqlstate, "57P01") || !strcmp(sqlstate, "57P02") ||
+                                !strcmp(sqlstate, "57P03"));
     if (lost || starts(sqlstate, "08")) {
         c->broken = 1;
         prd__pg_pool_suspect(c->pool);

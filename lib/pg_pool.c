@@ -571,7 +571,7 @@ void prd_pg_pool_release(prd_pg_conn *c)
             c->broken = 1; /* active or unknown: cannot be trusted */
         }
     }
-    c->in_tx = c->begin_pending = c->retryable = 0;
+    c->in_tx = c->begin_pending = c->retryable = c->tx_read_only = 0;
     c->savepoint_depth = 0;
     int64_t now = prd__pg_now_ns(p);
 

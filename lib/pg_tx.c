@@ -176,6 +176,7 @@ prd_status prd_pg_tx_run(prd_pg_pool *pool, const prd_pg_tx_options *opts, prd_p
             return st;
         c->in_tx = 1;
         c->begin_pending = 1;
+        c->tx_read_only = opts->read_only;
         memcpy(c->begin_sql, begin, sizeof begin);
         c->retryable = 0;
         c->savepoint_depth = 0;

@@ -772,6 +772,19 @@ static prd_status tx_with_savepoint(prd_pg_conn *c, void *ud)
     return prd_pg_query(c, "INSERT INTO txt (v) VALUES ('after')", NULL, NULL);
 }
 
+static prd_status tx_read_deferrable(prd_pg_conn *c, void *ud)
+{
+    struct tx_ctx *x = ud;
+    x->attempts++;
+    prd_pg_result *r;
+    PRD_PG_TRY(prd_pg_query(c, "SELECT current_setting('transaction_deferrable'), "
+                               "current_setting('transaction_read_only')", NULL, &r));
+    int ok = !strcmp(prd_pg_result_text(r, 0, 0, NULL), "on") &&
+             !strcmp(prd_pg_result_text(r, 0, 1, NULL), "on");
+    prd_pg_result_free(r);
+    return ok ? PRD_OK : PRD_EINTERNAL;
+}
+
 static prd_status tx_nothing(prd_pg_conn *c, void *ud)
 {
     (void)c;
@@ -857,6 +870,24 @@ static void test_transactions(void **state)
     x.inner_fail = 0;
     assert_ok(prd_pg_tx_run(pool, o, tx_with_savepoint, &x, err));
     assert_int_equal(pgt_scalar("SELECT count(*) FROM txt WHERE v = 'inner'"), 1);
+
+    /* a READ ONLY transaction that writes: the application's mistake, not
+     * a demoted server: no retry, no failover */
+    prd_pg_tx_options *ro;
+    assert_ok(prd_pg_tx_options_new(&ro));
+    assert_ok(prd_pg_tx_options_set_read_only(ro, 1));
+    assert_status(prd_pg_tx_run(pool, ro, tx_app_fails, NULL, err), PRD_EDB);
+    assert_string_equal(prd_pg_error_sqlstate(err), "25006");
+    assert_int_equal(prd_pg_pool_metric(pool, PRD_PG_M_FAILOVERS), 0);
+    /* SERIALIZABLE READ ONLY DEFERRABLE: a safe snapshot, reads fine */
+    assert_ok(prd_pg_tx_options_set_isolation(ro, PRD_PG_SERIALIZABLE));
+    assert_ok(prd_pg_tx_options_set_deferrable(ro, 1));
+    x = (struct tx_ctx){0, 0, "40001", 0};
+    assert_ok(prd_pg_tx_run(pool, ro, tx_read_deferrable, &x, err));
+    assert_int_equal(x.attempts, 1);
+    assert_status(prd_pg_tx_options_set_read_only(NULL, 1), PRD_EINVAL);
+    assert_status(prd_pg_tx_options_set_backoff_ms(ro, 10, 5), PRD_EINVAL);
+    prd_pg_tx_options_free(ro);
 
     /* outside a transaction there is no savepoint */
     prd_pg_conn *c;

@@ -137,6 +137,7 @@ struct prd_pg_conn {
     /* transaction state (pg_tx.c) */
     int in_tx;           /* inside prd_pg_tx_run */
     int begin_pending;   /* BEGIN not sent yet: goes with the first statement */
+    int tx_read_only;    /* the transaction was begun READ ONLY */
     char begin_sql[96];
     int retryable;       /* a failure that makes the whole tx run again */
     char retry_sqlstate[6];

@@ -13,6 +13,7 @@
 #include "support/testutil.h"
 
 #include "internal/alloc.h"
+#include "internal/pg.h"
 
 static double now_ms(void)
 {
@@ -903,6 +904,55 @@ static void test_transactions(void **state)
     prd_pg_config_free(cfg);
 }
 
+/* Round trips of a transaction, counted in libpq's protocol trace: each
+ * Sync or simple Query the client sends is one wait for the server. */
+static FILE *trace_file;
+
+static prd_status tx_traced(prd_pg_conn *c, void *ud)
+{
+    (void)ud;
+    trace_file = tmpfile();
+    PQtrace(c->pg, trace_file);
+    return prd_pg_query(c, "SELECT 1", NULL, NULL);
+}
+
+static void test_begin_costs_no_round_trip(void **state)
+{
+    (void)state;
+    prd_pg_config *cfg = pgt_config();
+    assert_ok(prd_pg_config_set_max_size(cfg, 1));
+    prd_pg_pool *pool = pgt_pool(cfg);
+    prd_pg_tx_options *o;
+    assert_ok(prd_pg_tx_options_new(&o));
+    assert_ok(prd_pg_tx_options_set_isolation(o, PRD_PG_REPEATABLE_READ));
+    assert_ok(prd_pg_tx_run(pool, o, tx_traced, NULL, NULL));
+    prd_pg_conn *c;
+    assert_ok(prd_pg_acquire(pool, &c, NULL));
+    PQuntrace(c->pg);
+    prd_pg_pool_release(c);
+    rewind(trace_file);
+    char line[512];
+    int waits = 0, begin = 0, commit = 0;
+    while (fgets(line, sizeof line, trace_file)) {
+        if (!strstr(line, "\tF\t")) /* client to server */
+            continue;
+        if (strstr(line, "\tSync") || strstr(line, "\tQuery\t"))
+            waits++;
+        if (strstr(line, "BEGIN ISOLATION LEVEL REPEATABLE READ"))
+            begin++;
+        if (strstr(line, "COMMIT"))
+            commit++;
+    }
+    fclose(trace_file);
+    /* BEGIN + Parse + Bind/Execute + Sync, then COMMIT: two waits */
+    assert_int_equal(begin, 1);
+    assert_int_equal(commit, 1);
+    assert_int_equal(waits, 2);
+    prd_pg_tx_options_free(o);
+    prd_pg_pool_free(pool);
+    prd_pg_config_free(cfg);
+}
+
 static void test_release_rolls_back_open_transaction(void **state)
 {
     (void)state;
@@ -1050,6 +1100,7 @@ int main(void)
         cmocka_unit_test(test_close_drains),
         cmocka_unit_test(test_close_wakes_waiters),
         cmocka_unit_test(test_transactions),
+        cmocka_unit_test(test_begin_costs_no_round_trip),
         cmocka_unit_test(test_release_rolls_back_open_transaction),
         cmocka_unit_test(test_metrics_prometheus),
         cmocka_unit_test(test_slow_query_logged_without_values),

@@ -377,7 +377,7 @@ static PGresult *run(prd_pg_conn *c, const char *sql, size_t sql_len, const stru
     int prepared_ok = 0;
     PGresult *r = run_pipelined(c, sql, name, 1, a, &prepared_ok);
     if (prepared_ok) {
-        prd__pg_metric_add(&pool->metrics, PRD_PG_M_PREPARES, 1);
+        prd__pg_local_add(&c->stats, PRD_PG_M_PREPARES, 1);
         c->stmts[c->n_stmts++] =
             (struct prd__pg_stmt){.hash = h, .sql = copy, .last_use = ++c->use_tick, .id = id};
     } else {
@@ -413,7 +413,7 @@ static void log_slow(prd_pg_conn *c, const char *sql, size_t sql_len, int n, int
     const prd_pg_config *cfg = c->pool->cfg;
     if (!cfg->slow_query_ms || ns < (int64_t)cfg->slow_query_ms * 1000000)
         return;
-    prd__pg_metric_add(&c->pool->metrics, PRD_PG_M_SLOW_QUERIES, 1);
+    prd__pg_local_add(&c->stats, PRD_PG_M_SLOW_QUERIES, 1);
     /* Only the statement text with its placeholders: values stay out. */
     PRD_LOG_WARN(cfg->logger, "pg slow query",
                  PRD_F_STRN("sql", sql, sql_len > 2048 ? 2048 : sql_len),
@@ -440,7 +440,6 @@ static prd_status query(prd_pg_conn *c, const char *sql, const struct stmt_args 
         prd__pg_error_set(&c->error, PRD_EDB, "08003", "connection is broken");
         return PRD_EDB;
     }
-    prd_pg_pool *pool = c->pool;
     int64_t t0 = prd__pg_real_ns();
     prd_status oom;
     PGresult *r = run(c, sql, sql_len, a, &oom);
@@ -470,8 +469,8 @@ static prd_status query(prd_pg_conn *c, const char *sql, const struct stmt_args 
         }
     }
     int64_t ns = prd__pg_real_ns() - t0;
-    prd__pg_metric_add(&pool->metrics, PRD_PG_M_QUERIES, 1);
-    prd__pg_hist_observe(&pool->metrics, PRD_PG_H_QUERY, ns);
+    prd__pg_local_add(&c->stats, PRD_PG_M_QUERIES, 1);
+    prd__pg_local_observe(&c->stats, PRD_PG_H_QUERY, ns);
     log_slow(c, sql, sql_len, a->n, ns);
     if (r && res_ok(r)) {
         if (!out) {
@@ -480,7 +479,7 @@ static prd_status query(prd_pg_conn *c, const char *sql, const struct stmt_args 
         }
         return prd__pg_result_wrap(r, out);
     }
-    prd__pg_metric_add(&pool->metrics, PRD_PG_M_QUERY_ERRORS, 1);
+    prd__pg_local_add(&c->stats, PRD_PG_M_QUERY_ERRORS, 1);
     prd_status st;
     if (!r && oom != PRD_OK) {
         st = oom;

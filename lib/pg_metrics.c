@@ -47,16 +47,32 @@ void prd__pg_metric_add(struct prd__pg_metrics *m, prd_pg_metric which, uint64_t
     atomic_fetch_add_explicit(&m->counters[which], n, memory_order_relaxed);
 }
 
-void prd__pg_hist_observe(struct prd__pg_metrics *m, prd_pg_histogram h, int64_t ns)
+void prd__pg_local_add(struct prd__pg_stats *s, prd_pg_metric which, uint64_t n)
 {
-    if (ns < 0)
-        ns = 0;
+    uint64_t v = atomic_load_explicit(&s->counters[which], memory_order_relaxed);
+    atomic_store_explicit(&s->counters[which], v + n, memory_order_relaxed);
+}
+
+static size_t bucket_of(int64_t ns)
+{
     size_t i = 0;
     while (ns > bounds_ns[i])
         i++;
-    atomic_fetch_add_explicit(&m->hist[h].buckets[i], 1, memory_order_relaxed);
+    return i;
+}
+
+void prd__pg_local_observe(struct prd__pg_stats *s, prd_pg_histogram h, int64_t ns)
+{
+    if (ns < 0)
+        ns = 0;
+    _Atomic uint64_t *b = &s->hist[h].buckets[bucket_of(ns)];
+    atomic_store_explicit(b, atomic_load_explicit(b, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     if (ns > 0)
-        atomic_fetch_add_explicit(&m->hist[h].sum_ns, (uint64_t)ns, memory_order_relaxed);
+        atomic_store_explicit(&s->hist[h].sum_ns,
+                              atomic_load_explicit(&s->hist[h].sum_ns, memory_order_relaxed) +
+                                  (uint64_t)ns,
+                              memory_order_relaxed);
 }
 
 static uint64_t pack_code(const char *s)
@@ -89,12 +105,37 @@ void prd__pg_retry_count(struct prd__pg_metrics *m, const char *sqlstate)
     /* Table full: the total in PRD_PG_M_RETRIES still counts it. */
 }
 
+/* Readers take the pool lock: gauges are the pool's own fields, and the
+ * per-connection counters are summed over the slots. */
 uint64_t prd_pg_pool_metric(const prd_pg_pool *pool, prd_pg_metric which)
 {
     if (!pool || (unsigned)which > PRD_PG_METRIC_MAX)
         return 0;
-    return atomic_load_explicit(&((prd_pg_pool *)pool)->metrics.counters[which],
-                                memory_order_relaxed);
+    prd_pg_pool *p = (prd_pg_pool *)pool;
+    uint64_t v;
+    pthread_mutex_lock(&p->lock);
+    switch (which) {
+    case PRD_PG_M_IN_USE:
+        v = p->n_out;
+        break;
+    case PRD_PG_M_IDLE:
+        v = p->n_idle;
+        break;
+    case PRD_PG_M_OPEN:
+        v = p->n_open;
+        break;
+    case PRD_PG_M_WAITING:
+        v = p->n_waiting;
+        break;
+    default:
+        v = atomic_load_explicit(&p->metrics.counters[which], memory_order_relaxed);
+        for (uint32_t i = 0; i < p->cfg->max_size; i++)
+            if (p->slots[i])
+                v += atomic_load_explicit(&p->slots[i]->stats.counters[which],
+                                          memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return v;
 }
 
 uint64_t prd_pg_pool_retries_by_sqlstate(const prd_pg_pool *pool, const char *sqlstate)
@@ -116,10 +157,16 @@ prd_status prd_pg_pool_histogram_bucket(const prd_pg_pool *pool, prd_pg_histogra
         return PRD_EINVAL;
     if (i >= PRD__PG_HBUCKETS)
         return PRD_ENOTFOUND;
-    struct prd__pg_hist *hist = &((prd_pg_pool *)pool)->metrics.hist[h];
+    prd_pg_pool *p = (prd_pg_pool *)pool;
     uint64_t c = 0;
-    for (size_t k = 0; k <= i; k++)
-        c += atomic_load_explicit(&hist->buckets[k], memory_order_relaxed);
+    pthread_mutex_lock(&p->lock);
+    for (size_t k = 0; k <= i; k++) {
+        for (uint32_t s = 0; s < p->cfg->max_size; s++)
+            if (p->slots[s])
+                c += atomic_load_explicit(&p->slots[s]->stats.hist[h].buckets[k],
+                                          memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&p->lock);
     *upper_ns = bounds_ns[i];
     *count = c;
     return PRD_OK;
@@ -129,7 +176,14 @@ uint64_t prd_pg_pool_histogram_sum_ns(const prd_pg_pool *pool, prd_pg_histogram 
 {
     if (!pool || (h != PRD_PG_H_ACQUIRE_WAIT && h != PRD_PG_H_QUERY))
         return 0;
-    return atomic_load(&((prd_pg_pool *)pool)->metrics.hist[h].sum_ns);
+    prd_pg_pool *p = (prd_pg_pool *)pool;
+    pthread_mutex_lock(&p->lock);
+    uint64_t v = 0;
+    for (uint32_t s = 0; s < p->cfg->max_size; s++)
+        if (p->slots[s])
+            v += atomic_load_explicit(&p->slots[s]->stats.hist[h].sum_ns, memory_order_relaxed);
+    pthread_mutex_unlock(&p->lock);
+    return v;
 }
 
 /* snprintf into out at *len, tracking the length needed. */

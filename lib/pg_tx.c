@@ -143,8 +143,7 @@ static enum commit_outcome commit(prd_pg_conn *c, prd_status *st)
 
 static void rollback(prd_pg_conn *c)
 {
-    prd_pg_pool *p = c->pool;
-    prd__pg_metric_add(&p->metrics, PRD_PG_M_ROLLBACKS, 1);
+    prd__pg_local_add(&c->stats, PRD_PG_M_ROLLBACKS, 1);
     if (c->broken || !c->pg || PQtransactionStatus(c->pg) == PQTRANS_IDLE)
         return;
     prd_pg_error keep;
@@ -196,7 +195,7 @@ prd_status prd_pg_tx_run(prd_pg_pool *pool, const prd_pg_tx_options *opts, prd_p
         }
 
         if (oc == COMMITTED) {
-            prd__pg_metric_add(&pool->metrics, PRD_PG_M_COMMITS, 1);
+            prd__pg_local_add(&c->stats, PRD_PG_M_COMMITS, 1);
             prd_pg_pool_release(c);
             return PRD_OK;
         }

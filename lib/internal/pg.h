@@ -99,15 +99,25 @@ struct prd__pg_hist {
     _Atomic uint64_t buckets[PRD__PG_HBUCKETS]; /* non-cumulative */
     _Atomic uint64_t sum_ns;
 };
-struct prd__pg_metrics {
+/* Counters a connection keeps for itself: written only by the thread
+ * holding the connection (or under the pool lock), so a plain load+store
+ * does, with no cache line bouncing between threads on the query path.
+ * Readers sum them over the slots. */
+struct prd__pg_stats {
     _Atomic uint64_t counters[PRD_PG_METRIC_MAX + 1];
     struct prd__pg_hist hist[2];
+};
+void prd__pg_local_add(struct prd__pg_stats *s, prd_pg_metric which, uint64_t n);
+void prd__pg_local_observe(struct prd__pg_stats *s, prd_pg_histogram h, int64_t ns);
+
+/* Pool-wide counters for rarer events (connects, failures, retries...). */
+struct prd__pg_metrics {
+    _Atomic uint64_t counters[PRD_PG_METRIC_MAX + 1];
     /* retries by SQLSTATE: a small fixed table, first come first served */
     _Atomic uint64_t retry_code[PRD__PG_RETRY_CODES]; /* packed 5 chars, 0 = free */
     _Atomic uint64_t retry_count[PRD__PG_RETRY_CODES];
 };
 void prd__pg_metric_add(struct prd__pg_metrics *m, prd_pg_metric which, uint64_t n);
-void prd__pg_hist_observe(struct prd__pg_metrics *m, prd_pg_histogram h, int64_t ns);
 void prd__pg_retry_count(struct prd__pg_metrics *m, const char *sqlstate);
 
 /* ---- connections (pg_conn.c) ---- */
@@ -147,6 +157,7 @@ struct prd_pg_conn {
     uint32_t n_stmts, next_stmt_id;
     uint64_t use_tick;
     prd_pg_error error;
+    struct prd__pg_stats stats;
 };
 
 /* Open a connection for the pool (non-blocking connect, our deadline). */

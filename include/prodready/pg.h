@@ -195,8 +195,8 @@ PRD_API prd_status prd_pg_config_set_clock(prd_pg_config *cfg, const prd_clock *
  * the first connection is made now, so a wrong password or an unreachable
  * server fails here (fail fast); the rest of min_size is filled in the
  * background.
- * Errors: PRD_EINVAL (a setting conflicts: named in err and in
- * prd_pg_config_error), PRD_EDB (cannot connect: err has the server's
+ * Errors: PRD_EINVAL (settings that conflict, such as min_size above
+ * max_size: err names them), PRD_EDB (cannot connect: err has the server's
  * message), PRD_ETIMEOUT (connect timed out), PRD_ENOMEM, PRD_EINTERNAL
  * (a thread could not be started).
  */
@@ -309,7 +309,8 @@ PRD_API int prd_pg_conn_ok(const prd_pg_conn *conn);
 PRD_API void prd_pg_result_free(prd_pg_result *r);
 PRD_API size_t prd_pg_result_rows(const prd_pg_result *r);
 PRD_API size_t prd_pg_result_cols(const prd_pg_result *r);
-/* Rows changed by INSERT/UPDATE/DELETE/MERGE/COPY (0 for others). */
+/* The row count of the command tag (INSERT, UPDATE, DELETE, MERGE, SELECT,
+ * COPY, ...); 0 for commands without one. */
 PRD_API uint64_t prd_pg_result_affected(const prd_pg_result *r);
 /* Column name ("" out of range) and index by name (-1 when absent). */
 PRD_API const char *prd_pg_result_column_name(const prd_pg_result *r, size_t col);

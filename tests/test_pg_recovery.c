@@ -25,9 +25,19 @@ struct bank {
     /* outcome of each transfer: indexed by xfer id */
     prd_status *outcome;
     _Atomic int done; /* transfers finished so far */
-    PGconn *admin;    /* opened before the run: connecting under load is slow */
-    int restarted_at; /* done when the restart began */
+    /* chaos: steps run by the worker whose transfer reaches the step's
+     * count, in order (a step waits for the one before it) */
+    int chaos;
+    PGconn *admin; /* opened before the run: connecting under load is slow */
+    pthread_mutex_t step_lock;
+    pthread_cond_t step_cond;
+    int steps_done;
+    long killed;                  /* backends terminated, all rounds */
+    uint64_t connects_at_restart; /* pool connects just before the restart */
+    char chaos_error[256];
 };
+
+static void chaos_step(struct bank *b, int k);
 
 struct xfer {
     long id;
@@ -81,7 +91,9 @@ static void *transfer_worker(void *arg)
         while (x.dst == x.src);
         x.amount = 1 + rand_r(&seed) % 50;
         b->outcome[x.id] = prd_pg_tx_run(b->pool, b->opts, do_transfer, &x, NULL);
-        atomic_fetch_add(&b->done, 1);
+        int k = atomic_fetch_add(&b->done, 1) + 1;
+        if (b->chaos)
+            chaos_step(b, k);
     }
     return NULL;
 }
@@ -146,7 +158,7 @@ static void bank_free(struct bank *b)
     free(b);
 }
 
-static void run_workers(struct bank *b, void (*chaos)(struct bank *))
+static void run_workers(struct bank *b)
 {
     pthread_t t[THREADS];
     struct worker w[THREADS];
@@ -154,8 +166,6 @@ static void run_workers(struct bank *b, void (*chaos)(struct bank *))
         w[i] = (struct worker){b, i};
         assert_int_equal(pthread_create(&t[i], NULL, transfer_worker, &w[i]), 0);
     }
-    if (chaos)
-        chaos(b);
     for (int i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
 }
@@ -177,7 +187,7 @@ static void test_money_transfer_serializable(void **state)
     bank_setup();
     prd_pg_config *cfg = bank_config("prd_bank");
     struct bank *b = bank_new(cfg, 40);
-    run_workers(b, NULL);
+    run_workers(b);
     int ok, unknown;
     bank_verify(b, THREADS * b->per_thread, &ok, &unknown);
     assert_int_equal(ok, THREADS * b->per_thread); /* nothing lost */
@@ -197,42 +207,53 @@ static void test_money_transfer_serializable(void **state)
     prd_pg_config_free(cfg);
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
-static void restart_server(void)
+static int restart_server(void)
 {
     const char *bindir = getenv("PRD_PG_BINDIR"), *data = getenv("PRD_PG_DATADIR");
     const char *runas = getenv("PRD_PG_RUNAS"), *log = getenv("PRD_PG_LOG");
-    assert_non_null(bindir);
-    assert_non_null(data);
-    pgt_sh("%s%s%s '%s/pg_ctl' -D '%s' -l '%s' -m fast -w -t 60 restart >/dev/null",
-           runas && *runas ? "runuser -u " : "", runas && *runas ? runas : "",
-           runas && *runas ? " --" : "", bindir, data, log ? log : "/dev/null");
+    if (!bindir || !data)
+        return -1;
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s%s%s '%s/pg_ctl' -D '%s' -l '%s' -m fast -w -t 60 restart >/dev/null",
+             runas && *runas ? "runuser -u " : "", runas && *runas ? runas : "",
+             runas && *runas ? " --" : "", bindir, data, log ? log : "/dev/null");
+    return system(cmd);
 }
 
-/* Kill the pool's backends three times and restart the server, each at a
- * point of progress, so the failures land in the middle of the run. */
-static void chaos(struct bank *b)
+/* Kill the pool's backends at 1/12, 2/12 and 3/12 of the transfers and
+ * restart the server at 3/10: triggered by progress, not by time, so a
+ * slow (sanitized) run sees them at the same points. Runs on the worker
+ * thread that finished transfer k; failures are recorded for the test. */
+static void chaos_step(struct bank *b, int k)
 {
     int total = THREADS * b->per_thread;
-    for (int round = 0; round < 3; round++) {
-        while (atomic_load(&b->done) < total * (round + 1) / 12)
-            sleep_ms(5);
+    const int at[4] = {total / 12, total * 2 / 12, total * 3 / 12, total * 3 / 10};
+    int step = -1;
+    for (int i = 0; i < 4; i++)
+        if (k == at[i])
+            step = i;
+    if (step < 0)
+        return;
+    pthread_mutex_lock(&b->step_lock);
+    while (b->steps_done != step)
+        pthread_cond_wait(&b->step_cond, &b->step_lock);
+    if (step < 3) {
         PGresult *r = PQexec(b->admin, "SELECT count(pg_terminate_backend(pid)) "
                                        "FROM pg_stat_activity WHERE application_name = 'prd_chaos'");
-        if (PQresultStatus(r) != PGRES_TUPLES_OK)
-            fail_msg("terminate: %s", PQerrorMessage(b->admin));
-        printf("# kill %d at %d: %s backends\n", round, atomic_load(&b->done), PQgetvalue(r, 0, 0));
+        if (PQresultStatus(r) == PGRES_TUPLES_OK)
+            b->killed += atol(PQgetvalue(r, 0, 0));
+        else
+            snprintf(b->chaos_error, sizeof b->chaos_error, "terminate: %s",
+                     PQerrorMessage(b->admin));
         PQclear(r);
+    } else {
+        b->connects_at_restart = prd_pg_pool_metric(b->pool, PRD_PG_M_CONNECTS);
+        if (restart_server() != 0)
+            snprintf(b->chaos_error, sizeof b->chaos_error, "pg_ctl restart failed");
     }
-    while (atomic_load(&b->done) < total * 3 / 10)
-        sleep_ms(5);
-    b->restarted_at = atomic_load(&b->done);
-    restart_server();
+    b->steps_done++;
+    pthread_cond_broadcast(&b->step_cond);
+    pthread_mutex_unlock(&b->step_lock);
 }
 
 static void test_transfers_survive_kills_and_restart(void **state)
@@ -244,19 +265,27 @@ static void test_transfers_survive_kills_and_restart(void **state)
     struct bank *b = bank_new(cfg, 60);
     b->admin = PQconnectdb(pgt_conninfo());
     assert_int_equal(PQstatus(b->admin), CONNECTION_OK);
+    pthread_mutex_init(&b->step_lock, NULL);
+    pthread_cond_init(&b->step_cond, NULL);
+    b->chaos = 1;
     uint64_t connects0 = prd_pg_pool_metric(b->pool, PRD_PG_M_CONNECTS);
-    run_workers(b, chaos);
+    run_workers(b);
     PQfinish(b->admin); /* restarted under it */
+    assert_string_equal(b->chaos_error, "");
+    assert_int_equal(b->steps_done, 4);
     int ok, unknown;
     int total = THREADS * b->per_thread;
     bank_verify(b, total, &ok, &unknown);
-    printf("# %d transfers: %d committed, %d unknown, restart at %d, %llu retries, %llu connects\n",
-           total, ok, unknown, b->restarted_at, (unsigned long long)prd_pg_pool_metric(b->pool, PRD_PG_M_RETRIES),
+    printf("# %d transfers: %d committed, %d unknown, %ld backends killed, %llu retries, "
+           "%llu connects\n",
+           total, ok, unknown, b->killed, (unsigned long long)prd_pg_pool_metric(b->pool, PRD_PG_M_RETRIES),
            (unsigned long long)(prd_pg_pool_metric(b->pool, PRD_PG_M_CONNECTS) - connects0));
     /* Only a COMMIT in flight when a backend died may be unknown; every
      * other transfer went through by retrying. */
     assert_int_equal(ok + unknown, total);
-    assert_true(b->restarted_at < total * 8 / 10); /* the restart came mid-run */
+    assert_true(b->killed > 0);
+    /* the pool reconnected after the restart by itself */
+    assert_true(prd_pg_pool_metric(b->pool, PRD_PG_M_CONNECTS) > b->connects_at_restart);
     assert_true(prd_pg_pool_metric(b->pool, PRD_PG_M_CONNECTS) > connects0 + POOL);
     assert_true(prd_pg_pool_metric(b->pool, PRD_PG_M_RETRIES) > 0);
     /* recovered: the pool works without being remade */

@@ -346,6 +346,17 @@ static void *writer_main(void *arg);
 
 static void emit_dropped_note(struct core *c, uint64_t n);
 
+/* Release a queue whose writer thread is gone (or never started). */
+static void queue_destroy(struct async_queue *q)
+{
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->not_empty);
+    pthread_cond_destroy(&q->not_full);
+    prd__free(q->lines);
+    prd__free(q->lens);
+    prd__free(q);
+}
+
 prd_status prd_logger_set_async(prd_logger *lg, size_t queue_lines, int block)
 {
     if (!lg || queue_lines == 0 || queue_lines > 1000000 || lg->core->async)
@@ -369,12 +380,7 @@ prd_status prd_logger_set_async(prd_logger *lg, size_t queue_lines, int block)
     lg->core->async = q;
     if (pthread_create(&q->thread, NULL, writer_main, lg->core) != 0) {
         lg->core->async = NULL;
-        pthread_mutex_destroy(&q->mu);
-        pthread_cond_destroy(&q->not_empty);
-        pthread_cond_destroy(&q->not_full);
-        prd__free(q->lines);
-        prd__free(q->lens);
-        prd__free(q);
+        queue_destroy(q);
         return PRD_ENOMEM;
     }
     q->running = 1;
@@ -426,12 +432,7 @@ static void async_stop(struct core *c)
     if (q->running)
         pthread_join(q->thread, NULL); /* drains the queue: flush on free */
     c->async = NULL;
-    pthread_mutex_destroy(&q->mu);
-    pthread_cond_destroy(&q->not_empty);
-    pthread_cond_destroy(&q->not_full);
-    prd__free(q->lines);
-    prd__free(q->lens);
-    prd__free(q);
+    queue_destroy(q);
 }
 
 /* Hand a finished line to the sink, or to the queue in async mode. */

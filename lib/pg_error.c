@@ -84,15 +84,20 @@ static void put(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
+/* Empty e and set its status and (when well-formed) SQLSTATE. */
+static void start(prd_pg_error *e, prd_status st, const char *sqlstate)
+{
+    prd__pg_error_clear(e);
+    e->status = st;
+    if (valid_sqlstate(sqlstate))
+        memcpy(e->sqlstate, sqlstate, 6);
+}
+
 void prd__pg_error_from_result(prd_pg_error *e, const PGresult *res, prd_status st)
 {
     if (!e)
         return;
-    prd__pg_error_clear(e);
-    e->status = st;
-    const char *ss = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    if (valid_sqlstate(ss))
-        memcpy(e->sqlstate, ss, 6);
+    start(e, st, PQresultErrorField(res, PG_DIAG_SQLSTATE));
     const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     put(e->message, sizeof e->message, msg ? msg : PQresultErrorMessage(res));
     put(e->detail, sizeof e->detail, PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
@@ -106,10 +111,7 @@ void prd__pg_error_set(prd_pg_error *e, prd_status st, const char *sqlstate, con
 {
     if (!e)
         return;
-    prd__pg_error_clear(e);
-    e->status = st;
-    if (valid_sqlstate(sqlstate))
-        memcpy(e->sqlstate, sqlstate, 6);
+    start(e, st, sqlstate);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
@@ -120,10 +122,7 @@ void prd__pg_error_from_conn(prd_pg_error *e, const PGconn *c, prd_status st, co
 {
     if (!e)
         return;
-    prd__pg_error_clear(e);
-    e->status = st;
-    if (valid_sqlstate(sqlstate))
-        memcpy(e->sqlstate, sqlstate, 6);
+    start(e, st, sqlstate);
     const char *m = c ? PQerrorMessage(c) : NULL;
     put(e->message, sizeof e->message, m && *m ? m : "connection lost");
 }

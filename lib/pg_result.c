@@ -90,9 +90,11 @@ const char *prd_pg_result_text(const prd_pg_result *r, size_t row, size_t col, s
     return PQgetvalue(r->res, (int)row, (int)col);
 }
 
-static prd_status cell(const prd_pg_result *r, size_t row, size_t col, const char **s)
+/* The text of a cell for a typed getter writing to out. */
+static prd_status cell(const prd_pg_result *r, size_t row, size_t col, const void *out,
+                       const char **s)
 {
-    if (!in_range(r, row, col))
+    if (!out || !in_range(r, row, col))
         return PRD_EINVAL;
     if (PQgetisnull(r->res, (int)row, (int)col))
         return PRD_ENOTFOUND;
@@ -103,9 +105,7 @@ static prd_status cell(const prd_pg_result *r, size_t row, size_t col, const cha
 prd_status prd_pg_result_int64(const prd_pg_result *r, size_t row, size_t col, int64_t *v)
 {
     const char *s;
-    if (!v)
-        return PRD_EINVAL;
-    prd_status st = cell(r, row, col, &s);
+    prd_status st = cell(r, row, col, v, &s);
     if (st != PRD_OK)
         return st;
     char *end;
@@ -120,9 +120,7 @@ prd_status prd_pg_result_int64(const prd_pg_result *r, size_t row, size_t col, i
 prd_status prd_pg_result_double(const prd_pg_result *r, size_t row, size_t col, double *v)
 {
     const char *s;
-    if (!v)
-        return PRD_EINVAL;
-    prd_status st = cell(r, row, col, &s);
+    prd_status st = cell(r, row, col, v, &s);
     if (st != PRD_OK)
         return st;
     char *end;
@@ -136,9 +134,7 @@ prd_status prd_pg_result_double(const prd_pg_result *r, size_t row, size_t col, 
 prd_status prd_pg_result_bool(const prd_pg_result *r, size_t row, size_t col, int *v)
 {
     const char *s;
-    if (!v)
-        return PRD_EINVAL;
-    prd_status st = cell(r, row, col, &s);
+    prd_status st = cell(r, row, col, v, &s);
     if (st != PRD_OK)
         return st;
     if (!strcmp(s, "t"))
@@ -157,7 +153,7 @@ prd_status prd_pg_result_bytea(const prd_pg_result *r, size_t row, size_t col, v
     if (!len || (!out && out_cap))
         return PRD_EINVAL;
     *len = 0;
-    prd_status st = cell(r, row, col, &s);
+    prd_status st = cell(r, row, col, len, &s);
     if (st != PRD_OK)
         return st;
     size_t n = (size_t)PQgetlength(r->res, (int)row, (int)col);

@@ -224,6 +224,25 @@ static void test_query_types_and_nulls(void **state)
     assert_status(prd_pg_result_int64(r, 0, 0, &v), PRD_EINVAL);
     prd_pg_result_free(r);
 
+    /* any type by OID: text (25) in text form, int4 (23) in binary */
+    prd_pg_params_reset(p);
+    assert_int_equal(prd_pg_params_count(p), 0);
+    const unsigned char four[4] = {0, 0, 1, 0};
+    assert_ok(prd_pg_params_add_typed(p, 25, 0, "typed", 5));
+    assert_ok(prd_pg_params_add_typed(p, 23, 1, four, 4));
+    assert_ok(prd_pg_params_add_typed(p, 23, 1, NULL, 0)); /* NULL */
+    assert_status(prd_pg_params_add_typed(p, 23, 2, four, 4), PRD_EINVAL);
+    assert_status(prd_pg_params_add_typed(p, 25, 0, "a\0b", 3), PRD_EINVAL);
+    assert_status(prd_pg_params_add_bytea(p, NULL, 1), PRD_EINVAL);
+    assert_status(prd_pg_params_add_text(NULL, "x"), PRD_EINVAL);
+    assert_int_equal(prd_pg_params_count(p), 3);
+    assert_ok(prd_pg_query(c, "SELECT $1 || '!', $2 + 1, $3 IS NULL", p, &r));
+    assert_string_equal(prd_pg_result_text(r, 0, 0, NULL), "typed!");
+    assert_string_equal(prd_pg_result_text(r, 0, 1, NULL), "257");
+    assert_string_equal(prd_pg_result_text(r, 0, 2, NULL), "t");
+    assert_status(prd_pg_result_int64(r, 0, 1, NULL), PRD_EINVAL);
+    prd_pg_result_free(r);
+
     prd_pg_params_reset(p);
     assert_int_equal(prd_pg_params_count(p), 0);
     prd_pg_params_free(p);
@@ -295,6 +314,11 @@ static void test_errors_mapped(void **state)
                   PRD_ECONFLICT);
     assert_string_equal(prd_pg_error_sqlstate(e), "23514");
     assert_string_equal(prd_pg_error_constraint(e), "n_pos");
+    /* NOT NULL names the column; other constraint kinds are system errors */
+    assert_ok(prd_pg_query(c, "CREATE TEMP TABLE nn (v int NOT NULL)", NULL, NULL));
+    assert_status(prd_pg_query(c, "INSERT INTO nn VALUES (NULL)", NULL, NULL), PRD_EDB);
+    assert_string_equal(prd_pg_error_sqlstate(e), "23502");
+    assert_string_equal(prd_pg_error_column(e), "v");
     /* the rest are system errors */
     assert_status(prd_pg_query(c, "SELEC 1", NULL, NULL), PRD_EDB);
     assert_string_equal(prd_pg_error_sqlstate(e), "42601");
@@ -336,6 +360,7 @@ static void test_statement_timeout(void **state)
     (void)state;
     prd_pg_config *cfg = pgt_config();
     assert_ok(prd_pg_config_set_statement_timeout_ms(cfg, 100));
+    assert_ok(prd_pg_config_set_lock_timeout_ms(cfg, 50));
     prd_pg_pool *pool = pgt_pool(cfg);
     prd_pg_conn *c;
     assert_ok(prd_pg_acquire(pool, &c, NULL));
@@ -345,6 +370,9 @@ static void test_statement_timeout(void **state)
     prd_pg_result_free(r);
     assert_ok(prd_pg_query(c, "SHOW application_name", NULL, &r));
     assert_string_equal(prd_pg_result_text(r, 0, 0, NULL), "prd_test");
+    prd_pg_result_free(r);
+    assert_ok(prd_pg_query(c, "SHOW lock_timeout", NULL, &r));
+    assert_string_equal(prd_pg_result_text(r, 0, 0, NULL), "50ms");
     prd_pg_result_free(r);
     assert_ok(prd_pg_query(c, "SHOW idle_in_transaction_session_timeout", NULL, &r));
     assert_string_equal(prd_pg_result_text(r, 0, 0, NULL), "1min");

@@ -207,16 +207,19 @@ static void test_money_transfer_serializable(void **state)
     prd_pg_config_free(cfg);
 }
 
-static int restart_server(void)
+/* pg_ctl ACTION on the pg-temp server, as its owner; 0 on success. Safe
+ * to call from a worker thread (reports instead of failing the test). */
+static int pg_ctl(const char *action)
 {
     const char *bindir = getenv("PRD_PG_BINDIR"), *data = getenv("PRD_PG_DATADIR");
     const char *runas = getenv("PRD_PG_RUNAS"), *log = getenv("PRD_PG_LOG");
     if (!bindir || !data)
         return -1;
+    int as_owner = runas && *runas;
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s%s%s '%s/pg_ctl' -D '%s' -l '%s' -m fast -w -t 60 restart >/dev/null",
-             runas && *runas ? "runuser -u " : "", runas && *runas ? runas : "",
-             runas && *runas ? " --" : "", bindir, data, log ? log : "/dev/null");
+    snprintf(cmd, sizeof cmd, "%s%s%s '%s/pg_ctl' -D '%s' -l '%s' -m fast -w -t 60 %s >/dev/null",
+             as_owner ? "runuser -u " : "", as_owner ? runas : "", as_owner ? " --" : "", bindir,
+             data, log ? log : "/dev/null", action);
     return system(cmd);
 }
 
@@ -248,7 +251,7 @@ static void chaos_step(struct bank *b, int k)
         PQclear(r);
     } else {
         b->connects_at_restart = prd_pg_pool_metric(b->pool, PRD_PG_M_CONNECTS);
-        if (restart_server() != 0)
+        if (pg_ctl("restart") != 0)
             snprintf(b->chaos_error, sizeof b->chaos_error, "pg_ctl restart failed");
     }
     b->steps_done++;
@@ -489,11 +492,7 @@ static void test_acquire_while_server_down_is_bounded(void **state)
     assert_ok(prd_pg_config_set_acquire_timeout_ms(cfg, 400));
     assert_ok(prd_pg_config_set_application_name(cfg, "prd_down"));
     prd_pg_pool *pool = pgt_pool(cfg);
-    const char *bindir = getenv("PRD_PG_BINDIR"), *data = getenv("PRD_PG_DATADIR");
-    const char *runas = getenv("PRD_PG_RUNAS"), *log = getenv("PRD_PG_LOG");
-    const char *ru = runas && *runas ? "runuser -u " : "", *rn = runas && *runas ? runas : "",
-               *rs = runas && *runas ? " --" : "";
-    pgt_sh("%s%s%s '%s/pg_ctl' -D '%s' -m fast -w -t 60 stop >/dev/null", ru, rn, rs, bindir, data);
+    assert_int_equal(pg_ctl("stop"), 0);
     prd_pg_conn *c;
     prd_pg_error *err;
     assert_ok(prd_pg_error_new(&err));
@@ -510,8 +509,7 @@ static void test_acquire_while_server_down_is_bounded(void **state)
     assert_true(strlen(prd_pg_error_message(err)) > 0);
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     assert_true(ms < 5000);
-    pgt_sh("%s%s%s '%s/pg_ctl' -D '%s' -l '%s' -w -t 60 start >/dev/null", ru, rn, rs, bindir, data,
-           log ? log : "/dev/null");
+    assert_int_equal(pg_ctl("start"), 0);
     /* back by itself */
     assert_ok(prd_pg_config_set_acquire_timeout_ms(cfg, 5000));
     int ok = 0;

@@ -81,9 +81,8 @@ static int make_policy(const struct pw_opts *o, prd_password_policy **pol)
     return 0;
 }
 
-static int read_pw(const prd_password_policy *pol, char **pw, size_t *len)
+static int read_pw(char **pw, size_t *len)
 {
-    (void)pol;
     *pw = cli_read_password(PRD_PASSWORD_DEFAULT_MAX_LEN, len);
     if (!*pw)
         return EXIT_USAGE;
@@ -104,6 +103,24 @@ static void drop_pw(char *pw, size_t len)
     }
 }
 
+/* The start of hash and verify: flags, policy, password from stdin. On
+ * failure nothing is left to free and the exit status is returned. */
+static int setup(int argc, char **argv, const char *allowed, int want_phc, struct pw_opts *o,
+                 prd_password_policy **pol, char **pw, size_t *len)
+{
+    *pol = NULL;
+    *pw = NULL;
+    *len = 0;
+    int rc = parse(argc, argv, allowed, want_phc, o);
+    if (rc || (rc = make_policy(o, pol)))
+        return rc;
+    if ((rc = read_pw(pw, len))) {
+        prd_password_policy_free(*pol);
+        *pol = NULL;
+    }
+    return rc;
+}
+
 static const char *why_invalid(prd_status st)
 {
     switch (st) {
@@ -118,16 +135,12 @@ static const char *why_invalid(prd_status st)
 static int cmd_hash(int argc, char **argv)
 {
     struct pw_opts o;
-    int rc = parse(argc, argv, " preset t m p ", 0, &o);
-    prd_password_policy *pol = NULL;
-    if (rc || (rc = make_policy(&o, &pol)))
+    prd_password_policy *pol;
+    char *pw;
+    size_t len;
+    int rc = setup(argc, argv, " preset t m p ", 0, &o, &pol, &pw, &len);
+    if (rc)
         return rc;
-    char *pw = NULL;
-    size_t len = 0;
-    if ((rc = read_pw(pol, &pw, &len))) {
-        prd_password_policy_free(pol);
-        return rc;
-    }
     char out[PRD_PASSWORD_HASH_MAX];
     prd_status st = prd_password_hash(pol, pw, len, out, sizeof out);
     drop_pw(pw, len);
@@ -141,16 +154,12 @@ static int cmd_hash(int argc, char **argv)
 static int cmd_verify(int argc, char **argv)
 {
     struct pw_opts o;
-    int rc = parse(argc, argv, " allow-legacy ", 1, &o);
-    prd_password_policy *pol = NULL;
-    if (rc || (rc = make_policy(&o, &pol)))
+    prd_password_policy *pol;
+    char *pw;
+    size_t len;
+    int rc = setup(argc, argv, " allow-legacy ", 1, &o, &pol, &pw, &len);
+    if (rc)
         return rc;
-    char *pw = NULL;
-    size_t len = 0;
-    if ((rc = read_pw(pol, &pw, &len))) {
-        prd_password_policy_free(pol);
-        return rc;
-    }
     prd_status st = prd_password_verify(pol, pw, len, o.phc);
     drop_pw(pw, len);
     prd_password_policy_free(pol);

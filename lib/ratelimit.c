@@ -1,12 +1,10 @@
-/* prd_limiter: creation (private or shared memory), checks, headers. */
+/* prd_limiter: creation (private or shared memory), checks, reservations. */
 #include "internal/common.h"
 #include "internal/alloc.h"
 #include "internal/ratelimit.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -42,6 +40,9 @@ static prd_status start(const prd_limiter_config *cfg, prd_limiter **out, prd_li
     if (st != PRD_OK)
         return st;
     *bytes = prd__rl_layout(cfg, hdr);
+    if (*bytes == 0)
+        return PRD_ENOMEM; /* max_keys x log size beyond the address space */
+    randombytes_buf(&hdr->id, sizeof hdr->id);
     *l = prd__calloc(1, sizeof **l);
     if (!*l)
         return PRD_ENOMEM;
@@ -95,10 +96,27 @@ static int same_layout(const struct prd__rl_header *have, const struct prd__rl_h
         const struct prd__rl_rule *a = &have->rules[i], *b = &want->rules[i];
         if (strcmp(a->name, b->name) != 0 || a->limit != b->limit || a->window_ms != b->window_ms ||
             a->algorithm != b->algorithm || a->offset != b->offset || a->capacity != b->capacity ||
-            a->max_keys != b->max_keys)
+            a->max_keys != b->max_keys || a->burst != b->burst)
             return 0;
     }
     return 1;
+}
+
+/* Reserve every page of the segment now: a tmpfs too small for it fails
+ * here with PRD_ENOMEM, instead of a SIGBUS in some worker later. */
+static prd_status create_segment(int fd, size_t bytes, const prd_limiter_config *cfg)
+{
+    int rc = posix_fallocate(fd, 0, (off_t)bytes);
+    if (rc != 0)
+        return rc == ENOSPC || rc == ENOMEM || rc == EFBIG ? PRD_ENOMEM : errno_status(rc);
+    /* shm_open's mode passes through the umask: set it as asked. */
+    if (fchmod(fd, (mode_t)cfg->shm_mode) != 0)
+        return errno_status(errno);
+    if ((cfg->shm_uid >= 0 || cfg->shm_gid >= 0) &&
+        fchown(fd, cfg->shm_uid >= 0 ? (uid_t)cfg->shm_uid : (uid_t)-1,
+               cfg->shm_gid >= 0 ? (gid_t)cfg->shm_gid : (gid_t)-1) != 0)
+        return errno_status(errno);
+    return PRD_OK;
 }
 
 prd_status prd_limiter_new_shm(const prd_limiter_config *cfg, const char *name, int create,
@@ -116,10 +134,11 @@ prd_status prd_limiter_new_shm(const prd_limiter_config *cfg, const char *name, 
     if (create)
         shm_unlink(name); /* replace: processes attached to the old one keep it */
     int fd = shm_open(name, create ? O_RDWR | O_CREAT | O_EXCL : O_RDWR, 0600);
+    int made = create && fd >= 0;
     if (fd < 0) {
         st = errno_status(errno);
-    } else if (create && ftruncate(fd, (off_t)bytes) != 0) {
-        st = errno_status(errno);
+    } else if (create) {
+        st = create_segment(fd, bytes, cfg);
     } else {
         struct stat sb;
         if (fstat(fd, &sb) != 0)
@@ -152,7 +171,7 @@ prd_status prd_limiter_new_shm(const prd_limiter_config *cfg, const char *name, 
             st = PRD_EINVAL;
     }
     if (st != PRD_OK) {
-        if (create && st != PRD_EPERM)
+        if (made)
             shm_unlink(name);
         prd_limiter_free(l);
         return st;
@@ -176,7 +195,7 @@ void prd_limiter_free(prd_limiter *lim)
         if (!lim->hdr->shared)
             for (uint32_t i = 0; i < lim->hdr->n_rules; i++)
                 for (uint64_t s = 0; s < lim->hdr->rules[i].shards; s++)
-                    pthread_mutex_destroy(&prd__rl_shard(lim, (int)i, s)->mu);
+                    pthread_mutex_destroy(&prd__rl_shard(lim, i, s)->mu);
         munmap(lim->base, lim->map_bytes);
     }
     prd__free(lim);
@@ -216,58 +235,100 @@ static void merge(prd_rl_decision *out, int rule, const struct prd__rl_rule *r,
     out->retry_after_ms = e->retry_after_ms;
 }
 
-static prd_status check(prd_limiter *l, const prd_rl_key *keys, size_t n_keys, uint64_t cost,
-                        int64_t now, int record, prd_rl_decision *out)
+/* Times are milliseconds of a monotonic clock: from 0 to 146 years, so
+ * GCRA's nanoseconds never overflow. */
+#define MAX_TIME_MS (INT64_C(1) << 52)
+
+static prd_status check_args(const prd_limiter *l, const prd_rl_key *keys, size_t n_keys,
+                             uint64_t cost, int64_t now)
 {
-    if (out)
-        memset(out, 0, sizeof *out);
-    if (!l || !keys || !out || cost == 0 || n_keys != l->hdr->n_rules)
+    if (!l || !keys || cost == 0 || n_keys != l->hdr->n_rules || now < 0 || now > MAX_TIME_MS)
         return PRD_EINVAL;
     for (size_t i = 0; i < n_keys; i++)
         if (keys[i].len > PRD_RL_KEY_MAX || (keys[i].len && !keys[i].data))
             return PRD_EINVAL;
+    return PRD_OK;
+}
+
+static void lock_all(prd_limiter *l, struct prd__rl_shard **shards, uint32_t n, int64_t now)
+{
+    /* Locks in rule order: every check takes them in the same order, so two
+     * checks can never wait on each other in a cycle. */
+    for (uint32_t i = 0; i < n; i++) {
+        prd__rl_lock(shards[i]);
+        prd__rl_tick(shards[i], now);
+    }
+    (void)l;
+}
+
+static void unlock_all(struct prd__rl_shard **shards, uint32_t n)
+{
+    for (uint32_t i = n; i-- > 0;)
+        prd__rl_unlock(shards[i]);
+}
+
+prd_status prd__limiter_run(prd_limiter *l, const prd_rl_key *keys, size_t n_keys, uint64_t cost,
+                            int64_t now, int record, prd_rl_decision *out,
+                            struct prd__rl_resv *resv)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (resv)
+        memset(resv, 0, sizeof *resv);
+    prd_status st = check_args(l, keys, n_keys, cost, now);
+    if (st != PRD_OK || !out)
+        return st != PRD_OK ? st : PRD_EINVAL;
     struct prd__rl_shard *shards[PRD_RL_MAX_RULES];
     struct prd__rl_slot *slots[PRD_RL_MAX_RULES];
-    struct prd__rl_eval evals[PRD_RL_MAX_RULES];
+    int64_t t[PRD_RL_MAX_RULES];
     uint64_t hashes[PRD_RL_MAX_RULES];
     uint32_t n = l->hdr->n_rules;
     for (uint32_t i = 0; i < n; i++) {
-        const struct prd__rl_rule *r = &l->hdr->rules[i];
         hashes[i] = prd__rl_key_hash(l, &keys[i]);
-        shards[i] = prd__rl_shard(l, (int)i, (hashes[i] >> 40) & (r->shards - 1));
+        shards[i] = prd__rl_shard_of(l, i, hashes[i]);
     }
-    /* Locks in rule order: every check takes them in the same order, so two
-     * checks can never wait on each other in a cycle. */
-    for (uint32_t i = 0; i < n; i++)
-        prd__rl_lock(shards[i]);
-    prd_status st = PRD_OK;
+    lock_all(l, shards, n, now);
     int allowed = 1;
-    for (uint32_t i = 0; i < n && st == PRD_OK; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         const struct prd__rl_rule *r = &l->hdr->rules[i];
-        slots[i] = prd__rl_find_or_insert(l, (int)i, shards[i], hashes[i], now);
-        if (!slots[i]) {
-            st = PRD_EBUSY;
-            break;
-        }
-        int64_t t = now > slots[i]->last_ms ? now : slots[i]->last_ms; /* per-key monotonic */
-        prd__rl_evaluate(r, slots[i], cost, t, &evals[i]);
-        allowed &= evals[i].allowed;
-        merge(out, (int)i, r, &evals[i], i == 0);
+        struct prd__rl_eval ev;
+        slots[i] = prd__rl_find(l, i, shards[i], hashes[i]);
+        struct prd__rl_exact *rec = prd__rl_record(l, i, shards[i], slots[i]);
+        t[i] = prd__rl_key_time(r, slots[i], rec, now);
+        /* An absent key is judged as empty state: a denial inserts nothing. */
+        prd__rl_evaluate(r, slots[i], rec, cost, t[i], now, &ev);
+        allowed &= ev.allowed;
+        merge(out, (int)i, r, &ev, i == 0);
     }
-    if (st == PRD_OK && allowed && record)
-        for (uint32_t i = 0; i < n; i++) {
-            int64_t t = now > slots[i]->last_ms ? now : slots[i]->last_ms;
-            prd__rl_commit(&l->hdr->rules[i], slots[i], cost, t, &evals[i]);
+    if (allowed && record) {
+        for (uint32_t i = 0; i < n && st == PRD_OK; i++)
+            if (!slots[i] && !(slots[i] = prd__rl_insert(l, i, shards[i], hashes[i])))
+                st = PRD_EBUSY; /* keys inserted for earlier rules stay empty: decayed */
+        for (uint32_t i = 0; i < n && st == PRD_OK; i++) {
+            int64_t mark = prd__rl_commit(&l->hdr->rules[i], slots[i],
+                                          prd__rl_record(l, i, shards[i], slots[i]), cost, t[i],
+                                          now);
+            if (resv) {
+                resv->hash[i] = hashes[i];
+                resv->t_ms[i] = t[i];
+                resv->mark[i] = mark;
+            }
         }
+    }
     /* Incremental reclamation, after the last use of slots[]: deleting
      * shifts slots around. */
     for (uint32_t i = 0; i < n; i++)
-        prd__rl_reclaim(l, (int)i, shards[i], RECLAIM_PER_CHECK, now);
-    for (uint32_t i = n; i-- > 0;)
-        prd__rl_unlock(shards[i]);
+        prd__rl_reclaim(l, i, shards[i], RECLAIM_PER_CHECK);
+    unlock_all(shards, n);
     if (st != PRD_OK) {
         memset(out, 0, sizeof *out);
         return st;
+    }
+    if (resv && allowed && record) {
+        resv->id = l->hdr->id;
+        resv->n_rules = n;
+        resv->cost = cost;
+        resv->state = 1;
     }
     return out->allowed ? PRD_OK : PRD_ELIMITED;
 }
@@ -275,13 +336,93 @@ static prd_status check(prd_limiter *l, const prd_rl_key *keys, size_t n_keys, u
 prd_status prd_limiter_check_at(prd_limiter *l, const prd_rl_key *keys, size_t n_keys,
                                 uint64_t cost, int64_t now, prd_rl_decision *out)
 {
-    return check(l, keys, n_keys, cost, now, 1, out);
+    return prd__limiter_run(l, keys, n_keys, cost, now, 1, out, NULL);
 }
 
-prd_status prd__limiter_peek_at(prd_limiter *l, const prd_rl_key *keys, size_t n_keys,
-                                uint64_t cost, int64_t now, prd_rl_decision *out)
+prd_status prd_limiter_peek_at(prd_limiter *l, const prd_rl_key *keys, size_t n_keys,
+                               uint64_t cost, int64_t now, prd_rl_decision *out)
 {
-    return check(l, keys, n_keys, cost, now, 0, out);
+    return prd__limiter_run(l, keys, n_keys, cost, now, 0, out, NULL);
+}
+
+prd_status prd_limiter_peek(prd_limiter *l, const prd_rl_key *keys, size_t n_keys, uint64_t cost,
+                            prd_rl_decision *out)
+{
+    return prd_limiter_peek_at(l, keys, n_keys, cost, prd__rl_now_ms(l), out);
+}
+
+/* The reservation's storage is the caller's; it must hold our state. */
+_Static_assert(sizeof(struct prd__rl_resv) <= sizeof(prd_rl_reservation),
+               "prd_rl_reservation too small");
+
+static struct prd__rl_resv *resv_of(prd_rl_reservation *r)
+{
+    return (struct prd__rl_resv *)(void *)r;
+}
+
+prd_status prd_limiter_reserve_at(prd_limiter *l, const prd_rl_key *keys, size_t n_keys,
+                                  uint64_t cost, int64_t now, prd_rl_decision *out,
+                                  prd_rl_reservation *resv)
+{
+    if (!resv) {
+        if (out)
+            memset(out, 0, sizeof *out);
+        return PRD_EINVAL;
+    }
+    return prd__limiter_run(l, keys, n_keys, cost, now, 1, out, resv_of(resv));
+}
+
+prd_status prd_limiter_reserve(prd_limiter *l, const prd_rl_key *keys, size_t n_keys,
+                               uint64_t cost, prd_rl_decision *out, prd_rl_reservation *resv)
+{
+    return prd_limiter_reserve_at(l, keys, n_keys, cost, prd__rl_now_ms(l), out, resv);
+}
+
+static prd_status settle_check(const prd_limiter *l, const struct prd__rl_resv *r)
+{
+    if (!l || !r || r->state != 1 || r->id != l->hdr->id || r->n_rules != l->hdr->n_rules)
+        return PRD_EINVAL;
+    return PRD_OK;
+}
+
+prd_status prd_limiter_commit(prd_limiter *l, prd_rl_reservation *resv)
+{
+    struct prd__rl_resv *r = resv ? resv_of(resv) : NULL;
+    prd_status st = settle_check(l, r);
+    if (st == PRD_OK)
+        r->state = 2;
+    return st;
+}
+
+prd_status prd_limiter_refund_at(prd_limiter *l, prd_rl_reservation *resv, int64_t now)
+{
+    struct prd__rl_resv *r = resv ? resv_of(resv) : NULL;
+    prd_status st = settle_check(l, r);
+    if (st != PRD_OK)
+        return st;
+    if (now < 0 || now > MAX_TIME_MS)
+        return PRD_EINVAL;
+    struct prd__rl_shard *shards[PRD_RL_MAX_RULES];
+    uint32_t n = r->n_rules;
+    for (uint32_t i = 0; i < n; i++)
+        shards[i] = prd__rl_shard_of(l, i, r->hash[i]);
+    lock_all(l, shards, n, now);
+    for (uint32_t i = 0; i < n; i++) {
+        /* A key whose state decayed and was reclaimed has nothing left to
+         * give back. */
+        struct prd__rl_slot *s = prd__rl_find(l, i, shards[i], r->hash[i]);
+        if (s)
+            prd__rl_refund(&l->hdr->rules[i], s, prd__rl_record(l, i, shards[i], s), r->cost,
+                           r->t_ms[i], r->mark[i], now);
+    }
+    unlock_all(shards, n);
+    r->state = 2;
+    return PRD_OK;
+}
+
+prd_status prd_limiter_refund(prd_limiter *l, prd_rl_reservation *resv)
+{
+    return prd_limiter_refund_at(l, resv, l ? prd__rl_now_ms(l) : 0);
 }
 
 /*
@@ -290,8 +431,10 @@ prd_status prd__limiter_peek_at(prd_limiter *l, const prd_rl_key *keys, size_t n
  * of a check in perf. Its resolution is the kernel tick (1-4 ms), far
  * below any useful window; docs/ratelimit.md says so.
  */
-static int64_t coarse_now_ms(void)
+int64_t prd__rl_now_ms(const prd_limiter *l)
 {
+    if (l && l->clock)
+        return prd_clock_mono_ns(l->clock) / 1000000;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -300,98 +443,31 @@ static int64_t coarse_now_ms(void)
 prd_status prd_limiter_check(prd_limiter *lim, const prd_rl_key *keys, size_t n_keys,
                              uint64_t cost, prd_rl_decision *out)
 {
-    int64_t now = !lim ? 0 : lim->clock ? prd_clock_mono_ns(lim->clock) / 1000000 : coarse_now_ms();
-    return prd_limiter_check_at(lim, keys, n_keys, cost, now, out);
+    return prd_limiter_check_at(lim, keys, n_keys, cost, prd__rl_now_ms(lim), out);
 }
 
 size_t prd_limiter_key_count(const prd_limiter *lim, int rule)
 {
     if (!lim || rule < 0 || (uint32_t)rule >= lim->hdr->n_rules)
         return 0;
-    size_t total = 0;
-    for (uint64_t s = 0; s < lim->hdr->rules[rule].shards; s++) {
-        struct prd__rl_shard *sh = prd__rl_shard(lim, rule, s);
-        prd__rl_lock(sh);
-        total += sh->count;
-        prd__rl_unlock(sh);
-    }
-    return total;
+    return (size_t)__atomic_load_n(&prd__rl_stats(lim, (uint32_t)rule)->live, __ATOMIC_RELAXED);
+}
+
+uint64_t prd_limiter_refused(const prd_limiter *lim, int rule)
+{
+    if (!lim || rule < 0 || (uint32_t)rule >= lim->hdr->n_rules)
+        return 0;
+    return __atomic_load_n(&prd__rl_stats(lim, (uint32_t)rule)->refused, __ATOMIC_RELAXED);
 }
 
 size_t prd_limiter_bytes_per_key(const prd_limiter *lim, int rule)
 {
     if (!lim || rule < 0 || (uint32_t)rule >= lim->hdr->n_rules)
         return 0;
+    /* What max_keys keys occupy: the whole index with its slack, and one
+     * log record a key for an exact rule. */
     const struct prd__rl_rule *r = &lim->hdr->rules[rule];
-    return (size_t)(r->shards * r->shard_bytes / r->max_keys);
+    uint64_t index = r->shards * r->capacity * r->slot_bytes;
+    return (size_t)((index + r->max_keys / 2) / r->max_keys + r->rec_bytes);
 }
 
-/* snprintf rules over a growing buffer. */
-struct sbuf {
-    char *out;
-    size_t size, len;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *dst = b->out && b->len < b->size ? b->out + b->len : NULL;
-    int n = vsnprintf(dst, dst ? b->size - b->len : 0, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        b->len += (size_t)n;
-}
-
-static size_t finish(struct sbuf *b)
-{
-    if (b->out && b->size > 0 && b->len >= b->size)
-        b->out[0] = '\0'; /* never a truncated header */
-    return b->len;
-}
-
-static int64_t ceil_s(int64_t ms)
-{
-    return ms <= 0 ? 0 : (ms + 999) / 1000;
-}
-
-size_t prd_limiter_policy_header(const prd_limiter *lim, char *out, size_t out_size)
-{
-    struct sbuf b = {out, out_size, 0};
-    if (out && out_size)
-        out[0] = '\0';
-    if (!lim)
-        return 0;
-    for (uint32_t i = 0; i < lim->hdr->n_rules; i++) {
-        const struct prd__rl_rule *r = &lim->hdr->rules[i];
-        put(&b, "%s\"%s\";q=%llu;w=%lld", i ? ", " : "", r->name, (unsigned long long)r->limit,
-            (long long)ceil_s(r->window_ms));
-    }
-    return finish(&b);
-}
-
-size_t prd_limiter_ratelimit_header(const prd_limiter *lim, const prd_rl_decision *d, char *out,
-                                    size_t out_size)
-{
-    struct sbuf b = {out, out_size, 0};
-    if (out && out_size)
-        out[0] = '\0';
-    if (!lim || !d || d->rule < 0 || (uint32_t)d->rule >= lim->hdr->n_rules)
-        return 0;
-    put(&b, "\"%s\";r=%llu;t=%lld", lim->hdr->rules[d->rule].name,
-        (unsigned long long)d->remaining, (long long)ceil_s(d->reset_ms));
-    return finish(&b);
-}
-
-size_t prd_limiter_retry_after_header(const prd_rl_decision *d, char *out, size_t out_size)
-{
-    struct sbuf b = {out, out_size, 0};
-    if (out && out_size)
-        out[0] = '\0';
-    if (!d || d->allowed)
-        return 0;
-    /* "never" (cost over the limit) has no honest Retry-After: a day. */
-    int64_t s = d->retry_after_ms < 0 ? 86400 : ceil_s(d->retry_after_ms);
-    put(&b, "%lld", (long long)(s < 1 ? 1 : s));
-    return finish(&b);
-}

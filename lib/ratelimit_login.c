@@ -1,68 +1,112 @@
-/* prd_login_guard: per-IP attempts, per-account failures from unfamiliar
- * sources, and exponential backoff per (account, source). */
+/*
+ * prd_login_guard: per-source attempts, per-account failures from
+ * unfamiliar sources, exponential backoff per (account, source), and the
+ * familiar sources that are exempt from the account limit.
+ *
+ * Four tables (limiters of internal kinds), always locked in the same
+ * order (source, account, pair, familiar) so a check decides and records
+ * under all of its locks at once: concurrent attempts cannot all read the
+ * same "allowed" state before any of them is counted.
+ */
 #include "internal/common.h"
 #include "internal/alloc.h"
 #include "internal/ratelimit.h"
+
+#include "prodready/log.h"
 
 #include <string.h>
 
 #include <sodium.h>
 
 #define TRUST_MS (INT64_C(30) * 86400 * 1000) /* a successful source is familiar for 30 days */
+#define MAX_DAY_MS (INT64_C(86400) * 1000)
+
+enum { T_SOURCE, T_ACCOUNT, T_PAIR, T_TRUST, N_TABLES };
+
+enum {
+    F_TRUSTED = 1,
+    F_ACCOUNT_RESERVED = 2,
+    F_LOCKS_ACCOUNT = 4,
+    F_STARTS_BACKOFF = 8,
+};
 
 struct prd_login_guard {
-    prd_limiter *ip;       /* attempts per source */
-    prd_limiter *account;  /* failures per account from unfamiliar sources */
-    prd_limiter *pairs;    /* backoff and familiarity per (account, source) */
+    prd_limiter *t[N_TABLES];
     uint32_t free_failures;
     int64_t base_ms, cap_ms;
     size_t max_keys;
-    uint64_t ip_limit, acct_limit;
-    int64_t ip_window, acct_window;
+    uint64_t src_limit, acct_limit;
+    int64_t src_window, acct_window;
     const prd_clock *clock;
+    struct prd_logger *logger;
+    prd_login_lockout_fn on_lockout;
+    void *on_lockout_data;
+    unsigned char fp_key[crypto_shorthash_KEYBYTES];
+    uint64_t id;
+    uint64_t counts[PRD_LOGIN_COUNT_DENIED + 1];
 };
 
+/* What prd_login_attempt holds. */
+struct attempt {
+    uint64_t id;
+    uint32_t state; /* 1 checked, 2 settled */
+    uint32_t flags;
+    uint64_t hash[N_TABLES];
+    uint64_t account_in_pairs; /* the account's hash under the pair table's key */
+    int64_t account_t;         /* the account key's time of the reserved failure */
+    uint32_t account_len, report_len;
+    char source_fp[24];
+    unsigned char account[PRD_LOGIN_REPORT_ACCOUNT_MAX];
+};
+_Static_assert(sizeof(struct attempt) <= sizeof(prd_login_attempt), "prd_login_attempt too small");
+
+static void count(prd_login_guard *g, prd_login_counter which)
+{
+    __atomic_fetch_add(&g->counts[which], 1, __ATOMIC_RELAXED);
+}
+
 static prd_limiter *make(size_t max_keys, const char *name, uint64_t limit, int64_t window,
-                         uint32_t alg, prd_status *st)
+                         uint32_t kind, prd_status *st)
 {
     prd_limiter_config *cfg = NULL;
     prd_limiter *l = NULL;
     *st = prd_limiter_config_new(&cfg);
     if (*st == PRD_OK)
         *st = prd_limiter_config_set_max_keys(cfg, max_keys);
-    if (*st == PRD_OK && alg == PRD__RL_PAIR) {
-        *st = prd_limiter_config_add_rule(cfg, name, 1, window, PRD_RL_COUNTER);
-        cfg->rules[0].algorithm = PRD__RL_PAIR;
-    } else if (*st == PRD_OK) {
-        *st = prd_limiter_config_add_rule(cfg, name, limit, window, (prd_rl_algorithm)alg);
-    }
     if (*st == PRD_OK)
+        *st = prd_limiter_config_add_rule(
+            cfg, name, limit, window,
+            kind == PRD_RL_EXACT ? PRD_RL_EXACT : PRD_RL_COUNTER);
+    if (*st == PRD_OK) {
+        cfg->rules[0].algorithm = kind; /* the guard's own kinds share the table code */
         *st = prd_limiter_new(cfg, &l);
+    }
     prd_limiter_config_free(cfg);
     return l;
 }
 
 static prd_status rebuild(prd_login_guard *g)
 {
-    prd_status st;
-    prd_limiter *ip = make(g->max_keys, "ip", g->ip_limit, g->ip_window, PRD_RL_COUNTER, &st);
-    prd_limiter *acct = st == PRD_OK ? make(g->max_keys, "account", g->acct_limit, g->acct_window,
-                                            PRD_RL_EXACT, &st)
-                                     : NULL;
-    prd_limiter *pairs = st == PRD_OK ? make(g->max_keys, "pair", 1, TRUST_MS, PRD__RL_PAIR, &st)
-                                      : NULL;
+    prd_status st = PRD_OK;
+    prd_limiter *t[N_TABLES] = {0};
+    uint64_t free_limit = g->free_failures ? g->free_failures : 1;
+    t[T_SOURCE] = make(g->max_keys, "login-source", g->src_limit, g->src_window, PRD_RL_COUNTER, &st);
+    if (st == PRD_OK)
+        t[T_ACCOUNT] = make(g->max_keys, "login-account", g->acct_limit, g->acct_window,
+                            PRD_RL_EXACT, &st);
+    if (st == PRD_OK) /* a streak is forgotten twice the cap after its last failure */
+        t[T_PAIR] = make(g->max_keys, "login-backoff", free_limit, 2 * g->cap_ms, PRD__RL_FAILS, &st);
+    if (st == PRD_OK)
+        t[T_TRUST] = make(g->max_keys, "login-familiar", 1, TRUST_MS, PRD__RL_TRUST, &st);
     if (st != PRD_OK) {
-        prd_limiter_free(ip);
-        prd_limiter_free(acct);
-        prd_limiter_free(pairs);
+        for (int i = 0; i < N_TABLES; i++)
+            prd_limiter_free(t[i]);
         return st;
     }
-    prd_limiter_free(g->ip);
-    prd_limiter_free(g->account);
-    prd_limiter_free(g->pairs);
-    g->ip = ip;
-    g->account = acct;
-    g->pairs = pairs;
+    for (int i = 0; i < N_TABLES; i++) {
+        prd_limiter_free(g->t[i]);
+        g->t[i] = t[i];
+    }
     return PRD_OK;
 }
 
@@ -73,18 +117,23 @@ prd_status prd_login_guard_new(size_t max_keys, prd_login_guard **out)
     *out = NULL;
     if (max_keys < 16 || max_keys > (size_t)1 << 24)
         return PRD_EINVAL;
+    prd_status st = prd__ensure_init();
+    if (st != PRD_OK)
+        return st;
     prd_login_guard *g = prd__calloc(1, sizeof *g);
     if (!g)
         return PRD_ENOMEM;
     g->max_keys = max_keys;
-    g->ip_limit = 100;
-    g->ip_window = 3600 * 1000;
+    g->src_limit = 100;
+    g->src_window = 3600 * 1000;
     g->acct_limit = 10;
     g->acct_window = 15 * 60 * 1000;
     g->free_failures = 3;
     g->base_ms = 1000;
     g->cap_ms = 15 * 60 * 1000;
-    prd_status st = rebuild(g);
+    randombytes_buf(g->fp_key, sizeof g->fp_key);
+    randombytes_buf(&g->id, sizeof g->id);
+    st = rebuild(g);
     if (st != PRD_OK) {
         prd__free(g);
         return st;
@@ -97,28 +146,29 @@ void prd_login_guard_free(prd_login_guard *g)
 {
     if (!g)
         return;
-    prd_limiter_free(g->ip);
-    prd_limiter_free(g->account);
-    prd_limiter_free(g->pairs);
+    for (int i = 0; i < N_TABLES; i++)
+        prd_limiter_free(g->t[i]);
+    sodium_memzero(g->fp_key, sizeof g->fp_key);
     prd__free(g);
 }
 
-prd_status prd_login_guard_set_limits(prd_login_guard *g, uint64_t ip_attempts,
-                                      int64_t ip_window_ms, uint64_t account_failures,
+prd_status prd_login_guard_set_limits(prd_login_guard *g, uint64_t source_attempts,
+                                      int64_t source_window_ms, uint64_t account_failures,
                                       int64_t account_window_ms)
 {
-    if (!g || !ip_attempts || ip_window_ms <= 0 || !account_failures || account_window_ms <= 0 ||
-        account_failures > PRD_RL_EXACT_MAX_LIMIT)
+    if (!g || !source_attempts || source_attempts > UINT64_C(1) << 48 || source_window_ms <= 0 ||
+        source_window_ms > 30 * MAX_DAY_MS || !account_failures || account_window_ms <= 0 ||
+        account_window_ms > 30 * MAX_DAY_MS || account_failures > PRD_RL_EXACT_MAX_LIMIT)
         return PRD_EINVAL;
     prd_login_guard old = *g;
-    g->ip_limit = ip_attempts;
-    g->ip_window = ip_window_ms;
+    g->src_limit = source_attempts;
+    g->src_window = source_window_ms;
     g->acct_limit = account_failures;
     g->acct_window = account_window_ms;
     prd_status st = rebuild(g); /* configuration happens before use: state starts fresh */
     if (st != PRD_OK) {
-        g->ip_limit = old.ip_limit;
-        g->ip_window = old.ip_window;
+        g->src_limit = old.src_limit;
+        g->src_window = old.src_window;
         g->acct_limit = old.acct_limit;
         g->acct_window = old.acct_window;
     }
@@ -128,12 +178,19 @@ prd_status prd_login_guard_set_limits(prd_login_guard *g, uint64_t ip_attempts,
 prd_status prd_login_guard_set_backoff(prd_login_guard *g, uint32_t free_failures,
                                        int64_t base_ms, int64_t cap_ms)
 {
-    if (!g || base_ms <= 0 || cap_ms < base_ms || cap_ms > INT64_C(86400) * 1000)
+    if (!g || base_ms <= 0 || cap_ms < base_ms || cap_ms > MAX_DAY_MS)
         return PRD_EINVAL;
+    prd_login_guard old = *g;
     g->free_failures = free_failures;
     g->base_ms = base_ms;
     g->cap_ms = cap_ms;
-    return PRD_OK;
+    prd_status st = rebuild(g);
+    if (st != PRD_OK) {
+        g->free_failures = old.free_failures;
+        g->base_ms = old.base_ms;
+        g->cap_ms = old.cap_ms;
+    }
+    return st;
 }
 
 prd_status prd_login_guard_set_clock(prd_login_guard *g, const prd_clock *clock)
@@ -144,64 +201,168 @@ prd_status prd_login_guard_set_clock(prd_login_guard *g, const prd_clock *clock)
     return PRD_OK;
 }
 
+prd_status prd_login_guard_set_lockout_callback(prd_login_guard *g, prd_login_lockout_fn fn,
+                                                void *user_data)
+{
+    if (!g)
+        return PRD_EINVAL;
+    g->on_lockout = fn;
+    g->on_lockout_data = user_data;
+    return PRD_OK;
+}
+
+prd_status prd_login_guard_set_logger(prd_login_guard *g, struct prd_logger *lg)
+{
+    if (!g)
+        return PRD_EINVAL;
+    g->logger = lg;
+    return PRD_OK;
+}
+
+uint64_t prd_login_guard_count(const prd_login_guard *g, prd_login_counter which)
+{
+    if (!g || (unsigned)which > PRD_LOGIN_COUNT_DENIED)
+        return 0;
+    return __atomic_load_n(&g->counts[which], __ATOMIC_RELAXED);
+}
+
 static int64_t now_ms(const prd_login_guard *g)
 {
     return prd_clock_mono_ns(g->clock) / 1000000;
 }
 
 /* The pair key: account and source, length-prefixed so ("ab","c") and
- * ("a","bc") differ, hashed under the pair table's key. */
-static uint64_t pair_hash(const prd_login_guard *g, const void *a, size_t alen, const void *s,
+ * ("a","bc") differ, hashed under a table's key. */
+static uint64_t pair_hash(const prd_limiter *l, const void *a, size_t alen, const void *s,
                           size_t slen)
 {
-    unsigned char buf[2 * PRD_RL_KEY_MAX + 16];
+    unsigned char buf[2 * PRD_RL_KEY_MAX + 8];
     uint64_t al = alen;
     memcpy(buf, &al, 8);
-    memcpy(buf + 8, a, alen);
-    memcpy(buf + 8 + alen, s, slen);
+    if (alen)
+        memcpy(buf + 8, a, alen);
+    if (slen)
+        memcpy(buf + 8 + alen, s, slen);
     prd_rl_key k = {buf, 8 + alen + slen};
-    return prd__rl_key_hash(g->pairs, &k);
+    return prd__rl_key_hash(l, &k);
 }
 
-/* Run fn on the pair's record under its shard lock. */
-static prd_status with_pair(prd_login_guard *g, uint64_t hash, int64_t now,
-                            void (*fn)(prd_login_guard *, struct prd__rl_slot *, int64_t, void *),
-                            void *arg)
+static uint64_t key_hash(const prd_limiter *l, const void *data, size_t len)
 {
-    const struct prd__rl_rule *r = &g->pairs->hdr->rules[0];
-    struct prd__rl_shard *sh = prd__rl_shard(g->pairs, 0, (hash >> 40) & (r->shards - 1));
-    prd__rl_lock(sh);
-    struct prd__rl_slot *s = prd__rl_find_or_insert(g->pairs, 0, sh, hash, now);
-    if (s)
-        fn(g, s, now, arg);
-    prd__rl_reclaim(g->pairs, 0, sh, 2, now);
-    prd__rl_unlock(sh);
-    return s ? PRD_OK : PRD_EBUSY;
+    prd_rl_key k = {data, len};
+    return prd__rl_key_hash(l, &k);
 }
 
-static struct prd__rl_pair *pair_of(struct prd__rl_slot *s)
+/* The wait a streak of n counted failures imposes from its last one. */
+static int64_t backoff_wait(const prd_login_guard *g, uint64_t n)
 {
-    return (struct prd__rl_pair *)(s + 1);
+    if (n < g->free_failures)
+        return 0;
+    uint64_t doublings = n - g->free_failures;
+    if (doublings >= 40 || (g->base_ms << doublings) >= g->cap_ms)
+        return g->cap_ms;
+    return g->base_ms << doublings;
 }
 
-struct pair_view {
-    int64_t wait_ms;
-    int trusted;
+static struct prd__rl_fails *fails_of(struct prd__rl_slot *s)
+{
+    return (struct prd__rl_fails *)(s + 1);
+}
+
+static struct prd__rl_trust *trust_of(struct prd__rl_slot *s)
+{
+    return (struct prd__rl_trust *)(s + 1);
+}
+
+/* Locked view of the four tables for one (account, source). */
+struct view {
+    struct prd__rl_shard *sh[N_TABLES];
+    struct prd__rl_slot *slot[N_TABLES];
+    int held[N_TABLES];
 };
 
-static void read_pair(prd_login_guard *g, struct prd__rl_slot *s, int64_t now, void *arg)
+static void lock_tables(prd_login_guard *g, struct view *v, const uint64_t *hash, int mask,
+                        int64_t now)
 {
-    struct pair_view *v = arg;
-    struct prd__rl_pair *p = pair_of(s);
-    v->trusted = p->trusted_until_ms > now;
-    v->wait_ms = 0;
-    if (p->failures > g->free_failures) {
-        uint32_t doublings = p->failures - g->free_failures - 1;
-        int64_t wait = g->cap_ms;
-        if (doublings < 40 && (g->base_ms << doublings) < g->cap_ms)
-            wait = g->base_ms << doublings;
-        int64_t until = p->last_failure_ms + wait;
-        v->wait_ms = until > now ? until - now : 0;
+    for (int i = 0; i < N_TABLES; i++) {
+        v->held[i] = (mask >> i) & 1;
+        v->slot[i] = NULL;
+        if (!v->held[i])
+            continue;
+        v->sh[i] = prd__rl_shard_of(g->t[i], 0, hash[i]);
+        prd__rl_lock(v->sh[i]);
+        prd__rl_tick(v->sh[i], now);
+        v->slot[i] = prd__rl_find(g->t[i], 0, v->sh[i], hash[i]);
+    }
+}
+
+static void unlock_tables(prd_login_guard *g, struct view *v)
+{
+    for (int i = N_TABLES; i-- > 0;)
+        if (v->held[i]) {
+            prd__rl_reclaim(g->t[i], 0, v->sh[i], 2);
+            prd__rl_unlock(v->sh[i]);
+        }
+}
+
+static const struct prd__rl_rule *rule_of(const prd_login_guard *g, int table)
+{
+    return &g->t[table]->hdr->rules[0];
+}
+
+/* Evaluate one attempt on a limiter table (source or account). */
+static void eval_table(prd_login_guard *g, struct view *v, int table, int64_t now, int64_t *t,
+                       struct prd__rl_eval *ev)
+{
+    const struct prd__rl_rule *r = rule_of(g, table);
+    struct prd__rl_exact *rec = prd__rl_record(g->t[table], 0, v->sh[table], v->slot[table]);
+    *t = prd__rl_key_time(r, v->slot[table], rec, now);
+    prd__rl_evaluate(r, v->slot[table], rec, 1, *t, now, ev);
+}
+
+static void commit_table(prd_login_guard *g, struct view *v, int table, int64_t t, int64_t now)
+{
+    struct prd__rl_exact *rec = prd__rl_record(g->t[table], 0, v->sh[table], v->slot[table]);
+    prd__rl_commit(rule_of(g, table), v->slot[table], rec, 1, t, now);
+}
+
+static void set_decision(prd_rl_decision *d, int rule, uint64_t limit,
+                         const struct prd__rl_eval *ev)
+{
+    d->allowed = ev->allowed;
+    d->rule = rule;
+    d->limit = limit;
+    d->remaining = ev->remaining;
+    d->reset_ms = ev->reset_ms;
+    d->retry_after_ms = ev->retry_after_ms;
+}
+
+static void fingerprint(const prd_login_guard *g, const void *source, size_t len, char *out)
+{
+    unsigned char fp[8];
+    crypto_shorthash(fp, source ? source : (const void *)"", len, g->fp_key);
+    prd_hex_encode(out, 17, fp, sizeof fp);
+}
+
+static const char *const kind_names[] = {"source", "account", "backoff"};
+
+static void report(prd_login_guard *g, prd_login_lockout_kind kind, const void *account,
+                   size_t account_len, const char *fp, int64_t for_ms)
+{
+    count(g, (prd_login_counter)kind);
+    if (g->on_lockout)
+        g->on_lockout(g->on_lockout_data, kind, account, account_len, fp, for_ms);
+    if (g->logger && prd_logger_enabled(g->logger, PRD_LOG_WARN)) {
+        char until[PRD_RFC3339_MAX + 1];
+        prd_rfc3339_format(prd_clock_wall_ns(g->clock) + for_ms * 1000000, 0, until, sizeof until);
+        prd_log_field f[] = {
+            PRD_F_STR("kind", kind_names[kind]),
+            PRD_F_STRN("account", (const char *)account, account_len),
+            PRD_F_STR("source_fp", fp),
+            PRD_F_STR("until", until),
+            PRD_F_INT("for_ms", for_ms),
+        };
+        prd_log(g->logger, PRD_LOG_WARN, "login lockout", f, PRD_ARRAY_LEN(f));
     }
 }
 
@@ -210,90 +371,283 @@ static int args_ok(const void *a, size_t alen, const void *s, size_t slen)
     return (a || !alen) && (s || !slen) && alen <= PRD_RL_KEY_MAX && slen <= PRD_RL_KEY_MAX;
 }
 
-prd_status prd_login_guard_check(prd_login_guard *g, const void *account, size_t account_len,
-                                 const void *source, size_t source_len, int64_t *retry_after_ms)
+/* Decide under the locks: 0 allowed, else the denial is in *d. */
+static int decide(prd_login_guard *g, struct view *v, struct attempt *at, int64_t now,
+                  int64_t *t_src, int64_t *t_acct, struct prd__rl_eval *e_src,
+                  struct prd__rl_eval *e_acct, prd_rl_decision *d)
 {
-    if (retry_after_ms)
-        *retry_after_ms = 0;
-    if (!g || !args_ok(account, account_len, source, source_len))
-        return PRD_EINVAL;
-    int64_t now = now_ms(g);
-    struct pair_view v = {0, 0};
-    prd_status st = with_pair(g, pair_hash(g, account, account_len, source, source_len), now,
-                              read_pair, &v);
-    if (st != PRD_OK)
-        return st;
-    int64_t wait = v.wait_ms;
-    prd_rl_decision d;
-    if (!v.trusted) {
-        /* Would one more failure from an unfamiliar source still fit? */
-        prd_rl_key ak = {account, account_len};
-        st = prd__limiter_peek_at(g->account, &ak, 1, 1, now, &d);
-        if (st == PRD_ELIMITED && d.retry_after_ms > wait)
-            wait = d.retry_after_ms;
-        else if (st != PRD_OK && st != PRD_ELIMITED)
-            return st;
+    struct prd__rl_slot *tr = v->slot[T_TRUST];
+    if (tr && trust_of(tr)->until_ms > now)
+        at->flags |= F_TRUSTED;
+    /* Backoff: the streak so far, in flight included. */
+    struct prd__rl_slot *pf = v->slot[T_PAIR];
+    uint64_t n = 0;
+    int64_t wait_b = 0;
+    if (pf && !prd__rl_decayed(rule_of(g, T_PAIR), pf, NULL, now)) {
+        n = fails_of(pf)->failures;
+        int64_t until = fails_of(pf)->last_ms + backoff_wait(g, n);
+        wait_b = until > now ? until - now : 0;
     }
-    if (wait == 0) {
-        prd_rl_key sk = {source, source_len};
-        st = prd_limiter_check_at(g->ip, &sk, 1, 1, now, &d);
-        if (st == PRD_ELIMITED)
-            wait = d.retry_after_ms < 0 ? g->ip_window : d.retry_after_ms;
-        else if (st != PRD_OK)
-            return st;
+    eval_table(g, v, T_SOURCE, now, t_src, e_src);
+    int trusted = at->flags & F_TRUSTED;
+    if (!trusted)
+        eval_table(g, v, T_ACCOUNT, now, t_acct, e_acct);
+    /* The denial with the longest wait decides. */
+    int64_t worst = 0;
+    int denied = 0;
+    if (wait_b > 0) {
+        struct prd__rl_eval eb = {0, 0, wait_b, wait_b};
+        set_decision(d, 2, g->free_failures, &eb);
+        worst = wait_b;
+        denied = 1;
     }
-    if (wait > 0) {
-        if (retry_after_ms)
-            *retry_after_ms = wait;
-        return PRD_ELIMITED;
+    if (!trusted && !e_acct->allowed && (!denied || e_acct->retry_after_ms > worst)) {
+        set_decision(d, 1, g->acct_limit, e_acct);
+        worst = e_acct->retry_after_ms;
+        denied = 1;
     }
+    if (!e_src->allowed && (!denied || e_src->retry_after_ms > worst)) {
+        set_decision(d, 0, g->src_limit, e_src);
+        denied = 1;
+    }
+    if (denied)
+        return 1;
+    /* Allowed: report the rule with the fewest attempts left. */
+    set_decision(d, 0, g->src_limit, e_src);
+    if (!trusted && e_acct->remaining < d->remaining)
+        set_decision(d, 1, g->acct_limit, e_acct);
+    uint64_t left_b = n + 1 < g->free_failures ? g->free_failures - n - 1 : 0;
+    if (left_b < d->remaining) {
+        struct prd__rl_eval eb = {1, left_b, 2 * g->cap_ms, 0};
+        set_decision(d, 2, g->free_failures, &eb);
+    }
+    return 0;
+}
+
+/* Record the attempt as a failure on every table; EBUSY when a table has
+ * no room for a new key (then nothing is recorded). */
+static prd_status record(prd_login_guard *g, struct view *v, struct attempt *at, int64_t now,
+                         int64_t t_src, int64_t t_acct, int64_t *src_lock_ms)
+{
+    int trusted = at->flags & F_TRUSTED;
+    for (int i = T_SOURCE; i <= T_PAIR; i++) {
+        if ((i == T_ACCOUNT && trusted) || v->slot[i])
+            continue;
+        v->slot[i] = prd__rl_insert(g->t[i], 0, v->sh[i], at->hash[i]);
+        if (!v->slot[i])
+            return PRD_EBUSY; /* slots inserted above stay empty: decayed at once */
+    }
+    commit_table(g, v, T_SOURCE, t_src, now);
+    struct prd__rl_eval after;
+    int64_t t;
+    eval_table(g, v, T_SOURCE, now, &t, &after);
+    *src_lock_ms = after.remaining == 0 ? (after.retry_after_ms > 0 ? after.retry_after_ms
+                                                                    : after.reset_ms)
+                                        : 0;
+    if (!trusted) {
+        commit_table(g, v, T_ACCOUNT, t_acct, now);
+        at->flags |= F_ACCOUNT_RESERVED;
+        at->account_t = t_acct;
+        eval_table(g, v, T_ACCOUNT, now, &t, &after);
+        if (after.remaining == 0)
+            at->flags |= F_LOCKS_ACCOUNT;
+    }
+    struct prd__rl_fails *f = fails_of(v->slot[T_PAIR]);
+    if (prd__rl_decayed(rule_of(g, T_PAIR), v->slot[T_PAIR], NULL, now))
+        f->failures = 0;
+    f->failures++;
+    f->last_ms = now;
+    f->account = at->account_in_pairs;
+    /* From this failure on the next attempt of the pair has to wait. */
+    if (f->failures == (g->free_failures ? g->free_failures : 1))
+        at->flags |= F_STARTS_BACKOFF;
     return PRD_OK;
 }
 
-static void add_failure(prd_login_guard *g, struct prd__rl_slot *s, int64_t now, void *arg)
+prd_status prd_login_guard_check(prd_login_guard *g, const void *account, size_t account_len,
+                                 const void *source, size_t source_len, prd_login_attempt *att,
+                                 prd_rl_decision *out)
 {
-    (void)g;
-    struct pair_view *v = arg;
-    struct prd__rl_pair *p = pair_of(s);
-    v->trusted = p->trusted_until_ms > now;
-    if (p->failures < UINT32_MAX)
-        p->failures++;
-    p->last_failure_ms = now;
-    s->last_ms = now;
+    prd_rl_decision scratch, *d = out ? out : &scratch;
+    memset(d, 0, sizeof *d);
+    if (att)
+        memset(att, 0, sizeof *att);
+    if (!g || !att || !args_ok(account, account_len, source, source_len))
+        return PRD_EINVAL;
+    struct attempt *at = (struct attempt *)(void *)att;
+    int64_t now = now_ms(g);
+    at->hash[T_SOURCE] = key_hash(g->t[T_SOURCE], source, source_len);
+    at->hash[T_ACCOUNT] = key_hash(g->t[T_ACCOUNT], account, account_len);
+    at->hash[T_PAIR] = pair_hash(g->t[T_PAIR], account, account_len, source, source_len);
+    at->hash[T_TRUST] = pair_hash(g->t[T_TRUST], account, account_len, source, source_len);
+    at->account_in_pairs = key_hash(g->t[T_PAIR], account, account_len);
+
+    struct view v;
+    struct prd__rl_eval e_src = {0}, e_acct = {0};
+    int64_t t_src = now, t_acct = now, src_lock_ms = 0;
+    lock_tables(g, &v, at->hash, 0xF, now);
+    prd_status st = PRD_OK;
+    if (decide(g, &v, at, now, &t_src, &t_acct, &e_src, &e_acct, d))
+        st = PRD_ELIMITED;
+    else
+        st = record(g, &v, at, now, t_src, t_acct, &src_lock_ms);
+    unlock_tables(g, &v);
+
+    if (st != PRD_OK) {
+        count(g, st == PRD_EBUSY ? PRD_LOGIN_COUNT_BUSY : PRD_LOGIN_COUNT_DENIED);
+        memset(att, 0, sizeof *att);
+        if (st != PRD_ELIMITED) /* a denial keeps its decision */
+            memset(d, 0, sizeof *d);
+        return st;
+    }
+    count(g, PRD_LOGIN_COUNT_ALLOWED);
+    at->id = g->id;
+    at->state = 1;
+    at->account_len = (uint32_t)account_len;
+    at->report_len = (uint32_t)(account_len < PRD_LOGIN_REPORT_ACCOUNT_MAX
+                                    ? account_len
+                                    : PRD_LOGIN_REPORT_ACCOUNT_MAX);
+    if (at->report_len)
+        memcpy(at->account, account, at->report_len);
+    fingerprint(g, source, source_len, at->source_fp);
+    if (src_lock_ms > 0)
+        report(g, PRD_LOGIN_LOCKOUT_SOURCE, at->account, at->report_len, at->source_fp,
+               src_lock_ms);
+    return PRD_OK;
 }
 
-prd_status prd_login_guard_failure(prd_login_guard *g, const void *account, size_t account_len,
-                                   const void *source, size_t source_len)
+static struct attempt *settle_start(prd_login_guard *g, prd_login_attempt *att)
 {
-    if (!g || !args_ok(account, account_len, source, source_len))
+    struct attempt *at = att ? (struct attempt *)(void *)att : NULL;
+    if (!g || !at || at->state != 1 || at->id != g->id)
+        return NULL;
+    at->state = 2;
+    return at;
+}
+
+prd_status prd_login_guard_failure(prd_login_guard *g, prd_login_attempt *att)
+{
+    struct attempt *at = settle_start(g, att);
+    if (!at)
+        return PRD_EINVAL;
+    /* The counts were taken at check; a lockout this failure completes is
+     * now real (a success would have refunded it). */
+    if (at->flags & F_LOCKS_ACCOUNT) {
+        prd_rl_key k = {at->account, at->report_len};
+        prd_rl_decision d;
+        int64_t for_ms = g->acct_window;
+        if (at->report_len == at->account_len &&
+            prd_limiter_peek_at(g->t[T_ACCOUNT], &k, 1, 1, now_ms(g), &d) == PRD_ELIMITED)
+            for_ms = d.retry_after_ms;
+        report(g, PRD_LOGIN_LOCKOUT_ACCOUNT, at->account, at->report_len, at->source_fp, for_ms);
+    }
+    if (at->flags & F_STARTS_BACKOFF)
+        report(g, PRD_LOGIN_LOCKOUT_BACKOFF, at->account, at->report_len, at->source_fp,
+               backoff_wait(g, g->free_failures));
+    return PRD_OK;
+}
+
+/* Give back the account's failure of this attempt (locked view). */
+static void refund_account(prd_login_guard *g, struct view *v, const struct attempt *at,
+                           int64_t now)
+{
+    if ((at->flags & F_ACCOUNT_RESERVED) && v->slot[T_ACCOUNT])
+        prd__rl_refund(rule_of(g, T_ACCOUNT), v->slot[T_ACCOUNT],
+                       prd__rl_record(g->t[T_ACCOUNT], 0, v->sh[T_ACCOUNT], v->slot[T_ACCOUNT]),
+                       1, at->account_t, 0, now);
+}
+
+static int settle_mask(const struct attempt *at)
+{
+    return (1 << T_PAIR) | (1 << T_TRUST) |
+           ((at->flags & F_ACCOUNT_RESERVED) ? 1 << T_ACCOUNT : 0);
+}
+
+prd_status prd_login_guard_abandon(prd_login_guard *g, prd_login_attempt *att)
+{
+    struct attempt *at = settle_start(g, att);
+    if (!at)
         return PRD_EINVAL;
     int64_t now = now_ms(g);
-    struct pair_view v = {0, 0};
-    prd_status st = with_pair(g, pair_hash(g, account, account_len, source, source_len), now,
-                              add_failure, &v);
-    if (st != PRD_OK || v.trusted)
-        return st;
-    prd_rl_key ak = {account, account_len};
-    prd_rl_decision d;
-    st = prd_limiter_check_at(g->account, &ak, 1, 1, now, &d);
-    return st == PRD_ELIMITED ? PRD_OK : st; /* already over: nothing more to record */
+    struct view v;
+    lock_tables(g, &v, at->hash, settle_mask(at), now);
+    refund_account(g, &v, at, now);
+    struct prd__rl_slot *pf = v.slot[T_PAIR];
+    if (pf && fails_of(pf)->failures > 0)
+        fails_of(pf)->failures--;
+    unlock_tables(g, &v);
+    return PRD_OK;
 }
 
-static void add_success(prd_login_guard *g, struct prd__rl_slot *s, int64_t now, void *arg)
+prd_status prd_login_guard_success(prd_login_guard *g, prd_login_attempt *att)
 {
-    (void)g;
-    (void)arg;
-    struct prd__rl_pair *p = pair_of(s);
-    p->failures = 0;
-    p->trusted_until_ms = now + TRUST_MS;
-    s->last_ms = now;
-}
-
-prd_status prd_login_guard_success(prd_login_guard *g, const void *account, size_t account_len,
-                                   const void *source, size_t source_len)
-{
-    if (!g || !args_ok(account, account_len, source, source_len))
+    struct attempt *at = settle_start(g, att);
+    if (!at)
         return PRD_EINVAL;
-    return with_pair(g, pair_hash(g, account, account_len, source, source_len), now_ms(g),
-                     add_success, NULL);
+    int64_t now = now_ms(g);
+    struct view v;
+    lock_tables(g, &v, at->hash, settle_mask(at), now);
+    refund_account(g, &v, at, now);
+    if (v.slot[T_PAIR]) {
+        prd__rl_delete(g->t[T_PAIR], 0, v.sh[T_PAIR], v.slot[T_PAIR]); /* the streak ends */
+        v.slot[T_PAIR] = NULL;
+    }
+    if (!v.slot[T_TRUST])
+        v.slot[T_TRUST] = prd__rl_insert(g->t[T_TRUST], 0, v.sh[T_TRUST], at->hash[T_TRUST]);
+    if (v.slot[T_TRUST])
+        trust_of(v.slot[T_TRUST])->until_ms = now + TRUST_MS;
+    prd_status st = v.slot[T_TRUST] ? PRD_OK : PRD_EBUSY;
+    unlock_tables(g, &v);
+    return st;
+}
+
+static int same_account(const struct prd__rl_slot *s, void *arg)
+{
+    return ((const struct prd__rl_fails *)(s + 1))->account == *(const uint64_t *)arg;
+}
+
+prd_status prd_login_guard_unlock(prd_login_guard *g, const void *account, size_t account_len)
+{
+    if (!g || !args_ok(account, account_len, NULL, 0))
+        return PRD_EINVAL;
+    uint64_t h = key_hash(g->t[T_ACCOUNT], account, account_len);
+    struct prd__rl_shard *sh = prd__rl_shard_of(g->t[T_ACCOUNT], 0, h);
+    prd__rl_lock(sh);
+    struct prd__rl_slot *s = prd__rl_find(g->t[T_ACCOUNT], 0, sh, h);
+    if (s)
+        prd__rl_delete(g->t[T_ACCOUNT], 0, sh, s);
+    prd__rl_unlock(sh);
+    uint64_t in_pairs = key_hash(g->t[T_PAIR], account, account_len);
+    prd__rl_delete_where(g->t[T_PAIR], 0, same_account, &in_pairs);
+    return PRD_OK;
+}
+
+size_t prd_login_guard_policy_header(const prd_login_guard *g, char *out, size_t out_size)
+{
+    if (out && out_size)
+        out[0] = '\0';
+    if (!g)
+        return 0;
+    char a[PRD_RL_HEADER_SIZE], b[PRD_RL_HEADER_SIZE];
+    prd_limiter_policy_header(g->t[T_SOURCE], a, sizeof a);
+    prd_limiter_policy_header(g->t[T_ACCOUNT], b, sizeof b);
+    size_t need = strlen(a) + 2 + strlen(b);
+    if (out && need < out_size) {
+        memcpy(out, a, strlen(a));
+        memcpy(out + strlen(a), ", ", 2);
+        memcpy(out + strlen(a) + 2, b, strlen(b) + 1);
+    }
+    return need;
+}
+
+size_t prd_login_guard_ratelimit_header(const prd_login_guard *g, const prd_rl_decision *d,
+                                        char *out, size_t out_size)
+{
+    if (out && out_size)
+        out[0] = '\0';
+    if (!g || !d || d->rule < 0 || d->rule > 2)
+        return 0;
+    prd_rl_decision one = *d;
+    one.rule = 0; /* each table has one rule */
+    return prd_limiter_ratelimit_header(g->t[d->rule], &one, out, out_size);
 }

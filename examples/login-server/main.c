@@ -142,11 +142,15 @@ static enum MHD_Result do_login(struct MHD_Connection *c, const char *form)
     if (!form_field(form, "user", user, sizeof user) || !form_field(form, "password", pw, sizeof pw))
         return reply(c, 400, "need user and password\n", NULL, NULL);
     const char *ip = client_ip(c);
-    int64_t wait = 0;
-    if (prd_login_guard_check(app.guard, user, strlen(user), ip, strlen(ip), &wait) == PRD_ELIMITED) {
-        prd_rl_decision d = {0, 0, 0, 0, wait, wait};
-        PRD_LOG_WARN(app.log, "login throttled", PRD_F_STR("user", user), PRD_F_INT("retry_after_ms", wait));
+    prd_login_attempt att;
+    prd_rl_decision d;
+    prd_status gst = prd_login_guard_check(app.guard, user, strlen(user), ip, strlen(ip), &att, &d);
+    if (gst != PRD_OK) {
         prd_memzero(pw, sizeof pw);
+        if (gst != PRD_ELIMITED)
+            return reply(c, 503, "try again\n", NULL, NULL);
+        PRD_LOG_WARN(app.log, "login throttled", PRD_F_STR("user", user),
+                     PRD_F_INT("retry_after_ms", d.retry_after_ms));
         return reply(c, 429, "too many attempts\n", NULL, &d);
     }
     char stored[PRD_PASSWORD_HASH_MAX] = "";
@@ -166,10 +170,13 @@ static enum MHD_Result do_login(struct MHD_Connection *c, const char *form)
                  PRD_F_STATUS("status", st));
     prd_memzero(pw, sizeof pw);
     if (st != PRD_OK) {
-        prd_login_guard_failure(app.guard, user, strlen(user), ip, strlen(ip));
+        if (prd_status_is_client_error(st))
+            (void)prd_login_guard_failure(app.guard, &att);
+        else
+            (void)prd_login_guard_abandon(app.guard, &att);
         return reply(c, st == PRD_EBUSY ? 503 : 401, "invalid user or password\n", NULL, NULL);
     }
-    prd_login_guard_success(app.guard, user, strlen(user), ip, strlen(ip));
+    (void)prd_login_guard_success(app.guard, &att);
     if (upgraded) {
         pthread_mutex_lock(&app.mu);
         u = find_user(user);

@@ -371,6 +371,25 @@ static int args_ok(const void *a, size_t alen, const void *s, size_t slen)
     return (a || !alen) && (s || !slen) && alen <= PRD_RL_KEY_MAX && slen <= PRD_RL_KEY_MAX;
 }
 
+/* The pair's failure streak: in the familiar record for a familiar pair,
+ * else in the pair table. NULL when it has none. */
+static uint64_t *streak(prd_login_guard *g, struct view *v, const struct attempt *at,
+                        int64_t **last, int64_t now)
+{
+    if (at->flags & F_TRUSTED) {
+        struct prd__rl_trust *tr = trust_of(v->slot[T_TRUST]);
+        *last = &tr->last_ms;
+        return &tr->failures;
+    }
+    struct prd__rl_slot *pf = v->slot[T_PAIR];
+    if (!pf)
+        return NULL;
+    if (prd__rl_decayed(rule_of(g, T_PAIR), pf, NULL, now))
+        fails_of(pf)->failures = 0; /* forgotten */
+    *last = &fails_of(pf)->last_ms;
+    return &fails_of(pf)->failures;
+}
+
 /* Decide under the locks: 0 allowed, else the denial is in *d. */
 static int decide(prd_login_guard *g, struct view *v, struct attempt *at, int64_t now,
                   int64_t *t_src, int64_t *t_acct, struct prd__rl_eval *e_src,
@@ -379,13 +398,16 @@ static int decide(prd_login_guard *g, struct view *v, struct attempt *at, int64_
     struct prd__rl_slot *tr = v->slot[T_TRUST];
     if (tr && trust_of(tr)->until_ms > now)
         at->flags |= F_TRUSTED;
-    /* Backoff: the streak so far, in flight included. */
-    struct prd__rl_slot *pf = v->slot[T_PAIR];
-    uint64_t n = 0;
+    /* Backoff: the streak so far, in flight included; a familiar pair's
+     * streak is forgotten like any other. */
+    int64_t *last = NULL;
+    uint64_t *fails = streak(g, v, at, &last, now);
+    uint64_t n = fails ? *fails : 0;
+    if (n && now >= *last + 2 * g->cap_ms)
+        n = *fails = 0;
     int64_t wait_b = 0;
-    if (pf && !prd__rl_decayed(rule_of(g, T_PAIR), pf, NULL, now)) {
-        n = fails_of(pf)->failures;
-        int64_t until = fails_of(pf)->last_ms + backoff_wait(g, n);
+    if (n) {
+        int64_t until = *last + backoff_wait(g, n);
         wait_b = until > now ? until - now : 0;
     }
     eval_table(g, v, T_SOURCE, now, t_src, e_src);
@@ -425,41 +447,45 @@ static int decide(prd_login_guard *g, struct view *v, struct attempt *at, int64_
 }
 
 /* Record the attempt as a failure on every table; EBUSY when a table has
- * no room for a new key (then nothing is recorded). */
+ * no room for a new key (then nothing is recorded). A familiar pair needs
+ * no room: its streak lives in its familiar record, and when the source
+ * table is full of strangers its attempt is not counted there. */
 static prd_status record(prd_login_guard *g, struct view *v, struct attempt *at, int64_t now,
                          int64_t t_src, int64_t t_acct, int64_t *src_lock_ms)
 {
     int trusted = at->flags & F_TRUSTED;
     for (int i = T_SOURCE; i <= T_PAIR; i++) {
-        if ((i == T_ACCOUNT && trusted) || v->slot[i])
+        if (((i == T_ACCOUNT || i == T_PAIR) && trusted) || v->slot[i])
             continue;
         v->slot[i] = prd__rl_insert(g->t[i], 0, v->sh[i], at->hash[i]);
-        if (!v->slot[i])
+        if (!v->slot[i] && !(trusted && i == T_SOURCE))
             return PRD_EBUSY; /* slots inserted above stay empty: decayed at once */
     }
-    commit_table(g, v, T_SOURCE, t_src, now);
     struct prd__rl_eval after;
     int64_t t;
-    eval_table(g, v, T_SOURCE, now, &t, &after);
-    *src_lock_ms = after.remaining == 0 ? (after.retry_after_ms > 0 ? after.retry_after_ms
-                                                                    : after.reset_ms)
-                                        : 0;
+    if (v->slot[T_SOURCE]) {
+        commit_table(g, v, T_SOURCE, t_src, now);
+        eval_table(g, v, T_SOURCE, now, &t, &after);
+        if (!after.allowed) /* the next attempt from this source would wait */
+            *src_lock_ms = after.retry_after_ms > 0 ? after.retry_after_ms : g->src_window;
+    }
     if (!trusted) {
         commit_table(g, v, T_ACCOUNT, t_acct, now);
         at->flags |= F_ACCOUNT_RESERVED;
         at->account_t = t_acct;
         eval_table(g, v, T_ACCOUNT, now, &t, &after);
-        if (after.remaining == 0)
+        if (!after.allowed)
             at->flags |= F_LOCKS_ACCOUNT;
+        fails_of(v->slot[T_PAIR])->account = at->account_in_pairs;
+    } else {
+        trust_of(v->slot[T_TRUST])->account = at->account_in_pairs;
     }
-    struct prd__rl_fails *f = fails_of(v->slot[T_PAIR]);
-    if (prd__rl_decayed(rule_of(g, T_PAIR), v->slot[T_PAIR], NULL, now))
-        f->failures = 0;
-    f->failures++;
-    f->last_ms = now;
-    f->account = at->account_in_pairs;
+    int64_t *last = NULL;
+    uint64_t *fails = streak(g, v, at, &last, now);
+    (*fails)++;
+    *last = now;
     /* From this failure on the next attempt of the pair has to wait. */
-    if (f->failures == (g->free_failures ? g->free_failures : 1))
+    if (*fails == (g->free_failures ? g->free_failures : 1))
         at->flags |= F_STARTS_BACKOFF;
     return PRD_OK;
 }
@@ -572,9 +598,12 @@ prd_status prd_login_guard_abandon(prd_login_guard *g, prd_login_attempt *att)
     struct view v;
     lock_tables(g, &v, at->hash, settle_mask(at), now);
     refund_account(g, &v, at, now);
-    struct prd__rl_slot *pf = v.slot[T_PAIR];
-    if (pf && fails_of(pf)->failures > 0)
-        fails_of(pf)->failures--;
+    if ((at->flags & F_TRUSTED) && !v.slot[T_TRUST])
+        at->flags &= ~(uint32_t)F_TRUSTED; /* the familiar record decayed meanwhile */
+    int64_t *last = NULL;
+    uint64_t *fails = streak(g, &v, at, &last, now);
+    if (fails && *fails > 0)
+        (*fails)--;
     unlock_tables(g, &v);
     return PRD_OK;
 }
@@ -594,16 +623,28 @@ prd_status prd_login_guard_success(prd_login_guard *g, prd_login_attempt *att)
     }
     if (!v.slot[T_TRUST])
         v.slot[T_TRUST] = prd__rl_insert(g->t[T_TRUST], 0, v.sh[T_TRUST], at->hash[T_TRUST]);
-    if (v.slot[T_TRUST])
-        trust_of(v.slot[T_TRUST])->until_ms = now + TRUST_MS;
+    if (v.slot[T_TRUST]) {
+        struct prd__rl_trust *tr = trust_of(v.slot[T_TRUST]);
+        tr->until_ms = now + TRUST_MS;
+        tr->failures = 0; /* the streak ends */
+        tr->account = at->account_in_pairs;
+    }
     prd_status st = v.slot[T_TRUST] ? PRD_OK : PRD_EBUSY;
     unlock_tables(g, &v);
     return st;
 }
 
-static int same_account(const struct prd__rl_slot *s, void *arg)
+static int drop_streak(struct prd__rl_slot *s, void *arg)
 {
-    return ((const struct prd__rl_fails *)(s + 1))->account == *(const uint64_t *)arg;
+    return fails_of(s)->account == *(const uint64_t *)arg; /* delete the record */
+}
+
+static int end_streak(struct prd__rl_slot *s, void *arg)
+{
+    struct prd__rl_trust *tr = trust_of(s);
+    if (tr->account == *(const uint64_t *)arg)
+        tr->failures = 0; /* keep the familiarity */
+    return 0;
 }
 
 prd_status prd_login_guard_unlock(prd_login_guard *g, const void *account, size_t account_len)
@@ -618,7 +659,8 @@ prd_status prd_login_guard_unlock(prd_login_guard *g, const void *account, size_
         prd__rl_delete(g->t[T_ACCOUNT], 0, sh, s);
     prd__rl_unlock(sh);
     uint64_t in_pairs = key_hash(g->t[T_PAIR], account, account_len);
-    prd__rl_delete_where(g->t[T_PAIR], 0, same_account, &in_pairs);
+    prd__rl_visit(g->t[T_PAIR], 0, drop_streak, &in_pairs);
+    prd__rl_visit(g->t[T_TRUST], 0, end_streak, &in_pairs);
     return PRD_OK;
 }
 

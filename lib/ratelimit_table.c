@@ -165,7 +165,9 @@ prd_status prd__rl_init_region(prd_limiter *l)
                 break;
             }
             sh->count = sh->cursor = sh->rec_next = sh->rec_free = 0;
-            sh->floor_ms = sh->prev_ms = -1; /* before any valid time (>= 0) */
+            sh->floor_ms = -1; /* before any valid time (>= 0) */
+            for (int k = 0; k < PRD__RL_TICKS; k++)
+                sh->prev_ms[k] = -1;
             /* Slots are zero (empty) already: fresh anonymous or truncated memory. */
         }
     }
@@ -190,18 +192,22 @@ void prd__rl_unlock(struct prd__rl_shard *sh)
 
 /*
  * The shard's clock judges whether other keys' state has decayed. It is
- * the earlier of this request's time and the previous one's, and never
- * goes back: one request with a stray future time cannot make other keys
- * look expired (their history would be lost and a limited key admitted
- * again), while a clock that really moved on carries the shard along from
- * the next request.
+ * the earliest of this request's time and the previous PRD__RL_TICKS
+ * ones', and never goes back: a few requests with a stray future time
+ * cannot make other keys look expired (their history would be lost and a
+ * limited key admitted again), while a clock that really moved on carries
+ * the shard along a few requests later.
  */
 void prd__rl_tick(struct prd__rl_shard *sh, int64_t now_ms)
 {
-    int64_t t = now_ms < sh->prev_ms ? now_ms : sh->prev_ms;
+    int64_t t = now_ms;
+    for (int i = 0; i < PRD__RL_TICKS; i++)
+        if (sh->prev_ms[i] < t)
+            t = sh->prev_ms[i];
     if (t > sh->floor_ms)
         sh->floor_ms = t;
-    sh->prev_ms = now_ms;
+    memmove(sh->prev_ms + 1, sh->prev_ms, (PRD__RL_TICKS - 1) * sizeof sh->prev_ms[0]);
+    sh->prev_ms[0] = now_ms;
 }
 
 /* Home slot: Lemire's multiply-shift over the low 32 bits (the shard was
@@ -368,8 +374,8 @@ struct prd__rl_slot *prd__rl_insert(prd_limiter *l, uint32_t rule, struct prd__r
     return s;
 }
 
-void prd__rl_delete_where(prd_limiter *l, uint32_t rule,
-                          int (*match)(const struct prd__rl_slot *, void *), void *arg)
+void prd__rl_visit(prd_limiter *l, uint32_t rule, int (*visit)(struct prd__rl_slot *, void *),
+                   void *arg)
 {
     const struct prd__rl_rule *r = &l->hdr->rules[rule];
     for (uint64_t s = 0; s < r->shards; s++) {
@@ -377,7 +383,7 @@ void prd__rl_delete_where(prd_limiter *l, uint32_t rule,
         prd__rl_lock(sh);
         for (uint64_t i = 0; i < r->capacity;) {
             struct prd__rl_slot *slot = prd__rl_slot(l, rule, sh, i);
-            if (slot->hash && match(slot, arg))
+            if (slot->hash && visit(slot, arg))
                 delete_at(l, rule, sh, i); /* a later slot may have shifted into i */
             else
                 i++;

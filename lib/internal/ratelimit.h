@@ -68,12 +68,13 @@ struct prd__rl_rule_stats {
     uint64_t reclaimed;
 };
 
+#define PRD__RL_TICKS 3
 struct prd__rl_shard {
     pthread_mutex_t mu;
     uint64_t count;    /* keys in this shard */
     uint64_t cursor;   /* incremental reclamation position */
     int64_t floor_ms;  /* the shard's clock for judging other keys' decay */
-    int64_t prev_ms;   /* time of the previous request in this shard */
+    int64_t prev_ms[PRD__RL_TICKS]; /* times of the previous requests, newest first */
     uint64_t rec_next; /* exact: records never used start here */
     uint64_t rec_free; /* exact: index + 1 of the first free record, 0 none */
 };
@@ -111,8 +112,13 @@ struct prd__rl_fails {
     uint64_t account; /* the account's hash, for unlocking it */
 };
 
+/* A familiar pair keeps its own failure streak here, so a flood that
+ * fills the pair table cannot stop a familiar source from trying. */
 struct prd__rl_trust {
     int64_t until_ms;
+    uint64_t failures;
+    int64_t last_ms;
+    uint64_t account;
 };
 
 struct prd_limiter_config {
@@ -184,10 +190,10 @@ void prd__rl_reclaim(prd_limiter *l, uint32_t rule, struct prd__rl_shard *sh, in
 void prd__rl_delete(prd_limiter *l, uint32_t rule, struct prd__rl_shard *sh,
                     struct prd__rl_slot *s);
 
-/* Delete every key of a rule whose slot matches (one pass, shard by
- * shard under each shard's lock). */
-void prd__rl_delete_where(prd_limiter *l, uint32_t rule,
-                          int (*match)(const struct prd__rl_slot *, void *), void *arg);
+/* Visit every key of a rule (one pass, shard by shard under each shard's
+ * lock); visit may change the state and returns 1 to delete the key. */
+void prd__rl_visit(prd_limiter *l, uint32_t rule, int (*visit)(struct prd__rl_slot *, void *),
+                   void *arg);
 
 /* ---- algorithms (lib/ratelimit_algo.c) ---- */
 

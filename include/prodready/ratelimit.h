@@ -44,9 +44,10 @@
  * Memory is bounded and stated: each rule tracks at most max_keys keys
  * (exactly: a count over all shards) in a region sized when the limiter is
  * made; prd_limiter_bytes_per_key gives the real cost per key, which is
- * what the resident memory grows by per key (measured in the tests over
- * 10^6 keys): about 1.12 x the slot size for large tables, slot sizes
- * 16 bytes (GCRA), 40 (counter), 16 + a 16 + 8·N byte log (exact).
+ * what the resident memory grows by per key (measured with RSS in the
+ * tests over 10^6 keys): the slot size times the table's slack (about
+ * 1.18 for large tables), slots of 16 bytes (GCRA: 19 a key), 40
+ * (counter: 47 a key), 16 plus a log of 16 + 8·N (exact: 35 + 8·N a key).
  * Keys whose state has decayed (it no longer changes any decision) are
  * reclaimed a few at a time on the request path. A key whose state still
  * constrains it is never evicted to make room: when max_keys keys with

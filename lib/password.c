@@ -26,11 +26,12 @@ static int64_t now_ns(void)
 
 /*
  * Compute the tag for phc under the policy's budget, mixing in the pepper
- * phc->keyid names. The peppered digest lives in guarded memory, wiped on
- * free.
+ * phc->keyid names, or with verify set, compare it with phc's own tag
+ * (PRD_OK or PRD_EMISMATCH) by the fastest backend for verifying. The
+ * peppered digest lives in guarded memory, wiped on free.
  */
-static prd_status compute(const prd_password_policy *policy, const struct prd__phc *phc,
-                          const char *pw, size_t pw_len, unsigned char *tag)
+static prd_status run(const prd_password_policy *policy, const struct prd__phc *phc,
+                      const char *pw, size_t pw_len, unsigned char *tag, int verify)
 {
     const unsigned char *input = (const unsigned char *)pw;
     size_t input_len = pw_len;
@@ -52,7 +53,8 @@ static prd_status compute(const prd_password_policy *policy, const struct prd__p
     prd_status st = prd__budget_acquire(b, phc->m_kib, policy->wait_ms, &taken);
     if (st == PRD_OK) {
         int64_t t0 = now_ns();
-        st = prd__argon2_compute(phc, input, input_len, tag);
+        st = verify ? prd__argon2_verify(phc, input, input_len)
+                    : prd__argon2_compute(phc, input, input_len, tag);
         prd__budget_release(b, taken, (uint64_t)(now_ns() - t0));
     }
     prd__secure_free(peppered);
@@ -87,7 +89,7 @@ prd_status prd_password_hash(const prd_password_policy *policy, const char *pass
     policy_phc(policy, &phc);
     if (prd__phc_encode(&phc, NULL, 0) >= out_size)
         return PRD_ENOSPACE;
-    st = compute(policy, &phc, password, password_len, phc.tag);
+    st = run(policy, &phc, password, password_len, phc.tag, 0);
     if (st == PRD_OK)
         prd__phc_encode(&phc, out, out_size);
     sodium_memzero(&phc, sizeof phc);
@@ -109,11 +111,26 @@ static prd_status verify_phc(const prd_password_policy *policy, const struct prd
     prd_status st = check_caps(policy, phc);
     if (st != PRD_OK)
         return st;
-    unsigned char tag[PRD__TAG_MAX];
-    st = compute(policy, phc, password, password_len, tag);
-    if (st == PRD_OK)
-        st = sodium_memcmp(tag, phc->tag, phc->tag_len) == 0 ? PRD_OK : PRD_EMISMATCH;
-    sodium_memzero(tag, sizeof tag);
+    return run(policy, phc, password, password_len, NULL, 1);
+}
+
+/* A legacy hash: its cost from its settings first (nothing computed or
+ * allocated for one over the caps), then under the budget like Argon2. */
+static prd_status verify_legacy(const prd_password_policy *policy, const char *password,
+                                size_t password_len, const char *stored)
+{
+    uint64_t mem_kib;
+    prd_status st = prd__legacy_cost(stored, &policy->legacy_caps, &mem_kib);
+    if (st != PRD_OK)
+        return st;
+    struct prd__budget *b = (struct prd__budget *)&policy->budget;
+    uint64_t taken = 0;
+    st = prd__budget_acquire(b, mem_kib, policy->wait_ms, &taken);
+    if (st != PRD_OK)
+        return st;
+    int64_t t0 = now_ns();
+    st = prd__legacy_verify(password, password_len, stored);
+    prd__budget_release(b, taken, (uint64_t)(now_ns() - t0));
     return st;
 }
 
@@ -128,7 +145,7 @@ prd_status prd_password_verify(const prd_password_policy *policy, const char *pa
     if (prd__legacy_is_legacy(stored)) {
         if (!policy->allow_legacy)
             return PRD_EUNSUPPORTED;
-        return prd__legacy_verify(password, password_len, stored);
+        return verify_legacy(policy, password, password_len, stored);
     }
     struct prd__phc phc;
     st = prd__phc_parse(stored, &phc);

@@ -46,17 +46,15 @@ static void unlink_waiter(struct prd__budget *b, struct prd__budget_waiter *w)
         b->tail = w->prev;
 }
 
+/* A call bigger than the whole budget fits only when nothing else runs. */
 static int fits(const struct prd__budget *b, uint64_t need)
 {
-    return b->used_kib + need <= b->total_kib;
+    return b->used_kib + need <= b->total_kib || b->used_kib == 0;
 }
 
 prd_status prd__budget_acquire(struct prd__budget *b, uint64_t need_kib, uint32_t wait_ms,
                                uint64_t *taken)
 {
-    /* More than the whole budget runs alone: it takes all of it. */
-    if (need_kib > b->total_kib)
-        need_kib = b->total_kib;
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += (time_t)(wait_ms / 1000);

@@ -49,6 +49,9 @@ prd_status prd_password_policy_new(const char *preset, prd_password_policy **out
     p->max_m_kib = PRD_PASSWORD_DEFAULT_MAX_M_KIB;
     p->max_p = PRD_PASSWORD_DEFAULT_MAX_P;
     p->max_password_len = PRD_PASSWORD_DEFAULT_MAX_LEN;
+    p->legacy_caps.max_bcrypt_cost = PRD_PASSWORD_DEFAULT_MAX_BCRYPT_COST;
+    p->legacy_caps.max_sha512_rounds = PRD_PASSWORD_DEFAULT_MAX_SHA512_ROUNDS;
+    p->legacy_caps.max_yescrypt_kib = PRD_PASSWORD_DEFAULT_MAX_YESCRYPT_KIB;
     p->wait_ms = 5000;
     prd__budget_init(&p->budget, default_budget(p->m_kib));
     *out = p;
@@ -123,6 +126,21 @@ prd_status prd_password_policy_set_allow_legacy(prd_password_policy *policy, int
     if (!policy)
         return PRD_EINVAL;
     policy->allow_legacy = allow != 0;
+    return PRD_OK;
+}
+
+prd_status prd_password_policy_set_legacy_caps(prd_password_policy *policy,
+                                               uint32_t max_bcrypt_cost,
+                                               uint64_t max_sha512_rounds,
+                                               uint64_t max_yescrypt_kib)
+{
+    if (!policy || max_bcrypt_cost < 4 || max_bcrypt_cost > 31 || max_sha512_rounds < 1000 ||
+        max_sha512_rounds > 999999999 || max_yescrypt_kib < 64 ||
+        max_yescrypt_kib > (UINT64_C(1) << 32))
+        return PRD_EINVAL;
+    policy->legacy_caps.max_bcrypt_cost = max_bcrypt_cost;
+    policy->legacy_caps.max_sha512_rounds = max_sha512_rounds;
+    policy->legacy_caps.max_yescrypt_kib = max_yescrypt_kib;
     return PRD_OK;
 }
 

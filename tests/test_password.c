@@ -1,6 +1,8 @@
 /* password: KATs, PHC parsing, routing, rehash, pepper, legacy, budget. */
 #include "support/testutil.h"
 
+#include <sodium.h>
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -715,7 +717,98 @@ static void test_budget_oversized_runs_alone(void **state)
     char s[PRD_PASSWORD_HASH_MAX];
     prd__phc_encode(&phc, s, sizeof s);
     assert_ok(prd_password_verify(pol, "pw", 2, s));
-    assert_true(prd_password_stat_get(pol, PRD_PASSWORD_STAT_PEAK_KIB) <= 64);
+    /* It ran alone and is counted at its real memory, not the budget's. */
+    assert_int_equal(prd_password_stat_get(pol, PRD_PASSWORD_STAT_PEAK_KIB), 1024);
+    prd_password_policy_free(pol);
+}
+
+/* ---- hostile legacy hashes: bounded before computing ---- */
+
+static void test_legacy_caps(void **state)
+{
+    (void)state;
+    prd_password_policy *p = cheap_policy();
+    assert_ok(prd_password_policy_set_allow_legacy(p, 1));
+    static const char *hostile[] = {
+        "$2b$31$abcdefghijklmnopqrstuuAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",   /* days */
+        "$2y$15$abcdefghijklmnopqrstuuAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "$6$rounds=999999999$saltsalt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "$6$rounds=1000001$saltsalt$AAAA",
+        "$y$jFT$abcdefghijklmnop$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* N=2^17, r=32: 512 MiB */
+        "$y$jgT$abcdefghijklmnop$AAAA", /* N = 2^45 */
+    };
+    /* yescrypt's caps follow their own setter; tighten it so the 512 MiB
+     * one is over. */
+    assert_ok(prd_password_policy_set_legacy_caps(p, 14, 1000000, 256 * 1024));
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        int64_t t0 = prd_clock_mono_ns(NULL);
+        prd__alloc_fail_after(1); /* any allocation would fail: the cap answers first */
+        long before = prd__alloc_failures();
+        prd_status st = prd_password_verify(p, "pw", 2, hostile[i]);
+        prd__alloc_fail_after(0);
+        int64_t took = prd_clock_mono_ns(NULL) - t0;
+        if (st != PRD_ETOOBIG)
+            fail_msg("hostile [%zu] got %s", i, prd_status_name(st));
+        assert_int_equal(prd__alloc_failures(), before);
+        assert_true(took < 100 * INT64_C(1000000));
+    }
+    assert_int_equal(prd_password_stat_get(p, PRD_PASSWORD_STAT_COMPLETED), 0);
+    /* Malformed settings are EINVAL, not a computation. */
+    assert_status(prd_password_verify(p, "pw", 2, "$2b$3x$abcdefghijklmnopqrstuu"), PRD_EINVAL);
+    assert_status(prd_password_verify(p, "pw", 2, "$6$rounds=$salt$x"), PRD_EINVAL);
+    assert_status(prd_password_verify(p, "pw", 2, "$y$"), PRD_EINVAL);
+    assert_status(prd_password_verify(p, "pw", 2, "$y$j9"), PRD_EINVAL);
+    assert_status(prd_password_policy_set_legacy_caps(p, 3, 1000000, 1024), PRD_EINVAL);
+    assert_status(prd_password_policy_set_legacy_caps(p, 14, 10, 1024), PRD_EINVAL);
+    assert_status(prd_password_policy_set_legacy_caps(p, 14, 1000000, 1), PRD_EINVAL);
+    /* Within the caps they verify, under the budget at their real memory
+     * (yescrypt's default: N=4096, r=32 = 16 MiB). */
+    struct crypt_data cd;
+    memset(&cd, 0, sizeof cd);
+    const char *h = crypt_r("legacy pw", "$y$j9T$abcdefghijklmnop$", &cd);
+    assert_non_null(h);
+    char stored[CRYPT_OUTPUT_SIZE];
+    snprintf(stored, sizeof stored, "%s", h);
+    assert_ok(prd_password_policy_set_budget(p, 1024, 1000));
+    assert_ok(prd_password_verify(p, "legacy pw", 9, stored));
+    assert_int_equal(prd_password_stat_get(p, PRD_PASSWORD_STAT_PEAK_KIB), 16 * 1024 + 1);
+    prd_password_policy_free(p);
+}
+
+/* p > 1 hashes verify through libsodium when it can read them, and agree
+ * with libargon2 (which made them) on match and mismatch. */
+static void test_p4_verify_routes_agree(void **state)
+{
+    (void)state;
+    prd_password_policy *pol = NULL;
+    assert_ok(prd_password_policy_new(NULL, &pol));
+    assert_ok(prd_password_policy_set_params(pol, 3, 1024, 4));
+    static const struct {
+        enum prd__argon2_type type;
+        size_t salt, tag;
+    } shapes[] = {{PRD__ARGON2ID, 16, 32}, {PRD__ARGON2I, 8, 16}, {PRD__ARGON2ID, 32, 64}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        struct prd__phc phc;
+        memset(&phc, 0, sizeof phc);
+        phc.type = shapes[i].type;
+        phc.version = 0x13;
+        phc.t = 3;
+        phc.m_kib = 1024;
+        phc.p = 4;
+        phc.salt_len = shapes[i].salt;
+        phc.tag_len = shapes[i].tag;
+        randombytes_buf(phc.salt, phc.salt_len);
+        prd__argon2_force_backend(2);
+        assert_ok(prd__argon2_compute(&phc, (const unsigned char *)"pw", 2, phc.tag));
+        char s[PRD_PASSWORD_HASH_MAX];
+        prd__phc_encode(&phc, s, sizeof s);
+        for (int b = 0; b <= 2; b += 2) { /* routed (libsodium), then libargon2 */
+            prd__argon2_force_backend(b);
+            assert_ok(prd_password_verify(pol, "pw", 2, s));
+            assert_status(prd_password_verify(pol, "pX", 2, s), PRD_EMISMATCH);
+        }
+        prd__argon2_force_backend(0);
+    }
     prd_password_policy_free(pol);
 }
 
@@ -829,6 +922,8 @@ int main(void)
         cmocka_unit_test(test_budget_under_16_threads),
         cmocka_unit_test(test_budget_timeout_gives_busy),
         cmocka_unit_test(test_budget_oversized_runs_alone),
+        cmocka_unit_test(test_legacy_caps),
+        cmocka_unit_test(test_p4_verify_routes_agree),
         cmocka_unit_test(test_dummy_verify_timing),
         cmocka_unit_test(test_out_of_memory),
     };

@@ -49,6 +49,9 @@ typedef struct prd_password_policy prd_password_policy;
 #define PRD_PASSWORD_DEFAULT_MAX_T 16u
 #define PRD_PASSWORD_DEFAULT_MAX_P 16u
 #define PRD_PASSWORD_DEFAULT_MAX_LEN 4096u
+#define PRD_PASSWORD_DEFAULT_MAX_BCRYPT_COST 14u         /* about 1 s here */
+#define PRD_PASSWORD_DEFAULT_MAX_SHA512_ROUNDS 1000000u  /* about 0.5 s here */
+#define PRD_PASSWORD_DEFAULT_MAX_YESCRYPT_KIB 1048576u   /* 1 GiB, as Argon2's m */
 
 /*
  * Make a policy from a preset; NULL means "owasp". *out is the caller's,
@@ -123,9 +126,25 @@ PRD_API prd_status prd_password_policy_add_retired_pepper(prd_password_policy *p
 PRD_API prd_status prd_password_policy_set_allow_legacy(prd_password_policy *policy, int allow);
 
 /*
+ * Caps on what verifying a legacy hash may cost, read from its settings
+ * and checked before any computing or allocation (a stored $2b$31$ runs
+ * for days, $6$rounds=999999999$ for minutes): bcrypt cost 4..31 (default
+ * 14), sha512-crypt rounds 1000..999999999 (default 1,000,000), yescrypt
+ * memory 64 KiB..4 TiB (default 1 GiB). Over a cap: PRD_ETOOBIG. Legacy
+ * verification also runs under the memory budget, charged its real
+ * memory. Errors: PRD_EINVAL.
+ */
+PRD_API prd_status prd_password_policy_set_legacy_caps(prd_password_policy *policy,
+                                                       uint32_t max_bcrypt_cost,
+                                                       uint64_t max_sha512_rounds,
+                                                       uint64_t max_yescrypt_kib);
+
+/*
  * Memory budget for concurrent hashes, in KiB (default 2 x CPUs x m), and
  * how long a call waits for room (default 5000 ms; 0 = fail at once).
- * A call that needs more than the whole budget runs alone. Errors: PRD_EINVAL.
+ * A call that needs more than the whole budget runs alone, and is counted
+ * at its real memory (the peak statistic can then exceed the budget).
+ * Errors: PRD_EINVAL.
  */
 PRD_API prd_status prd_password_policy_set_budget(prd_password_policy *policy, uint64_t budget_kib,
                                                   uint32_t wait_ms);

@@ -53,6 +53,11 @@ prd_status prd__argon2_compute_keyed(const struct prd__phc *phc, const unsigned 
                                      size_t pw_len, const unsigned char *secret,
                                      size_t secret_len, unsigned char *tag);
 
+/* Does phc's tag match this password? PRD_OK or PRD_EMISMATCH, or
+ * PRD_ENOMEM / PRD_EINTERNAL; by the fastest backend for verifying. */
+prd_status prd__argon2_verify(const struct prd__phc *phc, const unsigned char *pw,
+                              size_t pw_len);
+
 /* Force a backend (test hook): 0 route, 1 libsodium only, 2 libargon2 only. */
 void prd__argon2_force_backend(int which);
 
@@ -63,6 +68,18 @@ int prd__argon2_sodium_can(const struct prd__phc *phc);
  * families; verify returns PRD_OK/PRD_EMISMATCH/PRD_EINVAL. */
 int prd__legacy_is_legacy(const char *stored);
 prd_status prd__legacy_verify(const char *password, size_t password_len, const char *stored);
+
+/* Caps on what a legacy hash may cost, checked before computing. */
+struct prd__legacy_caps {
+    uint64_t max_bcrypt_cost;
+    uint64_t max_sha512_rounds;
+    uint64_t max_yescrypt_kib;
+};
+/* The memory a legacy hash needs (KiB) from its settings alone.
+ * PRD_ETOOBIG over a cap, PRD_EINVAL unreadable settings; allocates
+ * nothing. */
+prd_status prd__legacy_cost(const char *stored, const struct prd__legacy_caps *caps,
+                            uint64_t *mem_kib);
 
 /* The memory budget: a FIFO of waiters over a pool of KiB. */
 struct prd__budget_waiter;
@@ -101,6 +118,7 @@ struct prd_password_policy {
     uint32_t max_t, max_m_kib, max_p;
     size_t max_password_len;
     int allow_legacy;
+    struct prd__legacy_caps legacy_caps;
     int budget_explicit;
     uint32_t wait_ms;
     struct prd__pepper peppers[PRD__PEPPERS_MAX]; /* [0] current when has_current */

@@ -270,12 +270,20 @@ void prd__rl_evaluate(const struct prd__rl_rule *r, struct prd__rl_slot *s,
         gcra_eval(r, s ? gcra_of(s) : &empty, cost, now, out);
         return;
     }
+    /* Evaluating brings the state to t (old units leave the log, the
+     * counter's windows move on), so t becomes the key's clock even when
+     * nothing is recorded: an earlier time later must not see the state
+     * as if those units were still there to leave again. */
     if (r->algorithm == PRD_RL_EXACT) {
         struct prd__rl_exact empty = {INT64_MIN, 0, 0};
         exact_eval(r, rec ? rec : &empty, cost, t, out);
+        if (rec)
+            rec->last_ms = t;
     } else {
         struct prd__rl_counter empty = {INT64_MIN, INT64_MIN, 0, 0};
         counter_eval(r, s ? counter_of(s) : &empty, cost, t, out);
+        if (s)
+            counter_of(s)->last_ms = t;
     }
     /* From the key's clock to the caller's. */
     if (out->retry_after_ms > 0)

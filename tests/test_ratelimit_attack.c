@@ -289,6 +289,21 @@ static void test_clock_steps(void **state)
         assert_true(d.reset_ms > 0 && d.reset_ms <= 2 * 60000);
         prd_limiter_free(l);
     }
+    /* Looking moves the key's clock too (found by fuzz_ratelimit): a peek
+     * far ahead drops old units from the log, so a later earlier time must
+     * not find room they would have taken. */
+    for (size_t a = 0; a < 2; a++) {
+        prd_limiter *l = rule("r", 3, 100, algs[a], 16, PRD_RL_EVICT_DECAYED);
+        prd_rl_decision d;
+        prd_rl_key k = {"k", 1};
+        assert_ok(hit(l, "k", 2, 1033, &d));
+        assert_ok(prd_limiter_peek_at(l, &k, 1, 3, 1146, &d)); /* the 1033 units are out */
+        prd_status st = hit(l, "k", 1, 1085, &d); /* counts at 1146: room */
+        assert_ok(st);
+        assert_ok(hit(l, "k", 1, 1095, &d));
+        assert_status(hit(l, "k", 2, 1095, &d), PRD_ELIMITED); /* 3 in (1046, 1146] */
+        prd_limiter_free(l);
+    }
     /* Out-of-range times are refused, not wrapped. */
     prd_limiter *l = rule("r", 1, 1000, PRD_RL_GCRA, 16, PRD_RL_EVICT_DECAYED);
     prd_rl_decision d;

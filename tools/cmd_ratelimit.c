@@ -31,7 +31,7 @@ static int replay(prd_limiter *lim)
             break;
         }
         *sp = '\0';
-        if (cli_parse_u64(line, (uint64_t)INT64_MAX / 2, &ms) != 0) {
+        if (cli_parse_u64(line, UINT64_C(1) << 52, &ms) != 0) {
             rc = cli_usage("ratelimit replay: line %ld: bad time '%.20s'", lineno, line);
             break;
         }
@@ -57,7 +57,7 @@ int cmd_ratelimit(int argc, char **argv)
 {
     if (argc < 1 || strcmp(argv[0], "replay") != 0)
         return cli_usage("usage: prodready ratelimit replay --limit N --window DURATION "
-                         "[--algorithm exact|counter]");
+                         "[--algorithm exact|counter|gcra]");
     struct cli_args a = {argc - 1, argv + 1, 0};
     const char *flag, *value, *limit_s = NULL, *window_s = NULL, *alg_s = "exact", *keys_s = NULL;
     int r;
@@ -88,14 +88,16 @@ int cmd_ratelimit(int argc, char **argv)
         alg = PRD_RL_EXACT;
     else if (strcmp(alg_s, "counter") == 0)
         alg = PRD_RL_COUNTER;
+    else if (strcmp(alg_s, "gcra") == 0)
+        alg = PRD_RL_GCRA; /* burst = limit */
     else
-        return cli_usage("ratelimit replay: --algorithm is exact or counter");
+        return cli_usage("ratelimit replay: --algorithm is exact, counter or gcra");
     if (keys_s && cli_parse_u64(keys_s, (uint64_t)1 << 26, &max_keys) != 0)
         return cli_usage("ratelimit replay: --max-keys wants an integer");
     if (!max_keys) {
         /* Room for a million keys, within 64 GiB of (lazily committed)
          * address space when each key keeps a long exact log. */
-        uint64_t per_key = alg == PRD_RL_EXACT ? 32 + 8 * limit : 48;
+        uint64_t per_key = alg == PRD_RL_EXACT ? 40 + 8 * limit : 48;
         max_keys = (UINT64_C(64) << 30) / per_key;
         if (max_keys > (1u << 20))
             max_keys = 1u << 20;

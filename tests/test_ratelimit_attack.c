@@ -292,16 +292,22 @@ static void test_clock_steps(void **state)
     /* Looking moves the key's clock too (found by fuzz_ratelimit): a peek
      * far ahead drops old units from the log, so a later earlier time must
      * not find room they would have taken. */
-    for (size_t a = 0; a < 2; a++) {
-        prd_limiter *l = rule("r", 3, 100, algs[a], 16, PRD_RL_EVICT_DECAYED);
+    {
+        prd_limiter *l = rule("r", 3, 100, PRD_RL_EXACT, 16, PRD_RL_EVICT_DECAYED);
         prd_rl_decision d;
         prd_rl_key k = {"k", 1};
         assert_ok(hit(l, "k", 2, 1033, &d));
         assert_ok(prd_limiter_peek_at(l, &k, 1, 3, 1146, &d)); /* the 1033 units are out */
-        prd_status st = hit(l, "k", 1, 1085, &d); /* counts at 1146: room */
-        assert_ok(st);
+        assert_ok(hit(l, "k", 1, 1085, &d));                   /* counts at 1146 */
         assert_ok(hit(l, "k", 1, 1095, &d));
-        assert_status(hit(l, "k", 2, 1095, &d), PRD_ELIMITED); /* 3 in (1046, 1146] */
+        assert_status(hit(l, "k", 2, 1095, &d), PRD_ELIMITED); /* 2 + 2 in (1046, 1146] */
+        prd_limiter_free(l);
+        /* The counter's windows must not be reset by the earlier time. */
+        l = rule("r", 3, 100, PRD_RL_COUNTER, 16, PRD_RL_EVICT_DECAYED);
+        assert_ok(hit(l, "k", 2, 1033, &d));
+        assert_status(prd_limiter_peek_at(l, &k, 1, 3, 1146, &d), PRD_ELIMITED); /* 1.08 + 3 */
+        assert_ok(hit(l, "k", 1, 1085, &d));                   /* 1.08 + 1 at 1146 */
+        assert_status(hit(l, "k", 1, 1095, &d), PRD_ELIMITED); /* 1.08 + 2 > 3 */
         prd_limiter_free(l);
     }
     /* Out-of-range times are refused, not wrapped. */

@@ -268,7 +268,8 @@ static void delete_at(prd_limiter *l, uint32_t rule, struct prd__rl_shard *sh, u
         /* sj may move into the hole at i when its home is no nearer to j
          * than i is (cyclically). */
         uint64_t k = home(r, sj->hash);
-        uint64_t dk = (j + r->capacity - k) % r->capacity, di = (j + r->capacity - i) % r->capacity;
+        uint64_t dk = j >= k ? j - k : j + r->capacity - k;
+        uint64_t di = j >= i ? j - i : j + r->capacity - i;
         if (dk >= di) {
             memcpy(prd__rl_slot(l, rule, sh, i), sj, r->slot_bytes);
             i = j;
@@ -298,12 +299,12 @@ void prd__rl_reclaim(prd_limiter *l, uint32_t rule, struct prd__rl_shard *sh, in
     const struct prd__rl_rule *r = &l->hdr->rules[rule];
     uint64_t freed = 0;
     for (int k = 0; k < n; k++) {
-        uint64_t i = sh->cursor % r->capacity;
+        uint64_t i = sh->cursor;
         if (decayed_at(l, rule, sh, i)) {
             delete_at(l, rule, sh, i); /* re-examine i next time: a slot shifted in */
             freed++;
         } else {
-            sh->cursor = i + 1;
+            sh->cursor = next(r, i);
         }
     }
     if (freed)
@@ -335,13 +336,13 @@ static int make_room(prd_limiter *l, uint32_t rule, struct prd__rl_shard *sh)
      * new keys against a full table costs each of them O(1). */
     uint64_t freed = 0;
     for (int k = 0; k < SCAN_FOR_ROOM; k++) {
-        uint64_t i = sh->cursor % r->capacity;
+        uint64_t i = sh->cursor;
         if (decayed_at(l, rule, sh, i)) {
             delete_at(l, rule, sh, i);
             freed++;
             break;
         }
-        sh->cursor = i + 1;
+        sh->cursor = next(r, i);
     }
     if (freed)
         __atomic_fetch_add(&prd__rl_stats(l, rule)->reclaimed, freed, __ATOMIC_RELAXED);

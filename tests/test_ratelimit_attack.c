@@ -587,7 +587,7 @@ static void test_shm_small_tmpfs_and_mode(void **state)
         if (kid == 0) {
             /* A private mount namespace with a 1 MiB /dev/shm, as in a
              * container with a small default. */
-            if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+            if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
                 mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=1m") != 0)
                 _exit(3);
             prd_limiter_config *cfg = NULL;

@@ -11,6 +11,8 @@
 
 #include <jansson.h>
 
+#include "internal/log.h"
+
 /* A callback sink that keeps every line. */
 struct lines {
     pthread_mutex_t mu;
@@ -574,6 +576,56 @@ static void test_scrub_line(void **state)
     prd_logger_free(lg);
 }
 
+/* The value scanner is linear in its input: doubling a hostile line at
+ * most doubles the characters it examines (counted, not timed), as text
+ * and inside a JSON line. */
+static uint64_t scan_steps(prd_logger *lg, const char *unit, size_t reps, int as_json)
+{
+    size_t ul = strlen(unit), n = ul * reps;
+    char *text = malloc(n + 32);
+    size_t len = 0;
+    if (as_json)
+        len += (size_t)sprintf(text, "{\"m\":\"");
+    for (size_t i = 0; i < reps; i++, len += ul)
+        memcpy(text + len, unit, ul);
+    if (as_json)
+        len += (size_t)sprintf(text + len, "\"}");
+    uint64_t before = prd__scrub_steps();
+    char *out = NULL;
+    size_t out_len = 0;
+    assert_ok(prd_log_scrub_line(lg, text, len, &out, &out_len));
+    uint64_t used = prd__scrub_steps() - before;
+    prd_free(out);
+    free(text);
+    return used;
+}
+
+static void test_scanner_is_linear(void **state)
+{
+    (void)state;
+    prd_logger *lg = NULL;
+    assert_ok(prd_logger_new(&lg));
+    static const char *const units[] = {
+        "password=x ", "pwd=", "pwd=x&", "-----BEGIN ", "-----BEGIN RSA PRIVATE KEY-----\n",
+        "-----BEGIN PRIVATE KEY----- -----END ", "eyJ", "eyJhbGciOi.", "Bearer abcdefgh ",
+        "bearer ", "://a:b", "://", "v4.local.", "k4.local.AAAAAAAAAAAAAAAAAAAA", "4111 1111 1111 1111 ",
+        "1234567890123 ", "abcd_", "token: 'x' ", "secret='", "a=b ", "x", " ",
+    };
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++)
+        for (int as_json = 0; as_json <= 1; as_json++) {
+            size_t reps = 40000 / strlen(units[u]) + 1;
+            uint64_t one = scan_steps(lg, units[u], reps, as_json);
+            uint64_t two = scan_steps(lg, units[u], 2 * reps, as_json);
+            /* Linear: twice the input, at most twice the work (plus slack
+             * for the fixed part); and a small constant a character. */
+            if (two > 2 * one + 64 || one > 64 * strlen(units[u]) * reps)
+                fail_msg("'%s' x %zu (%s): %llu steps, x2: %llu", units[u], reps,
+                         as_json ? "json" : "text", (unsigned long long)one,
+                         (unsigned long long)two);
+        }
+    prd_logger_free(lg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -590,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_async_overflow_counts_drops_exactly),
         cmocka_unit_test(test_sampling),
         cmocka_unit_test(test_scrub_line),
+        cmocka_unit_test(test_scanner_is_linear),
     };
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

@@ -60,6 +60,8 @@ int prd__redact_key(const struct prd__redact *r, const char *key, size_t key_len
 /* Append s with value patterns replaced, as raw text; 0 (nothing
  * appended) when nothing matched. */
 int prd__scrub_text(const struct prd__redact *r, struct prd__buf *out, const char *s, size_t n);
+/* Characters the value scanner has examined on the calling thread so far. */
+uint64_t prd__scrub_steps(void);
 /* Append a double as JSON (NaN and infinities as strings). */
 void prd__json_double(struct prd__buf *b, double d);
 /* Append s as a JSON string with value patterns redacted (when enabled). */

@@ -1,12 +1,14 @@
 /* libFuzzer: the log scrubber (JSON or text lines) and log fields with
- * arbitrary bytes. Oracle: every line the logger writes parses as one
- * JSON object, and scrubbed JSON input stays JSON. */
+ * arbitrary bytes. Oracles: every line the logger writes parses as one
+ * JSON object, scrubbed JSON input stays JSON, and the value scanner's
+ * work is linear: the input twice over costs at most twice the steps. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "prodready.h"
+#include "internal/log.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
@@ -42,6 +44,22 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         json_decref(in);
         prd_free(out);
     }
+    /* Linearity, counted in characters examined, never in seconds. */
+    char *twice = malloc(2 * size + 1);
+    if (!twice)
+        return 0;
+    memcpy(twice, data, size);
+    memcpy(twice + size, data, size);
+    uint64_t s0 = prd__scrub_steps();
+    if (prd_log_scrub_line(lg, (const char *)data, size, &out, &n) == PRD_OK)
+        prd_free(out);
+    uint64_t s1 = prd__scrub_steps();
+    if (prd_log_scrub_line(lg, twice, 2 * size, &out, &n) == PRD_OK)
+        prd_free(out);
+    uint64_t s2 = prd__scrub_steps();
+    free(twice);
+    if (s2 - s1 > 2 * (s1 - s0) + 4 * size + 256)
+        abort();
     char *msg = malloc(size + 1);
     if (!msg)
         return 0;

@@ -52,6 +52,9 @@ struct core {
     prd_log_sink_fn fn;
     void *fn_ud;
     pthread_rwlock_t sink_lock; /* writers share it; reopen takes it alone */
+    pthread_mutex_t write_mu;   /* one line at a time reaches the sink: a line
+                                   longer than PIPE_BUF (or a partial write)
+                                   never interleaves with another thread's */
     const prd_clock *clock;
     uint32_t sample_first, sample_thereafter;
     struct sample_slot *samples;
@@ -101,6 +104,7 @@ prd_status prd_logger_new(prd_logger **out)
     c->fd = 2;
     prd__redact_defaults(&c->redact);
     pthread_rwlock_init(&c->sink_lock, NULL);
+    pthread_mutex_init(&c->write_mu, NULL);
     lg->core = c;
     *out = lg;
     return PRD_OK;
@@ -118,6 +122,7 @@ static void core_release(struct core *c)
     prd__free(c->path);
     prd__free(c->samples);
     pthread_rwlock_destroy(&c->sink_lock);
+    pthread_mutex_destroy(&c->write_mu);
     sodium_memzero(&c->redact, sizeof c->redact);
     prd__free(c);
 }
@@ -322,6 +327,7 @@ static void write_failed(struct core *c, int err)
 static void sink_write(struct core *c, const char *line, size_t len)
 {
     pthread_rwlock_rdlock(&c->sink_lock);
+    pthread_mutex_lock(&c->write_mu);
     if (c->sink == SINK_CALLBACK) {
         c->fn(c->fn_ud, line, len - 1);
     } else {
@@ -337,6 +343,7 @@ static void sink_write(struct core *c, const char *line, size_t len)
             off += (size_t)w;
         }
     }
+    pthread_mutex_unlock(&c->write_mu);
     pthread_rwlock_unlock(&c->sink_lock);
 }
 

@@ -576,6 +576,82 @@ static void test_scrub_line(void **state)
     prd_logger_free(lg);
 }
 
+/* Lines longer than PIPE_BUF from many threads reach a pipe whole. */
+struct pipe_writer {
+    prd_logger *lg;
+    int id;
+    size_t value_len;
+    int lines;
+};
+
+static void *pipe_writer_main(void *p)
+{
+    struct pipe_writer *w = p;
+    char *v = malloc(w->value_len + 1);
+    memset(v, 'a' + w->id, w->value_len);
+    v[w->value_len] = '\0';
+    for (int i = 0; i < w->lines; i++)
+        PRD_LOG_INFO(w->lg, "big", PRD_F_INT("thread", w->id), PRD_F_STR("v", v));
+    free(v);
+    return NULL;
+}
+
+struct pipe_reader {
+    int fd;
+    int lines, broken;
+};
+
+static void *pipe_reader_main(void *p)
+{
+    struct pipe_reader *r = p;
+    FILE *f = fdopen(r->fd, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        json_t *j = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
+        if (json_is_object(j))
+            r->lines++;
+        else
+            r->broken++;
+        json_decref(j);
+    }
+    free(line);
+    fclose(f);
+    return NULL;
+}
+
+static void test_threads_to_a_pipe_lines_whole(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {5 * 1024, 100 * 1024};
+    for (size_t k = 0; k < 2; k++) {
+        int fds[2];
+        assert_int_equal(pipe(fds), 0);
+        struct pipe_reader rd = {fds[0], 0, 0};
+        pthread_t reader;
+        assert_int_equal(pthread_create(&reader, NULL, pipe_reader_main, &rd), 0);
+        prd_logger *lg = NULL;
+        assert_ok(prd_logger_new(&lg));
+        assert_ok(prd_logger_set_fd(lg, fds[1]));
+        int per = k == 0 ? 2000 : 100;
+        pthread_t th[8];
+        struct pipe_writer w[8];
+        for (int i = 0; i < 8; i++) {
+            w[i] = (struct pipe_writer){lg, i, sizes[k], per};
+            assert_int_equal(pthread_create(&th[i], NULL, pipe_writer_main, &w[i]), 0);
+        }
+        for (int i = 0; i < 8; i++)
+            pthread_join(th[i], NULL);
+        prd_logger_free(lg);
+        close(fds[1]);
+        pthread_join(reader, NULL);
+        if (rd.broken || rd.lines != 8 * per)
+            fail_msg("%zu-byte values: %d whole lines, %d broken (want %d, 0)", sizes[k], rd.lines,
+                     rd.broken, 8 * per);
+    }
+}
+
 /* The value scanner is linear in its input: doubling a hostile line at
  * most doubles the characters it examines (counted, not timed), as text
  * and inside a JSON line. */
@@ -643,6 +719,7 @@ int main(void)
         cmocka_unit_test(test_sampling),
         cmocka_unit_test(test_scrub_line),
         cmocka_unit_test(test_scanner_is_linear),
+        cmocka_unit_test(test_threads_to_a_pipe_lines_whole),
     };
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

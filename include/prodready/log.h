@@ -27,7 +27,10 @@
  *
  * Thread safety: configure a logger (the setters) before logging with it;
  * after that prd_log and prd_log_with may be called from any number of
- * threads; each line is written with one write() so lines never interleave.
+ * threads. Each line reaches the sink whole: the logger writes one line at
+ * a time (a line longer than PIPE_BUF, or a partial write, is finished
+ * before the next begins; a callback sink is never called concurrently by
+ * one logger). Another process writing to the same pipe is beyond it.
  */
 #ifndef PRODREADY_LOG_H
 #define PRODREADY_LOG_H

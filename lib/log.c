@@ -548,7 +548,11 @@ static int encode_field(const struct core *c, struct prd__buf *b, const prd_log_
             text = dumped;
             tl = dumped ? strlen(dumped) : 0;
             break;
-        default: tl = (size_t)snprintf(num, sizeof num, "%d", (int)f->type); break;
+        /* By value, so equal values correlate and different ones do not. */
+        case PRD_LF_DOUBLE: tl = (size_t)snprintf(num, sizeof num, "%.17g", f->v.d); break;
+        case PRD_LF_BOOL: tl = (size_t)snprintf(num, sizeof num, "%s", f->v.b ? "true" : "false"); break;
+        case PRD_LF_STATUS: tl = (size_t)snprintf(num, sizeof num, "%d", (int)f->v.st); break;
+        default: tl = (size_t)snprintf(num, sizeof num, "null"); break;
         }
         prd__redacted_value(r, b, text, tl);
         free(dumped);
@@ -592,14 +596,25 @@ static int encode_field(const struct core *c, struct prd__buf *b, const prd_log_
     return 1;
 }
 
+/* Do keys a and b come out under the same name? A reserved key is
+ * written as "fields.<key>", which another field may be called already. */
+static int same_output(const struct core *c, const char *a, const char *b)
+{
+    int ra = reserved(c, a), rb = reserved(c, b);
+    if (ra == rb)
+        return strcmp(a, b) == 0;
+    const char *plain = ra ? b : a, *res = ra ? a : b;
+    return strncmp(plain, "fields.", 7) == 0 && strcmp(plain + 7, res) == 0;
+}
+
 /* First occurrence wins: is this key already written on this line? */
 static int duplicate(const prd_logger *lg, const prd_log_field *fields, size_t i)
 {
     for (size_t k = 0; k < lg->n_bound_keys; k++)
-        if (strcmp(lg->bound_keys[k], fields[i].key) == 0)
+        if (same_output(lg->core, lg->bound_keys[k], fields[i].key))
             return 1;
     for (size_t k = 0; k < i; k++)
-        if (fields[k].key && strcmp(fields[k].key, fields[i].key) == 0)
+        if (fields[k].key && same_output(lg->core, fields[k].key, fields[i].key))
             return 1;
     return 0;
 }

@@ -194,6 +194,19 @@ static void test_duplicates_and_reserved_keys(void **state)
     assert_string_equal(sget(j, "fields.msg"), "spoof");
     assert_string_equal(sget(j, "level"), "info");
     json_decref(j);
+    /* A reserved key and a field already named like its renaming: one
+     * "fields.msg", the first (last() parses with JSON_REJECT_DUPLICATES). */
+    PRD_LOG_INFO(lg, "m", PRD_F_STR("fields.msg", "first"), PRD_F_STR("msg", "second"),
+                 PRD_F_STR("msg", "third"));
+    j = last(&l);
+    assert_non_null(j);
+    assert_string_equal(sget(j, "fields.msg"), "first");
+    json_decref(j);
+    PRD_LOG_INFO(lg, "m", PRD_F_STR("msg", "first"), PRD_F_STR("fields.msg", "second"));
+    j = last(&l);
+    assert_non_null(j);
+    assert_string_equal(sget(j, "fields.msg"), "first");
+    json_decref(j);
     prd_logger_free(child);
     prd_logger_free(lg);
     lines_free(&l);
@@ -356,6 +369,22 @@ static void test_redaction_modes(void **state)
     json_decref(a);
     json_decref(b);
     json_decref(c);
+    /* Numbers and booleans under secret keys are fingerprinted by value. */
+    PRD_LOG_INFO(lg, "n", PRD_F_INT("pin", 1234), PRD_F_BOOL("secret", 1), PRD_F_DOUBLE("token", 1.5));
+    PRD_LOG_INFO(lg, "n", PRD_F_INT("pin", 9999), PRD_F_BOOL("secret", 0), PRD_F_DOUBLE("token", 2.5));
+    PRD_LOG_INFO(lg, "n", PRD_F_INT("pin", 1234), PRD_F_BOOL("secret", 1), PRD_F_DOUBLE("token", 1.5));
+    {
+        json_t *x = json_loads(l.v[l.n - 3], 0, NULL), *y = json_loads(l.v[l.n - 2], 0, NULL),
+               *z = json_loads(l.v[l.n - 1], 0, NULL);
+        const char *keys[] = {"pin", "secret", "token"};
+        for (int i = 0; i < 3; i++) {
+            assert_string_not_equal(sget(x, keys[i]), sget(y, keys[i]));
+            assert_string_equal(sget(x, keys[i]), sget(z, keys[i]));
+        }
+        json_decref(x);
+        json_decref(y);
+        json_decref(z);
+    }
     /* Another key: other fingerprints (no cross-service correlation). */
     struct lines l2;
     prd_logger *lg2 = logger_to(&l2);

@@ -494,7 +494,7 @@ prd_status prd_login_guard_check(prd_login_guard *g, const void *account, size_t
                                  const void *source, size_t source_len, prd_login_attempt *att,
                                  prd_rl_decision *out)
 {
-    prd_rl_decision scratch, *d = out ? out : &scratch;
+    prd_rl_decision scratch = {0}, *d = out ? out : &scratch;
     memset(d, 0, sizeof *d);
     if (att)
         memset(att, 0, sizeof *att);

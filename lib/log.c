@@ -17,7 +17,7 @@
 
 #include <sodium.h>
 
-#define N_COUNTERS 8
+#define N_COUNTERS 9
 #define SAMPLE_SLOTS 1024
 #define LINE_STACK 2048
 
@@ -784,19 +784,10 @@ prd_status prd_log_scrub_line(const prd_logger *lg, const char *line, size_t len
     const struct prd__redact *r = &lg->core->redact;
     struct prd__buf b;
     prd__buf_init(&b, NULL, 0);
-    json_t *j = NULL;
-    size_t lead = 0;
-    while (lead < len && (line[lead] == ' ' || line[lead] == '\t'))
-        lead++;
-    if (lead < len && line[lead] == '{')
-        j = json_loadb(line, len, 0, NULL);
-    if (json_is_object(j)) {
-        char path[512] = "";
-        prd__json_value(r, &b, j, path, 0, sizeof path, 0);
-    } else if (!prd__scrub_text(r, &b, line, len)) {
-        prd__buf_put(&b, line, len); /* text with nothing to hide, unchanged */
-    }
-    json_decref(j);
+    /* Key rules wherever JSON is found; a line that did not read as JSON
+     * from end to end is counted. */
+    if (!prd__scrub_json_line(r, &b, line, len))
+        atomic_fetch_add(&lg->core->counters[PRD_LOG_COUNT_SCRUB_TEXT], 1);
     prd__buf_putc(&b, '\0');
     if (b.failed) {
         prd__buf_free(&b);

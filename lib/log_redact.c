@@ -93,13 +93,27 @@ int prd__redact_key(const struct prd__redact *r, const char *key, size_t key_len
     return v;
 }
 
+static int verdict_normalized(const struct prd__redact *r, const char *norm, const char *path,
+                              size_t path_len);
+
 static int key_verdict(const struct prd__redact *r, const char *key, size_t key_len,
                        const char *path, size_t path_len)
 {
-    char norm[PRD__REDACT_KEY_MAX + 1];
-    if (key_len > 256)
-        key_len = 256; /* a longer key is only checked on its first 256 bytes */
-    normalize(key, key_len, norm, sizeof norm);
+    /* The whole key, whatever its length: a keyword at its end counts. */
+    char stack[PRD__REDACT_KEY_MAX + 1];
+    char *norm = key_len < sizeof stack ? stack : prd__malloc(key_len + 1);
+    if (!norm)
+        return 1; /* cannot read it: hide the value */
+    normalize(key, key_len, norm, key_len + 1 > sizeof stack ? key_len + 1 : sizeof stack);
+    int v = verdict_normalized(r, norm, path, path_len);
+    if (norm != stack)
+        prd__free(norm);
+    return v;
+}
+
+static int verdict_normalized(const struct prd__redact *r, const char *norm, const char *path,
+                              size_t path_len)
+{
     for (size_t i = 0; i < PRD_ARRAY_LEN(exact_keys); i++)
         if (strcmp(norm, exact_keys[i]) == 0)
             return 1;
@@ -119,14 +133,22 @@ static int key_verdict(const struct prd__redact *r, const char *key, size_t key_
     if (r->n_paths && path) {
         /* A path rule matches the whole path or its tail at a dot: the
          * rule "user.address" hides both user.address and data.user.address. */
-        char np[512];
-        size_t nl = normalize(path, path_len, np, sizeof np);
-        for (size_t i = 0; i < r->n_paths; i++) {
+        char pstack[512];
+        char *np = path_len < sizeof pstack ? pstack : prd__malloc(path_len + 1);
+        if (!np)
+            return 1;
+        size_t nl = normalize(path, path_len, np, path_len + 1 > sizeof pstack ? path_len + 1
+                                                                               : sizeof pstack);
+        int hit = 0;
+        for (size_t i = 0; i < r->n_paths && !hit; i++) {
             size_t rl = strlen(r->paths[i]);
-            if (nl >= rl && strcmp(np + nl - rl, r->paths[i]) == 0 &&
-                (nl == rl || np[nl - rl - 1] == '.'))
-                return 1;
+            hit = nl >= rl && strcmp(np + nl - rl, r->paths[i]) == 0 &&
+                  (nl == rl || np[nl - rl - 1] == '.');
         }
+        if (np != pstack)
+            prd__free(np);
+        if (hit)
+            return 1;
     }
     return 0;
 }

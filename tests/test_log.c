@@ -591,7 +591,35 @@ static void test_scrub_line(void **state)
         {"no secrets here", "no secrets here"},
         {"{broken json password=zz", "{broken json password=[REDACTED]"},
         {"", ""},
-        {"{\"r\":0.1,\"big\":1e300,\"i\":-3}", "{\"r\":0.1,\"big\":1e+300,\"i\":-3}"},
+        /* numbers as written, whatever their size */
+        {"{\"r\":0.1,\"big\":1e300,\"i\":-3}", "{\"r\":0.1,\"big\":1e300,\"i\":-3}"},
+        /* never key-blind: lines a strict parser rejects */
+        {"{\"secret_key\":\"hunter2\",\"n\":123456789012345678901234567890}",
+         "{\"secret_key\":\"[REDACTED]\",\"n\":123456789012345678901234567890}"},
+        {"{\"name\":\"Jos\xe9\",\"secret_key\":\"hunter2\"}",
+         "{\"name\":\"Jos\xe9\",\"secret_key\":\"[REDACTED]\"}"},
+        {"{\"a\":\"x\\u0000y\",\"secret_key\":\"hunter2\"}",
+         "{\"a\":\"x\\u0000y\",\"secret_key\":\"[REDACTED]\"}"},
+        {"2024-05-01T10:00:00Z stdout F {\"secret_key\":\"hunter2\",\"level\":\"info\"}",
+         "2024-05-01T10:00:00Z stdout F {\"secret_key\":\"[REDACTED]\",\"level\":\"info\"}"},
+        {"<13>1 2024-05-01T10:00:00Z host app - - - {\"token\": \"abc\"} trailing",
+         "<13>1 2024-05-01T10:00:00Z host app - - - {\"token\": \"[REDACTED]\"} trailing"},
+        /* broken mid-way: the readable part keeps its key rules */
+        {"{\"password\":\"p1\",\"x\":", "{\"password\":\"[REDACTED]\",\"x\":"},
+        /* top-level arrays and scalars stay JSON */
+        {"[\"-----BEGIN RSA PRIVATE KEY-----\\nMIIE\"]", "[\"[REDACTED]\"]"},
+        {"[{\"password\":1},2, \"ok\"]", "[{\"password\":\"[REDACTED]\"},2, \"ok\"]"},
+        {"\"password=abc\"", "\"password=[REDACTED]\""},
+        {"  42  ", "  42  "},
+        /* whitespace and escapes as written; a long key matched whole */
+        {"{ \"a\" : \"\\u00e9\\n\" ,\n \"b\":[ ] }", "{ \"a\" : \"\\u00e9\\n\" ,\n \"b\":[ ] }"},
+        /* escaped JSON inside a string, twice over */
+        {"{\"body\":\"{\\\"password\\\":\\\"hunter2\\\"}\"}",
+         "{\"body\":\"{\\\"password\\\":\\\"[REDACTED]\\\"}\"}"},
+        {"{\"outer\":\"{\\\"inner\\\":\\\"{\\\\\\\"pwd\\\\\\\":\\\\\\\"x\\\\\\\"}\\\"}\"}",
+         "{\"outer\":\"{\\\"inner\\\":\\\"{\\\\\\\"pwd\\\\\\\":\\\\\\\"[REDACTED]\\\\\\\"}\\\"}\"}"},
+        /* a card number written as a JSON number becomes a string */
+        {"{\"n\":4111111111111111}", "{\"n\":\"[REDACTED]\"}"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *out = NULL;
@@ -600,6 +628,42 @@ static void test_scrub_line(void **state)
         if (strcmp(out, cases[i].out) != 0)
             fail_msg("scrub [%zu]: got %s want %s", i, out, cases[i].out);
         assert_int_equal(n, strlen(cases[i].out));
+        prd_free(out);
+    }
+    /* A key longer than any buffer is still matched whole. */
+    char *big = malloc(20000);
+    size_t bl = (size_t)sprintf(big, "{\"");
+    for (int k = 0; k < 3000; k++)
+        bl += (size_t)sprintf(big + bl, "abcde");
+    bl += (size_t)sprintf(big + bl, "_password\":\"hunter2\"}");
+    char *out = NULL;
+    size_t n = 0;
+    assert_ok(prd_log_scrub_line(lg, big, bl, &out, &n));
+    assert_null(strstr(out, "hunter2"));
+    prd_free(out);
+    free(big);
+    /* Lines that were not JSON end to end are counted. */
+    uint64_t text_before = prd_logger_count(lg, PRD_LOG_COUNT_SCRUB_TEXT);
+    assert_ok(prd_log_scrub_line(lg, "{\"a\":1}", 7, &out, &n));
+    prd_free(out);
+    assert_int_equal(prd_logger_count(lg, PRD_LOG_COUNT_SCRUB_TEXT), text_before);
+    assert_ok(prd_log_scrub_line(lg, "text {\"a\":1}", 12, &out, &n));
+    prd_free(out);
+    assert_int_equal(prd_logger_count(lg, PRD_LOG_COUNT_SCRUB_TEXT), text_before + 1);
+    /* REMOVE mode leaves the object valid whichever member goes. */
+    assert_ok(prd_logger_set_redact_mode(lg, PRD_REDACT_REMOVE, NULL));
+    static const struct {
+        const char *in, *out;
+    } removed[] = {
+        {"{\"password\":\"x\",\"b\":2}", "{\"b\":2}"},
+        {"{\"a\":1,\"password\":\"x\"}", "{\"a\":1}"},
+        {"{\"a\":1, \"password\":{\"y\":[1]}, \"b\":2}", "{\"a\":1, \"b\":2}"},
+        {"{\"password\":\"x\"}", "{}"},
+    };
+    for (size_t i = 0; i < sizeof removed / sizeof removed[0]; i++) {
+        assert_ok(prd_log_scrub_line(lg, removed[i].in, strlen(removed[i].in), &out, &n));
+        if (strcmp(out, removed[i].out) != 0)
+            fail_msg("remove [%zu]: got %s want %s", i, out, removed[i].out);
         prd_free(out);
     }
     prd_logger_free(lg);

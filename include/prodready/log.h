@@ -169,7 +169,8 @@ typedef enum prd_log_counter {
     PRD_LOG_COUNT_FATAL = 4,
     PRD_LOG_COUNT_DROPPED = 5,
     PRD_LOG_COUNT_SAMPLED_OUT = 6,
-    PRD_LOG_COUNT_WRITE_ERRORS = 7
+    PRD_LOG_COUNT_WRITE_ERRORS = 7,
+    PRD_LOG_COUNT_SCRUB_TEXT = 8 /* scrubbed lines that did not read as JSON from end to end */
 } prd_log_counter;
 PRD_API uint64_t prd_logger_count(const prd_logger *lg, prd_log_counter which);
 
@@ -190,8 +191,15 @@ PRD_API prd_status prd_log_with(prd_logger *parent, const prd_log_field *fields,
                                 prd_logger **child);
 
 /*
- * Redact one JSON line (or, when it is not a JSON object, the text) by the
- * logger's rules: the engine of `prodready log scrub`. *out is freed with
+ * Redact one line by the logger's rules: the engine of `prodready log
+ * scrub`. A tolerant reader applies key and path rules wherever JSON is
+ * found (objects, arrays and scalars at the top level, after a text
+ * prefix such as a container runtime's or syslog's, with invalid UTF-8,
+ * huge numbers or \u0000 inside, JSON escaped inside strings at any
+ * depth); value patterns apply to every string and to the text around.
+ * Valid JSON comes out valid JSON, byte-identical except for what was
+ * redacted. Time linear in len. Lines that did not read as JSON end to
+ * end are counted (PRD_LOG_COUNT_SCRUB_TEXT). *out is freed with
  * prd_free. Errors: PRD_EINVAL, PRD_ENOMEM.
  */
 PRD_API prd_status prd_log_scrub_line(const prd_logger *lg, const char *line, size_t len,

@@ -60,6 +60,10 @@ int prd__redact_key(const struct prd__redact *r, const char *key, size_t key_len
 /* Append s with value patterns replaced, as raw text; 0 (nothing
  * appended) when nothing matched. */
 int prd__scrub_text(const struct prd__redact *r, struct prd__buf *out, const char *s, size_t n);
+/* Scrub one line with the tolerant JSON reader (lib/log_scrub.c): key
+ * and path rules wherever JSON is found, value patterns everywhere.
+ * Returns 1 when the whole line read as one JSON value. */
+int prd__scrub_json_line(const struct prd__redact *r, struct prd__buf *out, const char *s, size_t n);
 /* Characters the value scanner has examined on the calling thread so far. */
 uint64_t prd__scrub_steps(void);
 /* Append a double as JSON (NaN and infinities as strings). */

@@ -772,8 +772,78 @@ prd_status prd_log_with(prd_logger *parent, const prd_log_field *fields, size_t 
     return PRD_OK;
 }
 
+static prd_status scrub_one(const prd_logger *lg, const char *line, size_t len, char **out,
+                            size_t *out_len, int *whole);
+
+/* What a stream scrub carries from line to line. */
+struct scrub_state {
+    uint32_t in_pem; /* a private key's BEGIN was seen, its END not yet */
+};
+_Static_assert(sizeof(struct scrub_state) <= sizeof(prd_log_scrub_state), "scrub state");
+
+prd_status prd_log_scrub_next(const prd_logger *lg, prd_log_scrub_state *state, const char *line,
+                              size_t len, char **out, size_t *out_len)
+{
+    if (out)
+        *out = NULL;
+    if (out_len)
+        *out_len = 0;
+    if (!lg || !state || (!line && len) || !out)
+        return PRD_EINVAL;
+    struct scrub_state *st = (struct scrub_state *)(void *)state;
+    if (!st->in_pem || !lg->core->redact.enabled) {
+        prd__scrub_take_pem_unclosed();
+        int whole = 0;
+        prd_status rc = scrub_one(lg, line, len, out, out_len, &whole);
+        st->in_pem = rc == PRD_OK && prd__scrub_take_pem_unclosed() && !whole;
+        return rc;
+    }
+    /* Inside a key: everything up to its END line's closing dashes goes. */
+    const char *end = len ? memmem(line, len, "-----END ", 9) : NULL;
+    size_t from = len;
+    if (end) {
+        size_t k = (size_t)(end - line) + 9;
+        const char *close = k < len ? memmem(line + k, len - k, "-----", 5) : NULL;
+        from = close ? (size_t)(close - line) + 5 : len;
+        st->in_pem = 0;
+    }
+    char *rest = NULL;
+    size_t rest_len = 0;
+    int whole = 0;
+    prd_status rc = scrub_one(lg, line + from, len - from, &rest, &rest_len, &whole);
+    if (rc != PRD_OK)
+        return rc;
+    size_t need = sizeof "[REDACTED]" - 1 + rest_len;
+    char *o = prd__returned_alloc(need + 1);
+    if (!o) {
+        prd_free(rest);
+        return PRD_ENOMEM;
+    }
+    memcpy(o, "[REDACTED]", sizeof "[REDACTED]" - 1);
+    memcpy(o + sizeof "[REDACTED]" - 1, rest, rest_len);
+    o[need] = '\0';
+    prd_free(rest);
+    *out = o;
+    if (out_len)
+        *out_len = need;
+    return PRD_OK;
+}
+
 prd_status prd_log_scrub_line(const prd_logger *lg, const char *line, size_t len, char **out,
                               size_t *out_len)
+{
+    int whole;
+    if (out)
+        *out = NULL;
+    if (out_len)
+        *out_len = 0;
+    if (!lg || (!line && len) || !out)
+        return PRD_EINVAL;
+    return scrub_one(lg, line, len, out, out_len, &whole);
+}
+
+static prd_status scrub_one(const prd_logger *lg, const char *line, size_t len, char **out,
+                            size_t *out_len, int *whole)
 {
     if (out)
         *out = NULL;
@@ -786,7 +856,8 @@ prd_status prd_log_scrub_line(const prd_logger *lg, const char *line, size_t len
     prd__buf_init(&b, NULL, 0);
     /* Key rules wherever JSON is found; a line that did not read as JSON
      * from end to end is counted. */
-    if (!prd__scrub_json_line(r, &b, line, len))
+    *whole = prd__scrub_json_line(r, &b, line, len);
+    if (!*whole)
         atomic_fetch_add(&lg->core->counters[PRD_LOG_COUNT_SCRUB_TEXT], 1);
     prd__buf_putc(&b, '\0');
     if (b.failed) {

@@ -197,6 +197,16 @@ static int lower_eq(const char *s, size_t n, size_t i, const char *word)
 /* Characters the scanner examined on this thread: the fuzz target and the
  * tests check that it grows linearly with the input, whatever the input. */
 static _Thread_local uint64_t steps;
+/* Set when a PEM private key's BEGIN ran to the end of the text without
+ * its END: a scrub of the next lines carries it on. */
+static _Thread_local int pem_unclosed;
+
+int prd__scrub_take_pem_unclosed(void)
+{
+    int v = pem_unclosed;
+    pem_unclosed = 0;
+    return v;
+}
 
 uint64_t prd__scrub_steps(void)
 {
@@ -285,11 +295,18 @@ static int m_paseto(const char *s, size_t n, size_t i, struct match *m)
     return 1;
 }
 
-/* name=value / name: value for secret-ish names, in conninfo strings,
- * query strings and text ("password=…", "token: …", "api_key=…"). */
-static const char *const value_names[] = {"password", "passwd", "pwd", "secret", "token",
-                                          "api_key", "apikey", "api-key", "access_key",
-                                          "client_secret", "passphrase", "sslpassword"};
+/* name=value / name: value / NAME 'value' for secret-ish names, in
+ * conninfo strings, query strings, environment assignments and text
+ * ("password=…", "token: …", "PGPASSWORD=…", "X-Amz-Signature=…", SQL's
+ * PASSWORD '…"). The name is a whole identifier judged by the same rules
+ * as JSON keys (a keyword anywhere in it, or an exact short name), plus a
+ * few that only ever name secrets in a query or an assignment. */
+#define NAME_MAX_LEN 64
+
+static int ident_char(unsigned char c)
+{
+    return is_alnum(c) || c == '_' || c == '-' || c == '.';
+}
 
 static int stop_char(unsigned char c)
 {
@@ -302,44 +319,187 @@ static int not_stop(unsigned char c)
     return !stop_char(c);
 }
 
-static int m_named(const char *s, size_t n, size_t i, struct match *m)
+static const char *const value_only_names[] = {"signature", "sig", "xamzsignature",
+                                               "xamzcredential", "xgoogsignature",
+                                               "xgoogcredential", "awsaccesskeyid", "sslkey"};
+
+static int secret_name(const struct prd__redact *r, const char *name, size_t len)
 {
-    if (i > 0 && is_alnum((unsigned char)s[i - 1]))
+    char norm[NAME_MAX_LEN + 1];
+    size_t k = normalize(name, len, norm, sizeof norm);
+    for (size_t i = 0; i < PRD_ARRAY_LEN(value_only_names); i++)
+        if (strcmp(norm, value_only_names[i]) == 0)
+            return 1;
+    (void)k;
+    return key_verdict(r, name, len, NULL, 0);
+}
+
+static int m_named(const struct prd__redact *r, const char *s, size_t n, size_t i,
+                   struct match *m, size_t *skip)
+{
+    if (i > 0 && ident_char((unsigned char)s[i - 1]))
         return 0;
-    for (size_t w = 0; w < PRD_ARRAY_LEN(value_names); w++) {
-        if (!lower_eq(s, n, i, value_names[w]))
-            continue;
-        size_t k = i + strlen(value_names[w]);
-        /* allow a suffix like "password_hash"? no: only separators follow */
-        if (k < n && (s[k] == '"' || s[k] == '\''))
-            k++;
-        while (k < n && s[k] == ' ')
-            k++;
-        if (k >= n || (s[k] != '=' && s[k] != ':'))
-            continue;
+    size_t len = run_of(s, n, i, ident_char);
+    *skip = len ? len - 1 : 0; /* no other name starts inside this one */
+    if (len == 0 || len > NAME_MAX_LEN)
+        return 0;
+    size_t k = i + len;
+    if (k < n && (s[k] == '"' || s[k] == '\''))
+        k++; /* "password": in JSON-ish text */
+    size_t sp = k;
+    while (k < n && s[k] == ' ')
+        k++;
+    int sql = 0;
+    if (k < n && (s[k] == '=' || s[k] == ':')) {
         k++;
         while (k < n && s[k] == ' ')
             k++;
-        if (k < n && (s[k] == '\'' || s[k] == '"')) {
-            char q = s[k++];
-            size_t e = k;
-            while (e < n && s[e] != q) {
-                if (s[e] == '\\' && e + 1 < n)
-                    e++;
+    } else if (k > sp && k < n && s[k] == '\'') {
+        sql = 1; /* PASSWORD 'x' */
+    } else {
+        return 0;
+    }
+    if (!secret_name(r, s + i, len))
+        return 0;
+    if (k < n && (s[k] == '\'' || s[k] == '"')) {
+        char q = s[k++];
+        size_t e = k;
+        while (e < n && s[e] != q) {
+            if (s[e] == '\\' && e + 1 < n)
                 e++;
-            }
-            steps += e - k;
-            if (e == k)
-                continue;
-            m->start = k;
-            m->end = e;
-            return 1;
+            e++;
         }
-        size_t v = run_of(s, n, k, not_stop);
-        if (v == 0)
-            continue;
+        steps += e - k;
+        if (e == k)
+            return 0;
         m->start = k;
-        m->end = k + v;
+        m->end = e > n ? n : e;
+        return 1;
+    }
+    if (sql)
+        return 0;
+    size_t v = run_of(s, n, k, not_stop);
+    if (v == 0)
+        return 0;
+    m->start = k;
+    m->end = k + v;
+    return 1;
+}
+
+/* Header lines whose whole value is a credential: "Cookie: …",
+ * "Set-Cookie: …", "Authorization: <any scheme> …", to the end of the
+ * line. */
+static const char *const secret_headers[] = {"cookie:", "set-cookie:", "authorization:",
+                                             "proxy-authorization:", "x-api-key:",
+                                             "x-auth-token:"};
+
+int prd__secret_header_name(const struct prd__redact *r, const char *name, size_t len)
+{
+    for (size_t h = 0; h < PRD_ARRAY_LEN(secret_headers); h++) {
+        size_t hl = strlen(secret_headers[h]) - 1; /* without the colon */
+        if (len == hl && lower_eq(name, len, 0, secret_headers[h]))
+            return 1;
+    }
+    return len <= NAME_MAX_LEN && secret_name(r, name, len);
+}
+
+static int m_header(const char *s, size_t n, size_t i, struct match *m)
+{
+    if (i > 0 && ident_char((unsigned char)s[i - 1]))
+        return 0;
+    for (size_t h = 0; h < PRD_ARRAY_LEN(secret_headers); h++) {
+        if (!lower_eq(s, n, i, secret_headers[h]))
+            continue;
+        size_t k = i + strlen(secret_headers[h]);
+        while (k < n && (s[k] == ' ' || s[k] == '\t'))
+            k++;
+        size_t e = k;
+        while (e < n && s[e] != '\n' && s[e] != '\r')
+            e++;
+        steps += e - i;
+        if (e == k)
+            return 0;
+        m->start = k;
+        m->end = e;
+        return 1;
+    }
+    return 0;
+}
+
+/* Well-known provider token formats, recognised by structure: a fixed
+ * prefix, an alphabet and a length (docs/log.md has the table). */
+struct provider {
+    const char *prefix;
+    int (*alphabet)(unsigned char);
+    size_t min, max; /* of the part after the prefix */
+};
+
+static int upper_or_digit(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static int slack_char(unsigned char c)
+{
+    return is_alnum(c) || c == '-';
+}
+
+static int b64url_or_none(unsigned char c)
+{
+    return is_b64url(c);
+}
+
+static const struct provider providers[] = {
+    {"AKIA", upper_or_digit, 16, 16}, /* AWS access key ids */
+    {"ASIA", upper_or_digit, 16, 16},
+    {"ghp_", is_alnum, 36, 36},       /* GitHub tokens */
+    {"gho_", is_alnum, 36, 36},
+    {"ghu_", is_alnum, 36, 36},
+    {"ghs_", is_alnum, 36, 36},
+    {"ghr_", is_alnum, 36, 36},
+    {"github_pat_", b64url_or_none, 60, 100},
+    {"glpat-", b64url_or_none, 20, 40}, /* GitLab */
+    {"xoxb-", slack_char, 10, 200},     /* Slack */
+    {"xoxp-", slack_char, 10, 200},
+    {"xoxa-", slack_char, 10, 200},
+    {"xoxr-", slack_char, 10, 200},
+    {"xoxs-", slack_char, 10, 200},
+    {"sk_live_", is_alnum, 16, 128},    /* Stripe secret and restricted keys */
+    {"rk_live_", is_alnum, 16, 128},
+    {"sk_test_", is_alnum, 16, 128},
+    {"rk_test_", is_alnum, 16, 128},
+    {"whsec_", is_alnum, 24, 64},
+    {"AIza", b64url_or_none, 35, 35},   /* Google API keys */
+    {"npm_", is_alnum, 36, 36},         /* npm */
+    {"pypi-", b64url_or_none, 50, 300}, /* PyPI */
+    {"SG.", b64url_or_none, 22, 22},    /* SendGrid: SG.<22>.<43> */
+};
+
+static int m_provider(const char *s, size_t n, size_t i, struct match *m)
+{
+    if (i > 0 && (is_b64url((unsigned char)s[i - 1]) || s[i - 1] == '.'))
+        return 0;
+    for (size_t p = 0; p < PRD_ARRAY_LEN(providers); p++) {
+        const struct provider *pv = &providers[p];
+        size_t pl = strlen(pv->prefix);
+        if (i + pl > n || memcmp(s + i, pv->prefix, pl) != 0)
+            continue;
+        size_t body = 0, lim = pv->max + 1;
+        while (i + pl + body < n && body < lim && pv->alphabet((unsigned char)s[i + pl + body]))
+            body++;
+        steps += body;
+        if (body < pv->min || body > pv->max)
+            continue;
+        size_t e = i + pl + body;
+        if (e < n && is_alnum((unsigned char)s[e]))
+            continue; /* part of a longer word */
+        if (pv->prefix[0] == 'S' && pv->prefix[1] == 'G') { /* SendGrid's second part */
+            if (e >= n || s[e] != '.')
+                continue;
+            e += 1 + run_of(s, n, e + 1, b64url_or_none);
+        }
+        m->start = i;
+        m->end = e;
         return 1;
     }
     return 0;
@@ -395,6 +555,8 @@ static int m_pem(const char *s, size_t n, size_t i, struct match *m)
         return 0;
     size_t e = n;
     const char *end = hdr_end < n ? memmem(s + hdr_end, n - hdr_end, "-----END ", 9) : NULL;
+    if (!end)
+        pem_unclosed = 1;
     if (end) {
         size_t k = (size_t)(end - s) + 9;
         const char *close = k < n ? memmem(s + k, n - k, "-----", 5) : NULL;
@@ -406,20 +568,32 @@ static int m_pem(const char *s, size_t n, size_t i, struct match *m)
     return 1;
 }
 
-/* 13-19 digits, optionally grouped by single spaces or dashes, passing Luhn. */
+static int luhn(const int *digits, int nd)
+{
+    int sum = 0;
+    for (int d = nd - 1, dbl = 0; d >= 0; d--, dbl = !dbl) {
+        int v = digits[d] * (dbl ? 2 : 1);
+        sum += v > 9 ? v - 9 : v;
+    }
+    return sum % 10 == 0;
+}
+
+/* 13-19 digits, optionally grouped by single spaces or dashes, passing
+ * Luhn. Beside other digits ("4111 1111 1111 1111 12.50", two cards in a
+ * row) the longest prefix that ends at a group boundary and passes wins. */
 static int m_card(const char *s, size_t n, size_t i, struct match *m)
 {
     if (s[i] < '0' || s[i] > '9' || (i > 0 && (is_alnum((unsigned char)s[i - 1]))))
         return 0;
-    int digits[19], nd = 0;
-    size_t k = i, last = i;
-    while (k < n && nd <= 19) {
+    int digits[20], nd = 0;
+    size_t ends[20]; /* ends[d]: position after the d-th digit when a group ends there */
+    size_t k = i;
+    while (k < n && nd < 20) {
         if (s[k] >= '0' && s[k] <= '9') {
-            if (nd == 19)
-                return 0; /* too long: not a card number */
             digits[nd++] = s[k] - '0';
-            last = k;
             k++;
+            int boundary = k >= n || !(s[k] >= '0' && s[k] <= '9');
+            ends[nd - 1] = boundary ? k : 0;
         } else if ((s[k] == ' ' || s[k] == '-') && k + 1 < n && s[k + 1] >= '0' && s[k + 1] <= '9' &&
                    k > i && s[k - 1] >= '0' && s[k - 1] <= '9') {
             k++;
@@ -427,18 +601,18 @@ static int m_card(const char *s, size_t n, size_t i, struct match *m)
             break;
         }
     }
-    if (nd < 13 || (last + 1 < n && is_alnum((unsigned char)s[last + 1])))
-        return 0;
-    int sum = 0;
-    for (int d = nd - 1, dbl = 0; d >= 0; d--, dbl = !dbl) {
-        int v = digits[d] * (dbl ? 2 : 1);
-        sum += v > 9 ? v - 9 : v;
+    steps += k - i;
+    for (int d = nd < 19 ? nd : 19; d >= 13; d--) {
+        size_t e = ends[d - 1];
+        if (!e || (e < n && is_alnum((unsigned char)s[e])))
+            continue;
+        if (luhn(digits, d)) {
+            m->start = i;
+            m->end = e;
+            return 1;
+        }
     }
-    if (sum % 10 != 0)
-        return 0;
-    m->start = i;
-    m->end = last + 1;
-    return 1;
+    return 0;
 }
 
 static int lower_or_digit(unsigned char c)
@@ -476,7 +650,7 @@ static int m_opaque(const char *s, size_t n, size_t i, struct match *m)
  */
 enum {
     CAN_AUTH = 1, CAN_DOTS = 2, CAN_NAMED = 4, CAN_URI = 8,
-    CAN_PEM = 16, CAN_CARD = 32, CAN_OPAQUE = 64
+    CAN_PEM = 16, CAN_CARD = 32, CAN_OPAQUE = 64, CAN_PROVIDER = 128
 };
 
 static unsigned candidates(const char *s, size_t n)
@@ -498,6 +672,8 @@ static unsigned candidates(const char *s, size_t n)
             colon = 1;
         else if (c == '_')
             under = 1;
+        else if (c == '\'')
+            eq = 1; /* SQL's PASSWORD 'x' */
         if (c == '-') {
             if (++dashes > max_dashes)
                 max_dashes = dashes;
@@ -520,14 +696,18 @@ static unsigned candidates(const char *s, size_t n)
         f |= CAN_CARD;
     if (under && n >= 50)
         f |= CAN_OPAQUE;
+    if (n >= 13)
+        f |= CAN_PROVIDER;
     return f;
 }
 
 /* First match at or after position i; returns 0 when none. */
-static int next_match_in(const char *s, size_t n, size_t i, unsigned f, struct match *m)
+static int next_match_in(const struct prd__redact *r, const char *s, size_t n, size_t i,
+                         unsigned f, struct match *m)
 {
     if (!f)
         return 0;
+    size_t named_from = 0; /* names are not looked for inside a name already read */
     for (; i < n; i++) {
         steps++;
         unsigned char c = (unsigned char)s[i];
@@ -538,10 +718,19 @@ static int next_match_in(const char *s, size_t n, size_t i, unsigned f, struct m
             return 1;
         if ((f & CAN_DOTS) && (c == 'v' || c == 'k') && m_paseto(s, n, i, m))
             return 1;
-        if ((f & CAN_NAMED) &&
-            (c == 'p' || c == 'P' || c == 's' || c == 'S' || c == 't' || c == 'T' || c == 'a' ||
-             c == 'A' || c == 'c' || c == 'C') &&
-            m_named(s, n, i, m))
+        if ((f & CAN_NAMED) && (c == 'c' || c == 'C' || c == 's' || c == 'S' || c == 'a' ||
+                                c == 'A' || c == 'p' || c == 'P' || c == 'x' || c == 'X') &&
+            m_header(s, n, i, m))
+            return 1;
+        if ((f & CAN_NAMED) && i >= named_from && is_alnum(c)) {
+            size_t skip = 0;
+            if (m_named(r, s, n, i, m, &skip))
+                return 1;
+            named_from = i + skip + 1;
+        }
+        if ((f & CAN_PROVIDER) && (c == 'A' || c == 'g' || c == 'x' || c == 's' || c == 'r' ||
+                                   c == 'w' || c == 'n' || c == 'p' || c == 'S') &&
+            m_provider(s, n, i, m))
             return 1;
         if ((f & CAN_URI) && c == ':' && m_uri(s, n, i, m))
             return 1;
@@ -563,7 +752,7 @@ int prd__scrub_text(const struct prd__redact *r, struct prd__buf *out, const cha
     /* Which matchers can apply is decided once a string, not once a match:
      * redoing it after each match made a line of many matches quadratic. */
     unsigned f = candidates(s, n);
-    if (!next_match_in(s, n, 0, f, &m))
+    if (!next_match_in(r, s, n, 0, f, &m))
         return 0;
     size_t pos = 0;
     do {
@@ -579,7 +768,7 @@ int prd__scrub_text(const struct prd__redact *r, struct prd__buf *out, const cha
             prd__buf_puts(out, CENSOR);
         }
         pos = m.end;
-    } while (next_match_in(s, n, pos, f, &m));
+    } while (next_match_in(r, s, n, pos, f, &m));
     prd__buf_put(out, s + pos, n - pos);
     return 1;
 }

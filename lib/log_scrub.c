@@ -27,6 +27,8 @@ struct reader {
     const char *s;
     size_t n, i;
     int emit; /* 0 while skipping a hidden value */
+    int secret_next; /* the string just read names a credential ("Cookie") */
+    int pair_name_secret; /* this object's "name" member named a credential */
     char path[PATH_MAX_LEN + 1];
     size_t path_len;
 };
@@ -156,6 +158,7 @@ static int scrub_line(const struct prd__redact *r, struct prd__buf *out, const c
  * (or, when it is itself JSON, a secret under a key), then re-encoded. */
 static void string_value(struct reader *x, size_t start, size_t end, int depth)
 {
+    x->secret_next = 0;
     if (!x->emit)
         return;
     char stack[512];
@@ -171,6 +174,9 @@ static void string_value(struct reader *x, size_t start, size_t end, int depth)
     } else {
         changed = prd__scrub_text(x->r, &fixed, dec.p, dec.len);
     }
+    /* A header-pair array ["Cookie", "…"] or {"name":"Cookie","value":"…"}:
+     * the next value is the credential. */
+    x->secret_next = !dec.failed && dec.len <= 64 && prd__secret_header_name(x->r, dec.p, dec.len);
     if (dec.failed || fixed.failed)
         prd__buf_puts(x->out, "\"[REDACTED]\""); /* out of memory: hide it all */
     else if (changed)
@@ -182,6 +188,24 @@ static void string_value(struct reader *x, size_t start, size_t end, int depth)
 }
 
 static int value(struct reader *x, int depth);
+
+/* Read a value without writing it, then write its redacted form. */
+static int hidden_value(struct reader *x, int depth, int write)
+{
+    int was = x->emit;
+    size_t vstart = x->i;
+    x->emit = 0;
+    int ok = value(x, depth);
+    x->emit = was;
+    if (ok && write && was) {
+        /* The value's text, for a fingerprint (a string's without quotes). */
+        size_t va = vstart, vb = x->i;
+        if (vb - va >= 2 && x->s[va] == '"')
+            va++, vb--;
+        prd__redacted_value(x->r, x->out, x->s + va, vb - va);
+    }
+    return ok;
+}
 
 static void path_push(struct reader *x, const char *key, size_t klen, size_t *saved)
 {
@@ -195,6 +219,14 @@ static void path_push(struct reader *x, const char *key, size_t klen, size_t *sa
     x->path_len += klen;
     x->path[x->path_len] = '\0';
 }
+
+static int key_is(const struct reader *x, size_t start, size_t end, const char *word)
+{
+    size_t w = strlen(word);
+    return end - start == w && memcmp(x->s + start, word, w) == 0;
+}
+
+static int object_body(struct reader *x, int depth);
 
 /* One member of an object: 0 where the structure breaks, 1 written, 2
  * left out (a hidden key under PRD_REDACT_REMOVE). */
@@ -222,19 +254,12 @@ static int member(struct reader *x, int depth)
         put(x, ":", 1);
         x->i++;
         copy_ws(x);
-        int was = x->emit;
-        size_t vstart = x->i;
-        if (hide)
-            x->emit = 0;
-        ok = value(x, depth + 1);
-        x->emit = was;
-        if (ok && hide && !remove && was) {
-            /* The value's text, for a fingerprint (a string's without quotes). */
-            size_t va = vstart, vb = x->i;
-            if (vb - va >= 2 && x->s[va] == '"')
-                va++, vb--;
-            prd__redacted_value(x->r, x->out, x->s + va, vb - va);
-        }
+        /* {"name":"Cookie","value":"…"}: a credential's value by its name. */
+        if (!hide && x->pair_name_secret && key_is(x, kstart, kend, "value"))
+            hide = 1;
+        ok = hide ? hidden_value(x, depth + 1, !remove) : value(x, depth + 1);
+        if (ok && (key_is(x, kstart, kend, "name") || key_is(x, kstart, kend, "key")))
+            x->pair_name_secret = x->secret_next;
     }
     x->path_len = saved;
     x->path[saved] = '\0';
@@ -242,6 +267,15 @@ static int member(struct reader *x, int depth)
 }
 
 static int object(struct reader *x, int depth)
+{
+    int outer_pair = x->pair_name_secret;
+    x->pair_name_secret = 0;
+    int ok = object_body(x, depth);
+    x->pair_name_secret = outer_pair;
+    return ok;
+}
+
+static int object_body(struct reader *x, int depth)
 {
     put(x, "{", 1);
     x->i++;
@@ -285,9 +319,17 @@ static int array(struct reader *x, int depth)
         x->i++;
         return 1;
     }
-    for (;;) {
-        if (!value(x, depth + 1))
+    int first_string = 0;
+    for (size_t k = 0;; k++) {
+        /* ["Cookie", "…"]: the second element is the credential. */
+        int secret = k == 1 && first_string && x->secret_next;
+        if (k == 0)
+            first_string = x->i < x->n && x->s[x->i] == '"';
+        x->secret_next = 0;
+        if (!(secret ? hidden_value(x, depth + 1, 1) : value(x, depth + 1)))
             return 0;
+        if (k != 0)
+            x->secret_next = 0;
         copy_ws(x);
         if (x->i < x->n && x->s[x->i] == ']') {
             put(x, "]", 1);
@@ -368,7 +410,7 @@ static void text(const struct prd__redact *r, struct prd__buf *out, const char *
 static int scrub_line(const struct prd__redact *r, struct prd__buf *out, const char *s, size_t n,
                       int depth)
 {
-    struct reader x = {r, out, s, n, 0, 1, "", 0};
+    struct reader x = {r, out, s, n, 0, 1, 0, 0, "", 0};
     int whole = 1, any = 0;
     size_t lead = 0;
     while (lead < n && (s[lead] == ' ' || s[lead] == '\t'))

@@ -669,6 +669,98 @@ static void test_scrub_line(void **state)
     prd_logger_free(lg);
 }
 
+/* The shapes real secrets take, through scrub: every positive loses its
+ * secret, every innocent line comes out unchanged. Shapes are recognised
+ * by structure (prefix, alphabet, length, a credential's name), so the
+ * secrets below are made up, not examples the code lists. */
+static void test_secret_shapes_corpus(void **state)
+{
+    (void)state;
+    prd_logger *lg = NULL;
+    assert_ok(prd_logger_new(&lg));
+    static const struct {
+        const char *secret, *line;
+    } positives[] = {
+        {"AKIAQ7TESTKEYZ3X9W2L", "aws: using AKIAQ7TESTKEYZ3X9W2L for upload"},
+        {"ASIA2BCDEFGHIJKLMNOP", "{\"note\":\"temp creds ASIA2BCDEFGHIJKLMNOP\"}"},
+        {"ghp_Zx81kLmN0pQrStUvWxYz0123456789AbCdEf", "cloned with ghp_Zx81kLmN0pQrStUvWxYz0123456789AbCdEf ok"},
+        {"ghp_Zx81kLmN0pQrStUvWxYz0123456789AbCdEf", "https://ghp_Zx81kLmN0pQrStUvWxYz0123456789AbCdEf@github.com/o/r.git"},
+        {"xoxb-2948-1093847561-aZbYcXdWeVfU", "slack hook failed token=? xoxb-2948-1093847561-aZbYcXdWeVfU"},
+        {"sk_live_9f8e7d6c5b4a39281706ab", "{\"cfg\":\"sk_live_9f8e7d6c5b4a39281706ab\"}"},
+        {"rk_test_AbCdEfGhIjKlMnOpQr", "restricted rk_test_AbCdEfGhIjKlMnOpQr set"},
+        {"AIzaSyB-1a2b3c4d5e6f7g8h9i0jklmnopqrstu", "maps key AIzaSyB-1a2b3c4d5e6f7g8h9i0jklmnopqrstu"},
+        {"glpat-Q1w2E3r4T5y6U7i8O9p0", "gitlab glpat-Q1w2E3r4T5y6U7i8O9p0"},
+        {"npm_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "publish with npm_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"},
+        {"whsec_Q2w3E4r5T6y7U8i9O0p1A2s3", "webhook whsec_Q2w3E4r5T6y7U8i9O0p1A2s3"},
+        {"session=9f2c81d3; theme=dark", "Cookie: session=9f2c81d3; theme=dark"},
+        {"id=a3fWa; Expires=Wed", "Set-Cookie: id=a3fWa; Expires=Wed"},
+        {"9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "Authorization: Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"},
+        {"s3cr3t-sid", "[[\"Accept\",\"*/*\"],[\"Cookie\",\"s3cr3t-sid\"]]"},
+        {"tok-77aa", "{\"headers\":[{\"name\":\"Authorization\",\"value\":\"tok-77aa\"}]}"},
+        {"hunter2", "{\"body\":\"{\\\"password\\\":\\\"hunter2\\\"}\"}"},
+        {"hunter2", "PGPASSWORD=hunter2 psql -h db -U app"},
+        {"S3cr3t!", "ALTER USER app WITH PASSWORD 'S3cr3t!'"},
+        {"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
+        {"f0e1d2c3b4a59687", "GET /f?X-Amz-Date=20240501&X-Amz-Signature=f0e1d2c3b4a59687 HTTP/1.1"},
+        {"2024%2Fkey", "GET /f?X-Goog-Credential=2024%2Fkey&x=1"},
+        {"4111 1111 1111 1111", "card 4111 1111 1111 1111 12.50 EUR"},
+        {"5500000000000004", "cards 4111111111111111 5500000000000004"},
+        {"pa55w0rd", "DATABASE_URL=postgres://app:pa55w0rd@db/app"},
+        {"zz9-top", "api_key: 'zz9-top' "},
+        {"abc123", "POST /token client_secret=abc123&grant_type=client_credentials"},
+        {"dXNlcjpwYXNz", "{\"headers\":{\"authorization\":\"Basic dXNlcjpwYXNz\"}}"},
+    };
+    static const char *const innocents[] = {
+        "id 123e4567-e89b-12d3-a456-426614174000 created",
+        "digest e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "commit 9fceb02d0ae598e95dc970b74767f19372d61af8 deployed",
+        "total 1234.56 EUR for 12 items, order 1234567890123",
+        "2024-05-01T10:00:00.123Z took 17146548001234 ns",
+        "user alice logged in from 10.0.0.1",
+        "GET /api/v1/items?page=2&sort=asc HTTP/1.1",
+        "phone +1 415 555 0100",
+        "{\"level\":\"info\",\"msg\":\"ok\",\"count\":3,\"ratio\":0.25}",
+        "authority=example.org skip_live_updates=true",
+        "[[\"Accept\",\"text/html\"],[\"Content-Length\",\"42\"]]",
+        "AKIA is a prefix; AKIAX is short",
+        "sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        "version v1.2.3 build 20240501",
+    };
+    for (size_t i = 0; i < sizeof positives / sizeof positives[0]; i++) {
+        char *out = NULL;
+        size_t n = 0;
+        assert_ok(prd_log_scrub_line(lg, positives[i].line, strlen(positives[i].line), &out, &n));
+        if (strstr(out, positives[i].secret))
+            fail_msg("positive [%zu] leaked: %s", i, out);
+        prd_free(out);
+    }
+    for (size_t i = 0; i < sizeof innocents / sizeof innocents[0]; i++) {
+        char *out = NULL;
+        size_t n = 0;
+        assert_ok(prd_log_scrub_line(lg, innocents[i], strlen(innocents[i]), &out, &n));
+        if (strcmp(out, innocents[i]) != 0)
+            fail_msg("innocent [%zu] changed: %s", i, out);
+        prd_free(out);
+    }
+    /* A PEM key across lines, with state carried from line to line. */
+    static const char *const pem[] = {"start", "-----BEGIN PRIVATE KEY-----", "MIIEvQIBADANBgkq",
+                                      "hkiG9w0BAQEFAASC", "-----END PRIVATE KEY----- done", "after"};
+    prd_log_scrub_state st = PRD_LOG_SCRUB_STATE_INIT;
+    for (size_t i = 0; i < sizeof pem / sizeof pem[0]; i++) {
+        char *out = NULL;
+        size_t n = 0;
+        assert_ok(prd_log_scrub_next(lg, &st, pem[i], strlen(pem[i]), &out, &n));
+        if (i == 2 || i == 3)
+            assert_string_equal(out, "[REDACTED]");
+        if (i == 0 || i == 5)
+            assert_string_equal(out, pem[i]);
+        if (i == 4)
+            assert_string_equal(out, "[REDACTED] done");
+        prd_free(out);
+    }
+    prd_logger_free(lg);
+}
+
 /* Lines longer than PIPE_BUF from many threads reach a pipe whole. */
 struct pipe_writer {
     prd_logger *lg;
@@ -813,6 +905,7 @@ int main(void)
         cmocka_unit_test(test_scrub_line),
         cmocka_unit_test(test_scanner_is_linear),
         cmocka_unit_test(test_threads_to_a_pipe_lines_whole),
+        cmocka_unit_test(test_secret_shapes_corpus),
     };
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

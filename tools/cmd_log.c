@@ -62,6 +62,7 @@ int cmd_log(int argc, char **argv)
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
+    prd_log_scrub_state state = PRD_LOG_SCRUB_STATE_INIT; /* a PEM key spans lines */
     while (!rc && (n = getline(&line, &cap, stdin)) >= 0) {
         size_t len = (size_t)n;
         int nl = len > 0 && line[len - 1] == '\n';
@@ -69,7 +70,7 @@ int cmd_log(int argc, char **argv)
             len--;
         char *out = NULL;
         size_t out_len = 0;
-        if (prd_log_scrub_line(lg, line, len, &out, &out_len) != PRD_OK) {
+        if (prd_log_scrub_next(lg, &state, line, len, &out, &out_len) != PRD_OK) {
             rc = cli_fail(EXIT_USAGE, "log scrub: out of memory");
             break;
         }

@@ -205,6 +205,20 @@ PRD_API prd_status prd_log_with(prd_logger *parent, const prd_log_field *fields,
 PRD_API prd_status prd_log_scrub_line(const prd_logger *lg, const char *line, size_t len,
                                       char **out, size_t *out_len);
 
+/*
+ * The same over a stream of lines, for what spans lines: a PEM private key
+ * whose BEGIN line is followed by its body on the next lines is redacted
+ * through its END line. state: caller storage, zeroed before the first
+ * line (PRD_LOG_SCRUB_STATE_INIT); one per stream, not shared between
+ * threads. Final. Errors: as prd_log_scrub_line.
+ */
+typedef struct prd_log_scrub_state {
+    uint64_t opaque_[2];
+} prd_log_scrub_state;
+#define PRD_LOG_SCRUB_STATE_INIT {{0, 0}}
+PRD_API prd_status prd_log_scrub_next(const prd_logger *lg, prd_log_scrub_state *state,
+                                      const char *line, size_t len, char **out, size_t *out_len);
+
 /* The end of a prd_logv field list (the macros add it). */
 #define PRD_F_END ((prd_log_field){NULL, (prd_log_field_type)0, 0, {.i = 0}})
 

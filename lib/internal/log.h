@@ -64,6 +64,12 @@ int prd__scrub_text(const struct prd__redact *r, struct prd__buf *out, const cha
  * and path rules wherever JSON is found, value patterns everywhere.
  * Returns 1 when the whole line read as one JSON value. */
 int prd__scrub_json_line(const struct prd__redact *r, struct prd__buf *out, const char *s, size_t n);
+/* 1 when the last scan on this thread left a PEM private key open (BEGIN
+ * without END); reading it clears it. */
+int prd__scrub_take_pem_unclosed(void);
+/* 1 when name (a header or parameter name) names a credential:
+ * Cookie, Authorization, ... or what the key rules hide. */
+int prd__secret_header_name(const struct prd__redact *r, const char *name, size_t len);
 /* Characters the value scanner has examined on the calling thread so far. */
 uint64_t prd__scrub_steps(void);
 /* Append a double as JSON (NaN and infinities as strings). */

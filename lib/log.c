@@ -42,7 +42,7 @@ struct async_queue {
 /* Shared by a root logger and its children. */
 struct core {
     atomic_int refs;
-    prd_log_level level;
+    _Atomic int level; /* the root's threshold, changeable at any time */
     prd_log_profile profile;
     struct prd__redact redact;
     enum sink_kind sink;
@@ -65,6 +65,8 @@ struct core {
 
 struct prd_logger {
     struct core *core;
+    int own_level;      /* a child logger (its level may differ from the root's) */
+    _Atomic int level;  /* a child's threshold; -1: the root's */
     char *bound; /* pre-encoded ",\"k\":v" pairs */
     size_t bound_len;
     char **bound_keys;
@@ -143,13 +145,22 @@ prd_status prd_logger_set_level(prd_logger *lg, prd_log_level level)
 {
     if (!lg || level < PRD_LOG_DEBUG || level > PRD_LOG_OFF)
         return PRD_EINVAL;
-    lg->core->level = level;
+    if (lg->own_level) { /* a child: its own threshold from now on */
+        atomic_store_explicit(&lg->level, (int)level, memory_order_relaxed);
+        return PRD_OK;
+    }
+    atomic_store_explicit(&lg->core->level, (int)level, memory_order_relaxed);
     return PRD_OK;
 }
 
 int prd_logger_enabled(const prd_logger *lg, prd_log_level level)
 {
-    return lg && level >= lg->core->level && level <= PRD_LOG_FATAL;
+    if (!lg || level > PRD_LOG_FATAL)
+        return 0;
+    int t = lg->own_level ? atomic_load_explicit(&lg->level, memory_order_relaxed) : -1;
+    if (t < 0)
+        t = atomic_load_explicit(&lg->core->level, memory_order_relaxed);
+    return (int)level >= t;
 }
 
 static void close_own(struct core *c)
@@ -746,6 +757,8 @@ prd_status prd_log_with(prd_logger *parent, const prd_log_field *fields, size_t 
     if (!ch)
         return PRD_ENOMEM;
     ch->core = parent->core;
+    ch->own_level = 1;
+    atomic_store(&ch->level, parent->own_level ? atomic_load(&parent->level) : -1);
     atomic_fetch_add(&parent->core->refs, 1);
     struct prd__buf b;
     prd__buf_init(&b, NULL, 0);

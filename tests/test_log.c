@@ -837,6 +837,42 @@ static void test_threads_to_a_pipe_lines_whole(void **state)
     }
 }
 
+/* Levels change at run time, from any thread, per logger. */
+static void *flip_levels(void *p)
+{
+    prd_logger *lg = p;
+    for (int i = 0; i < 2000; i++)
+        assert_ok(prd_logger_set_level(lg, i % 2 ? PRD_LOG_DEBUG : PRD_LOG_ERROR));
+    return NULL;
+}
+
+static void test_runtime_levels(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    prd_logger *child = NULL;
+    assert_ok(prd_log_with(lg, NULL, 0, &child));
+    assert_ok(prd_logger_set_level(lg, PRD_LOG_WARN));
+    assert_false(prd_logger_enabled(child, PRD_LOG_INFO)); /* follows the root */
+    assert_ok(prd_logger_set_level(child, PRD_LOG_DEBUG));
+    assert_true(prd_logger_enabled(child, PRD_LOG_DEBUG)); /* its own now */
+    assert_false(prd_logger_enabled(lg, PRD_LOG_INFO));
+    assert_ok(prd_logger_set_level(lg, PRD_LOG_OFF));
+    assert_true(prd_logger_enabled(child, PRD_LOG_INFO));
+    assert_false(prd_logger_enabled(lg, PRD_LOG_FATAL));
+    /* Flipped by another thread while this one logs (TSan-clean). */
+    assert_ok(prd_logger_set_level(lg, PRD_LOG_INFO));
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, flip_levels, lg), 0);
+    for (int i = 0; i < 2000; i++)
+        PRD_LOG_WARN(lg, "w", PRD_F_INT("i", i));
+    pthread_join(t, NULL);
+    prd_logger_free(child);
+    prd_logger_free(lg);
+    lines_free(&l);
+}
+
 /* The value scanner is linear in its input: doubling a hostile line at
  * most doubles the characters it examines (counted, not timed), as text
  * and inside a JSON line. */
@@ -906,6 +942,7 @@ int main(void)
         cmocka_unit_test(test_scanner_is_linear),
         cmocka_unit_test(test_threads_to_a_pipe_lines_whole),
         cmocka_unit_test(test_secret_shapes_corpus),
+        cmocka_unit_test(test_runtime_levels),
     };
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

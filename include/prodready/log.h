@@ -104,7 +104,11 @@ PRD_API prd_status prd_logger_new(prd_logger **out);
  * closes its sink when the last logger sharing it is freed). NULL is a no-op. */
 PRD_API void prd_logger_free(prd_logger *lg);
 
-/* Lines below level are dropped before any formatting. */
+/* Lines below level are dropped before any formatting. May be called at
+ * any time from any thread (an atomic store: a SIGHUP handler's thread or
+ * an admin endpoint can turn debug on and off). On the root it sets the
+ * threshold of the root and of every child that has not set its own; on
+ * a child, that child's own (a child made from it starts with it). */
 PRD_API prd_status prd_logger_set_level(prd_logger *lg, prd_log_level level);
 PRD_API int prd_logger_enabled(const prd_logger *lg, prd_log_level level);
 

@@ -153,6 +153,11 @@ prd_status prd_logger_set_level(prd_logger *lg, prd_log_level level)
     return PRD_OK;
 }
 
+prd_log_profile prd__logger_profile(const prd_logger *lg)
+{
+    return lg->core->profile;
+}
+
 int prd_logger_enabled(const prd_logger *lg, prd_log_level level)
 {
     if (!lg || level > PRD_LOG_FATAL)

@@ -837,6 +837,60 @@ static void test_threads_to_a_pipe_lines_whole(void **state)
     }
 }
 
+/* W3C traceparent: parsing (accept and reject tables) and child loggers
+ * in each profile's names. */
+static void test_traceparent(void **state)
+{
+    (void)state;
+    char t[PRD_TRACE_ID_SIZE], sp[PRD_SPAN_ID_SIZE];
+    uint8_t fl;
+    const char *ok = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    assert_ok(prd_traceparent_parse(ok, strlen(ok), t, sp, &fl));
+    assert_string_equal(t, "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_string_equal(sp, "00f067aa0ba902b7");
+    assert_int_equal(fl, 1);
+    const char *later = "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09-extra";
+    assert_ok(prd_traceparent_parse(later, strlen(later), t, sp, &fl));
+    assert_int_equal(fl, 9);
+    static const char *const bad[] = {
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x",  /* 00 is exactly 55 */
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",    /* version ff */
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",    /* upper case */
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",    /* zero trace */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",    /* zero span */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",       /* short */
+        "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",    /* separator */
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",   /* later: '-' needed */
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_status(prd_traceparent_parse(bad[i], strlen(bad[i]), t, sp, &fl), PRD_EINVAL);
+        assert_string_equal(t, "");
+    }
+    static const struct {
+        prd_log_profile profile;
+        const char *trace_key, *span_key;
+    } profiles[] = {{PRD_LOG_PROFILE_DEFAULT, "trace_id", "span_id"},
+                    {PRD_LOG_PROFILE_OTEL, "trace_id", "span_id"},
+                    {PRD_LOG_PROFILE_ECS, "trace.id", "span.id"}};
+    for (size_t i = 0; i < 3; i++) {
+        struct lines l;
+        prd_logger *lg = logger_to(&l), *child = NULL;
+        assert_ok(prd_logger_set_profile(lg, profiles[i].profile));
+        assert_ok(prd_log_with_traceparent(lg, ok, strlen(ok), &child));
+        PRD_LOG_INFO(child, "traced");
+        json_t *j = last(&l);
+        assert_string_equal(sget(j, profiles[i].trace_key), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_string_equal(sget(j, profiles[i].span_key), "00f067aa0ba902b7");
+        json_decref(j);
+        prd_logger_free(child);
+        assert_status(prd_log_with_traceparent(lg, bad[0], strlen(bad[0]), &child), PRD_EINVAL);
+        assert_null(child);
+        prd_logger_free(lg);
+        lines_free(&l);
+    }
+}
+
 /* Levels change at run time, from any thread, per logger. */
 static void *flip_levels(void *p)
 {
@@ -943,6 +997,7 @@ int main(void)
         cmocka_unit_test(test_threads_to_a_pipe_lines_whole),
         cmocka_unit_test(test_secret_shapes_corpus),
         cmocka_unit_test(test_runtime_levels),
+        cmocka_unit_test(test_traceparent),
     };
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

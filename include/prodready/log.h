@@ -195,6 +195,24 @@ PRD_API prd_status prd_log_with(prd_logger *parent, const prd_log_field *fields,
                                 prd_logger **child);
 
 /*
+ * W3C Trace Context. prd_traceparent_parse reads a traceparent header
+ * value ("00-<32 hex trace id>-<16 hex span id>-<2 hex flags>"; later
+ * versions may append fields; version ff, upper-case hex and all-zero ids
+ * are invalid) into trace_id (PRD_TRACE_ID_SIZE bytes, NUL-terminated),
+ * span_id (PRD_SPAN_ID_SIZE) and flags; on failure they are "" and 0.
+ * prd_log_with_traceparent makes a child logger carrying them: trace_id,
+ * span_id, trace_flags (default and OpenTelemetry profiles) or trace.id,
+ * span.id, trace.flags (ECS). Errors: PRD_EINVAL (malformed or NULL),
+ * PRD_ENOMEM.
+ */
+#define PRD_TRACE_ID_SIZE 33
+#define PRD_SPAN_ID_SIZE 17
+PRD_API prd_status prd_traceparent_parse(const char *traceparent, size_t len, char *trace_id,
+                                         char *span_id, uint8_t *flags);
+PRD_API prd_status prd_log_with_traceparent(prd_logger *parent, const char *traceparent,
+                                            size_t len, prd_logger **child);
+
+/*
  * Redact one line by the logger's rules: the engine of `prodready log
  * scrub`. A tolerant reader applies key and path rules wherever JSON is
  * found (objects, arrays and scalars at the top level, after a text

@@ -70,6 +70,8 @@ int prd__scrub_take_pem_unclosed(void);
 /* 1 when name (a header or parameter name) names a credential:
  * Cookie, Authorization, ... or what the key rules hide. */
 int prd__secret_header_name(const struct prd__redact *r, const char *name, size_t len);
+/* The output profile a logger writes. */
+prd_log_profile prd__logger_profile(const prd_logger *lg);
 /* Characters the value scanner has examined on the calling thread so far. */
 uint64_t prd__scrub_steps(void);
 /* Append a double as JSON (NaN and infinities as strings). */

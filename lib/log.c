@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,6 +62,8 @@ struct core {
     _Atomic uint64_t counters[N_COUNTERS];
     _Atomic int64_t last_error_report_s;
     struct async_queue *async;
+    _Atomic int reopen_on_hup;
+    _Atomic unsigned long hup_seen;
 };
 
 struct prd_logger {
@@ -216,11 +219,8 @@ prd_status prd_logger_set_file(prd_logger *lg, const char *path)
     return PRD_OK;
 }
 
-prd_status prd_logger_reopen(prd_logger *lg)
+static prd_status reopen_core(struct core *c)
 {
-    if (!lg || lg->core->sink != SINK_FILE)
-        return PRD_EINVAL;
-    struct core *c = lg->core;
     int fd = open_log(c->path);
     if (fd < 0)
         return PRD_EIO; /* keep writing to the old file rather than losing lines */
@@ -230,6 +230,68 @@ prd_status prd_logger_reopen(prd_logger *lg)
     pthread_rwlock_unlock(&c->sink_lock);
     close(old);
     return PRD_OK;
+}
+
+prd_status prd_logger_reopen(prd_logger *lg)
+{
+    if (!lg || lg->core->sink != SINK_FILE)
+        return PRD_EINVAL;
+    return reopen_core(lg->core);
+}
+
+/*
+ * Reopen on SIGHUP, for logrotate: the handler only bumps a counter
+ * (async-signal-safe); each logger that asked compares it with the one it
+ * saw at its next line and reopens its file then, outside the handler. A
+ * handler the process had before is still called.
+ */
+static _Atomic unsigned long sighup_count;
+static struct sigaction previous_hup;
+static pthread_once_t hup_once = PTHREAD_ONCE_INIT;
+static int hup_installed;
+
+static void on_sighup(int sig, siginfo_t *info, void *uctx)
+{
+    atomic_fetch_add_explicit(&sighup_count, 1, memory_order_relaxed);
+    if (previous_hup.sa_flags & SA_SIGINFO) {
+        if (previous_hup.sa_sigaction)
+            previous_hup.sa_sigaction(sig, info, uctx);
+    } else if (previous_hup.sa_handler != SIG_DFL && previous_hup.sa_handler != SIG_IGN) {
+        previous_hup.sa_handler(sig);
+    }
+}
+
+static void install_hup(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sighup;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    hup_installed = sigaction(SIGHUP, &sa, &previous_hup) == 0;
+}
+
+prd_status prd_logger_reopen_on_sighup(prd_logger *lg)
+{
+    if (!lg || lg->core->sink != SINK_FILE)
+        return PRD_EINVAL;
+    pthread_once(&hup_once, install_hup);
+    if (!hup_installed)
+        return PRD_EINTERNAL;
+    atomic_store(&lg->core->hup_seen, atomic_load(&sighup_count));
+    atomic_store(&lg->core->reopen_on_hup, 1);
+    return PRD_OK;
+}
+
+/* Called before each write: a SIGHUP since the last line reopens the file. */
+static void maybe_reopen(struct core *c)
+{
+    if (!atomic_load_explicit(&c->reopen_on_hup, memory_order_relaxed))
+        return;
+    unsigned long now = atomic_load_explicit(&sighup_count, memory_order_relaxed);
+    unsigned long seen = atomic_load_explicit(&c->hup_seen, memory_order_relaxed);
+    if (now != seen && atomic_compare_exchange_strong(&c->hup_seen, &seen, now))
+        (void)reopen_core(c); /* on failure lines go on to the old file */
 }
 
 prd_status prd_logger_set_callback(prd_logger *lg, prd_log_sink_fn fn, void *userdata)
@@ -342,6 +404,7 @@ static void write_failed(struct core *c, int err)
 
 static void sink_write(struct core *c, const char *line, size_t len)
 {
+    maybe_reopen(c);
     pthread_rwlock_rdlock(&c->sink_lock);
     pthread_mutex_lock(&c->write_mu);
     if (c->sink == SINK_CALLBACK) {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,6 +462,13 @@ static void test_threads_to_a_file_no_interleaving(void **state)
     free(dir);
 }
 
+static volatile sig_atomic_t app_hups;
+static void on_app_hup(int sig)
+{
+    (void)sig;
+    app_hups++;
+}
+
 static void test_reopen_after_rotation(void **state)
 {
     (void)state;
@@ -490,6 +498,29 @@ static void test_reopen_after_rotation(void **state)
     fclose(f);
     assert_non_null(strstr(buf, "after"));
     assert_null(strstr(buf, "before"));
+    /* The same driven by SIGHUP, as logrotate's postrotate does. */
+    struct sigaction app;
+    memset(&app, 0, sizeof app);
+    app.sa_handler = on_app_hup;
+    sigemptyset(&app.sa_mask);
+    assert_int_equal(sigaction(SIGHUP, &app, NULL), 0); /* the application's own, chained */
+    assert_ok(prd_logger_new(&lg));
+    assert_status(prd_logger_reopen_on_sighup(lg), PRD_EINVAL); /* stderr: no file to reopen */
+    assert_ok(prd_logger_set_file(lg, path));
+    assert_ok(prd_logger_reopen_on_sighup(lg));
+    PRD_LOG_INFO(lg, "hup-before");
+    assert_int_equal(rename(path, rotated), 0);
+    assert_int_equal(raise(SIGHUP), 0);
+    assert_int_equal(app_hups, 1);
+    PRD_LOG_INFO(lg, "hup-after");
+    prd_logger_free(lg);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    assert_non_null(strstr(buf, "hup-after"));
+    assert_null(strstr(buf, "hup-before"));
     tu_rmtree(dir);
     free(dir);
 }

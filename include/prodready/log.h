@@ -120,6 +120,13 @@ PRD_API int prd_logger_enabled(const prd_logger *lg, prd_log_level level);
 PRD_API prd_status prd_logger_set_fd(prd_logger *lg, int fd);
 PRD_API prd_status prd_logger_set_file(prd_logger *lg, const char *path);
 PRD_API prd_status prd_logger_reopen(prd_logger *lg);
+/* Reopen the file sink after each SIGHUP (logrotate's postrotate
+ * "kill -HUP"): installs, once per process, a SIGHUP handler that only
+ * counts signals (a handler installed before is still called); the file
+ * is reopened by the next line written after a signal, never inside the
+ * handler. Errors: PRD_EINVAL (not a file sink), PRD_EINTERNAL (sigaction
+ * failed). */
+PRD_API prd_status prd_logger_reopen_on_sighup(prd_logger *lg);
 typedef void (*prd_log_sink_fn)(void *userdata, const char *line, size_t len);
 PRD_API prd_status prd_logger_set_callback(prd_logger *lg, prd_log_sink_fn fn, void *userdata);
 

@@ -320,6 +320,11 @@ prd_status prd_logger_redact_key(prd_logger *lg, const char *key_or_path)
     return lg ? prd__redact_add(&lg->core->redact, key_or_path) : PRD_EINVAL;
 }
 
+prd_status prd_logger_allow_key(prd_logger *lg, const char *key_or_path)
+{
+    return lg ? prd__redact_allow(&lg->core->redact, key_or_path) : PRD_EINVAL;
+}
+
 prd_status prd_logger_set_redact_mode(prd_logger *lg, prd_redact_mode mode,
                                       const prd_secret *fingerprint_key)
 {

@@ -67,6 +67,80 @@ prd_status prd__redact_add(struct prd__redact *r, const char *key_or_path)
     return PRD_OK;
 }
 
+static void forget_verdicts(struct prd__redact *r)
+{
+    for (size_t i = 0; i < PRD_ARRAY_LEN(r->verdicts); i++)
+        atomic_store(&r->verdicts[i], 0); /* the rules change: forget verdicts */
+}
+
+/* The names the output profiles give time, level and message: a scrubbed
+ * line keeps them readable in allowlist mode. */
+static const char *const standard_keys[] = {"time", "level", "msg", "@timestamp", "log.level",
+                                            "message", "timestamp", "severity_text", "body"};
+
+prd_status prd__redact_allow(struct prd__redact *r, const char *key_or_path)
+{
+    size_t n = key_or_path ? strnlen(key_or_path, PRD__REDACT_KEY_MAX + 1) : 0;
+    if (n == 0 || n > PRD__REDACT_KEY_MAX)
+        return PRD_EINVAL;
+    if (!r->allowlist) {
+        for (size_t i = 0; i < PRD_ARRAY_LEN(standard_keys); i++)
+            normalize(standard_keys[i], strlen(standard_keys[i]), r->allowed[r->n_allowed++],
+                      PRD__REDACT_KEY_MAX + 1);
+    }
+    if (r->n_allowed == PRD__REDACT_MAX_RULES)
+        return PRD_ETOOBIG;
+    forget_verdicts(r);
+    r->allowlist = 1;
+    if (normalize(key_or_path, n, r->allowed[r->n_allowed], PRD__REDACT_KEY_MAX + 1) == 0)
+        return PRD_EINVAL;
+    r->n_allowed++;
+    return PRD_OK;
+}
+
+/* An allowed path names its ancestors as the containers it lives in:
+ * "req.status" lets "req" through so that its members are judged one by
+ * one. */
+static int ancestor_of_allowed(const struct prd__redact *r, const char *np, size_t nl)
+{
+    for (size_t i = 0; i < r->n_allowed; i++) {
+        const char *a = r->allowed[i];
+        size_t al = strlen(a);
+        for (size_t k = 0; k + nl < al; k++)
+            if ((k == 0 || a[k - 1] == '.') && a[k + nl] == '.' && memcmp(a + k, np, nl) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+/* In allowlist mode: is this key, or its path (whole or as a tail at a
+ * dot), listed, or the container of something listed? */
+static int allowed(const struct prd__redact *r, const char *norm, const char *path,
+                   size_t path_len)
+{
+    for (size_t i = 0; i < r->n_allowed; i++)
+        if (strcmp(norm, r->allowed[i]) == 0)
+            return 1;
+    if (!path || !path_len)
+        return ancestor_of_allowed(r, norm, strlen(norm));
+    char pstack[512];
+    char *np = path_len < sizeof pstack ? pstack : prd__malloc(path_len + 1);
+    if (!np)
+        return 0; /* fail closed */
+    size_t nl = normalize(path, path_len, np, path_len + 1 > sizeof pstack ? path_len + 1
+                                                                           : sizeof pstack);
+    int hit = 0;
+    for (size_t i = 0; i < r->n_allowed && !hit; i++) {
+        size_t rl = strlen(r->allowed[i]);
+        hit = nl >= rl && strcmp(np + nl - rl, r->allowed[i]) == 0 &&
+              (nl == rl || np[nl - rl - 1] == '.');
+    }
+    hit = hit || ancestor_of_allowed(r, np, nl);
+    if (np != pstack)
+        prd__free(np);
+    return hit;
+}
+
 static int key_verdict(const struct prd__redact *r, const char *key, size_t key_len,
                        const char *path, size_t path_len);
 
@@ -106,6 +180,9 @@ static int key_verdict(const struct prd__redact *r, const char *key, size_t key_
         return 1; /* cannot read it: hide the value */
     normalize(key, key_len, norm, key_len + 1 > sizeof stack ? key_len + 1 : sizeof stack);
     int v = verdict_normalized(r, norm, path, path_len);
+    /* Fails closed: a listed key that the secret rules hide stays hidden. */
+    if (!v && r->allowlist && !allowed(r, norm, path, path_len))
+        v = 1;
     if (norm != stack)
         prd__free(norm);
     return v;

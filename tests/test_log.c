@@ -922,6 +922,42 @@ static void test_traceparent(void **state)
     }
 }
 
+/* Allowlist mode fails closed: only listed keys pass in clear. */
+static void test_allowlist_mode(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    assert_ok(prd_logger_allow_key(lg, "user"));
+    assert_ok(prd_logger_allow_key(lg, "req.status"));
+    assert_ok(prd_logger_allow_key(lg, "password")); /* the secret rules still win */
+    assert_status(prd_logger_allow_key(lg, ""), PRD_EINVAL);
+    json_t *req = json_pack("{s:i,s:s}", "status", 200, "email", "a@example.org");
+    PRD_LOG_INFO(lg, "login ok token=abc", PRD_F_STR("user", "alice"), PRD_F_STR("email", "a@b.c"),
+                 PRD_F_INT("attempt", 2), PRD_F_JSON("req", req), PRD_F_STR("password", "pw"));
+    json_decref(req);
+    json_t *j = last(&l);
+    assert_string_equal(sget(j, "user"), "alice");
+    assert_string_equal(sget(j, "email"), "[REDACTED]");
+    assert_string_equal(sget(j, "attempt"), "[REDACTED]");
+    assert_string_equal(sget(j, "password"), "[REDACTED]");
+    assert_string_equal(sget(j, "msg"), "login ok token=[REDACTED]"); /* still scanned */
+    json_t *r = json_object_get(j, "req");
+    assert_int_equal(json_integer_value(json_object_get(r, "status")), 200);
+    assert_string_equal(json_string_value(json_object_get(r, "email")), "[REDACTED]");
+    assert_non_null(json_object_get(j, "time"));
+    json_decref(j);
+    /* Scrubbed lines too; the standard keys stay readable. */
+    const char *in = "{\"time\":\"t\",\"level\":\"info\",\"user\":\"bob\",\"ip\":\"10.0.0.1\"}";
+    char *out = NULL;
+    size_t n = 0;
+    assert_ok(prd_log_scrub_line(lg, in, strlen(in), &out, &n));
+    assert_string_equal(out, "{\"time\":\"t\",\"level\":\"info\",\"user\":\"bob\",\"ip\":\"[REDACTED]\"}");
+    prd_free(out);
+    prd_logger_free(lg);
+    lines_free(&l);
+}
+
 /* Levels change at run time, from any thread, per logger. */
 static void *flip_levels(void *p)
 {
@@ -1029,6 +1065,7 @@ int main(void)
         cmocka_unit_test(test_secret_shapes_corpus),
         cmocka_unit_test(test_runtime_levels),
         cmocka_unit_test(test_traceparent),
+        cmocka_unit_test(test_allowlist_mode),
     };
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

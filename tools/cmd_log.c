@@ -31,7 +31,13 @@ static int load_rules(prd_logger *lg, const char *path)
             *--e = '\0';
         if (!*s)
             continue;
-        if (prd_logger_redact_key(lg, s) != PRD_OK)
+        /* "allow KEY" lines turn on the allowlist mode; any other line is a
+         * key or dotted path to redact. */
+        int allow = strncmp(s, "allow ", 6) == 0;
+        const char *k = allow ? s + 6 : s;
+        while (*k == ' ' || *k == '\t')
+            k++;
+        if ((allow ? prd_logger_allow_key(lg, k) : prd_logger_redact_key(lg, k)) != PRD_OK)
             rc = cli_usage("log scrub: rules line %d: not a usable key or path", lineno);
     }
     fclose(f);

@@ -148,6 +148,18 @@ typedef enum prd_redact_mode {
 /* Add a key (any depth) or a dotted path ("user.address.street") to the
  * rules. Errors: PRD_EINVAL (empty or over 128 bytes), PRD_ETOOBIG, PRD_ENOMEM. */
 PRD_API prd_status prd_logger_redact_key(prd_logger *lg, const char *key_or_path);
+
+/*
+ * Allowlist mode, which fails closed (the OpenTelemetry collector's
+ * redaction processor offers the same): the first call turns it on, and
+ * from then only the keys and dotted paths allowed here (and the standard
+ * time/level/message names of every profile) are written in clear; every
+ * other key's value is redacted, at any depth, in fields and in scrubbed
+ * lines. Allowed values are still scanned for secret shapes, and a key
+ * the secret rules hide stays hidden even when allowed. Errors: as
+ * prd_logger_redact_key.
+ */
+PRD_API prd_status prd_logger_allow_key(prd_logger *lg, const char *key_or_path);
 /* Fingerprints need a key (16-64 bytes); the logger copies it. */
 PRD_API prd_status prd_logger_set_redact_mode(prd_logger *lg, prd_redact_mode mode,
                                               const prd_secret *fingerprint_key);

@@ -46,6 +46,10 @@ struct prd__redact {
     size_t n_keys;
     char paths[PRD__REDACT_MAX_RULES][PRD__REDACT_KEY_MAX + 1];
     size_t n_paths;
+    /* Allowlist mode: only these keys (or dotted paths) pass in clear. */
+    int allowlist;
+    char allowed[PRD__REDACT_MAX_RULES][PRD__REDACT_KEY_MAX + 1];
+    size_t n_allowed;
     /* Verdicts for top-level keys seen before, by a hash of the key: the
      * same few field names recur on every line. Entries are single atomic
      * words, so threads share the cache without a lock. */
@@ -54,6 +58,8 @@ struct prd__redact {
 
 void prd__redact_defaults(struct prd__redact *r);
 prd_status prd__redact_add(struct prd__redact *r, const char *key_or_path);
+/* Allowlist mode on, and a key or dotted path it lets through. */
+prd_status prd__redact_allow(struct prd__redact *r, const char *key_or_path);
 /* 1 when a field with this key, at this dotted path, must be redacted. */
 int prd__redact_key(const struct prd__redact *r, const char *key, size_t key_len,
                     const char *path, size_t path_len);

@@ -71,3 +71,27 @@ def test_usage(cli):
     cli.usage_error("log", "tail")
     cli.usage_error("log", "scrub", "--rules")
     cli.usage_error("log", "scrub", "--rules", "/nonexistent/rules")
+
+
+def test_never_key_blind_and_state_across_lines(cli, tmp_path):
+    lines = [
+        b'{"secret_key":"hunter2","name":"Jos\xe9"}',                 # Latin-1: not JSON to jansson
+        b'{"secret_key":"hunter2","n":123456789012345678901234567890}',  # above 2^64
+        b'2024-05-01T10:00:00Z stdout F {"secret_key":"hunter2"}',     # container runtime prefix
+        b'["-----BEGIN RSA PRIVATE KEY-----\\nMIIEhunter2"]',           # top-level array
+        b'-----BEGIN PRIVATE KEY-----',                                # a key over several lines
+        b'MIIEvQhunter2AgEAMA0',
+        b'-----END PRIVATE KEY-----',
+        b'after',
+    ]
+    p = cli("log", "scrub", stdin=b"\n".join(lines) + b"\n")
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.split(b"\n")
+    assert len(out) == len(lines) + 1 and out[-1] == b""
+    assert b"hunter2" not in p.stdout
+    assert json.loads(out[3]) == ["[REDACTED]"]       # valid JSON stays valid
+    assert out[7] == b"after"
+    rules = tmp_path / "rules"
+    rules.write_text("# only these pass\nallow user\n")
+    got = scrub(cli, '{"user":"bob","ip":"10.0.0.1"}\n', "--rules", str(rules))
+    assert json.loads(got) == {"user": "bob", "ip": "[REDACTED]"}

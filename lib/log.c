@@ -29,13 +29,22 @@ struct sample_slot {
     _Atomic uint64_t count;
 };
 
+/* The async queue: one preallocated ring of bytes holding whole lines
+ * ([length][bytes], never split: a line that does not fit before the end
+ * starts again at the beginning, and the writer skips the unused end),
+ * bounded in lines and in bytes. Queuing a line is a copy under the lock;
+ * the writer writes straight from the ring and frees the space after.
+ * Nothing is allocated per line. */
 struct async_queue {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t not_empty, not_full;
-    char **lines;
-    size_t *lens;
-    size_t cap, head, count;
+    char *ring;
+    size_t size;        /* bytes in the ring */
+    size_t head, tail;  /* byte offsets: oldest line, next free byte */
+    int wrapped;        /* lines at [head, wrap_at) and [0, tail) */
+    size_t wrap_at;
+    size_t count, max_lines;
     int block, stop, running;
     uint64_t dropped_unreported;
 };
@@ -443,27 +452,27 @@ static void queue_destroy(struct async_queue *q)
     pthread_mutex_destroy(&q->mu);
     pthread_cond_destroy(&q->not_empty);
     pthread_cond_destroy(&q->not_full);
-    prd__free(q->lines);
-    prd__free(q->lens);
+    prd__free(q->ring);
     prd__free(q);
 }
 
-prd_status prd_logger_set_async(prd_logger *lg, size_t queue_lines, int block)
+#define REC_HDR sizeof(uint32_t)
+
+static prd_status start_async(prd_logger *lg, size_t lines, size_t bytes, int block)
 {
-    if (!lg || queue_lines == 0 || queue_lines > 1000000 || lg->core->async)
+    if (!lg || lines == 0 || lines > 1000000 || bytes < 4096 || bytes > ((size_t)1 << 30) ||
+        lg->core->async)
         return PRD_EINVAL;
     struct async_queue *q = prd__calloc(1, sizeof *q);
     if (!q)
         return PRD_ENOMEM;
-    q->lines = prd__calloc(queue_lines, sizeof *q->lines);
-    q->lens = prd__calloc(queue_lines, sizeof *q->lens);
-    if (!q->lines || !q->lens) {
-        prd__free(q->lines);
-        prd__free(q->lens);
+    q->ring = prd__malloc(bytes);
+    if (!q->ring) {
         prd__free(q);
         return PRD_ENOMEM;
     }
-    q->cap = queue_lines;
+    q->size = bytes;
+    q->max_lines = lines;
     q->block = block != 0;
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->not_empty, NULL);
@@ -478,6 +487,20 @@ prd_status prd_logger_set_async(prd_logger *lg, size_t queue_lines, int block)
     return PRD_OK;
 }
 
+prd_status prd_logger_set_async(prd_logger *lg, size_t queue_lines, int block)
+{
+    /* By default a KiB a line, within 64 KiB .. 64 MiB. */
+    size_t bytes = queue_lines < 64 ? 64 * 1024 : queue_lines > 65536 ? (size_t)64 << 20
+                                                                      : queue_lines * 1024;
+    return start_async(lg, queue_lines, bytes, block);
+}
+
+prd_status prd_logger_set_async_limits(prd_logger *lg, size_t queue_lines, size_t queue_bytes,
+                                       int block)
+{
+    return start_async(lg, queue_lines, queue_bytes, block);
+}
+
 static void *writer_main(void *arg)
 {
     struct core *c = arg;
@@ -488,19 +511,27 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&q->not_empty, &q->mu);
         if (q->count == 0 && q->stop)
             break;
-        char *line = q->lines[q->head];
-        size_t len = q->lens[q->head];
-        q->head = (q->head + 1) % q->cap;
-        q->count--;
+        if (q->wrapped && q->head == q->wrap_at) { /* the end's unused part */
+            q->head = 0;
+            q->wrapped = 0;
+        }
+        uint32_t len;
+        memcpy(&len, q->ring + q->head, REC_HDR);
+        const char *line = q->ring + q->head + REC_HDR;
         uint64_t dropped = q->dropped_unreported;
         q->dropped_unreported = 0;
-        pthread_cond_signal(&q->not_full);
         pthread_mutex_unlock(&q->mu);
-        sink_write(c, line, len);
-        prd__free(line);
+        sink_write(c, line, len); /* producers never touch this record meanwhile */
         if (dropped)
             emit_dropped_note(c, dropped);
         pthread_mutex_lock(&q->mu);
+        q->head += REC_HDR + len;
+        q->count--;
+        if (q->count == 0) { /* empty: start over at the front */
+            q->head = q->tail = 0;
+            q->wrapped = 0;
+        }
+        pthread_cond_broadcast(&q->not_full);
     }
     uint64_t dropped = q->dropped_unreported;
     q->dropped_unreported = 0;
@@ -526,6 +557,27 @@ static void async_stop(struct core *c)
     queue_destroy(q);
 }
 
+/* Where a record of need bytes can go now, or SIZE_MAX; *wrap says it
+ * goes back to the start (the end's remainder left unused). */
+static size_t ring_place(const struct async_queue *q, size_t need, int *wrap)
+{
+    *wrap = 0;
+    if (q->count == q->max_lines || need > q->size)
+        return SIZE_MAX;
+    if (q->count == 0)
+        return 0;
+    if (!q->wrapped) { /* free: [tail, size) and [0, head) */
+        if (q->size - q->tail >= need)
+            return q->tail;
+        if (q->head >= need) {
+            *wrap = 1;
+            return 0;
+        }
+        return SIZE_MAX;
+    }
+    return q->head - q->tail >= need ? q->tail : SIZE_MAX; /* free: [tail, head) */
+}
+
 /* Hand a finished line to the sink, or to the queue in async mode. */
 static void deliver(struct core *c, const char *line, size_t len)
 {
@@ -534,25 +586,29 @@ static void deliver(struct core *c, const char *line, size_t len)
         sink_write(c, line, len);
         return;
     }
-    char *copy = prd__malloc(len);
-    if (!copy) {
-        atomic_fetch_add(&c->counters[PRD_LOG_COUNT_DROPPED], 1);
-        return;
-    }
-    memcpy(copy, line, len);
+    size_t need = REC_HDR + len, at;
+    int wrap;
     pthread_mutex_lock(&q->mu);
-    while (q->block && q->count == q->cap && !q->stop)
+    while ((at = ring_place(q, need, &wrap)) == SIZE_MAX && q->block && !q->stop &&
+           need <= q->size)
         pthread_cond_wait(&q->not_full, &q->mu);
-    if (q->count == q->cap || q->stop) {
+    if (at == SIZE_MAX || q->stop || len > UINT32_MAX - 1) {
         q->dropped_unreported++;
         pthread_mutex_unlock(&q->mu);
         atomic_fetch_add(&c->counters[PRD_LOG_COUNT_DROPPED], 1);
-        prd__free(copy);
         return;
     }
-    size_t tail = (q->head + q->count) % q->cap;
-    q->lines[tail] = copy;
-    q->lens[tail] = len;
+    if (q->count == 0) {
+        q->head = 0;
+        q->wrapped = 0;
+    } else if (wrap) {
+        q->wrapped = 1;
+        q->wrap_at = q->tail;
+    }
+    uint32_t l32 = (uint32_t)len;
+    memcpy(q->ring + at, &l32, REC_HDR);
+    memcpy(q->ring + at + REC_HDR, line, len);
+    q->tail = at + need;
     q->count++;
     pthread_cond_signal(&q->not_empty);
     pthread_mutex_unlock(&q->mu);

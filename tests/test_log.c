@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "internal/alloc.h"
 #include "internal/log.h"
 
 /* A callback sink that keeps every line. */
@@ -582,6 +583,56 @@ static void test_async_overflow_counts_drops_exactly(void **state)
         PRD_LOG_INFO(lg, "b", PRD_F_INT("i", i));
     prd_logger_free(lg);
     assert_int_equal(l.n, 100);
+    lines_free(&l);
+    /* Bounded in bytes as well as lines: with a 4 KiB ring and 1 KiB
+     * lines at most 3 wait at once, whatever the line count allows; every
+     * line is written or counted, in order, whole. */
+    lg = logger_to(&l);
+    l.slow_us = 2000;
+    assert_status(prd_logger_set_async_limits(lg, 1000, 100, 0), PRD_EINVAL);
+    assert_ok(prd_logger_set_async_limits(lg, 1000, 4096, 0));
+    char v[1000];
+    memset(v, 'x', sizeof v - 1);
+    v[sizeof v - 1] = '\0';
+    for (int i = 0; i < 100; i++)
+        PRD_LOG_INFO(lg, "big", PRD_F_INT("i", i), PRD_F_STR("v", v));
+    char huge[8192];
+    memset(huge, 'y', sizeof huge - 1);
+    huge[sizeof huge - 1] = '\0';
+    PRD_LOG_INFO(lg, "huge", PRD_F_STR("v", huge)); /* larger than the ring */
+    dropped = prd_logger_count(lg, PRD_LOG_COUNT_DROPPED);
+    prd_logger_free(lg);
+    assert_true(dropped >= 1);
+    written = 0;
+    int64_t last_i = -1;
+    for (size_t i = 0; i < l.n; i++) {
+        json_t *j = json_loads(l.v[i], 0, NULL);
+        assert_non_null(j);
+        if (strcmp(sget(j, "msg"), "big") == 0) {
+            int64_t at = json_integer_value(json_object_get(j, "i"));
+            assert_true(at > last_i); /* in order */
+            last_i = at;
+            assert_int_equal(strlen(sget(j, "v")), sizeof v - 1);
+            written++;
+        }
+        assert_string_not_equal(sget(j, "msg"), "huge");
+        json_decref(j);
+    }
+    assert_int_equal(written + dropped, 101);
+    lines_free(&l);
+    /* Nothing is allocated per line in async mode: with every allocation
+     * made to fail, lines still go through the ring. */
+    lg = logger_to(&l);
+    assert_ok(prd_logger_set_async(lg, 64, 1));
+    long before = prd__alloc_failures();
+    prd__alloc_fail_after(1);
+    for (int i = 0; i < 50; i++)
+        PRD_LOG_INFO(lg, "quiet", PRD_F_INT("i", i), PRD_F_STR("s", "short"));
+    prd__alloc_fail_after(0);
+    assert_int_equal(prd__alloc_failures(), before);
+    assert_int_equal(prd_logger_count(lg, PRD_LOG_COUNT_DROPPED), 0);
+    prd_logger_free(lg);
+    assert_int_equal(l.n, 50);
     lines_free(&l);
 }
 

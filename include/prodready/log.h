@@ -168,12 +168,18 @@ PRD_API prd_status prd_logger_set_redact_mode(prd_logger *lg, prd_redact_mode mo
 PRD_API prd_status prd_logger_disable_redaction(prd_logger *lg);
 
 /*
- * Asynchronous writing: lines go to a bounded queue of queue_lines and a
- * writer thread. block 0 (default when async): when full, the newest line
+ * Asynchronous writing: lines go to a bounded queue (queue_lines, and
+ * bytes: one preallocated ring) and a writer thread. block 0 (default when async): when full, the newest line
  * is dropped and counted, and a later line reports how many; block 1: the
  * caller waits. prd_logger_free flushes. Errors: PRD_EINVAL, PRD_ENOMEM.
  */
 PRD_API prd_status prd_logger_set_async(prd_logger *lg, size_t queue_lines, int block);
+/* The same with the queue's bytes bounded too (4 KiB .. 1 GiB; the line
+ * count 1 .. 10^6): one ring of queue_bytes allocated here, nothing per
+ * line after. set_async sizes it at 1 KiB a line (64 KiB .. 64 MiB). A
+ * line larger than the whole ring is dropped and counted. */
+PRD_API prd_status prd_logger_set_async_limits(prd_logger *lg, size_t queue_lines,
+                                               size_t queue_bytes, int block);
 
 /* Sampling (zap's): per message text and second, the first `first` lines
  * are written, then every `thereafter`-th. 0, 0 turns it off (default). */

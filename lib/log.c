@@ -740,11 +740,15 @@ static int encode_field(const struct core *c, struct prd__buf *b, const prd_log_
  * written as "fields.<key>", which another field may be called already. */
 static int same_output(const struct core *c, const char *a, const char *b)
 {
-    int ra = reserved(c, a), rb = reserved(c, b);
-    if (ra == rb)
-        return strcmp(a, b) == 0;
-    const char *plain = ra ? b : a, *res = ra ? a : b;
-    return strncmp(plain, "fields.", 7) == 0 && strcmp(plain + 7, res) == 0;
+    if (strcmp(a, b) == 0)
+        return 1;
+    /* Different keys meet only as "fields.X" and a reserved X: checked
+     * last, since it is rare (this runs for every pair of fields). */
+    if (a[0] == 'f' && strncmp(a, "fields.", 7) == 0 && strcmp(a + 7, b) == 0)
+        return reserved(c, b);
+    if (b[0] == 'f' && strncmp(b, "fields.", 7) == 0 && strcmp(b + 7, a) == 0)
+        return reserved(c, a);
+    return 0;
 }
 
 /* First occurrence wins: is this key already written on this line? */

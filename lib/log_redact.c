@@ -113,8 +113,32 @@ static int ancestor_of_allowed(const struct prd__redact *r, const char *np, size
     return 0;
 }
 
-/* In allowlist mode: is this key, or its path (whole or as a tail at a
- * dot), listed, or the container of something listed? */
+/* Does a dotted path match one of n rules: the whole path, or its tail
+ * at a dot (the rule "user.address" matches data.user.address), or with
+ * ancestors set, a container of a rule? -1 when out of memory. */
+static int path_match(const struct prd__redact *r, const char *path, size_t path_len,
+                      const char (*rules)[PRD__REDACT_KEY_MAX + 1], size_t n, int ancestors)
+{
+    char pstack[512];
+    char *np = path_len < sizeof pstack ? pstack : prd__malloc(path_len + 1);
+    if (!np)
+        return -1;
+    size_t nl = normalize(path, path_len, np, path_len + 1 > sizeof pstack ? path_len + 1
+                                                                           : sizeof pstack);
+    int hit = 0;
+    for (size_t i = 0; i < n && !hit; i++) {
+        size_t rl = strlen(rules[i]);
+        hit = nl >= rl && strcmp(np + nl - rl, rules[i]) == 0 &&
+              (nl == rl || np[nl - rl - 1] == '.');
+    }
+    hit = hit || (ancestors && ancestor_of_allowed(r, np, nl));
+    if (np != pstack)
+        prd__free(np);
+    return hit;
+}
+
+/* In allowlist mode: is this key, or its path, listed, or the container
+ * of something listed? Out of memory: not (fails closed). */
 static int allowed(const struct prd__redact *r, const char *norm, const char *path,
                    size_t path_len)
 {
@@ -123,22 +147,7 @@ static int allowed(const struct prd__redact *r, const char *norm, const char *pa
             return 1;
     if (!path || !path_len)
         return ancestor_of_allowed(r, norm, strlen(norm));
-    char pstack[512];
-    char *np = path_len < sizeof pstack ? pstack : prd__malloc(path_len + 1);
-    if (!np)
-        return 0; /* fail closed */
-    size_t nl = normalize(path, path_len, np, path_len + 1 > sizeof pstack ? path_len + 1
-                                                                           : sizeof pstack);
-    int hit = 0;
-    for (size_t i = 0; i < r->n_allowed && !hit; i++) {
-        size_t rl = strlen(r->allowed[i]);
-        hit = nl >= rl && strcmp(np + nl - rl, r->allowed[i]) == 0 &&
-              (nl == rl || np[nl - rl - 1] == '.');
-    }
-    hit = hit || ancestor_of_allowed(r, np, nl);
-    if (np != pstack)
-        prd__free(np);
-    return hit;
+    return path_match(r, path, path_len, r->allowed, r->n_allowed, 1) == 1;
 }
 
 static int key_verdict(const struct prd__redact *r, const char *key, size_t key_len,
@@ -207,26 +216,8 @@ static int verdict_normalized(const struct prd__redact *r, const char *norm, con
     for (size_t i = 0; i < r->n_keys; i++)
         if (strcmp(norm, r->keys[i]) == 0)
             return 1;
-    if (r->n_paths && path) {
-        /* A path rule matches the whole path or its tail at a dot: the
-         * rule "user.address" hides both user.address and data.user.address. */
-        char pstack[512];
-        char *np = path_len < sizeof pstack ? pstack : prd__malloc(path_len + 1);
-        if (!np)
-            return 1;
-        size_t nl = normalize(path, path_len, np, path_len + 1 > sizeof pstack ? path_len + 1
-                                                                               : sizeof pstack);
-        int hit = 0;
-        for (size_t i = 0; i < r->n_paths && !hit; i++) {
-            size_t rl = strlen(r->paths[i]);
-            hit = nl >= rl && strcmp(np + nl - rl, r->paths[i]) == 0 &&
-                  (nl == rl || np[nl - rl - 1] == '.');
-        }
-        if (np != pstack)
-            prd__free(np);
-        if (hit)
-            return 1;
-    }
+    if (r->n_paths && path && path_match(r, path, path_len, r->paths, r->n_paths, 0) != 0)
+        return 1; /* a path rule (or out of memory: hide) */
     return 0;
 }
 

@@ -979,13 +979,7 @@ prd_status prd_log_scrub_line(const prd_logger *lg, const char *line, size_t len
                               size_t *out_len)
 {
     int whole;
-    if (out)
-        *out = NULL;
-    if (out_len)
-        *out_len = 0;
-    if (!lg || (!line && len) || !out)
-        return PRD_EINVAL;
-    return scrub_one(lg, line, len, out, out_len, &whole);
+    return scrub_one(lg, line, len, out, out_len, &whole); /* it checks the arguments */
 }
 
 static prd_status scrub_one(const prd_logger *lg, const char *line, size_t len, char **out,

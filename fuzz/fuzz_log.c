@@ -1,7 +1,8 @@
 /* libFuzzer: the log scrubber (JSON or text lines) and log fields with
  * arbitrary bytes. Oracles: every line the logger writes parses as one
  * JSON object, scrubbed JSON input stays JSON, and the value scanner's
- * work is linear: the input twice over costs at most twice the steps. */
+ * work is linear: the input twice over costs at most twice the steps;
+ * journald's framing of any line is well formed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,11 +10,58 @@
 
 #include "prodready.h"
 #include "internal/log.h"
+#include "internal/log_sink.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 static char last[1 << 16];
 static size_t last_len;
+
+/* journald's native framing of a line is well formed: NAME=value lines
+ * or NAME, length, bytes; names [A-Z0-9_] not starting with '_' or a
+ * digit; MESSAGE present. */
+static void check_journal(const char *line, size_t len)
+{
+    struct prd__buf b;
+    prd__buf_init(&b, NULL, 0);
+    prd__journald_format(&b, "fuzz", NULL, PRD_LOG_INFO, line, len);
+    if (b.failed) {
+        prd__buf_free(&b);
+        return;
+    }
+    size_t i = 0;
+    int message = 0;
+    while (i < b.len) {
+        size_t k = i;
+        while (k < b.len && b.p[k] != '=' && b.p[k] != '\n') {
+            char c = b.p[k];
+            if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9' && k > i) || (c == '_' && k > i)))
+                abort();
+            k++;
+        }
+        if (k == i || k >= b.len)
+            abort();
+        message |= k - i == 7 && memcmp(b.p + i, "MESSAGE", 7) == 0;
+        if (b.p[k] == '=') {
+            const char *e = memchr(b.p + k, '\n', b.len - k);
+            if (!e)
+                abort();
+            i = (size_t)(e - b.p) + 1;
+        } else {
+            uint64_t n = 0;
+            if (k + 9 > b.len)
+                abort();
+            for (int j = 7; j >= 0; j--)
+                n = n << 8 | (unsigned char)b.p[k + 1 + (size_t)j];
+            if (n > b.len || k + 9 + n >= b.len || b.p[k + 9 + n] != '\n')
+                abort();
+            i = k + 9 + (size_t)n + 1;
+        }
+    }
+    if (!message)
+        abort();
+    prd__buf_free(&b);
+}
 
 static void keep(void *ud, const char *line, size_t len)
 {
@@ -78,7 +126,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         if (!json_is_object(o))
             abort();
         json_decref(o);
+        check_journal(last, last_len);
     }
+    check_journal((const char *)data, size); /* not a line of ours: still framed */
     free(msg);
     return 0;
 }

@@ -2,6 +2,7 @@
 #include "internal/common.h"
 #include "internal/alloc.h"
 #include "internal/log.h"
+#include "internal/log_sink.h"
 #include "internal/secret.h"
 
 #include <errno.h>
@@ -21,8 +22,6 @@
 #define N_COUNTERS 9
 #define SAMPLE_SLOTS 1024
 #define LINE_STACK 2048
-
-enum sink_kind { SINK_FD, SINK_FILE, SINK_CALLBACK };
 
 struct sample_slot {
     _Atomic int64_t second;
@@ -55,24 +54,12 @@ struct core {
     _Atomic int level; /* the root's threshold, changeable at any time */
     prd_log_profile profile;
     struct prd__redact redact;
-    enum sink_kind sink;
-    int fd;
-    int own_fd;
-    char *path;
-    prd_log_sink_fn fn;
-    void *fn_ud;
-    pthread_rwlock_t sink_lock; /* writers share it; reopen takes it alone */
-    pthread_mutex_t write_mu;   /* one line at a time reaches the sink: a line
-                                   longer than PIPE_BUF (or a partial write)
-                                   never interleaves with another thread's */
+    struct prd__sinks sinks;
     const prd_clock *clock;
     uint32_t sample_first, sample_thereafter;
     struct sample_slot *samples;
     _Atomic uint64_t counters[N_COUNTERS];
-    _Atomic int64_t last_error_report_s;
     struct async_queue *async;
-    _Atomic int reopen_on_hup;
-    _Atomic unsigned long hup_seen;
 };
 
 struct prd_logger {
@@ -114,11 +101,17 @@ prd_status prd_logger_new(prd_logger **out)
     }
     atomic_init(&c->refs, 1);
     c->level = PRD_LOG_INFO;
-    c->sink = SINK_FD;
-    c->fd = 2;
     prd__redact_defaults(&c->redact);
-    pthread_rwlock_init(&c->sink_lock, NULL);
-    pthread_mutex_init(&c->write_mu, NULL);
+    prd__sinks_init(&c->sinks, &c->counters[PRD_LOG_COUNT_WRITE_ERRORS]);
+    c->sinks.profile_keys = profile_keys[0];
+    struct prd__sink *err = NULL;
+    if (prd__sink_fd(2, PRD_LOG_DEBUG, &err) != PRD_OK ||
+        prd__sinks_install(&c->sinks, err, 0) != PRD_OK) {
+        prd__sinks_destroy(&c->sinks);
+        prd__free(lg);
+        prd__free(c);
+        return PRD_ENOMEM;
+    }
     lg->core = c;
     *out = lg;
     return PRD_OK;
@@ -131,12 +124,8 @@ static void core_release(struct core *c)
     if (atomic_fetch_sub(&c->refs, 1) != 1)
         return;
     async_stop(c);
-    if (c->own_fd && c->fd >= 0)
-        close(c->fd);
-    prd__free(c->path);
+    prd__sinks_destroy(&c->sinks);
     prd__free(c->samples);
-    pthread_rwlock_destroy(&c->sink_lock);
-    pthread_mutex_destroy(&c->write_mu);
     sodium_memzero(&c->redact, sizeof c->redact);
     prd__free(c);
 }
@@ -180,140 +169,76 @@ int prd_logger_enabled(const prd_logger *lg, prd_log_level level)
     return (int)level >= t;
 }
 
-static void close_own(struct core *c)
+/* ---- sinks (lib/log_sink.c) ---- */
+
+/* k is read after made is computed: the constructor fills it. */
+static prd_status install(prd_logger *lg, prd_status made, struct prd__sink *const *k, int replace)
 {
-    if (c->own_fd && c->fd >= 0)
-        close(c->fd);
-    c->own_fd = 0;
+    return made != PRD_OK ? made : prd__sinks_install(&lg->core->sinks, *k, replace);
 }
 
 prd_status prd_logger_set_fd(prd_logger *lg, int fd)
 {
-    if (!lg || fd < 0)
-        return PRD_EINVAL;
-    pthread_rwlock_wrlock(&lg->core->sink_lock);
-    close_own(lg->core);
-    lg->core->sink = SINK_FD;
-    lg->core->fd = fd;
-    pthread_rwlock_unlock(&lg->core->sink_lock);
-    return PRD_OK;
-}
-
-static int open_log(const char *path)
-{
-    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    struct prd__sink *k = NULL;
+    return lg ? install(lg, prd__sink_fd(fd, PRD_LOG_DEBUG, &k), &k, 1) : PRD_EINVAL;
 }
 
 prd_status prd_logger_set_file(prd_logger *lg, const char *path)
 {
-    if (!lg || !path || !*path)
-        return PRD_EINVAL;
-    char *copy = prd__strdup(path);
-    if (!copy)
-        return PRD_ENOMEM;
-    int fd = open_log(path);
-    if (fd < 0) {
-        prd__free(copy);
-        return errno == EACCES ? PRD_EPERM : errno == ENOENT ? PRD_ENOTFOUND : PRD_EIO;
-    }
-    struct core *c = lg->core;
-    pthread_rwlock_wrlock(&c->sink_lock);
-    close_own(c);
-    prd__free(c->path);
-    c->path = copy;
-    c->fd = fd;
-    c->own_fd = 1;
-    c->sink = SINK_FILE;
-    pthread_rwlock_unlock(&c->sink_lock);
-    return PRD_OK;
-}
-
-static prd_status reopen_core(struct core *c)
-{
-    int fd = open_log(c->path);
-    if (fd < 0)
-        return PRD_EIO; /* keep writing to the old file rather than losing lines */
-    pthread_rwlock_wrlock(&c->sink_lock);
-    int old = c->fd;
-    c->fd = fd;
-    pthread_rwlock_unlock(&c->sink_lock);
-    close(old);
-    return PRD_OK;
-}
-
-prd_status prd_logger_reopen(prd_logger *lg)
-{
-    if (!lg || lg->core->sink != SINK_FILE)
-        return PRD_EINVAL;
-    return reopen_core(lg->core);
-}
-
-/*
- * Reopen on SIGHUP, for logrotate: the handler only bumps a counter
- * (async-signal-safe); each logger that asked compares it with the one it
- * saw at its next line and reopens its file then, outside the handler. A
- * handler the process had before is still called.
- */
-static _Atomic unsigned long sighup_count;
-static struct sigaction previous_hup;
-static pthread_once_t hup_once = PTHREAD_ONCE_INIT;
-static int hup_installed;
-
-static void on_sighup(int sig, siginfo_t *info, void *uctx)
-{
-    atomic_fetch_add_explicit(&sighup_count, 1, memory_order_relaxed);
-    if (previous_hup.sa_flags & SA_SIGINFO) {
-        if (previous_hup.sa_sigaction)
-            previous_hup.sa_sigaction(sig, info, uctx);
-    } else if (previous_hup.sa_handler != SIG_DFL && previous_hup.sa_handler != SIG_IGN) {
-        previous_hup.sa_handler(sig);
-    }
-}
-
-static void install_hup(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_sighup;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    hup_installed = sigaction(SIGHUP, &sa, &previous_hup) == 0;
-}
-
-prd_status prd_logger_reopen_on_sighup(prd_logger *lg)
-{
-    if (!lg || lg->core->sink != SINK_FILE)
-        return PRD_EINVAL;
-    pthread_once(&hup_once, install_hup);
-    if (!hup_installed)
-        return PRD_EINTERNAL;
-    atomic_store(&lg->core->hup_seen, atomic_load(&sighup_count));
-    atomic_store(&lg->core->reopen_on_hup, 1);
-    return PRD_OK;
-}
-
-/* Called before each write: a SIGHUP since the last line reopens the file. */
-static void maybe_reopen(struct core *c)
-{
-    if (!atomic_load_explicit(&c->reopen_on_hup, memory_order_relaxed))
-        return;
-    unsigned long now = atomic_load_explicit(&sighup_count, memory_order_relaxed);
-    unsigned long seen = atomic_load_explicit(&c->hup_seen, memory_order_relaxed);
-    if (now != seen && atomic_compare_exchange_strong(&c->hup_seen, &seen, now))
-        (void)reopen_core(c); /* on failure lines go on to the old file */
+    struct prd__sink *k = NULL;
+    return lg ? install(lg, prd__sink_file(path, PRD_LOG_DEBUG, &k), &k, 1) : PRD_EINVAL;
 }
 
 prd_status prd_logger_set_callback(prd_logger *lg, prd_log_sink_fn fn, void *userdata)
 {
-    if (!lg || !fn)
-        return PRD_EINVAL;
-    pthread_rwlock_wrlock(&lg->core->sink_lock);
-    close_own(lg->core);
-    lg->core->sink = SINK_CALLBACK;
-    lg->core->fn = fn;
-    lg->core->fn_ud = userdata;
-    pthread_rwlock_unlock(&lg->core->sink_lock);
-    return PRD_OK;
+    struct prd__sink *k = NULL;
+    return lg ? install(lg, prd__sink_callback(fn, userdata, PRD_LOG_DEBUG, &k), &k, 1)
+              : PRD_EINVAL;
+}
+
+prd_status prd_logger_add_fd(prd_logger *lg, int fd, prd_log_level min_level)
+{
+    struct prd__sink *k = NULL;
+    return lg ? install(lg, prd__sink_fd(fd, min_level, &k), &k, 0) : PRD_EINVAL;
+}
+
+prd_status prd_logger_add_file(prd_logger *lg, const char *path, prd_log_level min_level)
+{
+    struct prd__sink *k = NULL;
+    return lg ? install(lg, prd__sink_file(path, min_level, &k), &k, 0) : PRD_EINVAL;
+}
+
+prd_status prd_logger_add_callback(prd_logger *lg, prd_log_sink_fn fn, void *userdata,
+                                   prd_log_level min_level)
+{
+    struct prd__sink *k = NULL;
+    return lg ? install(lg, prd__sink_callback(fn, userdata, min_level, &k), &k, 0) : PRD_EINVAL;
+}
+
+prd_status prd_logger_add_syslog(prd_logger *lg, const char *socket_path, const char *app_name,
+                                 int facility, prd_log_level min_level)
+{
+    struct prd__sink *k = NULL;
+    return lg ? install(lg, prd__sink_syslog(socket_path, app_name, facility, min_level, &k), &k, 0)
+              : PRD_EINVAL;
+}
+
+prd_status prd_logger_add_journald(prd_logger *lg, const char *socket_path,
+                                   const char *identifier, prd_log_level min_level)
+{
+    struct prd__sink *k = NULL;
+    return lg ? install(lg, prd__sink_journald(socket_path, identifier, min_level, &k), &k, 0)
+              : PRD_EINVAL;
+}
+
+prd_status prd_logger_reopen(prd_logger *lg)
+{
+    return lg ? prd__sinks_reopen(&lg->core->sinks) : PRD_EINVAL;
+}
+
+prd_status prd_logger_reopen_on_sighup(prd_logger *lg)
+{
+    return lg ? prd__sinks_reopen_on_sighup(&lg->core->sinks) : PRD_EINVAL;
 }
 
 prd_status prd_logger_set_profile(prd_logger *lg, prd_log_profile profile)
@@ -321,6 +246,7 @@ prd_status prd_logger_set_profile(prd_logger *lg, prd_log_profile profile)
     if (!lg || profile < PRD_LOG_PROFILE_DEFAULT || profile > PRD_LOG_PROFILE_OTEL)
         return PRD_EINVAL;
     lg->core->profile = profile;
+    lg->core->sinks.profile_keys = profile_keys[profile];
     return PRD_OK;
 }
 
@@ -397,49 +323,6 @@ uint64_t prd_logger_count(const prd_logger *lg, prd_log_counter which)
 /* Writing                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Write errors are counted; a note goes to stderr at most once a second
- * (never when stderr is itself the failing sink). */
-static void write_failed(struct core *c, int err)
-{
-    atomic_fetch_add(&c->counters[PRD_LOG_COUNT_WRITE_ERRORS], 1);
-    int64_t now_s = prd_clock_mono_ns(NULL) / 1000000000;
-    int64_t last = atomic_load(&c->last_error_report_s);
-    if (c->fd == 2 || now_s == last ||
-        !atomic_compare_exchange_strong(&c->last_error_report_s, &last, now_s))
-        return;
-    char msg[160];
-    int n = snprintf(msg, sizeof msg, "prodready log: write failed (%s); %llu write errors so far\n",
-                     strerror(err),
-                     (unsigned long long)atomic_load(&c->counters[PRD_LOG_COUNT_WRITE_ERRORS]));
-    if (n > 0 && write(2, msg, (size_t)n) < 0) {
-        /* nowhere left to report to */
-    }
-}
-
-static void sink_write(struct core *c, const char *line, size_t len)
-{
-    maybe_reopen(c);
-    pthread_rwlock_rdlock(&c->sink_lock);
-    pthread_mutex_lock(&c->write_mu);
-    if (c->sink == SINK_CALLBACK) {
-        c->fn(c->fn_ud, line, len - 1);
-    } else {
-        size_t off = 0;
-        while (off < len) {
-            ssize_t w = write(c->fd, line + off, len - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                write_failed(c, w < 0 ? errno : EIO);
-                break;
-            }
-            off += (size_t)w;
-        }
-    }
-    pthread_mutex_unlock(&c->write_mu);
-    pthread_rwlock_unlock(&c->sink_lock);
-}
-
 /* ---- async queue ---- */
 
 static void *writer_main(void *arg);
@@ -456,7 +339,8 @@ static void queue_destroy(struct async_queue *q)
     prd__free(q);
 }
 
-#define REC_HDR sizeof(uint32_t)
+/* A record: the line's length and level (two uint32_t), then its bytes. */
+#define REC_HDR (2 * sizeof(uint32_t))
 
 static prd_status start_async(prd_logger *lg, size_t lines, size_t bytes, int block)
 {
@@ -515,13 +399,15 @@ static void *writer_main(void *arg)
             q->head = 0;
             q->wrapped = 0;
         }
-        uint32_t len;
-        memcpy(&len, q->ring + q->head, REC_HDR);
+        uint32_t len, level;
+        memcpy(&len, q->ring + q->head, sizeof len);
+        memcpy(&level, q->ring + q->head + sizeof len, sizeof level);
         const char *line = q->ring + q->head + REC_HDR;
         uint64_t dropped = q->dropped_unreported;
         q->dropped_unreported = 0;
         pthread_mutex_unlock(&q->mu);
-        sink_write(c, line, len); /* producers never touch this record meanwhile */
+        /* producers never touch this record meanwhile */
+        prd__sinks_write(&c->sinks, (prd_log_level)level, line, len);
         if (dropped)
             emit_dropped_note(c, dropped);
         pthread_mutex_lock(&q->mu);
@@ -579,11 +465,11 @@ static size_t ring_place(const struct async_queue *q, size_t need, int *wrap)
 }
 
 /* Hand a finished line to the sink, or to the queue in async mode. */
-static void deliver(struct core *c, const char *line, size_t len)
+static void deliver(struct core *c, prd_log_level level, const char *line, size_t len)
 {
     struct async_queue *q = c->async;
     if (!q) {
-        sink_write(c, line, len);
+        prd__sinks_write(&c->sinks, level, line, len);
         return;
     }
     size_t need = REC_HDR + len, at;
@@ -605,8 +491,8 @@ static void deliver(struct core *c, const char *line, size_t len)
         q->wrapped = 1;
         q->wrap_at = q->tail;
     }
-    uint32_t l32 = (uint32_t)len;
-    memcpy(q->ring + at, &l32, REC_HDR);
+    uint32_t hdr[2] = {(uint32_t)len, (uint32_t)level};
+    memcpy(q->ring + at, hdr, REC_HDR);
     memcpy(q->ring + at + REC_HDR, line, len);
     q->tail = at + need;
     q->count++;
@@ -842,7 +728,7 @@ void prd_log(prd_logger *lg, prd_log_level level, const char *msg, const prd_log
         prd__buf_puts(&b, "}\n");
     }
     atomic_fetch_add(&c->counters[level], 1);
-    deliver(c, b.p, b.len);
+    deliver(c, level, b.p, b.len);
     prd__buf_free(&b);
 }
 
@@ -874,7 +760,7 @@ static void emit_dropped_note(struct core *c, uint64_t n)
     prd__buf_puts(&b, ",\"dropped\":");
     put_uint(&b, n);
     prd__buf_puts(&b, "}\n");
-    sink_write(c, b.p, b.len);
+    prd__sinks_write(&c->sinks, PRD_LOG_WARN, b.p, b.len);
     prd__buf_free(&b);
 }
 

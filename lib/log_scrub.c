@@ -61,88 +61,6 @@ static int string_extent(const struct reader *x, size_t *end)
     return 1;
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                        : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-static int hex4(const char *p, size_t left, unsigned *v)
-{
-    if (left < 4)
-        return 0;
-    *v = 0;
-    for (int k = 0; k < 4; k++) {
-        int h = hexval(p[k]);
-        if (h < 0)
-            return 0;
-        *v = *v << 4 | (unsigned)h;
-    }
-    return 1;
-}
-
-static void put_utf8(struct prd__buf *b, unsigned cp)
-{
-    char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | cp >> 6);
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | cp >> 12);
-        u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (char)(0xF0 | cp >> 18);
-        u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-        u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-        u[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    prd__buf_put(b, u, n);
-}
-
-/* Decode a string's escapes (raw bytes pass as they are; \u0000 is a NUL
- * byte; an unknown escape is kept as written). */
-static void decode(const char *p, size_t len, struct prd__buf *b)
-{
-    for (size_t k = 0; k < len; k++) {
-        if (p[k] != '\\' || k + 1 >= len) {
-            prd__buf_putc(b, p[k]);
-            continue;
-        }
-        char e = p[++k];
-        unsigned cp, lo;
-        switch (e) {
-        case 'n': prd__buf_putc(b, '\n'); break;
-        case 't': prd__buf_putc(b, '\t'); break;
-        case 'r': prd__buf_putc(b, '\r'); break;
-        case 'b': prd__buf_putc(b, '\b'); break;
-        case 'f': prd__buf_putc(b, '\f'); break;
-        case 'u':
-            if (!hex4(p + k + 1, len - k - 1, &cp)) {
-                prd__buf_put(b, "\\u", 2);
-                break;
-            }
-            k += 4;
-            if (cp >= 0xD800 && cp < 0xDC00 && k + 6 < len && p[k + 1] == '\\' &&
-                p[k + 2] == 'u' && hex4(p + k + 3, len - k - 3, &lo) && lo >= 0xDC00 &&
-                lo < 0xE000) {
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                k += 6;
-            }
-            put_utf8(b, cp);
-            break;
-        default: prd__buf_putc(b, e); break; /* \" \\ \/ and the unknown */
-        }
-    }
-}
-
 static int looks_like_json(const char *p, size_t n)
 {
     size_t k = 0;
@@ -164,7 +82,7 @@ static void string_value(struct reader *x, size_t start, size_t end, int depth)
     char stack[512];
     struct prd__buf dec, fixed;
     prd__buf_init(&dec, stack, sizeof stack);
-    decode(x->s + start, end - start, &dec);
+    prd__json_unescape(x->s + start, end - start, &dec);
     prd__buf_init(&fixed, NULL, 0);
     int changed;
     if (depth < MAX_DEPTH && looks_like_json(dec.p, dec.len)) {
@@ -239,7 +157,7 @@ static int member(struct reader *x, int depth)
     char kstack[256];
     struct prd__buf key;
     prd__buf_init(&key, kstack, sizeof kstack);
-    decode(x->s + kstart, kend - kstart, &key);
+    prd__json_unescape(x->s + kstart, kend - kstart, &key);
     size_t saved;
     path_push(x, key.p, key.len, &saved);
     /* A key that could not be read (out of memory) hides its value. */

@@ -112,23 +112,74 @@ PRD_API void prd_logger_free(prd_logger *lg);
 PRD_API prd_status prd_logger_set_level(prd_logger *lg, prd_log_level level);
 PRD_API int prd_logger_enabled(const prd_logger *lg, prd_log_level level);
 
-/* Sinks. fd: written with one write() per line, EINTR and partial writes
- * handled; not closed by the logger. file: opened O_APPEND|O_CREAT (0640),
- * reopened by prd_logger_reopen (call it from a SIGHUP-driven loop after
- * logrotate moved the file). callback: receives each line (without the
- * newline) and its length; must not log through the same logger. */
+/*
+ * Sinks. A logger starts with one: stderr. The set_ functions replace
+ * every sink with one; the add_ functions add one beside those there (a
+ * tee, at most PRD_LOG_MAX_SINKS), each with its own threshold: a line
+ * reaches a sink when its level is at least both the logger's and the
+ * sink's (min_level). Every sink gets whole lines, one at a time. Sinks
+ * may be changed while other threads log (a line goes to the sinks before
+ * or after the change, whole).
+ *
+ * fd: written with one write() per line, EINTR and partial writes
+ * handled; not closed by the logger. file: opened O_APPEND|O_CREAT
+ * (0640), reopened by prd_logger_reopen. callback: receives each line
+ * (without the newline) and its length, never concurrently with itself;
+ * must not log through the same logger.
+ *
+ * Errors: PRD_EINVAL (bad fd, path, level or function), PRD_ETOOBIG (the
+ * tee is full), PRD_ENOMEM; for files PRD_EPERM, PRD_ENOTFOUND, PRD_EIO.
+ */
+#define PRD_LOG_MAX_SINKS 8
 PRD_API prd_status prd_logger_set_fd(prd_logger *lg, int fd);
 PRD_API prd_status prd_logger_set_file(prd_logger *lg, const char *path);
-PRD_API prd_status prd_logger_reopen(prd_logger *lg);
-/* Reopen the file sink after each SIGHUP (logrotate's postrotate
- * "kill -HUP"): installs, once per process, a SIGHUP handler that only
- * counts signals (a handler installed before is still called); the file
- * is reopened by the next line written after a signal, never inside the
- * handler. Errors: PRD_EINVAL (not a file sink), PRD_EINTERNAL (sigaction
- * failed). */
-PRD_API prd_status prd_logger_reopen_on_sighup(prd_logger *lg);
 typedef void (*prd_log_sink_fn)(void *userdata, const char *line, size_t len);
 PRD_API prd_status prd_logger_set_callback(prd_logger *lg, prd_log_sink_fn fn, void *userdata);
+PRD_API prd_status prd_logger_add_fd(prd_logger *lg, int fd, prd_log_level min_level);
+PRD_API prd_status prd_logger_add_file(prd_logger *lg, const char *path, prd_log_level min_level);
+PRD_API prd_status prd_logger_add_callback(prd_logger *lg, prd_log_sink_fn fn, void *userdata,
+                                           prd_log_level min_level);
+
+/*
+ * syslog: each line as one RFC 5424 message over a unix datagram socket
+ * (socket_path NULL: /dev/log): "<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID
+ * - - " and the JSON line as MSG. facility: <syslog.h>'s LOG_USER,
+ * LOG_DAEMON, LOG_AUTH, LOG_LOCAL0 .. LOG_LOCAL7 (LOG_KERN is refused);
+ * severity from the level (debug 7, info 6, warn 4, error 3, fatal 2);
+ * TIMESTAMP the line's own time; app_name NULL: the program's name.
+ *
+ * journald: the native protocol over its socket (socket_path NULL:
+ * /run/systemd/journal/socket): MESSAGE (the message), PRIORITY (as
+ * above), SYSLOG_IDENTIFIER (identifier, NULL: the program's name) and
+ * one field per top-level member of the line, the key upper-cased with
+ * other characters than [A-Z0-9_] as '_' (a key journald reserves, such
+ * as "message", gets a FIELDS_ prefix), strings unescaped, other values
+ * as JSON text. A line too big for one datagram goes as a sealed memfd,
+ * as journald's own client does.
+ *
+ * Both connect now (PRD_ENOTFOUND: no daemon listens there; PRD_EPERM),
+ * reconnect once per line after the daemon restarts, and wait at most
+ * 100 ms for room when the daemon falls behind: then the line counts as a
+ * write error rather than stalling the caller (a syslog datagram larger
+ * than the socket allows, too). Redaction happens before any sink.
+ */
+PRD_API prd_status prd_logger_add_syslog(prd_logger *lg, const char *socket_path,
+                                         const char *app_name, int facility,
+                                         prd_log_level min_level);
+PRD_API prd_status prd_logger_add_journald(prd_logger *lg, const char *socket_path,
+                                           const char *identifier, prd_log_level min_level);
+
+/* Reopen every file sink (call it after logrotate moved the files).
+ * Errors: PRD_EINVAL (no file sink), PRD_EIO (a file could not be
+ * opened: lines go on to the old one). */
+PRD_API prd_status prd_logger_reopen(prd_logger *lg);
+/* Reopen the file sinks after each SIGHUP (logrotate's postrotate
+ * "kill -HUP"): installs, once per process, a SIGHUP handler that only
+ * counts signals (a handler installed before is still called); the files
+ * are reopened by the next line written after a signal, never inside the
+ * handler. Errors: PRD_EINVAL (no file sink), PRD_EINTERNAL (sigaction
+ * failed). */
+PRD_API prd_status prd_logger_reopen_on_sighup(prd_logger *lg);
 
 /* Output profiles: which names the time, level and message get. */
 typedef enum prd_log_profile {

@@ -33,6 +33,11 @@ void prd__buf_puts(struct prd__buf *b, const char *s);
  * characters, DEL, U+2028, U+2029; invalid UTF-8 becomes U+FFFD. */
 void prd__json_string(struct prd__buf *b, const char *s, size_t n);
 
+/* Append the text of a JSON string's body (p, len: between the quotes)
+ * with its escapes decoded: \u0000 becomes a NUL byte, surrogate pairs
+ * one code point, raw bytes and unknown escapes pass as written. */
+void prd__json_unescape(const char *p, size_t len, struct prd__buf *b);
+
 /* Redaction rules, compiled once per logger. */
 #define PRD__REDACT_MAX_RULES 128
 #define PRD__REDACT_KEY_MAX 128

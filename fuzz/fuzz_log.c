@@ -78,6 +78,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         prd_logger_new(&lg);
         prd_logger_set_callback(lg, keep, NULL);
         prd_logger_redact_key(lg, "a.b");
+        /* an application pattern too: the linearity oracle covers it */
+        prd_logger_redact_pattern(lg, "fz", "\\b[a-z_]+x\\d{2,8}[^ ]*");
     }
     char *out = NULL;
     size_t n = 0;

@@ -126,7 +126,7 @@ static void core_release(struct core *c)
     async_stop(c);
     prd__sinks_destroy(&c->sinks);
     prd__free(c->samples);
-    sodium_memzero(&c->redact, sizeof c->redact);
+    prd__redact_release(&c->redact);
     prd__free(c);
 }
 
@@ -255,6 +255,35 @@ prd_status prd_logger_redact_key(prd_logger *lg, const char *key_or_path)
     return lg ? prd__redact_add(&lg->core->redact, key_or_path) : PRD_EINVAL;
 }
 
+prd_status prd_logger_redact_pattern(prd_logger *lg, const char *name, const char *pattern)
+{
+    return lg ? prd__redact_add_pattern(&lg->core->redact, name, pattern) : PRD_EINVAL;
+}
+
+prd_status prd_logger_redaction_count(const prd_logger *lg, size_t i, const char **name,
+                                      uint64_t *count)
+{
+    if (name)
+        *name = NULL;
+    if (count)
+        *count = 0;
+    if (!lg || !name || !count)
+        return PRD_EINVAL;
+    const struct prd__redact *r = &lg->core->redact;
+    size_t builtin = PRD__RULE_BUILTIN - 1; /* rule 0 is "none" */
+    if (i < builtin) {
+        *name = prd__rule_name((int)i + 1);
+        *count = atomic_load_explicit(&r->hits[i + 1], memory_order_relaxed);
+        return PRD_OK;
+    }
+    if (i - builtin >= r->n_patterns)
+        return PRD_ENOTFOUND;
+    *name = r->patterns[i - builtin].name;
+    *count = atomic_load_explicit(&r->hits[PRD__RULE_BUILTIN + (i - builtin)],
+                                  memory_order_relaxed);
+    return PRD_OK;
+}
+
 prd_status prd_logger_allow_key(prd_logger *lg, const char *key_or_path)
 {
     return lg ? prd__redact_allow(&lg->core->redact, key_or_path) : PRD_EINVAL;
@@ -368,6 +397,7 @@ static prd_status start_async(prd_logger *lg, size_t lines, size_t bytes, int bl
         return PRD_ENOMEM;
     }
     q->running = 1;
+    atomic_store(&lg->core->sinks.async_writer, 1);
     return PRD_OK;
 }
 
@@ -539,8 +569,10 @@ static int encode_field(const struct core *c, struct prd__buf *b, const prd_log_
 {
     const struct prd__redact *r = &c->redact;
     size_t klen = strlen(f->key);
-    int hide = f->type != PRD_LF_SECRET && prd__redact_key(r, f->key, klen, f->key, klen);
-    if (hide && r->mode == PRD_REDACT_REMOVE)
+    int hide = f->type == PRD_LF_SECRET ? PRD__RULE_SECRET_FIELD
+                                        : prd__redact_key(r, f->key, klen, f->key, klen);
+    prd__redact_hit(r, hide);
+    if (hide && f->type != PRD_LF_SECRET && r->mode == PRD_REDACT_REMOVE)
         return 0;
     prd__buf_putc(b, ',');
     if (reserved(c, f->key)) {

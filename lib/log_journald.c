@@ -44,6 +44,8 @@ static void put_field(struct prd__buf *b, const char *name, size_t nlen, const c
  * that journald reserves gets the logger's "fields." prefix. */
 static size_t field_name(const char *key, size_t klen, char *out)
 {
+    /* Built two bytes in, where an "F_" prefix may go. */
+    char *name = out + 2;
     size_t n = 0;
     for (size_t i = 0; i < klen && n < FIELD_NAME_MAX; i++) {
         unsigned char c = (unsigned char)key[i];
@@ -52,24 +54,21 @@ static size_t field_name(const char *key, size_t klen, char *out)
                                                                      : '_';
         if (n == 0 && u == '_')
             continue;
-        out[n++] = u;
+        name[n++] = u;
     }
-    if (n == 0 || (out[0] >= '0' && out[0] <= '9')) {
-        /* made valid by a prefix, cut to the limit */
-        char tmp[FIELD_NAME_MAX];
-        size_t keep = n < FIELD_NAME_MAX - 2 ? n : FIELD_NAME_MAX - 2;
-        memcpy(tmp, out, keep);
-        memcpy(out, "F_", 2);
-        memcpy(out + 2, tmp, keep);
-        return keep + 2;
+    if (n == 0 || (name[0] >= '0' && name[0] <= '9')) {
+        out[0] = 'F'; /* made valid by a prefix, cut to the limit */
+        out[1] = '_';
+        return (n < FIELD_NAME_MAX - 2 ? n : FIELD_NAME_MAX - 2) + 2;
     }
     for (size_t r = 0; r < PRD_ARRAY_LEN(reserved); r++) {
-        if (strlen(reserved[r]) == n && memcmp(out, reserved[r], n) == 0 && n + 7 <= FIELD_NAME_MAX) {
-            memmove(out + 7, out, n);
+        if (strlen(reserved[r]) == n && memcmp(name, reserved[r], n) == 0) {
+            memmove(out + 7, name, n);
             memcpy(out, "FIELDS_", 7);
             return n + 7;
         }
     }
+    memmove(out, name, n);
     return n;
 }
 
@@ -180,7 +179,7 @@ void prd__journald_format(struct prd__buf *b, const char *identifier,
                 message = 1;
             } else if (!key_is(key, klen, names[0]) && !key_is(key, klen, names[1])) {
                 /* time: journald stamps its own; level: PRIORITY */
-                char name[FIELD_NAME_MAX + 8];
+                char name[FIELD_NAME_MAX + 8]; /* room for a prefix */
                 size_t nl = field_name(key, klen, name);
                 put_field(b, name, nl, tmp.p, tmp.len);
             }

@@ -49,6 +49,67 @@ void prd__redact_defaults(struct prd__redact *r)
     r->mode = PRD_REDACT_CENSOR;
 }
 
+void prd__redact_release(struct prd__redact *r)
+{
+    prd__free(r->patterns);
+    sodium_memzero(r, sizeof *r);
+}
+
+static const char *const rule_names[PRD__RULE_BUILTIN] = {
+    [PRD__RULE_NONE] = "none",
+    [PRD__RULE_SECRET_KEY] = "secret_key",
+    [PRD__RULE_USER_KEY] = "user_key",
+    [PRD__RULE_USER_PATH] = "user_path",
+    [PRD__RULE_ALLOWLIST] = "allowlist",
+    [PRD__RULE_SECRET_FIELD] = "secret_field",
+    [PRD__RULE_AUTH_SCHEME] = "auth_scheme",
+    [PRD__RULE_JWT] = "jwt",
+    [PRD__RULE_PASETO] = "paseto",
+    [PRD__RULE_HEADER] = "credential_header",
+    [PRD__RULE_NAMED] = "named_secret",
+    [PRD__RULE_PROVIDER] = "provider_token",
+    [PRD__RULE_URI] = "uri_password",
+    [PRD__RULE_PEM] = "pem_private_key",
+    [PRD__RULE_CARD] = "card_number",
+    [PRD__RULE_OPAQUE] = "opaque_token",
+};
+
+const char *prd__rule_name(int rule)
+{
+    return rule > 0 && rule < PRD__RULE_BUILTIN ? rule_names[rule] : NULL;
+}
+
+void prd__redact_hit(const struct prd__redact *r, int rule)
+{
+    size_t i = (size_t)rule;
+    if (rule <= 0 || i >= PRD_ARRAY_LEN(r->hits))
+        return;
+    _Atomic uint64_t *c = (_Atomic uint64_t *)&r->hits[i];
+    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+prd_status prd__redact_add_pattern(struct prd__redact *r, const char *name, const char *pattern)
+{
+    struct prd__pattern p;
+    prd_status st = prd__pattern_compile(name, pattern, &p);
+    if (st != PRD_OK)
+        return st;
+    for (int i = 1; i < PRD__RULE_BUILTIN; i++)
+        if (strcmp(rule_names[i], name) == 0)
+            return PRD_ECONFLICT;
+    for (size_t i = 0; i < r->n_patterns; i++)
+        if (strcmp(r->patterns[i].name, name) == 0)
+            return PRD_ECONFLICT;
+    if (r->n_patterns == PRD__PATTERN_MAX)
+        return PRD_ETOOBIG;
+    struct prd__pattern *v = prd__realloc(r->patterns, (r->n_patterns + 1) * sizeof *v);
+    if (!v)
+        return PRD_ENOMEM;
+    v[r->n_patterns++] = p;
+    r->patterns = v;
+    return PRD_OK;
+}
+
 prd_status prd__redact_add(struct prd__redact *r, const char *key_or_path)
 {
     for (size_t i = 0; i < PRD_ARRAY_LEN(r->verdicts); i++)
@@ -158,7 +219,7 @@ int prd__redact_key(const struct prd__redact *r, const char *key, size_t key_len
 {
     if (!r->enabled)
         return 0;
-    if (path_len != key_len || key_len > 0x7FFF)
+    if (path_len != key_len || key_len > 0x7FF)
         return key_verdict(r, key, key_len, path, path_len);
     /* A top-level key: FNV-1a of its bytes, then the cache (measured: the
      * key rules were most of redaction's cost per line in bench_log). */
@@ -168,11 +229,14 @@ int prd__redact_key(const struct prd__redact *r, const char *key, size_t key_len
     h |= UINT64_C(1) << 63;
     uint64_t tag = h & ~UINT64_C(0xFFFF);
     _Atomic uint64_t *slot = (_Atomic uint64_t *)&r->verdicts[h & 255];
+    /* An entry: tag (bits 16-63), the rule that hides (bits 12-15: 0
+     * keeps the value), the key's length (bits 1-11), 1 (bit 0: used). */
     uint64_t e = atomic_load_explicit(slot, memory_order_relaxed);
-    if ((e & ~UINT64_C(0xFFFF)) == tag && ((e >> 1) & 0x7FFF) == key_len)
-        return (int)(e & 1);
+    if ((e & ~UINT64_C(0xFFFF)) == tag && ((e >> 1) & 0x7FF) == key_len && (e & 1))
+        return (int)((e >> 12) & 0xF);
     int v = key_verdict(r, key, key_len, path, path_len);
-    atomic_store_explicit(slot, tag | ((uint64_t)key_len << 1) | (uint64_t)v, memory_order_relaxed);
+    atomic_store_explicit(slot, tag | (uint64_t)v << 12 | (uint64_t)key_len << 1 | 1,
+                          memory_order_relaxed);
     return v;
 }
 
@@ -186,12 +250,12 @@ static int key_verdict(const struct prd__redact *r, const char *key, size_t key_
     char stack[PRD__REDACT_KEY_MAX + 1];
     char *norm = key_len < sizeof stack ? stack : prd__malloc(key_len + 1);
     if (!norm)
-        return 1; /* cannot read it: hide the value */
+        return PRD__RULE_SECRET_KEY; /* cannot read it: hide the value */
     normalize(key, key_len, norm, key_len + 1 > sizeof stack ? key_len + 1 : sizeof stack);
     int v = verdict_normalized(r, norm, path, path_len);
     /* Fails closed: a listed key that the secret rules hide stays hidden. */
     if (!v && r->allowlist && !allowed(r, norm, path, path_len))
-        v = 1;
+        v = PRD__RULE_ALLOWLIST;
     if (norm != stack)
         prd__free(norm);
     return v;
@@ -202,7 +266,7 @@ static int verdict_normalized(const struct prd__redact *r, const char *norm, con
 {
     for (size_t i = 0; i < PRD_ARRAY_LEN(exact_keys); i++)
         if (strcmp(norm, exact_keys[i]) == 0)
-            return 1;
+            return PRD__RULE_SECRET_KEY;
     /* Keywords anywhere in the key: test only at positions whose character
      * starts some keyword (18 strstr calls per field showed in bench_log). */
     for (const char *p = norm; *p; p++) {
@@ -211,13 +275,13 @@ static int verdict_normalized(const struct prd__redact *r, const char *norm, con
         for (size_t i = 0; i < PRD_ARRAY_LEN(contained_keys); i++)
             if (contained_keys[i][0] == *p &&
                 strncmp(p, contained_keys[i], strlen(contained_keys[i])) == 0)
-                return 1;
+                return PRD__RULE_SECRET_KEY;
     }
     for (size_t i = 0; i < r->n_keys; i++)
         if (strcmp(norm, r->keys[i]) == 0)
-            return 1;
+            return PRD__RULE_USER_KEY;
     if (r->n_paths && path && path_match(r, path, path_len, r->paths, r->n_paths, 0) != 0)
-        return 1; /* a path rule (or out of memory: hide) */
+        return PRD__RULE_USER_PATH; /* a path rule (or out of memory: hide) */
     return 0;
 }
 
@@ -302,6 +366,7 @@ static int is_token_char(unsigned char c)
 /* A match: [start, end) of the secret part; everything else is kept. */
 struct match {
     size_t start, end;
+    int rule; /* enum prd__rule, or PRD__RULE_BUILTIN + a pattern's index */
 };
 
 /* "Bearer xyz", "Basic xyz" (any case). */
@@ -793,11 +858,18 @@ static unsigned candidates(const char *s, size_t n)
     return f;
 }
 
-/* First match at or after position i; returns 0 when none. */
+static int found(struct match *m, int rule)
+{
+    m->rule = rule;
+    return 1;
+}
+
+/* First match at or after position i; returns 0 when none. The
+ * application's patterns are tried after the built-in ones. */
 static int next_match_in(const struct prd__redact *r, const char *s, size_t n, size_t i,
                          unsigned f, struct match *m)
 {
-    if (!f)
+    if (!f && !r->n_patterns)
         return 0;
     size_t named_from = 0; /* names are not looked for inside a name already read */
     for (; i < n; i++) {
@@ -805,33 +877,41 @@ static int next_match_in(const struct prd__redact *r, const char *s, size_t n, s
         unsigned char c = (unsigned char)s[i];
         /* Cheap dispatch on the first character. */
         if ((f & CAN_AUTH) && (c == 'b' || c == 'B') && m_auth(s, n, i, m))
-            return 1;
+            return found(m, PRD__RULE_AUTH_SCHEME);
         if ((f & CAN_DOTS) && c == 'e' && m_jwt(s, n, i, m))
-            return 1;
+            return found(m, PRD__RULE_JWT);
         if ((f & CAN_DOTS) && (c == 'v' || c == 'k') && m_paseto(s, n, i, m))
-            return 1;
+            return found(m, PRD__RULE_PASETO);
         if ((f & CAN_NAMED) && (c == 'c' || c == 'C' || c == 's' || c == 'S' || c == 'a' ||
                                 c == 'A' || c == 'p' || c == 'P' || c == 'x' || c == 'X') &&
             m_header(s, n, i, m))
-            return 1;
+            return found(m, PRD__RULE_HEADER);
         if ((f & CAN_NAMED) && i >= named_from && is_alnum(c)) {
             size_t skip = 0;
             if (m_named(r, s, n, i, m, &skip))
-                return 1;
+                return found(m, PRD__RULE_NAMED);
             named_from = i + skip + 1;
         }
         if ((f & CAN_PROVIDER) && (c == 'A' || c == 'g' || c == 'x' || c == 's' || c == 'r' ||
                                    c == 'w' || c == 'n' || c == 'p' || c == 'S') &&
             m_provider(s, n, i, m))
-            return 1;
+            return found(m, PRD__RULE_PROVIDER);
         if ((f & CAN_URI) && c == ':' && m_uri(s, n, i, m))
-            return 1;
+            return found(m, PRD__RULE_URI);
         if ((f & CAN_PEM) && c == '-' && m_pem(s, n, i, m))
-            return 1;
+            return found(m, PRD__RULE_PEM);
         if ((f & CAN_CARD) && c >= '0' && c <= '9' && m_card(s, n, i, m))
-            return 1;
+            return found(m, PRD__RULE_CARD);
         if ((f & CAN_OPAQUE) && lower_or_digit(c) && m_opaque(s, n, i, m))
-            return 1;
+            return found(m, PRD__RULE_OPAQUE);
+        for (size_t p = 0; p < r->n_patterns; p++) {
+            size_t len = prd__pattern_match(&r->patterns[p], s, n, i, &steps);
+            if (len) {
+                m->start = i;
+                m->end = i + len;
+                return found(m, PRD__RULE_BUILTIN + (int)p);
+            }
+        }
     }
     return 0;
 }
@@ -848,6 +928,7 @@ int prd__scrub_text(const struct prd__redact *r, struct prd__buf *out, const cha
         return 0;
     size_t pos = 0;
     do {
+        prd__redact_hit(r, m.rule);
         prd__buf_put(out, s + pos, m.start - pos);
         if (r->mode == PRD_REDACT_FINGERPRINT && r->fp_key_len) {
             struct prd__buf fp;
@@ -928,6 +1009,7 @@ void prd__json_value(const struct prd__redact *r, struct prd__buf *b, json_t *v,
                 path[plen] = '\0';
             }
             int hide = prd__redact_key(r, key, klen, path, plen);
+            prd__redact_hit(r, hide);
             if (hide && r->mode == PRD_REDACT_REMOVE) {
                 path[path_len] = '\0';
                 continue;

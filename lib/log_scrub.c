@@ -161,7 +161,9 @@ static int member(struct reader *x, int depth)
     size_t saved;
     path_push(x, key.p, key.len, &saved);
     /* A key that could not be read (out of memory) hides its value. */
-    int hide = key.failed || prd__redact_key(x->r, key.p, key.len, x->path, x->path_len);
+    int hide = key.failed ? PRD__RULE_SECRET_KEY
+                          : prd__redact_key(x->r, key.p, key.len, x->path, x->path_len);
+    prd__redact_hit(x->r, hide);
     prd__buf_free(&key);
     int remove = hide && x->r->mode == PRD_REDACT_REMOVE;
     put(x, x->s + x->i, kend + 1 - x->i); /* the key as written */
@@ -173,8 +175,10 @@ static int member(struct reader *x, int depth)
         x->i++;
         copy_ws(x);
         /* {"name":"Cookie","value":"…"}: a credential's value by its name. */
-        if (!hide && x->pair_name_secret && key_is(x, kstart, kend, "value"))
-            hide = 1;
+        if (!hide && x->pair_name_secret && key_is(x, kstart, kend, "value")) {
+            hide = PRD__RULE_HEADER;
+            prd__redact_hit(x->r, hide);
+        }
         ok = hide ? hidden_value(x, depth + 1, !remove) : value(x, depth + 1);
         if (ok && (key_is(x, kstart, kend, "name") || key_is(x, kstart, kend, "key")))
             x->pair_name_secret = x->secret_next;
@@ -244,6 +248,8 @@ static int array(struct reader *x, int depth)
         if (k == 0)
             first_string = x->i < x->n && x->s[x->i] == '"';
         x->secret_next = 0;
+        if (secret)
+            prd__redact_hit(x->r, PRD__RULE_HEADER);
         if (!(secret ? hidden_value(x, depth + 1, 1) : value(x, depth + 1)))
             return 0;
         if (k != 0)

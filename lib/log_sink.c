@@ -20,8 +20,11 @@ enum sink_kind { SINK_FD, SINK_FILE, SINK_CALLBACK, SINK_SYSLOG, SINK_JOURNALD }
 
 /* How long a datagram sink waits for room in a full socket queue before
  * the line counts as a write error: a wedged daemon must not stall every
- * request that logs. */
+ * request that logs. The async writer thread waits longer: its lines
+ * are off the request path, and the queue's own policy (drop or block)
+ * then decides. */
 #define DGRAM_WAIT_MS 100
+#define DGRAM_WAIT_ASYNC_MS 2000
 /* Datagram buffers start on the stack; larger lines use the heap. */
 #define DGRAM_STACK 4096
 
@@ -241,7 +244,7 @@ static int send_memfd(int sock, const char *p, size_t n)
 
 /* Send one datagram: a bounded wait when the queue is full, one
  * reconnect when the daemon went away (restarted). 0 or an errno. */
-static int dgram_send(struct prd__sink *k, const char *p, size_t n)
+static int dgram_send(struct prd__sink *k, const char *p, size_t n, int wait_ms)
 {
     int reconnected = 0, waited = 0;
     for (;;) {
@@ -261,7 +264,7 @@ static int dgram_send(struct prd__sink *k, const char *p, size_t n)
         if ((e == EAGAIN || e == EWOULDBLOCK) && !waited) {
             struct pollfd pfd = {.fd = k->fd, .events = POLLOUT};
             waited = 1;
-            if (poll(&pfd, 1, DGRAM_WAIT_MS) > 0)
+            if (poll(&pfd, 1, wait_ms) > 0)
                 continue;
             return EAGAIN;
         }
@@ -358,7 +361,9 @@ static void write_dgram(struct prd__sinks *s, struct prd__sink *k, prd_log_level
         prd__syslog_format(&b, k->facility, k->host, k->app, level, line, len - 1);
     else
         prd__journald_format(&b, k->app, s->profile_keys, level, line, len - 1);
-    int err = b.failed ? ENOMEM : dgram_send(k, b.p, b.len);
+    int wait = atomic_load_explicit(&s->async_writer, memory_order_relaxed) ? DGRAM_WAIT_ASYNC_MS
+                                                                            : DGRAM_WAIT_MS;
+    int err = b.failed ? ENOMEM : dgram_send(k, b.p, b.len, wait);
     if (err)
         write_failed(s, k, err);
     prd__buf_free(&b);

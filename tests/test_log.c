@@ -1074,6 +1074,12 @@ static void test_scanner_is_linear(void **state)
     (void)state;
     prd_logger *lg = NULL;
     assert_ok(prd_logger_new(&lg));
+    /* The same logger with application patterns whose attempts run long
+     * on these inputs: each may look up to 1024 characters ahead. */
+    prd_logger *pat = NULL;
+    assert_ok(prd_logger_new(&pat));
+    assert_ok(prd_logger_redact_pattern(pat, "long_run", "[a-z_=]+\\d{4}"));
+    assert_ok(prd_logger_redact_pattern(pat, "any_start", "x*y*[^q]{4,256}Q"));
     static const char *const units[] = {
         "password=x ", "pwd=", "pwd=x&", "-----BEGIN ", "-----BEGIN RSA PRIVATE KEY-----\n",
         "-----BEGIN PRIVATE KEY----- -----END ", "eyJ", "eyJhbGciOi.", "Bearer abcdefgh ",
@@ -1091,8 +1097,166 @@ static void test_scanner_is_linear(void **state)
                 fail_msg("'%s' x %zu (%s): %llu steps, x2: %llu", units[u], reps,
                          as_json ? "json" : "text", (unsigned long long)one,
                          (unsigned long long)two);
+            one = scan_steps(pat, units[u], reps, as_json);
+            two = scan_steps(pat, units[u], 2 * reps, as_json);
+            /* An attempt near the end stops at the end, so doubling may add
+             * up to L*L/2 for L = 1024+ characters of look-ahead. */
+            if (two > 2 * one + 1100 * 1100 / 2 || one > 2 * 1100 * strlen(units[u]) * reps)
+                fail_msg("patterns: '%s' x %zu (%s): %llu steps, x2: %llu", units[u], reps,
+                         as_json ? "json" : "text", (unsigned long long)one,
+                         (unsigned long long)two);
         }
+    prd_logger_free(pat);
     prd_logger_free(lg);
+}
+
+static char *scrub_str(prd_logger *lg, const char *in)
+{
+    char *out = NULL;
+    size_t n = 0;
+    assert_ok(prd_log_scrub_line(lg, in, strlen(in), &out, &n));
+    return out;
+}
+
+static uint64_t rule_count(const prd_logger *lg, const char *rule)
+{
+    const char *name;
+    uint64_t count;
+    for (size_t i = 0; prd_logger_redaction_count(lg, i, &name, &count) == PRD_OK; i++)
+        if (strcmp(name, rule) == 0)
+            return count;
+    fail_msg("no rule %s", rule);
+    return 0;
+}
+
+static void test_user_patterns(void **state)
+{
+    (void)state;
+    prd_logger *lg = NULL;
+    assert_ok(prd_logger_new(&lg));
+    /* malformed, too broad or too long: refused with a clear status */
+    static const char *const bad[] = {
+        "", "+abc", "ab{2", "ab{3,1}", "[abc", "[z-a]x{4}", "abc\\", "a{0}bcd", "abc",
+        "\\d{1,3}", "x{300}", "[a-z]{256}[a-z]{256}[a-z]{256}[a-z]{256}[a-z]{256}", "\\b\\b\\b",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (prd_logger_redact_pattern(lg, "p", bad[i]) != PRD_EINVAL)
+            fail_msg("pattern '%s' accepted", bad[i]);
+    assert_int_equal(prd_logger_redact_pattern(lg, "Bad Name", "EMP-\\d{6}"), PRD_EINVAL);
+    assert_int_equal(prd_logger_redact_pattern(lg, NULL, "EMP-\\d{6}"), PRD_EINVAL);
+    assert_int_equal(prd_logger_redact_pattern(lg, "jwt", "EMP-\\d{6}"), PRD_ECONFLICT);
+    assert_ok(prd_logger_redact_pattern(lg, "employee_id", "\\bEMP-\\d{6}\\b"));
+    assert_int_equal(prd_logger_redact_pattern(lg, "employee_id", "X-\\d{6}"), PRD_ECONFLICT);
+    assert_ok(prd_logger_redact_pattern(lg, "acme_key", "acme_[a-z0-9]{8,32}"));
+    assert_ok(prd_logger_redact_pattern(lg, "ssn", "\\b\\d{3}-\\d{2}-\\d{4}\\b"));
+    assert_ok(prd_logger_redact_pattern(lg, "neg", "ID_[^ \"]+"));
+
+    struct {
+        const char *in, *out;
+    } cases[] = {
+        {"by EMP-123456 today", "by [REDACTED] today"},
+        {"EMP-1234567 has seven", "EMP-1234567 has seven"},   /* boundary */
+        {"XEMP-123456", "XEMP-123456"},                       /* boundary */
+        {"k=acme_abc123de.", "k=[REDACTED]."},
+        {"acme_short", "acme_short"},                         /* 5 < 8 */
+        {"ssn 123-45-6789, 1234-45-6789", "ssn [REDACTED], 1234-45-6789"},
+        {"{\"note\":\"ID_xyz\"}", "{\"note\":\"[REDACTED]\"}"}, /* in JSON strings too */
+        {"plain text", "plain text"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *o = scrub_str(lg, cases[i].in);
+        if (strcmp(o, cases[i].out) != 0)
+            fail_msg("'%s' -> '%s', want '%s'", cases[i].in, o, cases[i].out);
+        prd_free(o);
+    }
+    assert_int_equal(rule_count(lg, "employee_id"), 1);
+    assert_int_equal(rule_count(lg, "acme_key"), 1);
+    assert_int_equal(rule_count(lg, "ssn"), 1);
+    assert_int_equal(rule_count(lg, "neg"), 1);
+    /* and in fields written by the logger */
+    struct lines l;
+    prd_logger *w = logger_to(&l);
+    assert_ok(prd_logger_redact_pattern(w, "employee_id", "\\bEMP-\\d{6}\\b"));
+    PRD_LOG_INFO(w, "hello EMP-000042", PRD_F_STR("who", "EMP-000043"));
+    assert_null(strstr(l.v[0], "EMP-00004"));
+    assert_int_equal(rule_count(w, "employee_id"), 2);
+    prd_logger_free(w);
+    lines_free(&l);
+    /* at most 32 */
+    for (int i = 4; i < 32; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%d", i);
+        assert_ok(prd_logger_redact_pattern(lg, name, "QQQ\\d{4}"));
+    }
+    assert_int_equal(prd_logger_redact_pattern(lg, "one_more", "QQQ\\d{4}"), PRD_ETOOBIG);
+    prd_logger_free(lg);
+}
+
+static void test_redaction_counts_per_rule(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    assert_ok(prd_logger_redact_key(lg, "email"));
+    assert_ok(prd_logger_redact_key(lg, "user.address"));
+    PRD_LOG_INFO(lg, "m", PRD_F_STR("password", "a"), PRD_F_STR("email", "b"),
+                 PRD_F_SECRET("pin", "1234"));
+    json_t *j = json_pack("{s:{s:s}}", "address", "street", "Main");
+    PRD_LOG_INFO(lg, "m", PRD_F_JSON("user", j));
+    json_decref(j);
+    PRD_LOG_INFO(lg, "login with password=hunter2 and Bearer abcdefghijklmnop",
+                 PRD_F_STR("card", "4111 1111 1111 1111"));
+    char *o = scrub_str(lg, "{\"headers\":[[\"Cookie\",\"sid=1\"]],\"x\":\"-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\"}");
+    prd_free(o);
+    assert_int_equal(rule_count(lg, "secret_key"), 1);
+    assert_int_equal(rule_count(lg, "user_key"), 1);
+    assert_int_equal(rule_count(lg, "user_path"), 1);
+    assert_int_equal(rule_count(lg, "secret_field"), 1);
+    assert_int_equal(rule_count(lg, "named_secret"), 1);
+    assert_int_equal(rule_count(lg, "auth_scheme"), 1);
+    assert_int_equal(rule_count(lg, "card_number"), 1);
+    assert_int_equal(rule_count(lg, "credential_header"), 1);
+    assert_int_equal(rule_count(lg, "pem_private_key"), 1);
+    assert_int_equal(rule_count(lg, "jwt"), 0);
+    assert_int_equal(rule_count(lg, "allowlist"), 0);
+    const char *name;
+    uint64_t count;
+    assert_int_equal(prd_logger_redaction_count(lg, 15, &name, &count), PRD_ENOTFOUND);
+    assert_null(name);
+    assert_int_equal(prd_logger_redaction_count(NULL, 0, &name, &count), PRD_EINVAL);
+    assert_int_equal(prd_logger_redaction_count(lg, 0, NULL, &count), PRD_EINVAL);
+    /* from many threads: no count lost */
+    prd_logger_free(lg);
+    lines_free(&l);
+}
+
+struct count_arg {
+    prd_logger *lg;
+};
+
+static void *count_worker(void *p)
+{
+    struct count_arg *a = p;
+    for (int i = 0; i < 1000; i++)
+        PRD_LOG_INFO(a->lg, "password=x1", PRD_F_STR("token", "t"));
+    return NULL;
+}
+
+static void test_redaction_counts_threads(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    pthread_t t[4];
+    struct count_arg a = {lg};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, count_worker, &a), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(rule_count(lg, "named_secret"), 4000);
+    assert_int_equal(rule_count(lg, "secret_key"), 4000);
+    prd_logger_free(lg);
+    lines_free(&l);
 }
 
 int main(void)
@@ -1117,6 +1281,9 @@ int main(void)
         cmocka_unit_test(test_runtime_levels),
         cmocka_unit_test(test_traceparent),
         cmocka_unit_test(test_allowlist_mode),
+        cmocka_unit_test(test_user_patterns),
+        cmocka_unit_test(test_redaction_counts_per_rule),
+        cmocka_unit_test(test_redaction_counts_threads),
     };
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

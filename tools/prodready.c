@@ -46,7 +46,8 @@ static void print_help(FILE *f)
           "              [--at RFC3339] [--issuer ISS] [--audience AUD]... [--leeway DURATION] TOKEN\n"
           "  ratelimit replay --limit N --window DURATION [--algorithm exact|counter]\n"
           "              stdin \"<ms> <key>\" lines -> allow or deny per line\n"
-          "  log scrub [--rules FILE]     stdin JSON lines -> the same lines, secrets redacted\n",
+          "  log scrub [--rules FILE] [--stats]\n"
+          "              stdin JSON lines -> the same lines, secrets redacted\n",
           f);
 }
 

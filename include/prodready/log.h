@@ -159,9 +159,10 @@ PRD_API prd_status prd_logger_add_callback(prd_logger *lg, prd_log_sink_fn fn, v
  *
  * Both connect now (PRD_ENOTFOUND: no daemon listens there; PRD_EPERM),
  * reconnect once per line after the daemon restarts, and wait at most
- * 100 ms for room when the daemon falls behind: then the line counts as a
- * write error rather than stalling the caller (a syslog datagram larger
- * than the socket allows, too). Redaction happens before any sink.
+ * 100 ms for room when the daemon falls behind (2 s from the async writer
+ * thread): then the line counts as a write error rather than stalling the
+ * caller (a syslog datagram larger than the socket allows, too).
+ * Redaction happens before any sink.
  */
 PRD_API prd_status prd_logger_add_syslog(prd_logger *lg, const char *socket_path,
                                          const char *app_name, int facility,
@@ -211,6 +212,41 @@ PRD_API prd_status prd_logger_redact_key(prd_logger *lg, const char *key_or_path
  * prd_logger_redact_key.
  */
 PRD_API prd_status prd_logger_allow_key(prd_logger *lg, const char *key_or_path);
+/*
+ * A value pattern of the application's, applied like the built-in ones to
+ * every string and scrubbed line (an employee id, an internal key
+ * format). name: 1-32 characters of [a-z0-9_-], not a built-in rule's;
+ * pattern: at most 256 bytes of this language, which never backtracks:
+ *
+ *   x  a character     \x  x itself (for \ [ ] { } + ? * and others)
+ *   \d digit  \w [A-Za-z0-9_]  \a letter  \h hex digit  \b word boundary
+ *   [a-z0-9_] a set, [^...] its complement
+ *   after an atom: {n}  {m,n} (n at most 256)  + (1-256)  ? (0-1)  * (0-256)
+ *
+ * Repetitions are possessive (an atom takes all it can and never gives
+ * back): "\w+_key" never matches; write "[a-z]+_key". A match must be
+ * 4 to 1024 characters, so the scan stays linear. Example:
+ * prd_logger_redact_pattern(lg, "employee_id", "\\bEMP-\\d{6}\\b").
+ * Errors: PRD_EINVAL (name or pattern malformed), PRD_ECONFLICT (name
+ * taken), PRD_ETOOBIG (32 patterns already), PRD_ENOMEM.
+ */
+PRD_API prd_status prd_logger_redact_pattern(prd_logger *lg, const char *name,
+                                             const char *pattern);
+
+/*
+ * How many values each rule hid since the logger was made: rule i's name
+ * (borrowed, valid while the logger lives) and count, for i = 0, 1, ...
+ * until PRD_ENOTFOUND. The built-in rules come first (secret_key,
+ * user_key, user_path, allowlist, secret_field, auth_scheme, jwt, paseto,
+ * credential_header, named_secret, provider_token, uri_password,
+ * pem_private_key, card_number, opaque_token; docs/log.md), then the
+ * application's patterns in the order added. A bound field of a child
+ * logger counts once, when the child is made. Thread-safe. Errors:
+ * PRD_EINVAL, PRD_ENOTFOUND (past the last rule).
+ */
+PRD_API prd_status prd_logger_redaction_count(const prd_logger *lg, size_t i, const char **name,
+                                              uint64_t *count);
+
 /* Fingerprints need a key (16-64 bytes); the logger copies it. */
 PRD_API prd_status prd_logger_set_redact_mode(prd_logger *lg, prd_redact_mode mode,
                                               const prd_secret *fingerprint_key);

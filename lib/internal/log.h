@@ -38,6 +38,53 @@ void prd__json_string(struct prd__buf *b, const char *s, size_t n);
  * one code point, raw bytes and unknown escapes pass as written. */
 void prd__json_unescape(const char *p, size_t len, struct prd__buf *b);
 
+/* Value patterns of the application's (lib/log_pattern.c). */
+#define PRD__PATTERN_MAX 32
+#define PRD__PATTERN_NAME_MAX 32
+#define PRD__PATTERN_SRC_MAX 256
+#define PRD__PATTERN_MAX_ATOMS 64
+struct prd__pattern_atom {
+    uint8_t set[32]; /* the bytes it takes */
+    uint16_t min, max;
+    uint8_t boundary; /* \b: takes nothing, needs a word boundary */
+};
+struct prd__pattern {
+    char name[PRD__PATTERN_NAME_MAX + 1];
+    struct prd__pattern_atom atoms[PRD__PATTERN_MAX_ATOMS];
+    size_t n;
+    uint8_t first[32]; /* the first character's set, when it has one */
+    int has_first;
+};
+/* Compile src (the language in lib/log_pattern.c and docs/log.md).
+ * Errors: PRD_EINVAL (bad name, malformed, shorter than 4 or longer than
+ * 1024 characters a match). */
+prd_status prd__pattern_compile(const char *name, const char *src, struct prd__pattern *out);
+/* The length of p's match starting at s[i], or 0; work added to *steps. */
+size_t prd__pattern_match(const struct prd__pattern *p, const char *s, size_t n, size_t i,
+                          uint64_t *steps);
+
+/* What hid a value: one counter each (prd_logger_redaction_count). */
+enum prd__rule {
+    PRD__RULE_NONE = 0,
+    PRD__RULE_SECRET_KEY,   /* a key named like a secret */
+    PRD__RULE_USER_KEY,     /* prd_logger_redact_key, a key */
+    PRD__RULE_USER_PATH,    /* prd_logger_redact_key, a dotted path */
+    PRD__RULE_ALLOWLIST,    /* a key the allowlist does not name */
+    PRD__RULE_SECRET_FIELD, /* PRD_LF_SECRET */
+    PRD__RULE_AUTH_SCHEME,  /* Bearer / Basic credentials */
+    PRD__RULE_JWT,
+    PRD__RULE_PASETO,       /* PASETO tokens and PASERK keys */
+    PRD__RULE_HEADER,       /* Cookie:, Authorization: ... header lines */
+    PRD__RULE_NAMED,        /* password=..., PGPASSWORD=..., SQL PASSWORD '...' */
+    PRD__RULE_PROVIDER,     /* provider token formats */
+    PRD__RULE_URI,          /* user:password@ in URIs */
+    PRD__RULE_PEM,          /* PEM private keys */
+    PRD__RULE_CARD,         /* card numbers (Luhn) */
+    PRD__RULE_OPAQUE,       /* this library's opaque tokens */
+    PRD__RULE_BUILTIN
+};
+const char *prd__rule_name(int rule);
+
 /* Redaction rules, compiled once per logger. */
 #define PRD__REDACT_MAX_RULES 128
 #define PRD__REDACT_KEY_MAX 128
@@ -59,13 +106,27 @@ struct prd__redact {
      * same few field names recur on every line. Entries are single atomic
      * words, so threads share the cache without a lock. */
     _Atomic uint64_t verdicts[256];
+    struct prd__pattern *patterns; /* the application's, in the order added */
+    size_t n_patterns;
+    /* Values hidden, by rule: built-in rules, then patterns. Counted
+     * through const pointers (relaxed atomics), like the verdicts. */
+    _Atomic uint64_t hits[PRD__RULE_BUILTIN + PRD__PATTERN_MAX];
 };
 
 void prd__redact_defaults(struct prd__redact *r);
 prd_status prd__redact_add(struct prd__redact *r, const char *key_or_path);
+/* Add a value pattern (PRD_ETOOBIG past PRD__PATTERN_MAX, PRD_ECONFLICT
+ * a name taken). */
+prd_status prd__redact_add_pattern(struct prd__redact *r, const char *name, const char *pattern);
+/* Free what the rules allocated, and wipe them. */
+void prd__redact_release(struct prd__redact *r);
+/* Count one value hidden by rule (an enum prd__rule, or PRD__RULE_BUILTIN
+ * + the pattern's index). */
+void prd__redact_hit(const struct prd__redact *r, int rule);
 /* Allowlist mode on, and a key or dotted path it lets through. */
 prd_status prd__redact_allow(struct prd__redact *r, const char *key_or_path);
-/* 1 when a field with this key, at this dotted path, must be redacted. */
+/* Nonzero (the enum prd__rule that hides it) when a field with this key,
+ * at this dotted path, must be redacted. */
 int prd__redact_key(const struct prd__redact *r, const char *key, size_t key_len,
                     const char *path, size_t path_len);
 /* Append s with value patterns replaced, as raw text; 0 (nothing

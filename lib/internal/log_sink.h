@@ -21,6 +21,7 @@ struct prd__sinks {
     pthread_rwlock_t lock;
     struct prd__sink *v[PRD__LOG_MAX_SINKS];
     size_t n;
+    _Atomic int async_writer; /* lines come from the async writer thread */
     _Atomic int reopen_on_hup;
     _Atomic unsigned long hup_seen;
     _Atomic uint64_t *write_errors; /* the logger's counter */

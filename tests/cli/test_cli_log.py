@@ -95,3 +95,40 @@ def test_never_key_blind_and_state_across_lines(cli, tmp_path):
     rules.write_text("# only these pass\nallow user\n")
     got = scrub(cli, '{"user":"bob","ip":"10.0.0.1"}\n', "--rules", str(rules))
     assert json.loads(got) == {"user": "bob", "ip": "[REDACTED]"}
+
+
+def test_rules_patterns_and_stats(cli, tmp_path):
+    rules = tmp_path / "rules"
+    rules.write_text("# the application's own shapes\n"
+                     "pattern employee_id \\bEMP-\\d{6}\\b\n"
+                     "pattern ticket TCK#[0-9]{4,8}\n"
+                     "email\n")
+    lines = [json.dumps({"msg": "by EMP-123456, not EMP-1234567", "email": "a@b.c",
+                         "note": "TCK#12345 done"}),
+             "text EMP-000001 password=hunter2"]
+    p = cli("log", "scrub", "--rules", str(rules), "--stats", stdin="\n".join(lines) + "\n")
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.decode().splitlines()
+    first = json.loads(out[0])
+    assert first["msg"] == "by [REDACTED], not EMP-1234567"
+    assert first["email"] == "[REDACTED]" and first["note"] == "[REDACTED] done"
+    assert out[1] == "text [REDACTED] password=[REDACTED]"
+    stats = json.loads(p.stderr.decode().strip().splitlines()[-1])
+    assert stats["redactions"] == {"employee_id": 2, "ticket": 1, "user_key": 1,
+                                   "named_secret": 1}
+    assert stats["text_lines"] == 1
+
+
+@pytest.mark.parametrize("line,why", [
+    ("pattern x", "not a usable pattern"),
+    ("pattern Bad-Name EMP-\\d{6}", "not a usable pattern"),
+    ("pattern p ab+", "not a usable pattern"),          # can match 3 characters
+    ("pattern p [a-z]{2,999}", "not a usable pattern"),  # a repetition above 256
+    ("pattern jwt EMP-\\d{6}", "already taken"),
+])
+def test_rules_bad_patterns_exit_2(cli, tmp_path, line, why):
+    rules = tmp_path / "rules"
+    rules.write_text(line + "\n")
+    p = cli("log", "scrub", "--rules", str(rules), stdin="x\n")
+    assert p.returncode == 2
+    assert why in p.stderr.decode()

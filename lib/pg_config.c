@@ -42,6 +42,22 @@ static int asks_for_primary(const char *tsa)
     return tsa && (!strcmp(tsa, "read-write") || !strcmp(tsa, "primary"));
 }
 
+/*
+ * A peer that vanishes (a host gone, a link cut without a reset) must be
+ * noticed without any query running into it: keepalive probes after 10 s
+ * idle, every 5 s, 3 unanswered end it (25 s); data unacknowledged for
+ * 20 s ends it too (tcp_user_timeout). A conninfo that names any of these
+ * keeps all its own. Unix sockets ignore them.
+ */
+static void tcp_defaults(prd_pg_config *cfg, int on)
+{
+    snprintf(cfg->keepalives_idle, sizeof cfg->keepalives_idle, "%s", on ? "10" : "");
+    snprintf(cfg->keepalives_interval, sizeof cfg->keepalives_interval, "%s", on ? "5" : "");
+    snprintf(cfg->keepalives_count, sizeof cfg->keepalives_count, "%s", on ? "3" : "");
+    snprintf(cfg->tcp_user_timeout, sizeof cfg->tcp_user_timeout, "%s", on ? "20000" : "");
+}
+
+
 /* Check conninfo with libpq's own parser and take out what the pool needs
  * to know. libpq's parse message is not passed on: it can quote part of
  * the string, password included. */
@@ -67,6 +83,7 @@ static prd_status load_conninfo(prd_pg_config *cfg, const char *conninfo)
         return refuse(cfg, "conninfo: not a valid libpq keyword/value string or postgresql:// URI");
     }
     const char *pw = NULL, *options = NULL, *tsa = NULL, *cto = NULL;
+    int own_tcp = 0; /* the conninfo sets keepalives or tcp_user_timeout itself */
     for (PQconninfoOption *o = opts; o->keyword; o++) {
         if (!o->val)
             continue;
@@ -78,6 +95,8 @@ static prd_status load_conninfo(prd_pg_config *cfg, const char *conninfo)
             tsa = o->val;
         else if (!strcmp(o->keyword, "connect_timeout"))
             cto = o->val;
+        else if (!strncmp(o->keyword, "keepalives", 10) || !strcmp(o->keyword, "tcp_user_timeout"))
+            own_tcp |= *o->val != '\0';
     }
     char *new_conninfo = secure_dup(conninfo);
     char *new_pw = pw && *pw ? secure_dup(pw) : NULL;
@@ -101,6 +120,7 @@ static prd_status load_conninfo(prd_pg_config *cfg, const char *conninfo)
     else
         snprintf(cfg->connect_timeout_s, sizeof cfg->connect_timeout_s, "%u",
                  cfg->connect_timeout_ms < 2000 ? 2u : (cfg->connect_timeout_ms + 999) / 1000);
+    tcp_defaults(cfg, !own_tcp);
     wipe_options(opts);
     cfg->error[0] = '\0';
     return PRD_OK;
@@ -253,6 +273,8 @@ RANGE_SETTER(prd_pg_config_set_statement_timeout_ms, uint32_t, statement_timeout
 
 RANGE_SETTER(prd_pg_config_set_idle_in_transaction_timeout_ms, uint32_t, idle_in_tx_timeout_ms, 0, PG_INT_MAX, "idle_in_transaction_session_timeout", " ms (0 = the server's)")
 
+RANGE_SETTER(prd_pg_config_set_query_timeout_ms, uint32_t, query_timeout_ms, 0, PG_INT_MAX, "query_timeout", " ms (0 = statement_timeout + 2 s)")
+
 RANGE_SETTER(prd_pg_config_set_lock_timeout_ms, uint32_t, lock_timeout_ms, 0, PG_INT_MAX, "lock_timeout", " ms (0 = the server's)")
 
 prd_status prd_pg_config_set_application_name(prd_pg_config *cfg, const char *name)
@@ -335,6 +357,16 @@ void prd__pg_config_start_params(const prd_pg_config *cfg, const char **keys, co
     if (cfg->connect_timeout_s[0]) {
         keys[i] = "connect_timeout";
         vals[i++] = cfg->connect_timeout_s;
+    }
+    if (cfg->keepalives_idle[0]) {
+        keys[i] = "keepalives_idle";
+        vals[i++] = cfg->keepalives_idle;
+        keys[i] = "keepalives_interval";
+        vals[i++] = cfg->keepalives_interval;
+        keys[i] = "keepalives_count";
+        vals[i++] = cfg->keepalives_count;
+        keys[i] = "tcp_user_timeout";
+        vals[i++] = cfg->tcp_user_timeout;
     }
     keys[i] = NULL;
     vals[i] = NULL;

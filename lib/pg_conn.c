@@ -26,7 +26,8 @@ static void notice_to_log(void *arg, const char *message)
     PRD_LOG_INFO(pool->cfg->logger, "pg notice", PRD_F_STRN("message", message, n));
 }
 
-prd_status prd__pg_connect(prd_pg_pool *pool, PGconn **out, prd_pg_error *err)
+prd_status prd__pg_connect(prd_pg_pool *pool, PGconn **out, prd_pg_error *err,
+                           int64_t deadline_ns)
 {
     const prd_pg_config *cfg = pool->cfg;
     const char *keys[PRD__PG_START_PARAMS], *vals[PRD__PG_START_PARAMS];
@@ -40,7 +41,8 @@ prd_status prd__pg_connect(prd_pg_pool *pool, PGconn **out, prd_pg_error *err)
     PGconn *c = PQconnectStartParams(keys, vals, 1);
     if (!c)
         return PRD_ENOMEM;
-    int64_t deadline = prd__pg_real_ns() + (int64_t)cfg->connect_timeout_ms * 1000000;
+    int64_t deadline = prd__pg_min_deadline(
+        prd__pg_real_ns() + (int64_t)cfg->connect_timeout_ms * 1000000, deadline_ns);
     PostgresPollingStatusType ps = PQstatus(c) == CONNECTION_BAD ? PGRES_POLLING_FAILED
                                                                  : PGRES_POLLING_WRITING;
     prd_status st = PRD_OK;
@@ -68,8 +70,8 @@ prd_status prd__pg_connect(prd_pg_pool *pool, PGconn **out, prd_pg_error *err)
     }
     if (st != PRD_OK) {
         if (st == PRD_ETIMEOUT)
-            prd__pg_error_set(err, st, "08001", "could not connect within %u ms",
-                              cfg->connect_timeout_ms);
+            prd__pg_error_set(err, st, "08001", "could not connect before the deadline "
+                              "(connect_timeout %u ms)", cfg->connect_timeout_ms);
         else
             prd__pg_error_from_conn(err, c, st, "08001");
         prd__pg_error_scrub(err, cfg->password);
@@ -77,8 +79,34 @@ prd_status prd__pg_connect(prd_pg_pool *pool, PGconn **out, prd_pg_error *err)
         return st;
     }
     PQsetNoticeProcessor(c, notice_to_log, pool);
+    /* Every wait from here on is ours (pg_wait.c): sends never block. */
+    if (PQsetnonblocking(c, 1) != 0) {
+        prd__pg_error_set(err, PRD_EDB, "08001", "could not make the connection nonblocking");
+        PQfinish(c);
+        return PRD_EDB;
+    }
     *out = c;
     return PRD_OK;
+}
+
+/* Notices to the log, and a FATAL or PANIC (a terminated backend, a
+ * server shutting down) remembered: COMMIT is then not sent into a
+ * session known to be over. */
+static void notice_received(void *arg, const PGresult *res)
+{
+    prd_pg_conn *c = arg;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (sev && (!strcmp(sev, "FATAL") || !strcmp(sev, "PANIC")))
+        c->server_gone = 1;
+    const char *msg = PQresultErrorMessage(res);
+    notice_to_log(c->pool, msg ? msg : "");
+}
+
+void prd__pg_watch_notices(prd_pg_conn *c)
+{
+    c->server_gone = 0;
+    if (c->pg)
+        PQsetNoticeReceiver(c->pg, notice_received, c);
 }
 
 void prd__pg_conn_close(prd_pg_conn *c)
@@ -101,11 +129,15 @@ void prd__pg_conn_close(prd_pg_conn *c)
     prd__pg_stmt_cache_clear(c);
 }
 
-int prd__pg_ping(prd_pg_conn *c)
+int prd__pg_ping(prd_pg_conn *c, int64_t deadline_ns)
 {
-    if (!c->pg || PQstatus(c->pg) != CONNECTION_OK)
+    if (!c->pg || PQstatus(c->pg) != CONNECTION_OK || c->server_gone ||
+        prd__pg_input_waiting_dead(c)) {
+        c->broken = 1;
         return -1;
-    PGresult *r = PQexec(c->pg, "");
+    }
+    prd_status st;
+    PGresult *r = prd__pg_exec(c, "", deadline_ns, &st);
     int ok = r && PQresultStatus(r) == PGRES_EMPTY_QUERY;
     PQclear(r);
     if (!ok)
@@ -153,10 +185,13 @@ static int server_read_only(const prd_pg_conn *c)
 void prd__pg_note_failure(prd_pg_conn *c, const char *sqlstate)
 {
     int lost = !c->pg || PQstatus(c->pg) == CONNECTION_BAD;
+    /* 57P01 is also what pg_terminate_backend sends one session: that
+     * connection is broken and the others are checked before reuse
+     * (suspect), so one kill costs one connection, and a real shutdown
+     * still empties the pool as each check fails. */
     int failover = sqlstate && ((!strcmp(sqlstate, "25006") && server_read_only(c)) ||
-                                !strcmp(sqlstate, "57P01") || !strcmp(sqlstate, "57P02") ||
-                                !strcmp(sqlstate, "57P03"));
-    if (lost || starts(sqlstate, "08")) {
+                                !strcmp(sqlstate, "57P02") || !strcmp(sqlstate, "57P03"));
+    if (lost || starts(sqlstate, "08") || (sqlstate && !strcmp(sqlstate, "57P01"))) {
         c->broken = 1;
         prd__pg_pool_suspect(c->pool);
     }
@@ -244,7 +279,8 @@ static prd_status stmt_make_room(prd_pg_conn *c)
     if (PQtransactionStatus(c->pg) != PQTRANS_INERROR) {
         char sql[40] = "DEALLOCATE ";
         stmt_name(c->stmts[lru].id, sql + strlen(sql));
-        PQclear(PQexec(c->pg, sql));
+        prd_status st;
+        PQclear(prd__pg_exec(c, sql, prd__pg_stmt_deadline(c), &st));
     }
     stmt_forget(c, &c->stmts[lru]);
     return PRD_OK;
@@ -261,10 +297,14 @@ struct stmt_args {
 };
 
 /* Read one command's results in pipeline mode: the first is kept. */
-static PGresult *read_one(PGconn *pg)
+static PGresult *read_one(prd_pg_conn *c, int64_t deadline, prd_status *st)
 {
+    PGconn *pg = c->pg;
     PGresult *first = NULL, *r;
-    for (int guard = 0; guard < 1000000 && (r = PQgetResult(pg)) != NULL; guard++) {
+    if (*st == PRD_ETIMEOUT)
+        return NULL;
+    for (int guard = 0; guard < 1000000 && (r = prd__pg_get_result(c, deadline, st)) != NULL;
+         guard++) {
         if (!first)
             first = r;
         else
@@ -284,7 +324,8 @@ static int res_ok(const PGresult *r)
 /* BEGIN (when pending), Parse (when not cached) and Bind/Execute in one
  * round trip with libpq's pipeline mode. */
 static PGresult *run_pipelined(prd_pg_conn *c, const char *sql, const char *name, int prepare,
-                               const struct stmt_args *a, int *prepared_ok)
+                               const struct stmt_args *a, int *prepared_ok, int64_t deadline,
+                               prd_status *tst)
 {
     PGconn *pg = c->pg;
     *prepared_ok = 0;
@@ -310,7 +351,7 @@ static PGresult *run_pipelined(prd_pg_conn *c, const char *sql, const char *name
         ok = PQpipelineSync(pg);
     PGresult *err = NULL, *exec = NULL;
     if (sent_begin) {
-        PGresult *r = read_one(pg);
+        PGresult *r = read_one(c, deadline, tst);
         if (res_ok(r))
             c->begin_pending = 0;
         if (!res_ok(r) && !err)
@@ -319,7 +360,7 @@ static PGresult *run_pipelined(prd_pg_conn *c, const char *sql, const char *name
             PQclear(r);
     }
     if (sent_prep) {
-        PGresult *r = read_one(pg);
+        PGresult *r = read_one(c, deadline, tst);
         *prepared_ok = res_ok(r);
         if (!res_ok(r) && !err)
             err = r;
@@ -327,9 +368,14 @@ static PGresult *run_pipelined(prd_pg_conn *c, const char *sql, const char *name
             PQclear(r);
     }
     if (sent_exec)
-        exec = read_one(pg);
+        exec = read_one(c, deadline, tst);
+    if (*tst == PRD_ETIMEOUT) { /* the session is out of step: given up */
+        PQclear(err);
+        PQclear(exec);
+        return NULL;
+    }
     if (ok && PQstatus(pg) == CONNECTION_OK) {
-        PGresult *sync = PQgetResult(pg);
+        PGresult *sync = prd__pg_get_result(c, deadline, tst);
         if (sync && PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
             c->broken = 1; /* out of step with the server: never reuse */
         PQclear(sync);
@@ -343,16 +389,19 @@ static PGresult *run_pipelined(prd_pg_conn *c, const char *sql, const char *name
     return exec;
 }
 
+/* *oom: PRD_ENOMEM, or PRD_ETIMEOUT when the deadline passed. */
 static PGresult *run(prd_pg_conn *c, const char *sql, size_t sql_len, const struct stmt_args *a,
                      prd_status *oom)
 {
     prd_pg_pool *pool = c->pool;
     *oom = PRD_OK;
+    int64_t deadline = prd__pg_stmt_deadline(c);
     if (pool->cfg->stmt_cache_size == 0) {
         if (!c->begin_pending)
-            return PQexecParams(c->pg, sql, a->n, a->oids, a->vals, a->lens, a->fmts, 0);
+            return prd__pg_exec_params(c, sql, NULL, a->n, a->oids, a->vals, a->lens, a->fmts,
+                                       deadline, oom);
         int unused;
-        return run_pipelined(c, sql, NULL, 0, a, &unused);
+        return run_pipelined(c, sql, NULL, 0, a, &unused, deadline, oom);
     }
     uint64_t h = hash_sql(sql, sql_len);
     struct prd__pg_stmt *s = stmt_find(c, h, sql);
@@ -361,9 +410,10 @@ static PGresult *run(prd_pg_conn *c, const char *sql, size_t sql_len, const stru
         s->last_use = ++c->use_tick;
         stmt_name(s->id, name);
         if (!c->begin_pending)
-            return PQexecPrepared(c->pg, name, a->n, a->vals, a->lens, a->fmts, 0);
+            return prd__pg_exec_params(c, sql, name, a->n, a->oids, a->vals, a->lens, a->fmts,
+                                       deadline, oom);
         int unused;
-        return run_pipelined(c, sql, name, 0, a, &unused);
+        return run_pipelined(c, sql, name, 0, a, &unused, deadline, oom);
     }
     if ((*oom = stmt_make_room(c)) != PRD_OK)
         return NULL;
@@ -375,7 +425,7 @@ static PGresult *run(prd_pg_conn *c, const char *sql, size_t sql_len, const stru
     uint32_t id = ++c->next_stmt_id;
     stmt_name(id, name);
     int prepared_ok = 0;
-    PGresult *r = run_pipelined(c, sql, name, 1, a, &prepared_ok);
+    PGresult *r = run_pipelined(c, sql, name, 1, a, &prepared_ok, deadline, oom);
     if (prepared_ok) {
         prd__pg_local_add(&c->stats, PRD_PG_M_PREPARES, 1);
         c->stmts[c->n_stmts++] =
@@ -443,6 +493,14 @@ static prd_status query(prd_pg_conn *c, const char *sql, const struct stmt_args 
     int64_t t0 = prd__pg_real_ns();
     prd_status oom;
     PGresult *r = run(c, sql, sql_len, a, &oom);
+    if (oom == PRD_ETIMEOUT) {
+        int64_t tns = prd__pg_real_ns() - t0;
+        prd__pg_local_add(&c->stats, PRD_PG_M_QUERIES, 1);
+        prd__pg_local_add(&c->stats, PRD_PG_M_QUERY_ERRORS, 1);
+        prd__pg_local_observe(&c->stats, PRD_PG_H_QUERY, tns);
+        log_slow(c, sql, sql_len, a->n, tns);
+        return PRD_ETIMEOUT; /* c->error says so; c is broken */
+    }
     if (!r && oom == PRD_OK && PQstatus(c->pg) == CONNECTION_OK && !c->broken) {
         /* libpq could not allocate a result */
         oom = PRD_ENOMEM;
@@ -461,6 +519,8 @@ static prd_status query(prd_pg_conn *c, const char *sql, const struct stmt_args 
             if (PQtransactionStatus(c->pg) == PQTRANS_IDLE && !c->in_tx) {
                 PQclear(r);
                 r = run(c, sql, sql_len, a, &oom);
+                if (oom == PRD_ETIMEOUT)
+                    return PRD_ETIMEOUT;
             } else if (c->in_tx) {
                 c->retryable = 1; /* the transaction is spoiled: run it again */
                 memcpy(c->retry_sqlstate, ss, 5);
@@ -538,7 +598,10 @@ prd_status prd__pg_exec_simple(prd_pg_conn *c, const char *sql)
         c->broken = 1;
         return PRD_EDB;
     }
-    PGresult *r = PQexec(c->pg, sql);
+    prd_status tst;
+    PGresult *r = prd__pg_exec(c, sql, prd__pg_stmt_deadline(c), &tst);
+    if (tst == PRD_ETIMEOUT)
+        return PRD_ETIMEOUT;
     if (res_ok(r)) {
         PQclear(r);
         return PRD_OK;

@@ -19,7 +19,7 @@ static const char *const metric_names[PRD_PG_METRIC_MAX + 1] = {
     "leaks_total",          "slow_queries_total",
     "broken_total",         "failovers_total",
     "recycled_total",       "prepares_total",
-    "unknown_commits_total",
+    "unknown_commits_total", "query_timeouts_total",
 };
 
 /* Upper bounds in ns; the last bucket is +Inf. */

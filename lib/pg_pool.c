@@ -146,6 +146,8 @@ static void slot_free(prd_pg_pool *p, prd_pg_conn *c)
 static void mark_out_at(prd_pg_pool *p, prd_pg_conn *c, const char *file, int line, int64_t now)
 {
     c->state = PRD__SLOT_OUT;
+    c->owner = pthread_self();
+    c->tx_deadline_ns = INT64_MAX;
     c->acquired_file = file;
     c->acquired_line = line;
     c->acquired_ns = now;
@@ -169,6 +171,7 @@ static void slot_give(prd_pg_pool *p, prd_pg_conn *c)
             p->wait_tail = NULL;
         p->n_waiting--;
         mark_out(p, c, w->file, w->line);
+        c->owner = w->thread; /* the waiter's, not the releaser's */
         w->handed = c;
         pthread_cond_signal(&w->cond);
         return;
@@ -224,13 +227,17 @@ static void after_fork(prd_pg_pool *p)
             prd_pg_conn *c = p->slots[i];
             if (!c)
                 continue;
-            if (c->state == PRD__SLOT_OUT) {
-                /* Still held by this process's code: closed on release. */
+            if (c->state == PRD__SLOT_OUT && pthread_equal(c->owner, pthread_self())) {
+                /* Held by the thread that forked, the one thread the
+                 * child has: its code may still release it (then closed,
+                 * socket untouched). */
                 c->doomed = c->broken = 1;
                 p->n_out++;
                 p->n_open++;
                 continue;
             }
+            /* Idle, connecting, or held by a thread that does not exist
+             * in the child: nobody here will ever release it. */
             prd__pg_conn_close(c); /* made before the fork: socket untouched */
             c->state = PRD__SLOT_EMPTY;
         }
@@ -265,24 +272,51 @@ static void log_connect_failure(prd_pg_pool *p, const prd_pg_error *e, uint32_t 
 
 /* Connect c (reserved, state CONNECTING). On success c is ready (not yet
  * given anywhere); on failure the slot is freed and backoff armed. */
-static prd_status slot_connect(prd_pg_pool *p, prd_pg_conn *c, prd_pg_error *err)
+static prd_status slot_connect(prd_pg_pool *p, prd_pg_conn *c, prd_pg_error *err,
+                               int64_t deadline_ns)
 {
     PGconn *pg = NULL;
     prd_pg_error local = {.status = PRD_OK};
     prd_pg_error *e = err ? err : &local;
-    prd_status st = prd__pg_connect(p, &pg, e);
     pthread_mutex_lock(&p->lock);
+    uint64_t round = p->connect_round;
+    pthread_mutex_unlock(&p->lock);
+    int64_t own_end = prd__pg_real_ns() + (int64_t)p->cfg->connect_timeout_ms * 1000000;
+    prd_status st = prd__pg_connect(p, &pg, e, deadline_ns);
+    pthread_mutex_lock(&p->lock);
+    if (st == PRD_ETIMEOUT && deadline_ns < own_end) {
+        /* The caller's deadline ended the attempt, not the server: no
+         * backoff, and no failure on the server's record. */
+        prd__pg_error_set(e, PRD_ETIMEOUT, NULL,
+                          "acquire deadline reached while connecting (connect_timeout %u ms)",
+                          p->cfg->connect_timeout_ms);
+        slot_free(p, c);
+        pthread_mutex_unlock(&p->lock);
+        return st;
+    }
     if (st != PRD_OK) {
         prd__pg_metric_add(&p->metrics, PRD_PG_M_CONNECT_FAILURES, 1);
-        uint32_t n = ++p->connect_failures_in_row;
-        int64_t b = prd__pg_backoff_ns(p->cfg->backoff_initial_ms, p->cfg->backoff_max_ms, n - 1);
-        p->next_connect_ns = prd__pg_real_ns() + b;
+        /* One backoff step a round: connects that started in the same
+         * round and failed together count once (during a restart, eight
+         * in flight made the wait grow eightfold). */
+        int first_of_round = round == p->connect_round;
+        if (first_of_round) {
+            p->connect_round++;
+            uint32_t n = ++p->connect_failures_in_row;
+            int64_t b = prd__pg_backoff_ns(p->cfg->backoff_initial_ms, p->cfg->backoff_max_ms,
+                                           n - 1);
+            p->next_connect_ns = prd__pg_real_ns() + b;
+        }
+        uint32_t n = p->connect_failures_in_row;
+        int64_t b = p->next_connect_ns - prd__pg_real_ns();
         prd__pg_error_copy(&p->last_connect_error, e);
         slot_free(p, c);
         pthread_mutex_unlock(&p->lock);
-        log_connect_failure(p, e, n, b);
+        if (first_of_round)
+            log_connect_failure(p, e, n, b > 0 ? b : 0);
         return st;
     }
+    p->connect_round++;
     uint32_t had_failed = p->connect_failures_in_row;
     p->connect_failures_in_row = 0;
     p->next_connect_ns = 0;
@@ -290,7 +324,8 @@ static prd_status slot_connect(prd_pg_pool *p, prd_pg_conn *c, prd_pg_error *err
     c->generation = p->generation;
     c->checked_epoch = atomic_load(&p->suspect_epoch);
     c->fork_epoch = prd__pg_fork_epoch();
-    c->broken = c->doomed = 0;
+    c->broken = c->doomed = c->timed_out = 0;
+    prd__pg_watch_notices(c);
     int64_t now = prd__pg_now_ns(p);
     c->created_ns = c->last_used_ns = now;
     c->expires_ns = INT64_MAX;
@@ -357,12 +392,12 @@ static enum verdict judge(prd_pg_pool *p, prd_pg_conn *c, int64_t now)
     return GOOD;
 }
 
-static int still_good(prd_pg_pool *p, prd_pg_conn *c, int64_t now)
+static int still_good(prd_pg_pool *p, prd_pg_conn *c, int64_t now, int64_t deadline_ns)
 {
     enum verdict v = judge(p, c, now);
     if (v == CHECK) {
         c->checked_epoch = atomic_load(&p->suspect_epoch);
-        return prd__pg_ping(c) == 0;
+        return prd__pg_ping(c, deadline_ns) == 0;
     }
     return v == GOOD;
 }
@@ -459,7 +494,7 @@ prd_status prd_pg_pool_acquire_at(prd_pg_pool *p, prd_pg_conn **out, prd_pg_erro
             c->state = PRD__SLOT_CONNECTING;
             pthread_mutex_unlock(&p->lock);
             prd_status st = PRD_OK;
-            if (how == TAKE_IDLE && !still_good(p, c, prd__pg_now_ns(p))) {
+            if (how == TAKE_IDLE && !still_good(p, c, prd__pg_now_ns(p), deadline)) {
                 prd__pg_metric_add(&p->metrics, c->broken || (c->pg && PQstatus(c->pg) != CONNECTION_OK)
                                                      ? PRD_PG_M_BROKEN
                                                      : PRD_PG_M_RECYCLED,
@@ -468,7 +503,7 @@ prd_status prd_pg_pool_acquire_at(prd_pg_pool *p, prd_pg_conn **out, prd_pg_erro
                 how = TAKE_NEW;
             }
             if (how == TAKE_NEW)
-                st = slot_connect(p, c, err);
+                st = slot_connect(p, c, err, deadline);
             pthread_mutex_lock(&p->lock);
             if (st == PRD_OK) {
                 if (p->closing) {
@@ -522,6 +557,7 @@ prd_status prd_pg_pool_acquire_at(prd_pg_pool *p, prd_pg_conn **out, prd_pg_erro
             w.next = NULL;
             w.file = file;
             w.line = line;
+            w.thread = pthread_self();
             /* The waiter lives on this stack frame: every return below
              * takes it off the queue first (or a releaser already did). */
             if (p->wait_tail)
@@ -559,7 +595,9 @@ void prd_pg_pool_release(prd_pg_conn *c)
     if (c->pg && !c->broken && c->fork_epoch == epoch) {
         PGTransactionStatusType ts = PQtransactionStatus(c->pg);
         if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
-            PGresult *r = PQexec(c->pg, "ROLLBACK");
+            c->tx_deadline_ns = INT64_MAX;
+            prd_status tst;
+            PGresult *r = prd__pg_exec(c, "ROLLBACK", prd__pg_stmt_deadline(c), &tst);
             if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
                 c->broken = 1;
             PQclear(r);
@@ -719,7 +757,7 @@ static void fill_min(prd_pg_pool *p)
             prd__pg_real_ns() >= p->next_connect_ns)
             c = slot_reserve(p);
         pthread_mutex_unlock(&p->lock);
-        if (!c || slot_connect(p, c, NULL) != PRD_OK)
+        if (!c || slot_connect(p, c, NULL, INT64_MAX) != PRD_OK)
             return;
         pthread_mutex_lock(&p->lock);
         if (p->closing) {
@@ -835,7 +873,7 @@ prd_status prd_pg_pool_new(const prd_pg_config *cfg, prd_pg_pool **out, prd_pg_e
         pthread_mutex_lock(&p->lock);
         prd_pg_conn *c = slot_reserve(p);
         pthread_mutex_unlock(&p->lock);
-        st = c ? slot_connect(p, c, err) : PRD_ENOMEM;
+        st = c ? slot_connect(p, c, err, INT64_MAX) : PRD_ENOMEM;
         if (st != PRD_OK) {
             pool_destroy(p);
             return st;

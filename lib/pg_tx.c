@@ -15,9 +15,10 @@ struct prd_pg_tx_options {
     int read_only, deferrable;
     uint32_t max_attempts;
     uint32_t backoff_initial_ms, backoff_max_ms;
+    uint32_t timeout_ms; /* every attempt, statement and backoff; 0 = none */
 };
 
-static const prd_pg_tx_options defaults = {PRD_PG_READ_COMMITTED, 0, 0, 10, 2, 200};
+static const prd_pg_tx_options defaults = {PRD_PG_READ_COMMITTED, 0, 0, 10, 2, 200, 0};
 
 prd_status prd_pg_tx_options_new(prd_pg_tx_options **out)
 {
@@ -78,6 +79,14 @@ prd_status prd_pg_tx_options_set_backoff_ms(prd_pg_tx_options *o, uint32_t initi
     return PRD_OK;
 }
 
+prd_status prd_pg_tx_options_set_timeout_ms(prd_pg_tx_options *o, uint32_t ms)
+{
+    if (!o || ms > 24u * 3600 * 1000)
+        return PRD_EINVAL;
+    o->timeout_ms = ms;
+    return PRD_OK;
+}
+
 static void begin_sql(const prd_pg_tx_options *o, char *out, size_t cap)
 {
     static const char *const levels[] = {"READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"};
@@ -99,8 +108,14 @@ enum commit_outcome { COMMITTED, FAILED, RETRY, UNKNOWN };
 static enum commit_outcome commit(prd_pg_conn *c, prd_status *st)
 {
     PGconn *pg = c->pg;
-    if (c->broken || !pg || PQstatus(pg) != CONNECTION_OK || !PQsendQuery(pg, "COMMIT")) {
-        /* The message did not reach the socket: the server rolls back. */
+    /* What the server already said first: a backend terminated while fn
+     * ran has sent its FATAL (and closed) before COMMIT could reach it, so
+     * the transaction is known to be rolled back and runs again, instead
+     * of being reported unknown. */
+    int dead = c->broken || !pg || PQstatus(pg) != CONNECTION_OK || c->server_gone ||
+               prd__pg_input_waiting_dead(c);
+    if (dead || !PQsendQuery(pg, "COMMIT")) {
+        /* The message did not reach the server: it rolls back. */
         prd__pg_error_from_conn(&c->error, pg, PRD_EDB, "08006");
         c->broken = 1;
         c->retryable = 1;
@@ -109,14 +124,22 @@ static enum commit_outcome commit(prd_pg_conn *c, prd_status *st)
         return RETRY;
     }
     PGresult *first = NULL, *r;
-    while ((r = PQgetResult(pg)) != NULL) {
+    prd_status wst = PRD_OK;
+    int64_t deadline = prd__pg_stmt_deadline(c);
+    while ((r = prd__pg_get_result(c, deadline, &wst)) != NULL) {
         if (!first)
             first = r;
         else
             PQclear(r);
     }
     enum commit_outcome out;
-    if (first && PQresultStatus(first) == PGRES_COMMAND_OK) {
+    if (wst == PRD_ETIMEOUT) {
+        /* COMMIT went out and no answer came back in time. */
+        prd__pg_error_set(&c->error, PRD_EUNKNOWN, "08007",
+                          "no answer to COMMIT before the deadline: outcome unknown");
+        *st = PRD_EUNKNOWN;
+        out = UNKNOWN;
+    } else if (first && PQresultStatus(first) == PGRES_COMMAND_OK) {
         /* A transaction already failed answers COMMIT with "ROLLBACK". */
         out = strcmp(PQcmdStatus(first), "COMMIT") == 0 ? COMMITTED : FAILED;
         if (out == FAILED)
@@ -153,8 +176,22 @@ static void rollback(prd_pg_conn *c)
     prd__pg_error_copy(&c->error, &keep);
 }
 
-prd_status prd_pg_tx_run(prd_pg_pool *pool, const prd_pg_tx_options *opts, prd_pg_tx_fn fn,
-                         void *userdata, prd_pg_error *err)
+static prd_status out_of_time(prd_pg_error *err)
+{
+    prd__pg_error_set(err, PRD_ETIMEOUT, NULL, "transaction timeout reached before it committed");
+    return PRD_ETIMEOUT;
+}
+
+/* The function itself, for callers without the header's macro (other
+ * languages through FFI): leak reports then name prd_pg_tx_run. */
+prd_status(prd_pg_tx_run)(prd_pg_pool *pool, const prd_pg_tx_options *opts, prd_pg_tx_fn fn,
+                          void *userdata, prd_pg_error *err)
+{
+    return prd_pg_tx_run_at(pool, opts, fn, userdata, err, "prd_pg_tx_run", 0);
+}
+
+prd_status prd_pg_tx_run_at(prd_pg_pool *pool, const prd_pg_tx_options *opts, prd_pg_tx_fn fn,
+                            void *userdata, prd_pg_error *err, const char *file, int line)
 {
     prd__pg_error_clear(err);
     if (!pool || !fn)
@@ -163,16 +200,28 @@ prd_status prd_pg_tx_run(prd_pg_pool *pool, const prd_pg_tx_options *opts, prd_p
         opts = &defaults;
     char begin[96];
     begin_sql(opts, begin, sizeof begin);
+    int64_t tx_deadline = opts->timeout_ms
+                              ? prd__pg_real_ns() + (int64_t)opts->timeout_ms * 1000000
+                              : INT64_MAX;
     prd_status st = PRD_OK;
     for (uint32_t attempt = 0; attempt < opts->max_attempts; attempt++) {
-        if (attempt > 0)
-            sleep_ns(prd__pg_backoff_ns(opts->backoff_initial_ms ? opts->backoff_initial_ms : 1,
-                                        opts->backoff_max_ms ? opts->backoff_max_ms : 1,
-                                        attempt - 1));
+        if (attempt > 0) {
+            int64_t pause =
+                prd__pg_backoff_ns(opts->backoff_initial_ms ? opts->backoff_initial_ms : 1,
+                                   opts->backoff_max_ms ? opts->backoff_max_ms : 1, attempt - 1);
+            if (prd__pg_real_ns() + pause >= tx_deadline)
+                return out_of_time(err);
+            sleep_ns(pause);
+        }
         prd_pg_conn *c;
-        st = prd_pg_pool_acquire_at(pool, &c, err, "prd_pg_tx_run", 0);
+        st = prd_pg_pool_acquire_at(pool, &c, err, file ? file : "prd_pg_tx_run", line);
         if (st != PRD_OK)
             return st;
+        if (prd__pg_real_ns() >= tx_deadline) {
+            prd_pg_pool_release(c);
+            return out_of_time(err);
+        }
+        c->tx_deadline_ns = tx_deadline;
         c->in_tx = 1;
         c->begin_pending = 1;
         c->tx_read_only = opts->read_only;

@@ -162,6 +162,14 @@ PRD_API prd_status prd_pg_config_set_health_check_after_ms(prd_pg_config *cfg, u
 PRD_API prd_status prd_pg_config_set_statement_timeout_ms(prd_pg_config *cfg, uint32_t ms);
 PRD_API prd_status prd_pg_config_set_idle_in_transaction_timeout_ms(prd_pg_config *cfg, uint32_t ms);
 PRD_API prd_status prd_pg_config_set_lock_timeout_ms(prd_pg_config *cfg, uint32_t ms);
+/* The client's own deadline for each statement, enforced whatever the
+ * network does (a frozen link, a server that stopped answering): when it
+ * passes, the statement fails with PRD_ETIMEOUT and the connection is
+ * closed (its protocol state is lost). 0 (default): statement_timeout +
+ * 2 s, so the server's 57014 normally comes first; none when
+ * statement_timeout is 0 too. A transaction's deadline
+ * (prd_pg_tx_options_set_timeout_ms) bounds it further. */
+PRD_API prd_status prd_pg_config_set_query_timeout_ms(prd_pg_config *cfg, uint32_t ms);
 /* 1..63 printable ASCII characters; overrides one in the conninfo. */
 PRD_API prd_status prd_pg_config_set_application_name(prd_pg_config *cfg, const char *name);
 /* A connection held longer than ms is reported once (log WARN with the
@@ -355,6 +363,12 @@ PRD_API prd_status prd_pg_tx_options_set_deferrable(prd_pg_tx_options *o, int de
 PRD_API prd_status prd_pg_tx_options_set_max_attempts(prd_pg_tx_options *o, uint32_t n); /* 1..1000 */
 PRD_API prd_status prd_pg_tx_options_set_backoff_ms(prd_pg_tx_options *o, uint32_t initial_ms,
                                                     uint32_t max_ms);
+/* A deadline for the whole of prd_pg_tx_run: every statement's and
+ * COMMIT's wait ends by it (as with the query timeout: PRD_ETIMEOUT and
+ * the connection closed; a COMMIT without answer is PRD_EUNKNOWN), and no
+ * retry starts that its backoff would take past it (PRD_ETIMEOUT).
+ * 0 (default): none beyond the query timeout. At most 24 h. */
+PRD_API prd_status prd_pg_tx_options_set_timeout_ms(prd_pg_tx_options *o, uint32_t ms);
 
 /* The work of a transaction. Return PRD_OK to commit; anything else rolls
  * back and is returned (statuses of failed queries included: a
@@ -371,10 +385,21 @@ typedef prd_status (*prd_pg_tx_fn)(prd_pg_conn *conn, void *userdata);
  * rollback); PRD_ERETRY when every attempt failed retryably;
  * PRD_EUNKNOWN when the connection was lost while COMMIT was in flight
  * (the transaction may or may not have committed: never retried);
- * acquire errors as prd_pg_pool_acquire_at.
+ * PRD_ETIMEOUT when the transaction's deadline passed; acquire errors as
+ * prd_pg_pool_acquire_at.
+ *
+ * The macro passes the caller's file and line (leak reports and the
+ * housekeeping's "held too long" name them, not the library); the
+ * function of the same name stays exported for FFI callers, whose leak
+ * reports say prd_pg_tx_run.
  */
 PRD_API prd_status prd_pg_tx_run(prd_pg_pool *pool, const prd_pg_tx_options *opts,
                                  prd_pg_tx_fn fn, void *userdata, prd_pg_error *err);
+PRD_API prd_status prd_pg_tx_run_at(prd_pg_pool *pool, const prd_pg_tx_options *opts,
+                                    prd_pg_tx_fn fn, void *userdata, prd_pg_error *err,
+                                    const char *file, int line);
+#define prd_pg_tx_run(pool, opts, fn, userdata, err)                                            \
+    prd_pg_tx_run_at((pool), (opts), (fn), (userdata), (err), __FILE__, __LINE__)
 
 /*
  * Nested work inside a transaction function: SAVEPOINT, fn, RELEASE; when
@@ -411,9 +436,10 @@ typedef enum prd_pg_metric {
     PRD_PG_M_FAILOVERS = 17,       /* generations dropped (failover/shutdown) */
     PRD_PG_M_RECYCLED = 18,        /* closed for idle time or lifetime */
     PRD_PG_M_PREPARES = 19,        /* statements prepared */
-    PRD_PG_M_UNKNOWN_COMMITS = 20  /* COMMITs whose outcome is unknown */
+    PRD_PG_M_UNKNOWN_COMMITS = 20, /* COMMITs whose outcome is unknown */
+    PRD_PG_M_QUERY_TIMEOUTS = 21   /* statements that hit the client deadline */
 } prd_pg_metric;
-#define PRD_PG_METRIC_MAX 20
+#define PRD_PG_METRIC_MAX 21
 
 /* A metric's value now; 0 for a NULL pool or an unknown metric. */
 PRD_API uint64_t prd_pg_pool_metric(const prd_pg_pool *pool, prd_pg_metric which);

@@ -51,6 +51,10 @@ struct prd_pg_config {
     uint32_t lifetime_jitter_pct;
     uint64_t health_check_after_ms;
     uint32_t statement_timeout_ms, idle_in_tx_timeout_ms, lock_timeout_ms;
+    uint32_t query_timeout_ms; /* the client's deadline a statement (0: derived) */
+    /* TCP settings libpq gets unless the conninfo names them: "" = the
+     * conninfo's own (a dead peer is noticed in about 30 s) */
+    char keepalives_idle[8], keepalives_interval[8], keepalives_count[8], tcp_user_timeout[12];
     char application_name[64];
     int app_name_set;         /* set by the setter: overrides the conninfo's */
     char connect_timeout_s[12]; /* for libpq's per-host timeout; "" when the conninfo has one */
@@ -67,7 +71,7 @@ struct prd_pg_config {
 prd_status prd__pg_config_copy(const prd_pg_config *src, prd_pg_config **out);
 /* Startup parameters for PQconnectStartParams (pointers into cfg and
  * into options_buf, which must outlive the connect). */
-#define PRD__PG_START_PARAMS 5 /* including the NULL terminator */
+#define PRD__PG_START_PARAMS 10 /* including the NULL terminator */
 void prd__pg_config_start_params(const prd_pg_config *cfg, const char **keys, const char **vals,
                                  char *options_buf, size_t options_cap);
 
@@ -144,6 +148,10 @@ struct prd_pg_conn {
     int leak_reported;
     int broken;          /* lost or unusable: close on release */
     int doomed;          /* failover or close: close on release */
+    int timed_out;       /* a reply missed its deadline: the session is out of step */
+    int server_gone;     /* the server sent FATAL or PANIC: the session is ending */
+    pthread_t owner;     /* the thread that acquired it (fork: who still holds it) */
+    int64_t tx_deadline_ns; /* INT64_MAX, or the end of prd_pg_tx_run's time */
     /* transaction state (pg_tx.c) */
     int in_tx;           /* inside prd_pg_tx_run */
     int begin_pending;   /* BEGIN not sent yet: goes with the first statement */
@@ -160,10 +168,35 @@ struct prd_pg_conn {
     struct prd__pg_stats stats;
 };
 
-/* Open a connection for the pool (non-blocking connect, our deadline). */
-prd_status prd__pg_connect(prd_pg_pool *pool, PGconn **out, prd_pg_error *err);
-/* One round trip to check a connection; 0 when it is usable. */
-int prd__pg_ping(prd_pg_conn *c);
+/* Open a connection for the pool (non-blocking connect, by the earlier
+ * of deadline_ns and the connect timeout; left in nonblocking mode). */
+prd_status prd__pg_connect(prd_pg_pool *pool, PGconn **out, prd_pg_error *err,
+                           int64_t deadline_ns);
+/* libpq's notices go to the log; FATAL and PANIC mark c server_gone. */
+void prd__pg_watch_notices(prd_pg_conn *c);
+/* One round trip to check a connection by deadline_ns; 0 when usable. */
+int prd__pg_ping(prd_pg_conn *c, int64_t deadline_ns);
+
+/* ---- waiting with a deadline (pg_wait.c) ---- */
+
+/* Without a query timeout, the client waits statement_timeout plus this
+ * before it gives up: the server's own timeout error should come first. */
+#define PRD__PG_QUERY_SLACK_MS 2000
+/* A statement's deadline on c (INT64_MAX: none). */
+int64_t prd__pg_stmt_deadline(const prd_pg_conn *c);
+int64_t prd__pg_min_deadline(int64_t a, int64_t b);
+/* PQgetResult once it will not block; NULL with *st PRD_ETIMEOUT when the
+ * deadline passed (c is then broken and its error set). */
+PGresult *prd__pg_get_result(prd_pg_conn *c, int64_t deadline, prd_status *st);
+/* PQexec, PQexecParams and PQexecPrepared (name) with a deadline. */
+PGresult *prd__pg_exec(prd_pg_conn *c, const char *sql, int64_t deadline, prd_status *st);
+PGresult *prd__pg_exec_params(prd_pg_conn *c, const char *sql, const char *name, int n,
+                              const Oid *oids, const char *const *vals, const int *lens,
+                              const int *fmts, int64_t deadline, prd_status *st);
+/* Mark c timed out: broken, error set, counted. */
+void prd__pg_timed_out(prd_pg_conn *c, int64_t deadline_ns);
+/* 1 when what the server already sent says the session is over. */
+int prd__pg_input_waiting_dead(prd_pg_conn *c);
 /* Drop the prepared statement cache (after DISCARD or reconnect). */
 void prd__pg_stmt_cache_clear(prd_pg_conn *c);
 /* Close the libpq connection; in a forked child, without touching the
@@ -183,6 +216,7 @@ struct prd__pg_waiter {
     int wake;            /* a slot freed or the pool closed: look again */
     const char *file;    /* where the waiter acquires from (leak reports) */
     int line;
+    pthread_t thread;    /* who waits: the owner of what it is handed */
     struct prd__pg_waiter *next;
 };
 
@@ -199,8 +233,10 @@ struct prd_pg_pool {
     _Atomic int closing;
     unsigned long fork_epoch; /* of the process the pool state belongs to */
     int refs; /* 1 for the owner + 1 per connection out */
-    /* reconnect backoff */
+    /* reconnect backoff: one step per round of failed connects, however
+     * many were in flight (connect_round counts rounds) */
     uint32_t connect_failures_in_row;
+    uint64_t connect_round;
     int64_t next_connect_ns; /* real monotonic time */
     prd_pg_error last_connect_error;
     /* housekeeping thread */

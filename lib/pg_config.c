@@ -137,6 +137,7 @@ prd_status prd_pg_config_new(const char *conninfo, prd_pg_config **out)
     prd_pg_config *cfg = prd__calloc(1, sizeof *cfg);
     if (!cfg)
         return PRD_ENOMEM;
+    memcpy(cfg->name, "default", sizeof "default");
     cfg->min_size = 1;
     cfg->max_size = 10;
     cfg->max_waiters = 1000;
@@ -311,6 +312,22 @@ prd_status prd_pg_config_set_reconnect_backoff_ms(prd_pg_config *cfg, uint32_t i
 RANGE_SETTER(prd_pg_config_set_slow_query_ms, uint64_t, slow_query_ms, 0, DAY_MS, "slow_query", " ms (0 = off)")
 
 RANGE_SETTER(prd_pg_config_set_maintenance_interval_ms, uint32_t, maintenance_interval_ms, 0, 3600000, "maintenance_interval", " ms (0 = no thread)")
+
+prd_status prd_pg_config_set_name(prd_pg_config *cfg, const char *name)
+{
+    CHECK_CFG(cfg);
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n >= sizeof cfg->name)
+        return refuse(cfg, "name: must be 1..63 characters");
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return refuse(cfg, "name: letters, digits, '_', '-' and '.' only");
+    }
+    memcpy(cfg->name, name, n + 1);
+    return PRD_OK;
+}
 
 prd_status prd_pg_config_set_logger(prd_pg_config *cfg, prd_logger *lg)
 {

@@ -22,6 +22,32 @@ static const char *const metric_names[PRD_PG_METRIC_MAX + 1] = {
     "unknown_commits_total", "query_timeouts_total",
 };
 
+/* # HELP texts, in the order of metric_names. */
+static const char *const metric_help[PRD_PG_METRIC_MAX + 1] = {
+    "Connections handed out by acquire.",
+    "Connections out to callers now.",
+    "Connections idle in the pool now.",
+    "Connections open or being opened now.",
+    "Callers waiting for a connection now.",
+    "Connections made to the server.",
+    "Connection attempts that failed (one backoff step per round).",
+    "Acquires that ended at their deadline.",
+    "Acquires refused because the wait queue was full.",
+    "Statements run.",
+    "Statements that failed.",
+    "Transactions committed by tx_run.",
+    "Transactions rolled back.",
+    "Transaction attempts run again after a retryable failure.",
+    "Connections held past the leak threshold.",
+    "Statements slower than the slow-query threshold.",
+    "Connections found broken and closed.",
+    "Connection generations dropped (failover, shutdown, demotion).",
+    "Connections closed for idle time or lifetime.",
+    "Statements prepared on the server.",
+    "COMMITs sent whose outcome is unknown (connection lost or no answer in time).",
+    "Statements that reached the client-side deadline.",
+};
+
 /* Upper bounds in ns; the last bucket is +Inf. */
 static const int64_t bounds_ns[PRD__PG_HBUCKETS] = {
     100000,    250000,    500000,     1000000,    2500000,   5000000,
@@ -233,14 +259,20 @@ size_t prd_pg_pool_prometheus(const prd_pg_pool *pool, const char *prefix, char 
     if (out_size)
         out[0] = '\0';
     size_t len = 0;
+    /* Every sample carries pool="<name>", so several pools in one process
+     * (or one scrape of several services) stay apart. */
+    const char *pl = pool->cfg->name;
     for (int m = 0; m <= PRD_PG_METRIC_MAX; m++) {
         const char *type = is_gauge((prd_pg_metric)m) ? "gauge" : "counter";
-        emit(out, out_size, &len, "# TYPE %s%s %s\n%s%s %llu\n", prefix, metric_names[m], type,
-             prefix, metric_names[m],
-             (unsigned long long)prd_pg_pool_metric(pool, (prd_pg_metric)m));
+        emit(out, out_size, &len, "# HELP %s%s %s\n# TYPE %s%s %s\n%s%s{pool=\"%s\"} %llu\n",
+             prefix, metric_names[m], metric_help[m], prefix, metric_names[m], type, prefix,
+             metric_names[m], pl, (unsigned long long)prd_pg_pool_metric(pool, (prd_pg_metric)m));
     }
     const struct prd__pg_metrics *mt = &pool->metrics;
-    emit(out, out_size, &len, "# TYPE %sretries_by_sqlstate_total counter\n", prefix);
+    emit(out, out_size, &len,
+         "# HELP %sretries_by_sqlstate_total Transaction retries by the SQLSTATE that caused "
+         "them.\n# TYPE %sretries_by_sqlstate_total counter\n",
+         prefix, prefix);
     for (size_t i = 0; i < PRD__PG_RETRY_CODES; i++) {
         uint64_t code = atomic_load(&((struct prd__pg_metrics *)mt)->retry_code[i]);
         if (!code)
@@ -251,26 +283,31 @@ size_t prd_pg_pool_prometheus(const prd_pg_pool *pool, const char *prefix, char 
             code >>= 8;
         }
         s[5] = '\0';
-        emit(out, out_size, &len, "%sretries_by_sqlstate_total{sqlstate=\"%s\"} %llu\n", prefix,
-             s, (unsigned long long)atomic_load(&((struct prd__pg_metrics *)mt)->retry_count[i]));
+        emit(out, out_size, &len, "%sretries_by_sqlstate_total{pool=\"%s\",sqlstate=\"%s\"} %llu\n",
+             prefix, pl, s,
+             (unsigned long long)atomic_load(&((struct prd__pg_metrics *)mt)->retry_count[i]));
     }
     static const char *const hnames[2] = {"acquire_wait_seconds", "query_seconds"};
+    static const char *const hhelp[2] = {"Time from the acquire call to a connection in hand.",
+                                         "Statement round trips."};
     for (int h = 0; h < 2; h++) {
-        emit(out, out_size, &len, "# TYPE %s%s histogram\n", prefix, hnames[h]);
+        emit(out, out_size, &len, "# HELP %s%s %s\n# TYPE %s%s histogram\n", prefix, hnames[h],
+             hhelp[h], prefix, hnames[h]);
         uint64_t total = 0;
         for (size_t i = 0; i < PRD__PG_HBUCKETS; i++) {
             int64_t ub;
             prd_pg_pool_histogram_bucket(pool, (prd_pg_histogram)h, i, &ub, &total);
             if (ub == INT64_MAX)
-                emit(out, out_size, &len, "%s%s_bucket{le=\"+Inf\"} %llu\n", prefix, hnames[h],
-                     (unsigned long long)total);
+                emit(out, out_size, &len, "%s%s_bucket{pool=\"%s\",le=\"+Inf\"} %llu\n", prefix,
+                     hnames[h], pl, (unsigned long long)total);
             else
-                emit(out, out_size, &len, "%s%s_bucket{le=\"%g\"} %llu\n", prefix, hnames[h],
-                     (double)ub / 1e9, (unsigned long long)total);
+                emit(out, out_size, &len, "%s%s_bucket{pool=\"%s\",le=\"%g\"} %llu\n", prefix,
+                     hnames[h], pl, (double)ub / 1e9, (unsigned long long)total);
         }
-        emit(out, out_size, &len, "%s%s_sum %.9f\n%s%s_count %llu\n", prefix, hnames[h],
+        emit(out, out_size, &len, "%s%s_sum{pool=\"%s\"} %.9f\n%s%s_count{pool=\"%s\"} %llu\n",
+             prefix, hnames[h], pl,
              (double)prd_pg_pool_histogram_sum_ns(pool, (prd_pg_histogram)h) / 1e9, prefix,
-             hnames[h], (unsigned long long)total);
+             hnames[h], pl, (unsigned long long)total);
     }
     return len;
 }

@@ -1009,6 +1009,8 @@ static void test_metrics_prometheus(void **state)
 {
     (void)state;
     prd_pg_config *cfg = pgt_config();
+    assert_status(prd_pg_config_set_name(cfg, "bad name"), PRD_EINVAL);
+    assert_ok(prd_pg_config_set_name(cfg, "orders"));
     prd_pg_pool *pool = pgt_pool(cfg);
     prd_pg_conn *c;
     assert_ok(prd_pg_acquire(pool, &c, NULL));
@@ -1034,11 +1036,37 @@ static void test_metrics_prometheus(void **state)
     assert_int_equal(prd_pg_pool_prometheus(pool, NULL, text, need + 1), need);
     assert_int_equal(strlen(text), need);
     assert_non_null(strstr(text, "# TYPE prodready_pg_acquired_total counter\n"
-                                 "prodready_pg_acquired_total 1\n"));
-    assert_non_null(strstr(text, "prodready_pg_idle 1\n"));
-    assert_non_null(strstr(text, "prodready_pg_query_seconds_bucket{le=\"+Inf\"} 1\n"));
-    assert_non_null(strstr(text, "prodready_pg_query_seconds_count 1\n"));
+                                 "prodready_pg_acquired_total{pool=\"orders\"} 1\n"));
+    assert_non_null(strstr(text, "prodready_pg_idle{pool=\"orders\"} 1\n"));
+    assert_non_null(
+        strstr(text, "prodready_pg_query_seconds_bucket{pool=\"orders\",le=\"+Inf\"} 1\n"));
+    assert_non_null(strstr(text, "prodready_pg_query_seconds_count{pool=\"orders\"} 1\n"));
     assert_non_null(strstr(text, "# TYPE prodready_pg_acquire_wait_seconds histogram"));
+    /* Prometheus' own parser (python3-prometheus-client) reads all of it */
+    char path[] = "/tmp/prd-prom-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, need), (ssize_t)need);
+    close(fd);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c '"
+             "import sys\n"
+             "from prometheus_client.parser import text_string_to_metric_families as p\n"
+             "fams = list(p(open(sys.argv[1]).read()))\n"
+             "by = {f.name: f for f in fams}\n"
+             "assert len(fams) == %d, len(fams)\n"
+             "assert all(f.documentation for f in fams)\n"
+             "assert all(s.labels.get(\"pool\") == \"orders\" for f in fams for s in f.samples)\n"
+             "a = by[\"prodready_pg_acquired\"]\n"
+             "assert a.type == \"counter\" and a.samples[0].value == 1\n"
+             "h = by[\"prodready_pg_query_seconds\"]\n"
+             "assert h.type == \"histogram\"\n"
+             "' %s",
+             PRD_PG_METRIC_MAX + 1 + 1 + 2, path);
+    int rc = system(cmd);
+    unlink(path);
+    assert_int_equal(rc, 0);
     /* cut short: still NUL-terminated, same length reported */
     char small[32];
     assert_int_equal(prd_pg_pool_prometheus(pool, "app_", small, sizeof small),

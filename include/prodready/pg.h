@@ -189,6 +189,9 @@ PRD_API prd_status prd_pg_config_set_maintenance_interval_ms(prd_pg_config *cfg,
 /* Where slow queries, leaks, failovers and reconnects are logged
  * (borrowed: must outlive the pool); NULL = not logged. */
 PRD_API prd_status prd_pg_config_set_logger(prd_pg_config *cfg, prd_logger *lg);
+/* The pool's name, its metrics' pool="..." label (default "default"):
+ * 1-63 of letters, digits, '_', '-', '.'. */
+PRD_API prd_status prd_pg_config_set_name(prd_pg_config *cfg, const char *name);
 /* The clock ages are measured on (idle, lifetime, leaks, health checks);
  * borrowed; NULL = system clock. Waits (acquire, connect) always use real
  * time. */
@@ -466,7 +469,8 @@ PRD_API prd_status prd_pg_pool_histogram_bucket(const prd_pg_pool *pool, prd_pg_
 PRD_API uint64_t prd_pg_pool_histogram_sum_ns(const prd_pg_pool *pool, prd_pg_histogram h);
 
 /*
- * Every metric in Prometheus text exposition format, names prefixed with
+ * Every metric in Prometheus text exposition format (# HELP and # TYPE
+ * for each, every sample labelled pool="<name>"), names prefixed with
  * prefix (NULL: "prodready_pg_"; letters, digits, '_' and ':' only). Writes
  * at most out_size bytes including the NUL and returns the length of the
  * whole text without the NUL (snprintf convention: a result >= out_size

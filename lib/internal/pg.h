@@ -56,6 +56,7 @@ struct prd_pg_config {
      * conninfo's own (a dead peer is noticed in about 30 s) */
     char keepalives_idle[8], keepalives_interval[8], keepalives_count[8], tcp_user_timeout[12];
     char application_name[64];
+    char name[64]; /* the pool's name: the metrics' pool label */
     int app_name_set;         /* set by the setter: overrides the conninfo's */
     char connect_timeout_s[12]; /* for libpq's per-host timeout; "" when the conninfo has one */
     uint64_t leak_threshold_ms;

@@ -294,6 +294,7 @@ struct stmt_args {
     const char *const *vals;
     const int *lens;
     const int *fmts;
+    int result_format;
 };
 
 /* Read one command's results in pipeline mode: the first is kept. */
@@ -342,9 +343,10 @@ static PGresult *run_pipelined(prd_pg_conn *c, const char *sql, const char *name
     }
     if (ok) {
         if (name)
-            ok = PQsendQueryPrepared(pg, name, a->n, a->vals, a->lens, a->fmts, 0);
+            ok = PQsendQueryPrepared(pg, name, a->n, a->vals, a->lens, a->fmts, a->result_format);
         else
-            ok = PQsendQueryParams(pg, sql, a->n, a->oids, a->vals, a->lens, a->fmts, 0);
+            ok = PQsendQueryParams(pg, sql, a->n, a->oids, a->vals, a->lens, a->fmts,
+                                   a->result_format);
     }
     int sent_exec = ok;
     if (ok)
@@ -399,7 +401,7 @@ static PGresult *run(prd_pg_conn *c, const char *sql, size_t sql_len, const stru
     if (pool->cfg->stmt_cache_size == 0) {
         if (!c->begin_pending)
             return prd__pg_exec_params(c, sql, NULL, a->n, a->oids, a->vals, a->lens, a->fmts,
-                                       deadline, oom);
+                                       a->result_format, deadline, oom);
         int unused;
         return run_pipelined(c, sql, NULL, 0, a, &unused, deadline, oom);
     }
@@ -411,7 +413,7 @@ static PGresult *run(prd_pg_conn *c, const char *sql, size_t sql_len, const stru
         stmt_name(s->id, name);
         if (!c->begin_pending)
             return prd__pg_exec_params(c, sql, name, a->n, a->oids, a->vals, a->lens, a->fmts,
-                                       deadline, oom);
+                                       a->result_format, deadline, oom);
         int unused;
         return run_pipelined(c, sql, name, 0, a, &unused, deadline, oom);
     }
@@ -439,7 +441,7 @@ static PGresult *run(prd_pg_conn *c, const char *sql, size_t sql_len, const stru
 /* Record a failed statement on c: the server's error (mapped by SQLSTATE)
  * or, with none, a lost connection. The message is scrubbed of the
  * password. */
-static prd_status fail_from_result(prd_pg_conn *c, const PGresult *r)
+prd_status prd__pg_fail_from_result(prd_pg_conn *c, const PGresult *r)
 {
     prd_status st;
     const char *ss = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -489,6 +491,10 @@ static prd_status query(prd_pg_conn *c, const char *sql, const struct stmt_args 
         prd__pg_note_failure(c, "08003");
         prd__pg_error_set(&c->error, PRD_EDB, "08003", "connection is broken");
         return PRD_EDB;
+    }
+    if (c->in_copy) {
+        prd__pg_error_set(&c->error, PRD_EINVAL, NULL, "a COPY is in progress on this connection");
+        return PRD_EINVAL;
     }
     int64_t t0 = prd__pg_real_ns();
     prd_status oom;
@@ -545,7 +551,7 @@ static prd_status query(prd_pg_conn *c, const char *sql, const struct stmt_args 
         st = oom;
         prd__pg_error_set(&c->error, st, NULL, "out of memory");
     } else {
-        st = fail_from_result(c, r);
+        st = prd__pg_fail_from_result(c, r);
         if (c->broken)
             st = PRD_EDB;
         if (c->retryable && st == PRD_EDB)
@@ -567,13 +573,13 @@ prd_status prd_pg_query(prd_pg_conn *c, const char *sql, const prd_pg_params *p,
             return PRD_ENOMEM;
         for (size_t i = 0; i < p->n; i++)
             vals[i] = p->off[i] == SIZE_MAX ? NULL : p->data + p->off[i];
-        struct stmt_args a = {(int)p->n, p->oid, vals, p->len, p->fmt};
+        struct stmt_args a = {(int)p->n, p->oid, vals, p->len, p->fmt, p->result_format};
         prd_status st = query(c, sql, &a, out);
         if (vals != stackv)
             prd__free(vals);
         return st;
     }
-    struct stmt_args a = {0, NULL, NULL, NULL, NULL};
+    struct stmt_args a = {0, NULL, NULL, NULL, NULL, p ? p->result_format : 0};
     return query(c, sql, &a, out);
 }
 
@@ -586,8 +592,29 @@ prd_status prd_pg_query_text(prd_pg_conn *c, const char *sql, size_t n, const ch
         return PRD_ETOOBIG;
     if (n && !values)
         return PRD_EINVAL;
-    struct stmt_args a = {(int)n, NULL, values, NULL, NULL};
+    struct stmt_args a = {(int)n, NULL, values, NULL, NULL, 0};
     return query(c, sql, &a, out);
+}
+
+prd_status prd__pg_begin_if_pending(prd_pg_conn *c)
+{
+    if (!c->begin_pending)
+        return PRD_OK;
+    prd_status st = prd__pg_exec_simple(c, c->begin_sql);
+    if (st == PRD_OK)
+        c->begin_pending = 0;
+    return st;
+}
+
+prd_status prd__pg_usable(prd_pg_conn *c)
+{
+    prd__pg_error_clear(&c->error);
+    if (c->broken || !c->pg || PQstatus(c->pg) != CONNECTION_OK) {
+        prd__pg_note_failure(c, "08003");
+        prd__pg_error_set(&c->error, PRD_EDB, "08003", "connection is broken");
+        return PRD_EDB;
+    }
+    return PRD_OK;
 }
 
 prd_status prd__pg_exec_simple(prd_pg_conn *c, const char *sql)
@@ -606,7 +633,7 @@ prd_status prd__pg_exec_simple(prd_pg_conn *c, const char *sql)
         PQclear(r);
         return PRD_OK;
     }
-    prd_status st = fail_from_result(c, r);
+    prd_status st = prd__pg_fail_from_result(c, r);
     PQclear(r);
     return st;
 }

@@ -200,3 +200,11 @@ prd_status prd_pg_params_add_typed(prd_pg_params *p, uint32_t type_oid, int form
         return PRD_EINVAL;
     return add(p, (Oid)type_oid, format, data, len);
 }
+
+prd_status prd_pg_params_set_binary_results(prd_pg_params *p, int binary)
+{
+    if (!p)
+        return PRD_EINVAL;
+    p->result_format = binary ? 1 : 0;
+    return PRD_OK;
+}

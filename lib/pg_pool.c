@@ -592,6 +592,10 @@ void prd_pg_pool_release(prd_pg_conn *c)
     check_fork(p);
     /* Leave no session state behind for the next user. */
     unsigned long epoch = prd__pg_fork_epoch();
+    if (c->in_copy) { /* abandoned midway: the protocol is in COPY state */
+        c->broken = 1;
+        c->in_copy = 0;
+    }
     if (c->pg && !c->broken && c->fork_epoch == epoch) {
         PGTransactionStatusType ts = PQtransactionStatus(c->pg);
         if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {

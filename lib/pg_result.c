@@ -102,12 +102,51 @@ static prd_status cell(const prd_pg_result *r, size_t row, size_t col, const voi
     return PRD_OK;
 }
 
+/* Binary format (prd_pg_params_set_binary_results): the value as the
+ * server's send function wrote it, network byte order. */
+static int is_binary(const prd_pg_result *r, size_t col)
+{
+    return PQfformat(r->res, (int)col) == 1;
+}
+
+static uint64_t be(const char *s, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | (unsigned char)s[i];
+    return v;
+}
+
+enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23,
+       OID_OID = 26, OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_TIMESTAMP = 1114,
+       OID_TIMESTAMPTZ = 1184, OID_UUID = 2950 };
+
+static prd_status bin_int(const prd_pg_result *r, size_t row, size_t col, const char *s,
+                          int64_t *v)
+{
+    int n = PQgetlength(r->res, (int)row, (int)col);
+    Oid t = PQftype(r->res, (int)col);
+    if (t == OID_INT8 && n == 8)
+        *v = (int64_t)be(s, 8);
+    else if ((t == OID_INT4 && n == 4))
+        *v = (int32_t)(uint32_t)be(s, 4);
+    else if (t == OID_OID && n == 4)
+        *v = (int64_t)(uint32_t)be(s, 4);
+    else if (t == OID_INT2 && n == 2)
+        *v = (int16_t)(uint16_t)be(s, 2);
+    else
+        return PRD_EINVAL;
+    return PRD_OK;
+}
+
 prd_status prd_pg_result_int64(const prd_pg_result *r, size_t row, size_t col, int64_t *v)
 {
     const char *s;
     prd_status st = cell(r, row, col, v, &s);
     if (st != PRD_OK)
         return st;
+    if (is_binary(r, col))
+        return bin_int(r, row, col, s, v);
     char *end;
     errno = 0;
     long long x = strtoll(s, &end, 10);
@@ -123,6 +162,25 @@ prd_status prd_pg_result_double(const prd_pg_result *r, size_t row, size_t col, 
     prd_status st = cell(r, row, col, v, &s);
     if (st != PRD_OK)
         return st;
+    if (is_binary(r, col)) {
+        int n = PQgetlength(r->res, (int)row, (int)col);
+        Oid t = PQftype(r->res, (int)col);
+        if (t == OID_FLOAT8 && n == 8) {
+            uint64_t u = be(s, 8);
+            memcpy(v, &u, sizeof *v);
+        } else if (t == OID_FLOAT4 && n == 4) {
+            uint32_t u = (uint32_t)be(s, 4);
+            float f;
+            memcpy(&f, &u, sizeof f);
+            *v = f;
+        } else {
+            int64_t i;
+            if (bin_int(r, row, col, s, &i) != PRD_OK)
+                return PRD_EINVAL;
+            *v = (double)i;
+        }
+        return PRD_OK;
+    }
     char *end;
     double x = strtod(s, &end); /* also takes NaN, Infinity, -Infinity */
     if (end == s || *end)
@@ -137,6 +195,12 @@ prd_status prd_pg_result_bool(const prd_pg_result *r, size_t row, size_t col, in
     prd_status st = cell(r, row, col, v, &s);
     if (st != PRD_OK)
         return st;
+    if (is_binary(r, col)) {
+        if (PQftype(r->res, (int)col) != OID_BOOL || PQgetlength(r->res, (int)row, (int)col) != 1)
+            return PRD_EINVAL;
+        *v = s[0] != 0;
+        return PRD_OK;
+    }
     if (!strcmp(s, "t"))
         *v = 1;
     else if (!strcmp(s, "f"))
@@ -157,6 +221,14 @@ prd_status prd_pg_result_bytea(const prd_pg_result *r, size_t row, size_t col, v
     if (st != PRD_OK)
         return st;
     size_t n = (size_t)PQgetlength(r->res, (int)row, (int)col);
+    if (is_binary(r, col)) { /* the bytes themselves */
+        *len = n;
+        if (n > out_cap)
+            return PRD_ENOSPACE;
+        if (n)
+            memcpy(out, s, n);
+        return PRD_OK;
+    }
     /* Servers since 9.0 send bytea as "\x" + hex by default; the escape
      * format of older settings (bytea_output=escape) is refused rather
      * than guessed at. */
@@ -174,5 +246,100 @@ prd_status prd_pg_result_bytea(const prd_pg_result *r, size_t row, size_t col, v
         *len = 0;
         return PRD_EINVAL;
     }
+    return PRD_OK;
+}
+
+static int hexdig(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                        : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+prd_status prd_pg_result_uuid(const prd_pg_result *r, size_t row, size_t col,
+                              uint8_t out[PRD_PG_UUID_SIZE])
+{
+    const char *s;
+    prd_status st = cell(r, row, col, out, &s);
+    if (st != PRD_OK)
+        return st;
+    int n = PQgetlength(r->res, (int)row, (int)col);
+    if (is_binary(r, col)) {
+        if (PQftype(r->res, (int)col) != OID_UUID || n != 16)
+            return PRD_EINVAL;
+        memcpy(out, s, 16);
+        return PRD_OK;
+    }
+    /* 8-4-4-4-12 hex digits */
+    if (n != 36)
+        return PRD_EINVAL;
+    int k = 0;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return PRD_EINVAL;
+            continue;
+        }
+        int hi = hexdig(s[i]), lo = hexdig(s[i + 1]);
+        if (hi < 0 || lo < 0)
+            return PRD_EINVAL;
+        out[k++] = (uint8_t)(hi << 4 | lo);
+        i++;
+    }
+    return PRD_OK;
+}
+
+/* Microseconds from 1970 to 2000-01-01, PostgreSQL's epoch. */
+#define PG_EPOCH_US INT64_C(946684800000000)
+
+prd_status prd_pg_result_timestamp_us(const prd_pg_result *r, size_t row, size_t col,
+                                      int64_t *unix_us)
+{
+    const char *s;
+    prd_status st = cell(r, row, col, unix_us, &s);
+    if (st != PRD_OK)
+        return st;
+    Oid t = PQftype(r->res, (int)col);
+    if (t != OID_TIMESTAMPTZ && t != OID_TIMESTAMP)
+        return PRD_EINVAL;
+    if (is_binary(r, col)) {
+        if (PQgetlength(r->res, (int)row, (int)col) != 8)
+            return PRD_EINVAL;
+        int64_t pg = (int64_t)be(s, 8);
+        if (pg == INT64_MAX || pg == INT64_MIN || pg > INT64_MAX - PG_EPOCH_US)
+            return PRD_EINVAL; /* infinity */
+        *unix_us = pg + PG_EPOCH_US;
+        return PRD_OK;
+    }
+    /* Text: "2026-12-01 10:00:00.123456+00" for timestamptz with the
+     * session's TimeZone. Read with our RFC 3339 parser after making it
+     * RFC 3339 ('T', a full offset); timestamp without zone is UTC. */
+    char buf[64];
+    size_t n = (size_t)PQgetlength(r->res, (int)row, (int)col);
+    if (n < 19 || n > 40)
+        return PRD_EINVAL;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    buf[10] = 'T';
+    if (t == OID_TIMESTAMP) {
+        buf[n++] = 'Z';
+        buf[n] = '\0';
+    } else {
+        /* "+00" / "+05:30" / "-03:30:00": make it +HH:MM */
+        char *z = buf + 19;
+        while (*z && *z != '+' && *z != '-')
+            z++;
+        size_t zl = strlen(z);
+        if (zl == 3) {
+            memcpy(z + 3, ":00", 4);
+        } else if (zl == 9) {
+            if (strcmp(z + 6, ":00") != 0)
+                return PRD_EINVAL; /* an offset with seconds: historical zones only */
+            z[6] = '\0';
+        }
+    }
+    int64_t ns;
+    if (prd_rfc3339_parse(buf, strlen(buf), &ns) != PRD_OK)
+        return PRD_EINVAL;
+    *unix_us = ns / 1000;
     return PRD_OK;
 }

@@ -113,11 +113,12 @@ PGresult *prd__pg_exec(prd_pg_conn *c, const char *sql, int64_t deadline, prd_st
 
 PGresult *prd__pg_exec_params(prd_pg_conn *c, const char *sql, const char *name, int n,
                               const Oid *oids, const char *const *vals, const int *lens,
-                              const int *fmts, int64_t deadline, prd_status *st)
+                              const int *fmts, int result_format, int64_t deadline,
+                              prd_status *st)
 {
     *st = PRD_OK;
-    int ok = name ? PQsendQueryPrepared(c->pg, name, n, vals, lens, fmts, 0)
-                  : PQsendQueryParams(c->pg, sql, n, oids, vals, lens, fmts, 0);
+    int ok = name ? PQsendQueryPrepared(c->pg, name, n, vals, lens, fmts, result_format)
+                  : PQsendQueryParams(c->pg, sql, n, oids, vals, lens, fmts, result_format);
     if (!ok)
         return NULL;
     return collect(c, deadline, st);

@@ -264,6 +264,10 @@ PRD_API prd_status prd_pg_pool_maintain(prd_pg_pool *pool);
 PRD_API prd_status prd_pg_params_new(prd_pg_params **out);
 PRD_API void prd_pg_params_free(prd_pg_params *p);
 PRD_API void prd_pg_params_reset(prd_pg_params *p); /* empty, keeps its memory */
+/* Ask for results in binary format (no text conversion on the server and
+ * none here: the typed getters read them; prd_pg_result_text then gives
+ * the raw bytes). Kept across prd_pg_params_reset. */
+PRD_API prd_status prd_pg_params_set_binary_results(prd_pg_params *p, int binary);
 PRD_API size_t prd_pg_params_count(const prd_pg_params *p);
 /* Text; NULL s is SQL NULL. The server infers the type from the statement. */
 PRD_API prd_status prd_pg_params_add_text(prd_pg_params *p, const char *s);
@@ -332,14 +336,88 @@ PRD_API int prd_pg_result_is_null(const prd_pg_result *r, size_t row, size_t col
  * of range; *len (when not NULL) gets its length. */
 PRD_API const char *prd_pg_result_text(const prd_pg_result *r, size_t row, size_t col, size_t *len);
 /* Typed getters: PRD_OK; PRD_ENOTFOUND when the cell is NULL; PRD_EINVAL
- * when out of range or the text is not that type (or overflows). */
+ * when out of range or the text is not that type (or overflows). They
+ * read text and binary results alike (binary: int2/int4/int8/oid,
+ * float4/float8, bool, bytea, uuid, timestamp[tz]). */
 PRD_API prd_status prd_pg_result_int64(const prd_pg_result *r, size_t row, size_t col, int64_t *v);
 PRD_API prd_status prd_pg_result_double(const prd_pg_result *r, size_t row, size_t col, double *v);
 PRD_API prd_status prd_pg_result_bool(const prd_pg_result *r, size_t row, size_t col, int *v);
+/* 16 bytes of a uuid column. */
+#define PRD_PG_UUID_SIZE 16
+PRD_API prd_status prd_pg_result_uuid(const prd_pg_result *r, size_t row, size_t col,
+                                      uint8_t out[PRD_PG_UUID_SIZE]);
+/* A timestamp or timestamptz as microseconds since 1970 UTC (timestamp
+ * without zone read as UTC); PRD_EINVAL for infinity, other types, or
+ * years outside 1677..2262. */
+PRD_API prd_status prd_pg_result_timestamp_us(const prd_pg_result *r, size_t row, size_t col,
+                                              int64_t *unix_us);
 /* bytea into out (snprintf-style: *len gets the decoded size; PRD_ENOSPACE
  * when out_cap is smaller, with nothing written). */
 PRD_API prd_status prd_pg_result_bytea(const prd_pg_result *r, size_t row, size_t col, void *out,
                                        size_t out_cap, size_t *len);
+
+/*
+ * Large results a row at a time: fn gets each row as a one-row result
+ * (borrowed for the call) as it arrives, so memory stays that of one row
+ * whatever the result's size (libpq's single-row mode; the statement is
+ * sent unprepared). fn returning other than PRD_OK stops: that status is
+ * returned and the connection is closed on release (nothing stops a query
+ * midway but dropping the session). *rows (may be NULL): rows delivered.
+ * Errors: as prd_pg_query.
+ */
+typedef prd_status (*prd_pg_row_fn)(void *userdata, const prd_pg_result *row);
+PRD_API prd_status prd_pg_query_each(prd_pg_conn *conn, const char *sql,
+                                     const prd_pg_params *params, prd_pg_row_fn fn,
+                                     void *userdata, uint64_t *rows);
+
+/*
+ * COPY, streaming in bounded memory. In: prd_pg_copy_in_start with a
+ * "COPY ... FROM STDIN" statement, any number of prd_pg_copy_in_put
+ * (data in the statement's format, split anywhere: each put returns once
+ * its bytes are on the socket), then prd_pg_copy_in_end (abort_reason
+ * non-NULL: the server discards everything and PRD_OK is returned; *rows
+ * the rows stored). Out: prd_pg_copy_out with a "COPY ... TO STDOUT"
+ * statement calls fn with each row (text or csv, with its newline; the
+ * bytes are borrowed for the call); fn returning other than PRD_OK stops
+ * and the connection is dropped on release. No other statement can run on
+ * the connection between start and end. The waits end by the statement's
+ * deadline (query timeout, transaction timeout).
+ * Errors: PRD_EINVAL (not a COPY of that direction, a COPY already in
+ * progress), PRD_ETIMEOUT, PRD_EDB and the rest as prd_pg_query.
+ */
+typedef prd_status (*prd_pg_copy_fn)(void *userdata, const char *data, size_t len);
+PRD_API prd_status prd_pg_copy_in_start(prd_pg_conn *conn, const char *sql);
+PRD_API prd_status prd_pg_copy_in_put(prd_pg_conn *conn, const void *data, size_t len);
+PRD_API prd_status prd_pg_copy_in_end(prd_pg_conn *conn, const char *abort_reason,
+                                      uint64_t *rows);
+PRD_API prd_status prd_pg_copy_out(prd_pg_conn *conn, const char *sql, prd_pg_copy_fn fn,
+                                   void *userdata, uint64_t *rows);
+
+/*
+ * LISTEN/NOTIFY. A listener holds one connection of its own (made from a
+ * copy of cfg, so a wrong server fails here) and a thread that calls fn
+ * with each notification: channel, payload ("" when none) and the
+ * notifying backend's pid. When the connection is lost the thread
+ * reconnects (with the pool's backoff), LISTENs again to every channel,
+ * and calls fn with channel and payload NULL: notifications sent in
+ * between may have been missed, so resynchronise. fn runs on the
+ * listener's thread, one call at a time; it must not free the listener.
+ * listen/unlisten return once the server has confirmed (or, while
+ * disconnected, once recorded: it is done at reconnect). Channels: 1-63
+ * bytes, at most 256. prd_pg_notify sends one (payload under 8000 bytes)
+ * through any connection, as part of its transaction if one is open.
+ * Errors: PRD_EINVAL, PRD_ETOOBIG, PRD_ENOMEM, PRD_EINTERNAL, and those of
+ * prd_pg_pool_new and prd_pg_query.
+ */
+typedef struct prd_pg_listener prd_pg_listener;
+typedef void (*prd_pg_notify_fn)(void *userdata, const char *channel, const char *payload,
+                                 int sender_pid);
+PRD_API prd_status prd_pg_listener_new(const prd_pg_config *cfg, prd_pg_notify_fn fn,
+                                       void *userdata, prd_pg_listener **out, prd_pg_error *err);
+PRD_API prd_status prd_pg_listener_listen(prd_pg_listener *l, const char *channel);
+PRD_API prd_status prd_pg_listener_unlisten(prd_pg_listener *l, const char *channel);
+PRD_API void prd_pg_listener_free(prd_pg_listener *l);
+PRD_API prd_status prd_pg_notify(prd_pg_conn *conn, const char *channel, const char *payload);
 
 /* ------------------------------------------------------------------ */
 /* Transactions                                                          */

@@ -87,6 +87,7 @@ struct prd_pg_params {
     int *fmt;
     char *data;
     size_t data_len, data_cap;
+    int result_format; /* 1: results in binary (prd_pg_params_set_binary_results) */
 };
 
 /* ---- results (pg_result.c) ---- */
@@ -153,6 +154,8 @@ struct prd_pg_conn {
     int server_gone;     /* the server sent FATAL or PANIC: the session is ending */
     pthread_t owner;     /* the thread that acquired it (fork: who still holds it) */
     int64_t tx_deadline_ns; /* INT64_MAX, or the end of prd_pg_tx_run's time */
+    int in_copy;            /* 1 COPY FROM STDIN, 2 COPY TO STDOUT in progress */
+    int64_t copy_deadline_ns;
     /* transaction state (pg_tx.c) */
     int in_tx;           /* inside prd_pg_tx_run */
     int begin_pending;   /* BEGIN not sent yet: goes with the first statement */
@@ -193,7 +196,8 @@ PGresult *prd__pg_get_result(prd_pg_conn *c, int64_t deadline, prd_status *st);
 PGresult *prd__pg_exec(prd_pg_conn *c, const char *sql, int64_t deadline, prd_status *st);
 PGresult *prd__pg_exec_params(prd_pg_conn *c, const char *sql, const char *name, int n,
                               const Oid *oids, const char *const *vals, const int *lens,
-                              const int *fmts, int64_t deadline, prd_status *st);
+                              const int *fmts, int result_format, int64_t deadline,
+                              prd_status *st);
 /* Mark c timed out: broken, error set, counted. */
 void prd__pg_timed_out(prd_pg_conn *c, int64_t deadline_ns);
 /* 1 when what the server already sent says the session is over. */
@@ -203,6 +207,13 @@ void prd__pg_stmt_cache_clear(prd_pg_conn *c);
 /* Close the libpq connection; in a forked child, without touching the
  * parent's socket. */
 void prd__pg_conn_close(prd_pg_conn *c);
+/* Record a failed result on c (mapped by SQLSTATE; none: lost). */
+prd_status prd__pg_fail_from_result(prd_pg_conn *c, const PGresult *r);
+/* PRD_OK when c can run a statement; else its error is set (PRD_EDB). */
+prd_status prd__pg_usable(prd_pg_conn *c);
+/* Inside prd_pg_tx_run, send the BEGIN still pending (for COPY and
+ * streaming, which cannot pipeline it). */
+prd_status prd__pg_begin_if_pending(prd_pg_conn *c);
 /* Run a statement with no parameters and no cache (BEGIN, COMMIT, ...). */
 prd_status prd__pg_exec_simple(prd_pg_conn *c, const char *sql);
 /* Note what a failure means for the connection and the pool: broken,

@@ -147,7 +147,7 @@ int prd__pg_ping(prd_pg_conn *c, int64_t deadline_ns)
          * connection is to a standby now. */
         const char *hs = PQparameterStatus(c->pg, "in_hot_standby");
         if (hs && !strcmp(hs, "on")) {
-            prd__pg_pool_failover(c->pool, c->generation, "server is a standby");
+            prd__pg_report(c, PRD__PG_SAW_FAILOVER, "server is a standby");
             return -1;
         }
     }
@@ -155,6 +155,17 @@ int prd__pg_ping(prd_pg_conn *c, int64_t deadline_ns)
 }
 
 /* ---- failures ---- */
+
+void prd__pg_report(prd_pg_conn *c, int what, const char *why)
+{
+    c->saw |= what;
+    if (why)
+        c->saw_why = why;
+    /* at once: other threads must not take a doomed generation's idle
+     * connections meanwhile */
+    if (c->pool && c->pool->on_report)
+        c->pool->on_report(c->pool, c);
+}
 
 static int starts(const char *s, const char *p)
 {
@@ -193,13 +204,13 @@ void prd__pg_note_failure(prd_pg_conn *c, const char *sqlstate)
                                 !strcmp(sqlstate, "57P02") || !strcmp(sqlstate, "57P03"));
     if (lost || starts(sqlstate, "08") || (sqlstate && !strcmp(sqlstate, "57P01"))) {
         c->broken = 1;
-        prd__pg_pool_suspect(c->pool);
+        prd__pg_report(c, PRD__PG_SAW_BROKEN, NULL);
     }
     if (failover) {
         c->doomed = 1;
-        prd__pg_pool_failover(c->pool, c->generation,
-                              !strcmp(sqlstate, "25006") ? "server is read-only"
-                                                         : "server is shutting down");
+        prd__pg_report(c, PRD__PG_SAW_FAILOVER,
+                       !strcmp(sqlstate, "25006") ? "server is read-only"
+                                                  : "server is shutting down");
     }
     if (c->in_tx && (lost || failover || starts(sqlstate, "08") ||
                      (sqlstate && (!strcmp(sqlstate, "40001") || !strcmp(sqlstate, "40P01"))))) {

@@ -12,40 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
 
 #include "internal/alloc.h"
 #include "internal/pg.h"
 
-int64_t prd__pg_real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t prd__pg_now_ns(const prd_pg_pool *pool)
-{
-    return pool->cfg->clock ? prd_clock_mono_ns(pool->cfg->clock) : prd__pg_real_ns();
-}
-
-uint64_t prd__pg_random(void)
-{
-    return (uint64_t)randombytes_random() << 32 | randombytes_random();
-}
-
-int64_t prd__pg_backoff_ns(uint32_t initial_ms, uint32_t max_ms, uint32_t attempt)
-{
-    /* Exponential with "equal jitter": half fixed, half random, so
-     * reconnecting clients spread out but never retry at once. */
-    uint64_t d = initial_ms;
-    for (uint32_t i = 0; i < attempt && d < max_ms; i++)
-        d *= 2;
-    if (d > max_ms)
-        d = max_ms;
-    uint64_t ns = d * 1000000;
-    return (int64_t)(ns / 2 + prd__pg_random() % (ns / 2 + 1));
-}
+static void absorb(prd_pg_pool *p, prd_pg_conn *c);
 
 static void deadline_ts(int64_t mono_ns, struct timespec *ts)
 {
@@ -183,28 +154,6 @@ static void slot_give(prd_pg_pool *p, prd_pg_conn *c)
 /* ---- fork ---- */
 
 static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic unsigned long fork_epoch;
-static pthread_once_t fork_watch_once = PTHREAD_ONCE_INIT;
-
-static void on_fork_child(void)
-{
-    atomic_fetch_add_explicit(&fork_epoch, 1, memory_order_relaxed);
-}
-
-static void register_fork_watch(void)
-{
-    pthread_atfork(NULL, NULL, on_fork_child);
-}
-
-void prd__pg_watch_forks(void)
-{
-    pthread_once(&fork_watch_once, register_fork_watch);
-}
-
-unsigned long prd__pg_fork_epoch(void)
-{
-    return atomic_load_explicit(&fork_epoch, memory_order_relaxed);
-}
 static void *maint_main(void *arg);
 
 /* In a forked child the pool's memory is a copy: its lock may have been
@@ -244,6 +193,7 @@ static void after_fork(prd_pg_pool *p)
         p->refs = 1 + (int)p->n_out;
         p->generation++;
         p->maint_running = 0;
+        p->n_bg = p->n_bg_pending = 0; /* those slots were reset above */
         p->connect_failures_in_row = 0;
         p->next_connect_ns = 0;
         p->fork_epoch = prd__pg_fork_epoch();
@@ -357,7 +307,10 @@ static void slot_close(prd_pg_pool *p, prd_pg_conn *c)
 
 enum take { TAKE_NONE, TAKE_IDLE, TAKE_NEW };
 
-static enum take try_take(prd_pg_pool *p, prd_pg_conn **out)
+/* demand: callers who want a connection now (the waiters, and this one
+ * when not queued yet): no more new connections are started for them
+ * than that, counting those the manager is making already. */
+static enum take try_take(prd_pg_pool *p, prd_pg_conn **out, uint32_t demand)
 {
     if (p->n_idle > 0) {
         prd_pg_conn *c = p->idle[--p->n_idle]; /* most recently used: warm */
@@ -365,7 +318,8 @@ static enum take try_take(prd_pg_pool *p, prd_pg_conn **out)
         *out = c;
         return TAKE_IDLE;
     }
-    if (p->n_open < p->cfg->max_size && prd__pg_real_ns() >= p->next_connect_ns) {
+    if (p->n_open < p->cfg->max_size && p->n_bg_pending < demand &&
+        prd__pg_real_ns() >= p->next_connect_ns) {
         prd_pg_conn *c = slot_reserve(p);
         if (c) {
             *out = c;
@@ -397,7 +351,9 @@ static int still_good(prd_pg_pool *p, prd_pg_conn *c, int64_t now, int64_t deadl
     enum verdict v = judge(p, c, now);
     if (v == CHECK) {
         c->checked_epoch = atomic_load(&p->suspect_epoch);
-        return prd__pg_ping(c, deadline_ns) == 0;
+        int ok = prd__pg_ping(c, deadline_ns) == 0;
+        absorb(p, c);
+        return ok;
     }
     return v == GOOD;
 }
@@ -474,8 +430,9 @@ prd_status prd_pg_pool_acquire_at(prd_pg_pool *p, prd_pg_conn **out, prd_pg_erro
         }
         /* FIFO: newcomers queue behind waiters; only the head takes. */
         if ((!queued && !p->wait_head) || (queued && p->wait_head == &w))
-            how = try_take(p, &c);
+            how = try_take(p, &c, p->n_waiting + (queued ? 0 : 1));
         if (how != TAKE_NONE) {
+            int was_head = queued;
             if (queued) {
                 waiter_remove(p, &w);
                 queued = 0;
@@ -501,6 +458,28 @@ prd_status prd_pg_pool_acquire_at(prd_pg_pool *p, prd_pg_conn **out, prd_pg_erro
                                    1);
                 prd__pg_conn_close(c);
                 how = TAKE_NEW;
+            }
+            if (how == TAKE_NEW && p->maint_running) {
+                /* The manager connects, off this thread and by its own
+                 * connect timeout: a caller giving up does not waste the
+                 * connect, and the connection goes to the first waiter. */
+                pthread_mutex_lock(&p->lock);
+                if (p->maint_running && !p->closing) {
+                    p->bg[p->n_bg++] = c;
+                    p->n_bg_pending++;
+                    pthread_cond_broadcast(&p->maint_cond);
+                    if (was_head) { /* back to the head of the line it had */
+                        w.handed = NULL;
+                        w.next = p->wait_head;
+                        p->wait_head = &w; // cppcheck-suppress autoVariables
+                        if (!p->wait_tail)
+                            p->wait_tail = &w; // cppcheck-suppress autoVariables
+                        p->n_waiting++;
+                        queued = 1;
+                    }
+                    goto wait;
+                }
+                pthread_mutex_unlock(&p->lock);
             }
             if (how == TAKE_NEW)
                 st = slot_connect(p, c, err, deadline);
@@ -530,6 +509,7 @@ prd_status prd_pg_pool_acquire_at(prd_pg_pool *p, prd_pg_conn **out, prd_pg_erro
             }
             /* Connect failed (backoff armed): wait for the next chance. */
         }
+    wait:;
         int64_t now = prd__pg_real_ns();
         if (now >= deadline) {
             if (queued)
@@ -580,6 +560,24 @@ prd_status prd_pg_pool_acquire_at(prd_pg_pool *p, prd_pg_conn **out, prd_pg_erro
     }
 }
 
+/* ---- what connections saw ---- */
+
+static void suspect(prd_pg_pool *p);
+static void failover(prd_pg_pool *p, uint64_t generation, const char *why);
+
+/* Act on what c reported (lock not held). */
+static void absorb(prd_pg_pool *p, prd_pg_conn *c)
+{
+    int saw = c->saw;
+    if (!saw)
+        return;
+    c->saw = 0;
+    if (saw & PRD__PG_SAW_BROKEN)
+        suspect(p);
+    if (saw & PRD__PG_SAW_FAILOVER)
+        failover(p, c->generation, c->saw_why ? c->saw_why : "server is going away");
+}
+
 /* ---- release ---- */
 
 static void pool_destroy(prd_pg_pool *p);
@@ -590,6 +588,7 @@ void prd_pg_pool_release(prd_pg_conn *c)
         return;
     prd_pg_pool *p = c->pool;
     check_fork(p);
+    absorb(p, c);
     /* Leave no session state behind for the next user. */
     unsigned long epoch = prd__pg_fork_epoch();
     if (c->in_copy) { /* abandoned midway: the protocol is in COPY state */
@@ -608,6 +607,7 @@ void prd_pg_pool_release(prd_pg_conn *c)
         } else if (ts != PQTRANS_IDLE) {
             c->broken = 1; /* active or unknown: cannot be trusted */
         }
+        absorb(p, c); /* what the ROLLBACK showed */
     }
     c->in_tx = c->begin_pending = c->retryable = c->tx_read_only = 0;
     c->savepoint_depth = 0;
@@ -647,7 +647,7 @@ void prd_pg_pool_release(prd_pg_conn *c)
 
 /* ---- failover and suspicion ---- */
 
-void prd__pg_pool_suspect(prd_pg_pool *p)
+static void suspect(prd_pg_pool *p)
 {
     atomic_fetch_add(&p->suspect_epoch, 1);
 }
@@ -685,7 +685,7 @@ static int keep_current_gen(prd_pg_pool *p, prd_pg_conn *c, int64_t now, size_t 
     return c->generation == p->generation;
 }
 
-void prd__pg_pool_failover(prd_pg_pool *p, uint64_t generation, const char *why)
+static void failover(prd_pg_pool *p, uint64_t generation, const char *why)
 {
     pthread_mutex_lock(&p->lock);
     int first = generation == p->generation;
@@ -789,20 +789,53 @@ prd_status prd_pg_pool_maintain(prd_pg_pool *p)
     return PRD_OK;
 }
 
+/* The manager: connects the slots acquire reserved (one at a time, each
+ * by the connect timeout, honouring the backoff), and runs the
+ * housekeeping every maintenance interval. */
 static void *maint_main(void *arg)
 {
     prd_pg_pool *p = arg;
+    int64_t next_maint = prd__pg_real_ns() + (int64_t)p->cfg->maintenance_interval_ms * 1000000;
     pthread_mutex_lock(&p->lock);
     while (!p->closing) {
+        int64_t now = prd__pg_real_ns();
+        if (p->n_bg > 0 && now >= p->next_connect_ns) {
+            prd_pg_conn *c = p->bg[--p->n_bg];
+            pthread_mutex_unlock(&p->lock);
+            prd_status st = slot_connect(p, c, NULL, INT64_MAX); /* frees the slot on failure */
+            pthread_mutex_lock(&p->lock);
+            p->n_bg_pending--;
+            if (st == PRD_OK) {
+                if (p->closing) {
+                    pthread_mutex_unlock(&p->lock);
+                    slot_close(p, c);
+                    pthread_mutex_lock(&p->lock);
+                } else {
+                    slot_give(p, c);
+                }
+            }
+            continue;
+        }
+        if (now >= next_maint) {
+            pthread_mutex_unlock(&p->lock);
+            prd_pg_pool_maintain(p);
+            pthread_mutex_lock(&p->lock);
+            next_maint = prd__pg_real_ns() + (int64_t)p->cfg->maintenance_interval_ms * 1000000;
+            continue;
+        }
+        int64_t until = next_maint;
+        if (p->n_bg > 0 && p->next_connect_ns < until)
+            until = p->next_connect_ns;
         struct timespec ts;
-        deadline_ts(prd__pg_real_ns() + (int64_t)p->cfg->maintenance_interval_ms * 1000000, &ts);
+        deadline_ts(until, &ts);
         pthread_cond_timedwait(&p->maint_cond, &p->lock, &ts);
-        if (p->closing)
-            break;
-        pthread_mutex_unlock(&p->lock);
-        prd_pg_pool_maintain(p);
-        pthread_mutex_lock(&p->lock);
     }
+    while (p->n_bg > 0) { /* closing: reserved slots never connected */
+        prd_pg_conn *c = p->bg[--p->n_bg];
+        p->n_bg_pending--;
+        slot_free(p, c);
+    }
+    pthread_cond_broadcast(&p->drained);
     pthread_mutex_unlock(&p->lock);
     return NULL;
 }
@@ -821,6 +854,7 @@ static void pool_destroy(prd_pg_pool *p)
     }
     prd__free(p->slots);
     prd__free(p->idle);
+    prd__free(p->bg);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->drained);
     pthread_cond_destroy(&p->maint_cond);
@@ -856,9 +890,11 @@ prd_status prd_pg_pool_new(const prd_pg_config *cfg, prd_pg_pool **out, prd_pg_e
     }
     p->slots = prd__calloc(cfg->max_size, sizeof *p->slots);
     p->idle = prd__calloc(cfg->max_size, sizeof *p->idle);
-    if (!p->slots || !p->idle) {
+    p->bg = prd__calloc(cfg->max_size, sizeof *p->bg);
+    if (!p->slots || !p->idle || !p->bg) {
         prd__free(p->slots);
         prd__free(p->idle);
+        prd__free(p->bg);
         prd_pg_config_free(p->cfg);
         prd__free(p);
         return PRD_ENOMEM;
@@ -866,6 +902,7 @@ prd_status prd_pg_pool_new(const prd_pg_config *cfg, prd_pg_pool **out, prd_pg_e
     lock_init(&p->lock);
     cond_init_mono(&p->drained);
     cond_init_mono(&p->maint_cond);
+    p->on_report = absorb;
     prd__pg_watch_forks();
     p->fork_epoch = prd__pg_fork_epoch();
     p->refs = 1;

@@ -148,7 +148,7 @@ static enum commit_outcome commit(prd_pg_conn *c, prd_status *st)
     } else if (PQstatus(pg) != CONNECTION_OK) {
         prd__pg_error_from_conn(&c->error, pg, PRD_EUNKNOWN, "08007");
         c->broken = 1;
-        prd__pg_pool_suspect(c->pool);
+        prd__pg_report(c, PRD__PG_SAW_BROKEN, NULL);
         *st = PRD_EUNKNOWN;
         out = UNKNOWN;
     } else {

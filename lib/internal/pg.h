@@ -151,6 +151,8 @@ struct prd_pg_conn {
     int broken;          /* lost or unusable: close on release */
     int doomed;          /* failover or close: close on release */
     int timed_out;       /* a reply missed its deadline: the session is out of step */
+    int saw;             /* PRD__PG_SAW_*: what it saw, for the pool to act on */
+    const char *saw_why; /* static text: why (failover) */
     int server_gone;     /* the server sent FATAL or PANIC: the session is ending */
     pthread_t owner;     /* the thread that acquired it (fork: who still holds it) */
     int64_t tx_deadline_ns; /* INT64_MAX, or the end of prd_pg_tx_run's time */
@@ -216,6 +218,14 @@ prd_status prd__pg_usable(prd_pg_conn *c);
 prd_status prd__pg_begin_if_pending(prd_pg_conn *c);
 /* Run a statement with no parameters and no cache (BEGIN, COMMIT, ...). */
 prd_status prd__pg_exec_simple(prd_pg_conn *c, const char *sql);
+/* What a connection saw that concerns the pool. The connection records
+ * it and tells whoever registered to hear (prd__pg_report calls the
+ * pool's on_report, which pg_pool.c sets); it knows nothing of the pool's
+ * workings, so no function of pg_conn.c calls into pg_pool.c: the pool
+ * drives connections, and connections report. */
+#define PRD__PG_SAW_BROKEN 1   /* a session lost: check the others before reuse */
+#define PRD__PG_SAW_FAILOVER 2 /* the server is read-only or going away */
+void prd__pg_report(prd_pg_conn *c, int what, const char *why);
 /* Note what a failure means for the connection and the pool: broken,
  * failover, retryable. */
 void prd__pg_note_failure(prd_pg_conn *c, const char *sqlstate);
@@ -251,19 +261,22 @@ struct prd_pg_pool {
     uint64_t connect_round;
     int64_t next_connect_ns; /* real monotonic time */
     prd_pg_error last_connect_error;
-    /* housekeeping thread */
+    /* the manager (housekeeping) thread connects for acquire: reserved
+     * slots wait in bg until it gets to them */
+    prd_pg_conn **bg;
+    uint32_t n_bg, n_bg_pending; /* queued; queued or connecting */
     pthread_t maint_thread;
     int maint_running;
     pthread_cond_t maint_cond;
     struct prd__pg_metrics metrics;
+    /* hears what a connection reports (prd__pg_report); lock not held */
+    void (*on_report)(prd_pg_pool *pool, prd_pg_conn *c);
 };
+
+/* ---- clock, randomness, forks (pg_clock.c) ---- */
 
 int64_t prd__pg_now_ns(const prd_pg_pool *pool); /* the config's clock (monotonic) */
 int64_t prd__pg_real_ns(void);                   /* CLOCK_MONOTONIC */
-/* A connection saw a failover or shutdown: drop its generation. */
-void prd__pg_pool_failover(prd_pg_pool *pool, uint64_t generation, const char *why);
-/* A connection was found broken: check the others before handing them out. */
-void prd__pg_pool_suspect(prd_pg_pool *pool);
 uint64_t prd__pg_random(void);
 /* Counts fork()s into this process (a pthread_atfork child handler), so
  * "am I in a child?" is one atomic load instead of a getpid() system call

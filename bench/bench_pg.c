@@ -5,7 +5,9 @@
  *     the pool with 1, 8 and 32 client threads, against a dedicated libpq
  *     connection per thread running the same prepared statement (target:
  *     ratio >= 0.95), against connecting per request, and against pgbench -S
- *     on the same server (the database's own limit).
+ *     on the same server (the database's own limit);
+ *   - COPY in and out of 10^6 rows (rows/s) against psql's \copy of the
+ *     same file in the same run.
  * Needs a server: run under scripts/pg-temp (scripts/bench does). */
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench_util.h"
 #include "prodready.h"
@@ -246,6 +249,79 @@ static double pgbench_tps(int clients)
     return atof(buf);
 }
 
+/* ---- COPY: rows/s against psql's \copy on the same file ---- */
+
+#define COPY_ROWS 1000000
+
+static prd_status discard_row(void *ud, const char *data, size_t len)
+{
+    (void)data;
+    *(uint64_t *)ud += len;
+    return PRD_OK;
+}
+
+static double psql_copy_s(const char *meta)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "psql -X -q -c \"%s\" >/dev/null 2>&1", meta);
+    double t0 = bench_now_s();
+    if (system(cmd) != 0)
+        return 0;
+    return bench_now_s() - t0;
+}
+
+static void bench_copy(void)
+{
+    char path[] = "/tmp/prd-bench-copy-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f)
+        return;
+    for (int i = 0; i < COPY_ROWS; i++)
+        fprintf(f, "%d\tname-%d\t%d.%02d\n", i, i, i % 1000, i % 100);
+    fclose(f);
+    PGconn *direct = PQconnectdb(conninfo);
+    PQclear(PQexec(direct, "DROP TABLE IF EXISTS prd_bench_copy; "
+                           "CREATE UNLOGGED TABLE prd_bench_copy (id int, name text, price numeric)"));
+    prd_pg_pool *pool = make_pool(1);
+    prd_pg_conn *c = NULL;
+    if (prd_pg_acquire(pool, &c, NULL) != PRD_OK)
+        return;
+    /* in: ours, then psql \copy, each into an emptied table */
+    double t0 = bench_now_s();
+    FILE *in = fopen(path, "r");
+    char buf[65536];
+    size_t n;
+    prd_pg_copy_in_start(c, "COPY prd_bench_copy FROM STDIN");
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        prd_pg_copy_in_put(c, buf, n);
+    uint64_t rows = 0;
+    prd_pg_copy_in_end(c, NULL, &rows);
+    fclose(in);
+    double ours_in = bench_now_s() - t0;
+    PQclear(PQexec(direct, "TRUNCATE prd_bench_copy"));
+    char meta[256];
+    snprintf(meta, sizeof meta, "\\copy prd_bench_copy FROM '%s'", path);
+    double psql_in = psql_copy_s(meta);
+    if (rows == COPY_ROWS && psql_in > 0)
+        bench_report("pg_copy_in_1e6_rows_vs_psql_copy", COPY_ROWS / ours_in, "rows/s",
+                     COPY_ROWS / psql_in, "psql \\copy FROM file");
+    /* out: to a callback that drops the bytes, and psql to /dev/null */
+    uint64_t bytes = 0;
+    t0 = bench_now_s();
+    prd_pg_copy_out(c, "COPY prd_bench_copy TO STDOUT", discard_row, &bytes, &rows);
+    double ours_out = bench_now_s() - t0;
+    double psql_out = psql_copy_s("\\copy prd_bench_copy TO '/dev/null'");
+    if (rows == COPY_ROWS && psql_out > 0)
+        bench_report("pg_copy_out_1e6_rows_vs_psql_copy", COPY_ROWS / ours_out, "rows/s",
+                     COPY_ROWS / psql_out, "psql \\copy TO /dev/null");
+    prd_pg_pool_release(c);
+    prd_pg_pool_free(pool);
+    PQclear(PQexec(direct, "DROP TABLE prd_bench_copy"));
+    PQfinish(direct);
+    unlink(path);
+}
+
 int main(int argc, char **argv)
 {
     conninfo = getenv("PRD_PG_CONNINFO");
@@ -259,6 +335,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_pg: pgbench -i failed\n");
         return 1;
     }
+    bench_copy();
     bench_acquire(1, 1, "pg_acquire_release_uncontended");
     bench_acquire(8, 4, "pg_acquire_release_8_threads_4_conns");
 

@@ -617,6 +617,18 @@ prd_status prd__pg_begin_if_pending(prd_pg_conn *c)
     return st;
 }
 
+prd_status prd__pg_ready_to_send(prd_pg_conn *c)
+{
+    prd_status st = prd__pg_usable(c);
+    if (st != PRD_OK)
+        return st;
+    if (c->in_copy) {
+        prd__pg_error_set(&c->error, PRD_EINVAL, NULL, "a COPY is in progress on this connection");
+        return PRD_EINVAL;
+    }
+    return prd__pg_begin_if_pending(c);
+}
+
 prd_status prd__pg_usable(prd_pg_conn *c)
 {
     prd__pg_error_clear(&c->error);

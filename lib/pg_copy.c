@@ -60,11 +60,7 @@ static prd_status start(prd_pg_conn *c, const char *sql, ExecStatusType kind)
 {
     if (!c || !sql)
         return PRD_EINVAL;
-    if (c->in_copy)
-        return PRD_EINVAL;
-    prd_status st = prd__pg_usable(c);
-    if (st == PRD_OK)
-        st = prd__pg_begin_if_pending(c);
+    prd_status st = prd__pg_ready_to_send(c);
     if (st != PRD_OK)
         return st;
     c->copy_deadline_ns = prd__pg_stmt_deadline(c);

@@ -21,9 +21,7 @@ prd_status prd_pg_query_each(prd_pg_conn *c, const char *sql, const prd_pg_param
         return PRD_EINVAL;
     if (strnlen(sql, (size_t)PRD_PG_SQL_MAX + 1) > PRD_PG_SQL_MAX)
         return PRD_ETOOBIG;
-    prd_status st = prd__pg_usable(c);
-    if (st == PRD_OK)
-        st = prd__pg_begin_if_pending(c);
+    prd_status st = prd__pg_ready_to_send(c);
     if (st != PRD_OK)
         return st;
     const char *stackv[16];

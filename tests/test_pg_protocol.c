@@ -76,6 +76,7 @@ static void test_copy_a_million_rows_in_bounded_memory(void **state)
     assert_ok(prd_pg_copy_in_start(c, "COPY prd_copy (id, name) FROM STDIN"));
     assert_int_equal(prd_pg_query(c, "SELECT 1", NULL, NULL), PRD_EINVAL); /* COPY in progress */
     assert_int_equal(prd_pg_copy_in_start(c, "COPY prd_copy FROM STDIN"), PRD_EINVAL);
+    assert_int_equal(prd_pg_query_each(c, "SELECT 1", NULL, count_row, NULL, NULL), PRD_EINVAL);
     char buf[65536];
     size_t len = 0;
     for (int i = 0; i < MILLION; i++) {

@@ -216,6 +216,9 @@ prd_status prd__pg_usable(prd_pg_conn *c);
 /* Inside prd_pg_tx_run, send the BEGIN still pending (for COPY and
  * streaming, which cannot pipeline it). */
 prd_status prd__pg_begin_if_pending(prd_pg_conn *c);
+/* Usable, no COPY in progress, the pending BEGIN sent: c can take a
+ * statement that is not pipelined. */
+prd_status prd__pg_ready_to_send(prd_pg_conn *c);
 /* Run a statement with no parameters and no cache (BEGIN, COMMIT, ...). */
 prd_status prd__pg_exec_simple(prd_pg_conn *c, const char *sql);
 /* What a connection saw that concerns the pool. The connection records

@@ -45,10 +45,14 @@ def test_command_failure_propagates_and_cleans_up():
 
 def test_interrupt_stops_server_and_cleans_up(tmp_path):
     marker = tmp_path / "dir"
+    # A shell started in the background inherits SIGINT ignored, and a
+    # signal ignored on entry cannot be trapped: give the command the
+    # default disposition an interactive Ctrl-C would meet.
     proc = subprocess.Popen([PG_TEMP, "--", "sh", "-c",
                              f'echo "$PRD_PG_DATADIR" > {marker}; sleep 60'],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for _ in range(600):
         if marker.exists() and marker.read_text().strip():
             break

@@ -367,6 +367,12 @@ static prd_status fail_acquire(prd_pg_pool *p, prd_status st, prd_pg_error *err)
         st = p->last_connect_error.status == PRD_ETIMEOUT ? PRD_ETIMEOUT : PRD_EDB;
         if (err)
             err->status = st;
+    } else if (st == PRD_ETIMEOUT && p->n_bg_pending) {
+        prd__pg_metric_add(&p->metrics, PRD_PG_M_ACQUIRE_TIMEOUTS, 1);
+        prd__pg_error_set(err, st, NULL,
+                          "no connection within %u ms: a connect to the server is still in "
+                          "progress (connect_timeout %u ms)",
+                          p->cfg->acquire_timeout_ms, p->cfg->connect_timeout_ms);
     } else if (st == PRD_ETIMEOUT) {
         prd__pg_metric_add(&p->metrics, PRD_PG_M_ACQUIRE_TIMEOUTS, 1);
         prd__pg_error_set(err, st, NULL, "no connection free within %u ms (max_size %u)",

@@ -391,7 +391,9 @@ static void backoff_round(int manager)
      * the server's return. Counted per failed connect, 8 in flight made
      * 8 steps here. */
     usleep(200000);
+    pthread_mutex_lock(&pool->lock);
     uint32_t rounds = pool->connect_failures_in_row;
+    pthread_mutex_unlock(&pool->lock);
     uint64_t failures = prd_pg_pool_metric(pool, PRD_PG_M_CONNECT_FAILURES);
     int64_t up = now_ms();
     fproxy_set_mode(fp, FP_PASS);

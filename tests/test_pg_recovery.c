@@ -289,11 +289,11 @@ static void test_transfers_survive_kills_and_restart(void **state)
     assert_true(b->killed > 0);
     /* the pool reconnected after the restart by itself */
     assert_true(prd_pg_pool_metric(b->pool, PRD_PG_M_CONNECTS) > b->connects_at_restart);
-    /* and no more than it had to: one new connection per killed session
-     * (57P01 no longer drops the whole pool, issue 14), at most the whole
-     * pool again after the restart */
-    assert_true(prd_pg_pool_metric(b->pool, PRD_PG_M_CONNECTS) - connects0 <=
-                (uint64_t)b->killed + POOL);
+    /* No count of connects is asserted here: a kill now costs one
+     * connection (test_pg_deadlines checks that exactly), but connections
+     * made while the server is going down are terminated in turn, so the
+     * restart costs a number that depends on timing. (Before issue 14
+     * this asserted the whole pool was remade: 57P01 dropped it all.) */
     assert_true(prd_pg_pool_metric(b->pool, PRD_PG_M_RETRIES) > 0);
     /* recovered: the pool works without being remade */
     struct xfer x = {total + 1, 1, 2, 5};

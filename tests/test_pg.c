@@ -370,7 +370,7 @@ static void test_statement_timeout(void **state)
     assert_string_equal(prd_pg_result_text(r, 0, 0, NULL), "100ms");
     prd_pg_result_free(r);
     assert_ok(prd_pg_query(c, "SHOW application_name", NULL, &r));
-    assert_string_equal(prd_pg_result_text(r, 0, 0, NULL), "prd_test");
+    assert_string_equal(prd_pg_result_text(r, 0, 0, NULL), "prd_test_pg");
     prd_pg_result_free(r);
     assert_ok(prd_pg_query(c, "SHOW lock_timeout", NULL, &r));
     assert_string_equal(prd_pg_result_text(r, 0, 0, NULL), "50ms");
@@ -429,7 +429,7 @@ static void test_statement_cache(void **state)
     /* a new connection (after a reconnect: the check on acquire finds the
      * old one dead) prepares by itself */
     pgt_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-             "WHERE application_name = 'prd_test' AND pid <> pg_backend_pid()");
+             "WHERE application_name = 'prd_test_pg' AND pid <> pg_backend_pid()");
     assert_ok(prd_pg_acquire(pool, &c, NULL));
     assert_ok(prd_pg_query(c, "SELECT 1 AS one", NULL, NULL));
     prd_pg_pool_release(c);

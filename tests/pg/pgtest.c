@@ -29,7 +29,13 @@ prd_pg_config *pgt_config(void)
     assert_ok(prd_pg_config_new(pgt_conninfo(), &cfg));
     assert_ok(prd_pg_config_set_max_size(cfg, 4));
     assert_ok(prd_pg_config_set_acquire_timeout_ms(cfg, 5000));
-    assert_ok(prd_pg_config_set_application_name(cfg, "prd_test"));
+    /* One name per suite: the suites run in parallel against one server,
+     * and a test that terminates "its" sessions by name must not reach
+     * another suite's. */
+    extern char *program_invocation_short_name;
+    char name[64];
+    snprintf(name, sizeof name, "prd_%s", program_invocation_short_name);
+    assert_ok(prd_pg_config_set_application_name(cfg, name));
     return cfg;
 }
 

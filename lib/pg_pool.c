@@ -194,6 +194,10 @@ static void after_fork(prd_pg_pool *p)
         p->generation++;
         p->maint_running = 0;
         p->n_bg = p->n_bg_pending = 0; /* those slots were reset above */
+        /* A forked child connects on its callers' threads: a thread it
+         * starts may meet a lock the fork left held (libc's, libpq's), and
+         * acquire must not wait on it. Housekeeping still runs. */
+        p->manager_connects = 0;
         p->connect_failures_in_row = 0;
         p->next_connect_ns = 0;
         p->fork_epoch = prd__pg_fork_epoch();
@@ -465,12 +469,12 @@ prd_status prd_pg_pool_acquire_at(prd_pg_pool *p, prd_pg_conn **out, prd_pg_erro
                 prd__pg_conn_close(c);
                 how = TAKE_NEW;
             }
-            if (how == TAKE_NEW && p->maint_running) {
+            if (how == TAKE_NEW && p->maint_running && p->manager_connects) {
                 /* The manager connects, off this thread and by its own
                  * connect timeout: a caller giving up does not waste the
                  * connect, and the connection goes to the first waiter. */
                 pthread_mutex_lock(&p->lock);
-                if (p->maint_running && !p->closing) {
+                if (p->maint_running && p->manager_connects && !p->closing) {
                     p->bg[p->n_bg++] = c;
                     p->n_bg_pending++;
                     pthread_cond_broadcast(&p->maint_cond);
@@ -936,6 +940,7 @@ prd_status prd_pg_pool_new(const prd_pg_config *cfg, prd_pg_pool **out, prd_pg_e
             return PRD_EINTERNAL;
         }
         p->maint_running = 1;
+        p->manager_connects = 1;
     }
     *out = p;
     return PRD_OK;

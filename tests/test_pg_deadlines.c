@@ -317,9 +317,13 @@ static void test_fork_under_load(void **state)
             int good = 0;
             for (int j = 0; j < 3; j++) {
                 prd_pg_conn *c = NULL;
-                if (prd_pg_acquire(pool, &c, NULL) == PRD_OK &&
-                    prd_pg_query(c, "SELECT 1", NULL, NULL) == PRD_OK)
+                prd_status a = prd_pg_acquire(pool, &c, NULL);
+                prd_status q = a == PRD_OK ? prd_pg_query(c, "SELECT 1", NULL, NULL) : PRD_OK;
+                if (a == PRD_OK && q == PRD_OK)
                     good++;
+                else /* what went wrong, for the log */
+                    fprintf(stderr, "child %d: acquire %s, query %s\n", k, prd_status_name(a),
+                            prd_status_name(q));
                 prd_pg_pool_release(c);
             }
             _exit(good == 3 ? 0 : 1);

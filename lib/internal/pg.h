@@ -268,6 +268,7 @@ struct prd_pg_pool {
      * slots wait in bg until it gets to them */
     prd_pg_conn **bg;
     uint32_t n_bg, n_bg_pending; /* queued; queued or connecting */
+    int manager_connects; /* acquire hands connects to the manager (not in a forked child) */
     pthread_t maint_thread;
     int maint_running;
     pthread_cond_t maint_cond;

@@ -576,14 +576,10 @@ prd_status prd_pg_query(prd_pg_conn *c, const char *sql, const prd_pg_params *p,
                         prd_pg_result **out)
 {
     if (p && p->n > 0) {
-        /* Resolve offsets to pointers now: the data buffer may have moved
-         * since the values were added. Small lists stay on the stack. */
         const char *stackv[16];
-        const char **vals = p->n <= 16 ? stackv : prd__malloc(p->n * sizeof *vals);
+        const char **vals = prd__pg_params_values(p, stackv, PRD_ARRAY_LEN(stackv));
         if (!vals)
             return PRD_ENOMEM;
-        for (size_t i = 0; i < p->n; i++)
-            vals[i] = p->off[i] == SIZE_MAX ? NULL : p->data + p->off[i];
         struct stmt_args a = {(int)p->n, p->oid, vals, p->len, p->fmt, p->result_format};
         prd_status st = query(c, sql, &a, out);
         if (vals != stackv)

@@ -21,7 +21,7 @@ static prd_status wait_io(prd_pg_conn *c, short events)
 {
     int64_t left = c->copy_deadline_ns == INT64_MAX ? -1 : c->copy_deadline_ns - prd__pg_real_ns();
     if (c->copy_deadline_ns != INT64_MAX && left <= 0) {
-        prd__pg_timed_out(c, c->copy_deadline_ns);
+        prd__pg_timed_out(c);
         return PRD_ETIMEOUT;
     }
     int ms = left < 0 ? -1 : (int)((left + 999999) / 1000000);

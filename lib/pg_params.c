@@ -208,3 +208,13 @@ prd_status prd_pg_params_set_binary_results(prd_pg_params *p, int binary)
     p->result_format = binary ? 1 : 0;
     return PRD_OK;
 }
+
+const char **prd__pg_params_values(const prd_pg_params *p, const char **stack, size_t stack_n)
+{
+    const char **vals = p->n <= stack_n ? stack : prd__malloc(p->n * sizeof *vals);
+    if (!vals)
+        return NULL;
+    for (size_t i = 0; i < p->n; i++)
+        vals[i] = p->off[i] == SIZE_MAX ? NULL : p->data + p->off[i];
+    return vals;
+}

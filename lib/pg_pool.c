@@ -355,9 +355,7 @@ static int still_good(prd_pg_pool *p, prd_pg_conn *c, int64_t now, int64_t deadl
     enum verdict v = judge(p, c, now);
     if (v == CHECK) {
         c->checked_epoch = atomic_load(&p->suspect_epoch);
-        int ok = prd__pg_ping(c, deadline_ns) == 0;
-        absorb(p, c);
-        return ok;
+        return prd__pg_ping(c, deadline_ns) == 0; /* what it saw: on_report */
     }
     return v == GOOD;
 }
@@ -598,7 +596,6 @@ void prd_pg_pool_release(prd_pg_conn *c)
         return;
     prd_pg_pool *p = c->pool;
     check_fork(p);
-    absorb(p, c);
     /* Leave no session state behind for the next user. */
     unsigned long epoch = prd__pg_fork_epoch();
     if (c->in_copy) { /* abandoned midway: the protocol is in COPY state */
@@ -617,7 +614,6 @@ void prd_pg_pool_release(prd_pg_conn *c)
         } else if (ts != PQTRANS_IDLE) {
             c->broken = 1; /* active or unknown: cannot be trusted */
         }
-        absorb(p, c); /* what the ROLLBACK showed */
     }
     c->in_tx = c->begin_pending = c->retryable = c->tx_read_only = 0;
     c->savepoint_depth = 0;

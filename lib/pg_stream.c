@@ -27,13 +27,8 @@ prd_status prd_pg_query_each(prd_pg_conn *c, const char *sql, const prd_pg_param
     const char *stackv[16];
     const char **vals = NULL;
     int n = p ? (int)p->n : 0;
-    if (n) {
-        vals = (size_t)n <= 16 ? stackv : prd__malloc((size_t)n * sizeof *vals);
-        if (!vals)
-            return PRD_ENOMEM;
-        for (int i = 0; i < n; i++)
-            vals[i] = p->off[i] == SIZE_MAX ? NULL : p->data + p->off[i];
-    }
+    if (n && !(vals = prd__pg_params_values(p, stackv, PRD_ARRAY_LEN(stackv))))
+        return PRD_ENOMEM;
     int ok = PQsendQueryParams(c->pg, sql, n, n ? p->oid : NULL, vals, n ? p->len : NULL,
                                n ? p->fmt : NULL, p ? p->result_format : 0);
     if (vals && vals != stackv)

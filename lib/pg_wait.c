@@ -64,9 +64,8 @@ static prd_status await(prd_pg_conn *c, int64_t deadline)
     }
 }
 
-void prd__pg_timed_out(prd_pg_conn *c, int64_t deadline_ns)
+void prd__pg_timed_out(prd_pg_conn *c)
 {
-    (void)deadline_ns;
     c->broken = 1;
     c->timed_out = 1;
     prd__pg_local_add(&c->stats, PRD_PG_M_QUERY_TIMEOUTS, 1);
@@ -78,7 +77,7 @@ PGresult *prd__pg_get_result(prd_pg_conn *c, int64_t deadline, prd_status *st)
 {
     prd_status w = await(c, deadline);
     if (w == PRD_ETIMEOUT) {
-        prd__pg_timed_out(c, deadline);
+        prd__pg_timed_out(c);
         *st = PRD_ETIMEOUT;
         return NULL;
     }

@@ -36,6 +36,9 @@ static void test_config_settings(void **state)
     assert_status(prd_pg_config_set_max_size(cfg, PRD_PG_MAX_SIZE_LIMIT + 1), PRD_EINVAL);
     assert_status(prd_pg_config_set_acquire_timeout_ms(cfg, 0), PRD_EINVAL);
     assert_non_null(strstr(prd_pg_config_error(cfg), "acquire_timeout"));
+    assert_status(prd_pg_config_set_query_timeout_ms(cfg, 3000000000u), PRD_EINVAL);
+    assert_non_null(strstr(prd_pg_config_error(cfg), "query_timeout"));
+    assert_ok(prd_pg_config_set_query_timeout_ms(cfg, 0));
     assert_status(prd_pg_config_set_connect_timeout_ms(cfg, 0), PRD_EINVAL);
     assert_non_null(strstr(prd_pg_config_error(cfg), "connect_timeout"));
     assert_status(prd_pg_config_set_max_lifetime_ms(cfg, 1000, 51), PRD_EINVAL);

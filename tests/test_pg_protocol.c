@@ -269,6 +269,7 @@ static void test_binary_and_text_results(void **state)
     prd_pg_result_free(r);
     prd_pg_params *p = NULL;
     assert_ok(prd_pg_params_new(&p));
+    assert_int_equal(prd_pg_params_set_binary_results(NULL, 1), PRD_EINVAL);
     assert_ok(prd_pg_params_set_binary_results(p, 1));
     assert_ok(prd_pg_query(c, sql, p, &r));
     check_types(r);
@@ -338,6 +339,19 @@ static void test_listen_notify_across_a_reconnect(void **state)
     prd_pg_pool *pool = pgt_pool(cfg);
     prd_pg_config_free(cfg);
     assert_int_equal(prd_pg_listener_listen(l, ""), PRD_EINVAL);
+    char too_long[80];
+    memset(too_long, 'c', sizeof too_long - 1);
+    too_long[sizeof too_long - 1] = '\0';
+    assert_int_equal(prd_pg_listener_listen(l, too_long), PRD_EINVAL);
+    assert_int_equal(prd_pg_listener_listen(NULL, "x"), PRD_EINVAL);
+    {
+        prd_pg_conn *nc = NULL;
+        assert_ok(prd_pg_acquire(pool, &nc, NULL));
+        assert_int_equal(prd_pg_notify(nc, "", "x"), PRD_EINVAL);
+        assert_int_equal(prd_pg_notify(nc, "ch", NULL), PRD_EINVAL);
+        assert_int_equal(prd_pg_notify(NULL, "ch", "x"), PRD_EINVAL);
+        prd_pg_pool_release(nc);
+    }
     assert_ok(prd_pg_listener_listen(l, "Orders \"new\""));
     assert_ok(prd_pg_listener_listen(l, "other"));
     notify(pool, "Orders \"new\"", "id=1");
@@ -360,6 +374,7 @@ static void test_listen_notify_across_a_reconnect(void **state)
     assert_true(wait_for(&in, &in.n, 3));
     assert_string_equal(in.last_payload, "heard");
     prd_pg_listener_free(l);
+    prd_pg_listener_free(NULL);
     prd_pg_pool_free(pool);
 }
 

@@ -90,6 +90,11 @@ struct prd_pg_params {
     int result_format; /* 1: results in binary (prd_pg_params_set_binary_results) */
 };
 
+/* The values of p as pointers (resolved now: the data buffer may have
+ * moved since they were added), in stack when it has room for them, else
+ * allocated (free it when it is not stack). NULL: out of memory. */
+const char **prd__pg_params_values(const prd_pg_params *p, const char **stack, size_t stack_n);
+
 /* ---- results (pg_result.c) ---- */
 
 struct prd_pg_result {
@@ -201,7 +206,7 @@ PGresult *prd__pg_exec_params(prd_pg_conn *c, const char *sql, const char *name,
                               const int *fmts, int result_format, int64_t deadline,
                               prd_status *st);
 /* Mark c timed out: broken, error set, counted. */
-void prd__pg_timed_out(prd_pg_conn *c, int64_t deadline_ns);
+void prd__pg_timed_out(prd_pg_conn *c);
 /* 1 when what the server already sent says the session is over. */
 int prd__pg_input_waiting_dead(prd_pg_conn *c);
 /* Drop the prepared statement cache (after DISCARD or reconnect). */

@@ -26,23 +26,49 @@ static void notice_to_log(void *arg, const char *message)
     PRD_LOG_INFO(pool->cfg->logger, "pg notice", PRD_F_STRN("message", message, n));
 }
 
+PGconn *prd__pg_connect_start(prd_pg_pool *pool)
+{
+    const char *keys[PRD__PG_START_PARAMS], *vals[PRD__PG_START_PARAMS];
+    char options[PRD_PG_CONNINFO_MAX + 256];
+    prd__pg_config_start_params(pool->cfg, keys, vals, options, sizeof options);
+    /* Non-blocking connect so the connect timeout is ours, in ms, over all
+     * hosts of a multi-host conninfo (libpq's connect_timeout is per host,
+     * in whole seconds). libpq copies the parameters. */
+    return PQconnectStartParams(keys, vals, 1);
+}
+
+prd_status prd__pg_connect_end(prd_pg_pool *pool, PGconn *c, prd_status st, prd_pg_error *err)
+{
+    const prd_pg_config *cfg = pool->cfg;
+    if (st != PRD_OK) {
+        if (st == PRD_ETIMEOUT)
+            prd__pg_error_set(err, st, "08001", "could not connect before the deadline "
+                              "(connect_timeout %u ms)", cfg->connect_timeout_ms);
+        else
+            prd__pg_error_from_conn(err, c, st, "08001");
+        prd__pg_error_scrub(err, cfg->password);
+        PQfinish(c);
+        return st;
+    }
+    PQsetNoticeProcessor(c, notice_to_log, pool);
+    /* Every wait from here on is ours (pg_wait.c): sends never block. */
+    if (PQsetnonblocking(c, 1) != 0) {
+        prd__pg_error_set(err, PRD_EDB, "08001", "could not make the connection nonblocking");
+        PQfinish(c);
+        return PRD_EDB;
+    }
+    return PRD_OK;
+}
+
 prd_status prd__pg_connect(prd_pg_pool *pool, PGconn **out, prd_pg_error *err,
                            int64_t deadline_ns)
 {
-    const prd_pg_config *cfg = pool->cfg;
-    const char *keys[PRD__PG_START_PARAMS], *vals[PRD__PG_START_PARAMS];
-    char options[PRD_PG_CONNINFO_MAX + 256];
-    prd__pg_config_start_params(cfg, keys, vals, options, sizeof options);
     *out = NULL;
-
-    /* Non-blocking connect so the connect timeout is ours, in ms, over all
-     * hosts of a multi-host conninfo (libpq's connect_timeout is per host,
-     * in whole seconds). */
-    PGconn *c = PQconnectStartParams(keys, vals, 1);
+    PGconn *c = prd__pg_connect_start(pool);
     if (!c)
         return PRD_ENOMEM;
     int64_t deadline = prd__pg_min_deadline(
-        prd__pg_real_ns() + (int64_t)cfg->connect_timeout_ms * 1000000, deadline_ns);
+        prd__pg_real_ns() + (int64_t)pool->cfg->connect_timeout_ms * 1000000, deadline_ns);
     PostgresPollingStatusType ps = PQstatus(c) == CONNECTION_BAD ? PGRES_POLLING_FAILED
                                                                  : PGRES_POLLING_WRITING;
     prd_status st = PRD_OK;
@@ -68,25 +94,10 @@ prd_status prd__pg_connect(prd_pg_pool *pool, PGconn **out, prd_pg_error *err,
             continue; /* the deadline check above ends it */
         ps = PQconnectPoll(c);
     }
-    if (st != PRD_OK) {
-        if (st == PRD_ETIMEOUT)
-            prd__pg_error_set(err, st, "08001", "could not connect before the deadline "
-                              "(connect_timeout %u ms)", cfg->connect_timeout_ms);
-        else
-            prd__pg_error_from_conn(err, c, st, "08001");
-        prd__pg_error_scrub(err, cfg->password);
-        PQfinish(c);
-        return st;
-    }
-    PQsetNoticeProcessor(c, notice_to_log, pool);
-    /* Every wait from here on is ours (pg_wait.c): sends never block. */
-    if (PQsetnonblocking(c, 1) != 0) {
-        prd__pg_error_set(err, PRD_EDB, "08001", "could not make the connection nonblocking");
-        PQfinish(c);
-        return PRD_EDB;
-    }
-    *out = c;
-    return PRD_OK;
+    st = prd__pg_connect_end(pool, c, st, err);
+    if (st == PRD_OK)
+        *out = c;
+    return st;
 }
 
 /* Notices to the log, and a FATAL or PANIC (a terminated backend, a
@@ -295,6 +306,55 @@ static prd_status stmt_make_room(prd_pg_conn *c)
     }
     stmt_forget(c, &c->stmts[lru]);
     return PRD_OK;
+}
+
+int prd__pg_stmt_for_pipeline(prd_pg_conn *c, const char *sql, size_t len, char name[24],
+                              uint32_t *evict)
+{
+    *evict = 0;
+    uint32_t cap = c->pool->cfg->stmt_cache_size;
+    if (cap == 0)
+        return -1;
+    uint64_t h = hash_sql(sql, len);
+    struct prd__pg_stmt *s = stmt_find(c, h, sql);
+    if (s) {
+        s->last_use = ++c->use_tick;
+        stmt_name(s->id, name);
+        return 1;
+    }
+    if (!c->stmts && !(c->stmts = prd__calloc(cap, sizeof *c->stmts)))
+        return -2;
+    char *copy = prd__strndup(sql, len);
+    if (!copy)
+        return -2;
+    if (c->n_stmts == cap) { /* the caller sends the DEALLOCATE */
+        uint32_t lru = 0;
+        for (uint32_t i = 1; i < c->n_stmts; i++)
+            if (c->stmts[i].last_use < c->stmts[lru].last_use)
+                lru = i;
+        *evict = c->stmts[lru].id;
+        stmt_forget(c, &c->stmts[lru]);
+    }
+    /* In the cache from now: a statement pipelined behind this one uses
+     * the name (if the Parse fails, they fail with it). */
+    uint32_t id = ++c->next_stmt_id;
+    c->stmts[c->n_stmts++] =
+        (struct prd__pg_stmt){.hash = h, .sql = copy, .last_use = ++c->use_tick, .id = id};
+    stmt_name(id, name);
+    prd__pg_local_add(&c->stats, PRD_PG_M_PREPARES, 1);
+    return 0;
+}
+
+void prd__pg_stmt_forget_sql(prd_pg_conn *c, const char *sql, size_t len)
+{
+    struct prd__pg_stmt *s = stmt_find(c, hash_sql(sql, len), sql);
+    if (s)
+        stmt_forget(c, s);
+}
+
+void prd__pg_stmt_name(uint32_t id, char name[24])
+{
+    stmt_name(id, name);
 }
 
 /* ---- running a statement ---- */

@@ -105,11 +105,21 @@ static prd_pg_conn *slot_reserve(prd_pg_pool *p)
     return NULL;
 }
 
+/* Event-loop drivers waiting for a connection hear of one through their
+ * eventfd (under the lock; a write to an eventfd never blocks). */
+static void nudge_watchers(prd_pg_pool *p)
+{
+    for (struct prd__pg_watch *w = p->watchers; w; w = w->next)
+        if (atomic_load_explicit(&w->hungry, memory_order_relaxed))
+            prd__pg_watch_nudge(w);
+}
+
 static void slot_free(prd_pg_pool *p, prd_pg_conn *c)
 {
     c->state = PRD__SLOT_EMPTY;
     p->n_open--;
     wake_head(p);
+    nudge_watchers(p);
 }
 
 /* c goes out to a caller at file:line. Under the lock, since housekeeping
@@ -149,6 +159,8 @@ static void slot_give(prd_pg_pool *p, prd_pg_conn *c)
     }
     c->state = PRD__SLOT_IDLE;
     p->idle[p->n_idle++] = c;
+    if (p->watchers)
+        nudge_watchers(p);
 }
 
 /* ---- fork ---- */
@@ -169,6 +181,7 @@ static void after_fork(prd_pg_pool *p)
         cond_init_mono(&p->maint_cond);
         p->wait_head = p->wait_tail = NULL;
         p->n_waiting = 0;
+        p->watchers = NULL; /* the parent's event loops, not ours */
         p->n_idle = 0;
         p->n_open = 0;
         p->n_out = 0;
@@ -224,21 +237,15 @@ static void log_connect_failure(prd_pg_pool *p, const prd_pg_error *e, uint32_t 
                  PRD_F_DOUBLE("retry_in_ms", (double)backoff_ns / 1e6));
 }
 
-/* Connect c (reserved, state CONNECTING). On success c is ready (not yet
- * given anywhere); on failure the slot is freed and backoff armed. */
-static prd_status slot_connect(prd_pg_pool *p, prd_pg_conn *c, prd_pg_error *err,
-                               int64_t deadline_ns)
+/* How a connect of reserved slot c, begun in round, ended (lock not
+ * held). caller_cut: the caller's deadline ended it before the connect
+ * timeout did. On success c is ready (not yet given anywhere); on failure
+ * the slot is freed and, unless the caller cut it short, backoff armed. */
+static prd_status slot_connected(prd_pg_pool *p, prd_pg_conn *c, PGconn *pg, prd_status st,
+                                 prd_pg_error *e, uint64_t round, int caller_cut)
 {
-    PGconn *pg = NULL;
-    prd_pg_error local = {.status = PRD_OK};
-    prd_pg_error *e = err ? err : &local;
     pthread_mutex_lock(&p->lock);
-    uint64_t round = p->connect_round;
-    pthread_mutex_unlock(&p->lock);
-    int64_t own_end = prd__pg_real_ns() + (int64_t)p->cfg->connect_timeout_ms * 1000000;
-    prd_status st = prd__pg_connect(p, &pg, e, deadline_ns);
-    pthread_mutex_lock(&p->lock);
-    if (st == PRD_ETIMEOUT && deadline_ns < own_end) {
+    if (st == PRD_ETIMEOUT && caller_cut) {
         /* The caller's deadline ended the attempt, not the server: no
          * backoff, and no failure on the server's record. */
         prd__pg_error_set(e, PRD_ETIMEOUT, NULL,
@@ -295,6 +302,22 @@ static prd_status slot_connect(prd_pg_pool *p, prd_pg_conn *c, prd_pg_error *err
     if (had_failed)
         PRD_LOG_INFO(p->cfg->logger, "pg reconnected", PRD_F_UINT("after_failures", had_failed));
     return PRD_OK;
+}
+
+/* Connect c (reserved, state CONNECTING) on this thread, by the earlier
+ * of deadline_ns and the connect timeout. */
+static prd_status slot_connect(prd_pg_pool *p, prd_pg_conn *c, prd_pg_error *err,
+                               int64_t deadline_ns)
+{
+    PGconn *pg = NULL;
+    prd_pg_error local = {.status = PRD_OK};
+    prd_pg_error *e = err ? err : &local;
+    pthread_mutex_lock(&p->lock);
+    uint64_t round = p->connect_round;
+    pthread_mutex_unlock(&p->lock);
+    int64_t own_end = prd__pg_real_ns() + (int64_t)p->cfg->connect_timeout_ms * 1000000;
+    prd_status st = prd__pg_connect(p, &pg, e, deadline_ns);
+    return slot_connected(p, c, pg, st, e, round, deadline_ns < own_end);
 }
 
 /* Close c's connection and free its slot (lock not held). */
@@ -566,6 +589,102 @@ prd_status prd_pg_pool_acquire_at(prd_pg_pool *p, prd_pg_conn **out, prd_pg_erro
         int rc = pthread_cond_timedwait(&w.cond, &p->lock, &ts);
         (void)rc; /* every outcome is re-examined at the top */
     }
+}
+
+/* ---- for event-loop drivers (pg_async.c): nothing here waits ---- */
+
+int prd__pg_pool_take_nowait(prd_pg_pool *p, prd_pg_conn **out, uint32_t demand,
+                             uint64_t *round)
+{
+    *out = NULL;
+    check_fork(p);
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        if (p->closing) {
+            pthread_mutex_unlock(&p->lock);
+            return PRD__TAKE_CLOSED;
+        }
+        prd_pg_conn *c = NULL;
+        /* Threads queued in acquire are first in line. */
+        enum take how = p->wait_head ? TAKE_NONE : try_take(p, &c, demand);
+        if (how == TAKE_NONE) {
+            pthread_mutex_unlock(&p->lock);
+            return PRD__TAKE_NONE;
+        }
+        if (how == TAKE_NEW) {
+            *round = p->connect_round;
+            pthread_mutex_unlock(&p->lock);
+            *out = c;
+            return PRD__TAKE_CONNECT;
+        }
+        int64_t now = prd__pg_now_ns(p);
+        enum verdict v = judge(p, c, now);
+        if (v != BAD) {
+            mark_out_at(p, c, "prd_pg_async", 0, now);
+            if (v == CHECK)
+                c->checked_epoch = atomic_load(&p->suspect_epoch);
+            pthread_mutex_unlock(&p->lock);
+            hand_out(c, -1);
+            *out = c;
+            return v == GOOD ? PRD__TAKE_READY : PRD__TAKE_CHECK;
+        }
+        pthread_mutex_unlock(&p->lock);
+        prd__pg_metric_add(&p->metrics, c->broken || (c->pg && PQstatus(c->pg) != CONNECTION_OK)
+                                             ? PRD_PG_M_BROKEN
+                                             : PRD_PG_M_RECYCLED,
+                           1);
+        slot_close(p, c); /* and look again */
+    }
+}
+
+prd_status prd__pg_pool_connected(prd_pg_pool *p, prd_pg_conn *c, PGconn *pg, prd_status st,
+                                  prd_pg_error *err, uint64_t round, int caller_cut)
+{
+    st = slot_connected(p, c, pg, st, err, round, caller_cut);
+    if (st != PRD_OK)
+        return st;
+    pthread_mutex_lock(&p->lock);
+    if (p->closing) {
+        pthread_mutex_unlock(&p->lock);
+        slot_close(p, c);
+        prd__pg_error_set(err, PRD_ECLOSED, NULL, "pool is closed");
+        return PRD_ECLOSED;
+    }
+    mark_out(p, c, "prd_pg_async", 0);
+    pthread_mutex_unlock(&p->lock);
+    hand_out(c, -1);
+    return PRD_OK;
+}
+
+void prd__pg_pool_slot_abandon(prd_pg_pool *p, prd_pg_conn *c)
+{
+    pthread_mutex_lock(&p->lock);
+    slot_free(p, c);
+    pthread_mutex_unlock(&p->lock);
+}
+
+void prd__pg_pool_watch(prd_pg_pool *p, struct prd__pg_watch *w, int on)
+{
+    check_fork(p); /* a child's list starts empty: the parent's drivers are not its own */
+    pthread_mutex_lock(&p->lock);
+    struct prd__pg_watch **pp = &p->watchers;
+    while (*pp && *pp != w)
+        pp = &(*pp)->next;
+    if (on && !*pp) {
+        w->next = p->watchers;
+        p->watchers = w;
+    } else if (!on && *pp) {
+        *pp = w->next;
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+int64_t prd__pg_pool_connect_after(prd_pg_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    int64_t t = p->n_open < p->cfg->max_size ? p->next_connect_ns : INT64_MAX;
+    pthread_mutex_unlock(&p->lock);
+    return t;
 }
 
 /* ---- what connections saw ---- */

@@ -420,6 +420,138 @@ PRD_API void prd_pg_listener_free(prd_pg_listener *l);
 PRD_API prd_status prd_pg_notify(prd_pg_conn *conn, const char *channel, const char *payload);
 
 /* ------------------------------------------------------------------ */
+/* From an event loop: asynchronous acquire and queries                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * For servers whose threads run an event loop (epoll, libuv, libevent):
+ * a driver takes connections from the pool without waiting and runs
+ * queries on them with a completion callback, so the loop thread never
+ * blocks. The loop watches one file descriptor and calls process:
+ *
+ *   prd_pg_async *a;
+ *   prd_pg_async_new(pool, 8, &a);             // up to 8 of the pool's connections
+ *   epoll_ctl(ep, EPOLL_CTL_ADD, prd_pg_async_fd(a), &(struct epoll_event){.events = EPOLLIN});
+ *   prd_pg_async_query(a, "SELECT name FROM users WHERE id = $1", params, 0, on_row, req);
+ *   for (;;) {
+ *       epoll_wait(ep, evs, n, prd_pg_async_timeout_ms(a));
+ *       ...                                   // the loop's other work
+ *       prd_pg_async_process(a);              // runs the callbacks that are due
+ *   }
+ *
+ * (docs/pg.md has the whole example, examples/pg_epoll.c the program.)
+ *
+ * What it does: queries wait in FIFO order in the driver (bounded by
+ * max_queued: beyond it a submit fails at once with PRD_EBUSY) until one
+ * of its connections is free; a connection the pool has idle is taken at
+ * once, a new one is connected without blocking (the pool's limits and
+ * reconnect backoff hold), one idle past the health check interval is
+ * checked with one round trip first. With a pipeline depth above 1 a busy
+ * connection takes further queries before the first answers (libpq's
+ * pipeline mode, each query its own implicit transaction, so one failing
+ * query fails no other). A connection with nothing left to do goes back
+ * to the pool, where threads may use it.
+ *
+ * Deadlines: timeout_ms bounds everything a call waits on, from submit to
+ * callback (the wait for a connection, connecting, the query). 0 means the
+ * pool's: the acquire timeout for the wait, the query timeout for the
+ * query. A query whose deadline passes on the wire closes its connection
+ * (the session is out of step) and fails with PRD_ETIMEOUT; queries
+ * pipelined behind it on that connection fail with PRD_EDB.
+ *
+ * Callbacks run only inside prd_pg_async_process (never inside a submit),
+ * on the loop's thread, and may submit, release and free results; they
+ * must not call prd_pg_async_free or process. err is valid only during the
+ * callback (NULL on success). res is the callback's to free with
+ * prd_pg_result_free (NULL on failure).
+ *
+ * Thread safety: a driver belongs to one thread (its loop): every call on
+ * it, and every connection it hands out, from that thread only. The pool
+ * behind it stays shareable: threads and several drivers may use it at
+ * once (threads queued in prd_pg_acquire are served first). A driver does
+ * not survive fork(): in a child every call fails with PRD_ECLOSED; make a
+ * new one there. Free every driver before its pool.
+ */
+typedef struct prd_pg_async prd_pg_async;
+typedef void (*prd_pg_async_fn)(void *userdata, prd_status st, prd_pg_result *res,
+                                const prd_pg_error *err);
+typedef void (*prd_pg_async_acquire_fn)(void *userdata, prd_status st, prd_pg_conn *conn,
+                                        const prd_pg_error *err);
+
+#define PRD_PG_ASYNC_DEPTH_MAX 64 /* queries in flight a connection */
+
+/*
+ * A driver over pool using at most max_conns (1..max_size) of its
+ * connections. Defaults: pipeline depth 1, max_queued 10000.
+ * Errors: PRD_EINVAL, PRD_ENOMEM, PRD_EIO (no epoll or eventfd).
+ */
+PRD_API prd_status prd_pg_async_new(prd_pg_pool *pool, uint32_t max_conns, prd_pg_async **out);
+/* Queries in flight on one connection: 1..PRD_PG_ASYNC_DEPTH_MAX. */
+PRD_API prd_status prd_pg_async_set_pipeline_depth(prd_pg_async *a, uint32_t depth);
+/* Submitted requests not yet sent: 1..1000000. */
+PRD_API prd_status prd_pg_async_set_max_queued(prd_pg_async *a, uint32_t n);
+
+/* The descriptor to watch for input (level-triggered; never read it). */
+PRD_API int prd_pg_async_fd(const prd_pg_async *a);
+/* Milliseconds until process must run even without input (a deadline or a
+ * reconnect comes due); -1 when nothing is timed, 0 when callbacks wait. */
+PRD_API int prd_pg_async_timeout_ms(const prd_pg_async *a);
+/*
+ * Do what is ready without blocking: read replies, send what waits,
+ * connect, expire deadlines, and run the callbacks that are due.
+ * Errors: PRD_EINVAL, PRD_ECLOSED (after fork), PRD_EIO (epoll failed).
+ */
+PRD_API prd_status prd_pg_async_process(prd_pg_async *a);
+/* Requests submitted whose callback has not run yet. */
+PRD_API size_t prd_pg_async_pending(const prd_pg_async *a);
+
+/*
+ * Run one statement on a connection of the driver's; fn gets the result.
+ * sql and params are copied: free them when this returns. The statement
+ * rules are prd_pg_query's (parameters only, one statement, prepared once
+ * per connection).
+ * Errors (fn is then never called): PRD_EINVAL (NULL a/sql/fn, timeout
+ * over 3600000 ms), PRD_ETOOBIG (SQL over PRD_PG_SQL_MAX), PRD_EBUSY
+ * (max_queued reached), PRD_ECLOSED (pool closed, or after fork),
+ * PRD_ENOMEM. The callback's status is prd_pg_query's.
+ */
+PRD_API prd_status prd_pg_async_query(prd_pg_async *a, const char *sql,
+                                      const prd_pg_params *params, uint32_t timeout_ms,
+                                      prd_pg_async_fn fn, void *userdata);
+
+/*
+ * Take a connection for several statements in order (a transaction: send
+ * "BEGIN", the statements, "COMMIT" with prd_pg_async_conn_query). fn gets
+ * it (or a failure: PRD_ETIMEOUT, PRD_EDB, PRD_ECLOSED, PRD_ENOMEM).
+ * Only the driver's calls may use it; give it back with
+ * prd_pg_async_release. Errors as prd_pg_async_query's.
+ */
+PRD_API prd_status prd_pg_async_acquire(prd_pg_async *a, uint32_t timeout_ms,
+                                        prd_pg_async_acquire_fn fn, void *userdata);
+/* A statement on a connection from prd_pg_async_acquire; statements on one
+ * connection run in the order submitted. Errors as prd_pg_async_query's
+ * (PRD_EINVAL also for a conn that is not the driver's or was released). */
+PRD_API prd_status prd_pg_async_conn_query(prd_pg_async *a, prd_pg_conn *conn, const char *sql,
+                                           const prd_pg_params *params, uint32_t timeout_ms,
+                                           prd_pg_async_fn fn, void *userdata);
+/*
+ * Give back a connection from prd_pg_async_acquire. Statements still
+ * queued or in flight on it complete first (their callbacks run); a
+ * transaction left open is rolled back without blocking; then it returns
+ * to the pool. conn must not be used after. Errors: PRD_EINVAL.
+ */
+PRD_API prd_status prd_pg_async_release(prd_pg_async *a, prd_pg_conn *conn);
+
+/*
+ * Free the driver: every request not completed gets its callback with
+ * PRD_ECLOSED (now, inside this call), connections still busy are closed,
+ * the rest go back to the pool. Connections handed out by
+ * prd_pg_async_acquire and not released are closed and must not be used
+ * after. NULL is a no-op.
+ */
+PRD_API void prd_pg_async_free(prd_pg_async *a);
+
+/* ------------------------------------------------------------------ */
 /* Transactions                                                          */
 /* ------------------------------------------------------------------ */
 

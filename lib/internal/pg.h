@@ -183,6 +183,11 @@ struct prd_pg_conn {
  * of deadline_ns and the connect timeout; left in nonblocking mode). */
 prd_status prd__pg_connect(prd_pg_pool *pool, PGconn **out, prd_pg_error *err,
                            int64_t deadline_ns);
+/* The same in two halves, for a caller that drives PQconnectPoll itself
+ * (pg_async.c): start (NULL: out of memory), then end with how the
+ * polling went; on failure end fills err and frees c. */
+PGconn *prd__pg_connect_start(prd_pg_pool *pool);
+prd_status prd__pg_connect_end(prd_pg_pool *pool, PGconn *c, prd_status st, prd_pg_error *err);
 /* libpq's notices go to the log; FATAL and PANIC mark c server_gone. */
 void prd__pg_watch_notices(prd_pg_conn *c);
 /* One round trip to check a connection by deadline_ns; 0 when usable. */
@@ -209,6 +214,16 @@ PGresult *prd__pg_exec_params(prd_pg_conn *c, const char *sql, const char *name,
 void prd__pg_timed_out(prd_pg_conn *c);
 /* 1 when what the server already sent says the session is over. */
 int prd__pg_input_waiting_dead(prd_pg_conn *c);
+/* The prepared statement cache for a pipelined send (pg_async.c), which
+ * cannot stop for a DEALLOCATE: the name sql has on c goes in name.
+ * 1: cached; 0: to be prepared first (it is in the cache from now), and
+ * *evict is the id of a statement dropped to make room (0: none) that the
+ * caller deallocates on the server; -1: no cache (unnamed statements);
+ * -2: out of memory. forget_sql drops sql after its Parse failed. */
+int prd__pg_stmt_for_pipeline(prd_pg_conn *c, const char *sql, size_t len, char name[24],
+                              uint32_t *evict);
+void prd__pg_stmt_forget_sql(prd_pg_conn *c, const char *sql, size_t len);
+void prd__pg_stmt_name(uint32_t id, char name[24]);
 /* Drop the prepared statement cache (after DISCARD or reconnect). */
 void prd__pg_stmt_cache_clear(prd_pg_conn *c);
 /* Close the libpq connection; in a forked child, without touching the
@@ -250,6 +265,15 @@ struct prd__pg_waiter {
     struct prd__pg_waiter *next;
 };
 
+/* An event-loop driver that wants to hear when a connection may be had
+ * (pg_async.c): nudged through its eventfd while hungry. */
+struct prd__pg_watch {
+    int fd;
+    _Atomic int hungry;
+    struct prd__pg_watch *next; /* under the pool lock */
+};
+void prd__pg_watch_nudge(struct prd__pg_watch *w);
+
 struct prd_pg_pool {
     prd_pg_config *cfg;
     pthread_mutex_t lock;
@@ -278,9 +302,29 @@ struct prd_pg_pool {
     int maint_running;
     pthread_cond_t maint_cond;
     struct prd__pg_metrics metrics;
+    struct prd__pg_watch *watchers; /* event-loop drivers (under the lock) */
     /* hears what a connection reports (prd__pg_report); lock not held */
     void (*on_report)(prd_pg_pool *pool, prd_pg_conn *c);
 };
+
+/* For event-loop drivers (pg_async.c); none of these waits.
+ * take_nowait: READY a connection out to the caller; CHECK out too, but
+ * idle long enough (or suspect) to need one round trip first; CONNECT an
+ * empty slot reserved for the caller to connect (then report with
+ * prd__pg_pool_connected, which hands it out on success, or give it up
+ * with prd__pg_pool_slot_abandon), *round set for the backoff's
+ * bookkeeping; NONE nothing to be had now (threads queued in acquire go
+ * first; demand as in acquire); CLOSED. */
+enum { PRD__TAKE_NONE, PRD__TAKE_READY, PRD__TAKE_CHECK, PRD__TAKE_CONNECT, PRD__TAKE_CLOSED };
+int prd__pg_pool_take_nowait(prd_pg_pool *p, prd_pg_conn **out, uint32_t demand,
+                             uint64_t *round);
+prd_status prd__pg_pool_connected(prd_pg_pool *p, prd_pg_conn *c, PGconn *pg, prd_status st,
+                                  prd_pg_error *err, uint64_t round, int caller_cut);
+void prd__pg_pool_slot_abandon(prd_pg_pool *p, prd_pg_conn *c);
+void prd__pg_pool_watch(prd_pg_pool *p, struct prd__pg_watch *w, int on);
+/* When a new connection may be started (INT64_MAX: the pool is full;
+ * real monotonic time). */
+int64_t prd__pg_pool_connect_after(prd_pg_pool *p);
 
 /* ---- clock, randomness, forks (pg_clock.c) ---- */
 

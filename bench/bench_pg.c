@@ -7,7 +7,11 @@
  *     ratio >= 0.95), against connecting per request, and against pgbench -S
  *     on the same server (the database's own limit);
  *   - COPY in and out of 10^6 rows (rows/s) against psql's \copy of the
- *     same file in the same run.
+ *     same file in the same run;
+ *   - the asynchronous interface: one epoll loop thread keeping 8 or 32
+ *     primary-key lookups in flight over 8 connections (pipeline depth 1
+ *     and 4), against the blocking pool with 8 or 32 threads on 8
+ *     connections, and against pgbench -S at 8 clients.
  * Needs a server: run under scripts/pg-temp (scripts/bench does). */
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -15,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "bench_util.h"
@@ -322,6 +327,105 @@ static void bench_copy(void)
     unlink(path);
 }
 
+/* ---- the asynchronous interface ---- */
+
+struct async_client {
+    prd_pg_async *a;
+    prd_pg_params *p;
+    unsigned seed;
+    long *ops;
+    int *stop;
+};
+
+static void async_submit(struct async_client *c);
+
+static void async_done(void *ud, prd_status st, prd_pg_result *res, const prd_pg_error *err)
+{
+    struct async_client *c = ud;
+    if (st != PRD_OK) {
+        fprintf(stderr, "bench_pg: async: %s\n", err ? prd_pg_error_message(err) : "?");
+        abort();
+    }
+    prd_pg_result_free(res);
+    (*c->ops)++;
+    if (!*c->stop)
+        async_submit(c);
+}
+
+static void async_submit(struct async_client *c)
+{
+    prd_pg_params_reset(c->p);
+    prd_pg_params_add_int64(c->p, 1 + (long)((unsigned long)rand_r(&c->seed) % (unsigned long)accounts));
+    if (prd_pg_async_query(c->a, q_pk, c->p, 0, async_done, c) != PRD_OK)
+        abort();
+}
+
+/* clients requests kept in flight by one loop thread over conns connections. */
+static double async_throughput(int clients, uint32_t conns, uint32_t depth)
+{
+    prd_pg_pool *pool = make_pool(conns);
+    prd_pg_async *a;
+    if (prd_pg_async_new(pool, conns, &a) != PRD_OK ||
+        prd_pg_async_set_pipeline_depth(a, depth) != PRD_OK)
+        abort();
+    int ep = epoll_create1(0);
+    struct epoll_event e = {.events = EPOLLIN};
+    epoll_ctl(ep, EPOLL_CTL_ADD, prd_pg_async_fd(a), &e);
+    struct async_client cl[64];
+    long ops = 0;
+    int stop = 0;
+    double t0 = bench_now_s();
+    for (int i = 0; i < clients; i++) {
+        cl[i] = (struct async_client){a, NULL, (unsigned)i + 1, &ops, &stop};
+        prd_pg_params_new(&cl[i].p);
+        async_submit(&cl[i]);
+    }
+    while (bench_now_s() - t0 < seconds) {
+        struct epoll_event ev;
+        epoll_wait(ep, &ev, 1, prd_pg_async_timeout_ms(a));
+        prd_pg_async_process(a);
+    }
+    stop = 1;
+    double took = bench_now_s() - t0;
+    long counted = ops;
+    while (prd_pg_async_pending(a) > 0) { /* let the last ones land */
+        struct epoll_event ev;
+        epoll_wait(ep, &ev, 1, 100);
+        prd_pg_async_process(a);
+    }
+    for (int i = 0; i < clients; i++)
+        prd_pg_params_free(cl[i].p);
+    close(ep);
+    prd_pg_async_free(a);
+    prd_pg_pool_free(pool);
+    return (double)counted / took;
+}
+
+static void bench_async(void)
+{
+    static const int clients[] = {8, 32};
+    for (size_t k = 0; k < 2; k++) {
+        int n = clients[k];
+        prd_pg_pool *pool = make_pool(8);
+        double blocking = throughput(n, pool_query_loop, pool, q_pk, 0);
+        prd_pg_pool_free(pool);
+        for (uint32_t depth = 1; depth <= 4; depth += 3) {
+            double async = async_throughput(n, 8, depth);
+            char name[96];
+            snprintf(name, sizeof name, "pg_pk_lookup_async_%d_clients_8_conns_depth_%u", n, depth);
+            bench_report(name, async, "queries/s", blocking,
+                         n == 8 ? "blocking pool, 8 threads on 8 connections"
+                                : "blocking pool, 32 threads on 8 connections");
+            if (n == 8) {
+                double pgb = pgbench_tps(8);
+                snprintf(name, sizeof name, "pg_pk_lookup_async_8_clients_depth_%u_vs_pgbench_S",
+                         depth);
+                bench_report(name, async, "queries/s", pgb, "pgbench -S -M prepared, 8 clients");
+            }
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     conninfo = getenv("PRD_PG_CONNINFO");
@@ -336,6 +440,7 @@ int main(int argc, char **argv)
         return 1;
     }
     bench_copy();
+    bench_async();
     bench_acquire(1, 1, "pg_acquire_release_uncontended");
     bench_acquire(8, 4, "pg_acquire_release_8_threads_4_conns");
 

@@ -991,9 +991,6 @@ prd_status prd_pg_async_process(prd_pg_async *a)
     if (!usable(a))
         return PRD_ECLOSED;
     a->in_process = 1;
-    uint64_t drained;
-    ssize_t n = read(a->efd, &drained, sizeof drained);
-    (void)n;
     struct epoll_event evs[64];
     prd_status st = PRD_OK;
     int got = epoll_wait(a->ep, evs, (int)PRD_ARRAY_LEN(evs), 0);
@@ -1003,8 +1000,12 @@ prd_status prd_pg_async_process(prd_pg_async *a)
      * earlier event failed it): act only on connections still listed. */
     for (int i = 0; i < got; i++) {
         struct aconn *ac = evs[i].data.ptr;
-        if (!ac)
+        if (!ac) { /* the eventfd: a nudge, nothing to read but the count */
+            uint64_t count;
+            ssize_t n = read(a->efd, &count, sizeof count);
+            (void)n;
             continue;
+        }
         int live = 0;
         for (struct aconn *x = a->conns; x; x = x->next)
             live |= x == ac;
@@ -1024,11 +1025,14 @@ prd_status prd_pg_async_process(prd_pg_async *a)
             on_output(a, ac);
     }
     expire(a, now_ns());
+    /* Callbacks first: what they submit finds the connection that just
+     * answered still held (dispatching first would hand it back to the
+     * pool and take it again). */
     for (int round = 0; round < 1000; round++) {
+        deliver(a);
         dispatch(a);
         if (!a->done_head)
             break;
-        deliver(a); /* callbacks may submit more: dispatch again */
     }
     a->in_process = 0;
     if (a->done_head)

@@ -350,8 +350,8 @@ static enum take try_take(prd_pg_pool *p, prd_pg_conn **out, uint32_t demand)
          * between connections ran 0.84x a dedicated connection at 8
          * threads in bench_pg). Else the most recently used: warm. */
         prd_pg_conn *c = NULL;
-        prd_pg_conn *mine = tls_last_released;
-        if (mine && mine->pool == p && mine->state == PRD__SLOT_IDLE)
+        prd_pg_conn *mine = tls_last_released; /* maybe freed: only compared */
+        if (mine)
             for (uint32_t i = p->n_idle; i-- > 0;)
                 if (p->idle[i] == mine) {
                     c = mine;

@@ -809,6 +809,34 @@ static void dispatch(prd_pg_async *a)
 
 /* ---- deadlines ---- */
 
+/* Move the requests of a list whose wait deadline has passed to the late
+ * list, in order; *min gets the earliest deadline of those left. Returns
+ * how many moved. */
+static uint32_t take_late(struct rq **head, struct rq **tail, int64_t now, int64_t *min,
+                          struct rq **late_head, struct rq **late_tail)
+{
+    uint32_t n = 0;
+    struct rq *prev = NULL;
+    for (struct rq *r = *head, *next; r; r = next) {
+        next = r->next;
+        if (now < r->wait_deadline) {
+            if (r->wait_deadline < *min)
+                *min = r->wait_deadline;
+            prev = r;
+            continue;
+        }
+        if (prev)
+            prev->next = next;
+        else
+            *head = next;
+        if (*tail == r)
+            *tail = prev;
+        push(late_head, late_tail, r);
+        n++;
+    }
+    return n;
+}
+
 static void expire(prd_pg_async *a, int64_t now)
 {
     for (struct aconn *ac = a->conns, *next; ac; ac = next) {
@@ -847,16 +875,9 @@ static void expire(prd_pg_async *a, int64_t now)
     if (now < a->queue_min_deadline)
         return;
     int64_t min = INT64_MAX;
-    struct rq *prev = NULL;
-    for (struct rq *r = a->q_head, *next; r; r = next) {
-        next = r->next;
-        if (now < r->wait_deadline) {
-            if (r->wait_deadline < min)
-                min = r->wait_deadline;
-            prev = r;
-            continue;
-        }
-        unqueue(a, prev, r);
+    struct rq *late_head = NULL, *late_tail = NULL, *r;
+    a->n_queued -= take_late(&a->q_head, &a->q_tail, now, &min, &late_head, &late_tail);
+    while ((r = pop(&late_head, &late_tail)) != NULL) {
         prd__pg_metric_add(&a->pool->metrics, PRD_PG_M_ACQUIRE_TIMEOUTS, 1);
         if (a->last_connect_error.status != PRD_OK) {
             complete(a, r, a->last_connect_error.status == PRD_ETIMEOUT ? PRD_ETIMEOUT : PRD_EDB,
@@ -868,21 +889,8 @@ static void expire(prd_pg_async *a, int64_t now)
     }
     /* A dedicated connection's statements waiting behind others. */
     for (struct aconn *ac = a->conns; ac; ac = ac->next) {
-        struct rq *qprev = NULL;
-        for (struct rq *r = ac->q_head, *next; r; r = next) {
-            next = r->next;
-            if (now < r->wait_deadline) {
-                if (r->wait_deadline < min)
-                    min = r->wait_deadline;
-                qprev = r;
-                continue;
-            }
-            if (qprev)
-                qprev->next = next;
-            else
-                ac->q_head = next;
-            if (ac->q_tail == r)
-                ac->q_tail = qprev;
+        take_late(&ac->q_head, &ac->q_tail, now, &min, &late_head, &late_tail);
+        while ((r = pop(&late_head, &late_tail)) != NULL) {
             prd__pg_error_set(&a->scratch, PRD_ETIMEOUT, NULL,
                               "deadline reached while statements before it ran");
             complete(a, r, PRD_ETIMEOUT, &a->scratch);

@@ -111,13 +111,23 @@ static prd_pg_params *int_param(int64_t v)
     return p;
 }
 
-static prd_pg_pool *make_pool(uint32_t max_size)
+/* stmt_cache 0: the default; housekeeping 0: no maintenance thread. */
+static prd_pg_pool *configured_pool(uint32_t max_size, uint32_t stmt_cache, int housekeeping)
 {
     prd_pg_config *cfg = pgt_config();
     assert_ok(prd_pg_config_set_max_size(cfg, max_size));
+    if (stmt_cache)
+        assert_ok(prd_pg_config_set_statement_cache_size(cfg, stmt_cache));
+    if (!housekeeping)
+        assert_ok(prd_pg_config_set_maintenance_interval_ms(cfg, 0));
     prd_pg_pool *pool = pgt_pool(cfg);
     prd_pg_config_free(cfg);
     return pool;
+}
+
+static prd_pg_pool *make_pool(uint32_t max_size)
+{
+    return configured_pool(max_size, 0, 1);
 }
 
 /* ---- basics ---- */
@@ -349,11 +359,7 @@ static void test_pipeline_failure_isolated(void **state)
 static void test_statement_cache(void **state)
 {
     (void)state;
-    prd_pg_config *cfg = pgt_config();
-    assert_ok(prd_pg_config_set_max_size(cfg, 1));
-    assert_ok(prd_pg_config_set_statement_cache_size(cfg, 2));
-    prd_pg_pool *pool = pgt_pool(cfg);
-    prd_pg_config_free(cfg);
+    prd_pg_pool *pool = configured_pool(1, 2, 1);
     prd_pg_async *a = NULL;
     assert_ok(prd_pg_async_new(pool, 1, &a));
     assert_ok(prd_pg_async_set_pipeline_depth(a, 4));
@@ -742,11 +748,7 @@ static void test_fork_child_refused(void **state)
     (void)state;
     /* No housekeeping thread: a child starting one trips ThreadSanitizer
      * (threads after a multi-threaded fork), and none is needed here. */
-    prd_pg_config *cfg = pgt_config();
-    assert_ok(prd_pg_config_set_max_size(cfg, 2));
-    assert_ok(prd_pg_config_set_maintenance_interval_ms(cfg, 0));
-    prd_pg_pool *pool = pgt_pool(cfg);
-    prd_pg_config_free(cfg);
+    prd_pg_pool *pool = configured_pool(2, 0, 0);
     prd_pg_async *a = NULL;
     assert_ok(prd_pg_async_new(pool, 1, &a));
     struct outcome o = {0};

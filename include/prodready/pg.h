@@ -468,7 +468,9 @@ PRD_API prd_status prd_pg_notify(prd_pg_conn *conn, const char *channel, const c
  * Thread safety: a driver belongs to one thread (its loop): every call on
  * it, and every connection it hands out, from that thread only. The pool
  * behind it stays shareable: threads and several drivers may use it at
- * once (threads queued in prd_pg_acquire are served first). A driver does
+ * once (a driver takes no connection while threads are queued in
+ * prd_pg_acquire; one it holds goes back when the driver's queue is
+ * empty). A driver does
  * not survive fork(): in a child every call fails with PRD_ECLOSED; make a
  * new one there. Free every driver before its pool.
  */

@@ -415,10 +415,15 @@ prd_status prd_logger_set_async_limits(prd_logger *lg, size_t queue_lines, size_
     return start_async(lg, queue_lines, queue_bytes, block);
 }
 
+/* Lines the writer takes at once: one write(2) carries several of them
+ * (prd__sinks_write_batch), which is most of what a line costs. */
+#define WRITER_BATCH 64
+
 static void *writer_main(void *arg)
 {
     struct core *c = arg;
     struct async_queue *q = c->async;
+    struct prd__line batch[WRITER_BATCH];
     pthread_mutex_lock(&q->mu);
     for (;;) {
         while (q->count == 0 && !q->stop)
@@ -429,20 +434,33 @@ static void *writer_main(void *arg)
             q->head = 0;
             q->wrapped = 0;
         }
-        uint32_t len, level;
-        memcpy(&len, q->ring + q->head, sizeof len);
-        memcpy(&level, q->ring + q->head + sizeof len, sizeof level);
-        const char *line = q->ring + q->head + REC_HDR;
+        /* The records queued now, from head: producers only add after
+         * tail, so these stay as they are while the lock is let go. */
+        size_t n = q->count < WRITER_BATCH ? q->count : WRITER_BATCH;
+        size_t pos = q->head;
+        int crossed = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (q->wrapped && !crossed && pos == q->wrap_at) {
+                pos = 0;
+                crossed = 1;
+            }
+            uint32_t len, level;
+            memcpy(&len, q->ring + pos, sizeof len);
+            memcpy(&level, q->ring + pos + sizeof len, sizeof level);
+            batch[i] = (struct prd__line){q->ring + pos + REC_HDR, len, (prd_log_level)level};
+            pos += REC_HDR + len;
+        }
         uint64_t dropped = q->dropped_unreported;
         q->dropped_unreported = 0;
         pthread_mutex_unlock(&q->mu);
-        /* producers never touch this record meanwhile */
-        prd__sinks_write(&c->sinks, (prd_log_level)level, line, len);
+        prd__sinks_write_batch(&c->sinks, batch, n);
         if (dropped)
             emit_dropped_note(c, dropped);
         pthread_mutex_lock(&q->mu);
-        q->head += REC_HDR + len;
-        q->count--;
+        q->head = pos;
+        if (crossed)
+            q->wrapped = 0;
+        q->count -= n;
         if (q->count == 0) { /* empty: start over at the front */
             q->head = q->tail = 0;
             q->wrapped = 0;
@@ -525,8 +543,8 @@ static void deliver(struct core *c, prd_log_level level, const char *line, size_
     memcpy(q->ring + at, hdr, REC_HDR);
     memcpy(q->ring + at + REC_HDR, line, len);
     q->tail = at + need;
-    q->count++;
-    pthread_cond_signal(&q->not_empty);
+    if (++q->count == 1) /* the writer sleeps only on an empty queue */
+        pthread_cond_signal(&q->not_empty);
     pthread_mutex_unlock(&q->mu);
 }
 

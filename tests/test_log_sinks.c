@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -540,6 +541,110 @@ static void test_threads_whole_lines_on_every_sink(void **state)
     daemon_free(&d);
 }
 
+/* The async writer puts many lines in one write(2). Several processes
+ * sharing one pipe (workers on a supervisor's stdout) or one file must
+ * still never see their lines torn: a pipe keeps a write whole only up
+ * to PIPE_BUF, so batches stay within it there; a file opened for append
+ * keeps any write whole. Four children log 3,000 lines of 200..1,300
+ * bytes each through async loggers at once; every line read back must
+ * parse, and each child's lines come in its order. */
+#define PROCS 4
+#define PER_PROC 3000
+
+static void child_logs(int fd, const char *path, int id)
+{
+    prd_logger *lg = NULL;
+    if (prd_logger_new(&lg) != PRD_OK)
+        _exit(1);
+    if ((path ? prd_logger_set_file(lg, path) : prd_logger_set_fd(lg, fd)) != PRD_OK ||
+        prd_logger_set_async_limits(lg, 100000, 64 << 20, 1) != PRD_OK)
+        _exit(1);
+    char value[1400];
+    for (int i = 0; i < PER_PROC; i++) {
+        size_t n = 200 + (size_t)(i * 37 % 1100);
+        memset(value, 'a' + id, n);
+        value[n] = '\0';
+        PRD_LOG_INFO(lg, "w", PRD_F_INT("proc", id), PRD_F_INT("i", i), PRD_F_STR("v", value));
+    }
+    prd_logger_free(lg); /* drains the queue */
+    _exit(0);
+}
+
+static void check_lines(const char *buf, size_t len)
+{
+    int next[PROCS] = {0};
+    size_t lines = 0;
+    for (const char *s = buf, *e; s < buf + len; s = e + 1) {
+        e = memchr(s, '\n', (size_t)(buf + len - s));
+        assert_non_null(e);
+        json_error_t err;
+        json_t *j = json_loadb(s, (size_t)(e - s), 0, &err);
+        if (!j)
+            fail_msg("line %zu torn: %.60s", lines, s);
+        int p = (int)json_integer_value(json_object_get(j, "proc"));
+        assert_true(p >= 0 && p < PROCS);
+        assert_int_equal(json_integer_value(json_object_get(j, "i")), next[p]);
+        next[p]++;
+        json_decref(j);
+        lines++;
+    }
+    assert_int_equal(lines, (size_t)PROCS * PER_PROC);
+}
+
+static void test_processes_share_a_pipe_and_a_file(void **state)
+{
+    (void)state;
+    /* a pipe */
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t kids[PROCS];
+    for (int i = 0; i < PROCS; i++) {
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0) {
+            close(pfd[0]);
+            child_logs(pfd[1], NULL, i);
+        }
+    }
+    close(pfd[1]);
+    size_t cap = (size_t)PROCS * PER_PROC * 1500, len = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    ssize_t n;
+    while ((n = read(pfd[0], buf + len, cap - len)) > 0)
+        len += (size_t)n;
+    close(pfd[0]);
+    for (int i = 0; i < PROCS; i++) {
+        int st = 0;
+        assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    check_lines(buf, len);
+    /* a file */
+    char path[] = "/tmp/prd_sinks_XXXXXX";
+    int tfd = mkstemp(path);
+    assert_true(tfd >= 0);
+    close(tfd);
+    for (int i = 0; i < PROCS; i++) {
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0)
+            child_logs(-1, path, i);
+    }
+    for (int i = 0; i < PROCS; i++) {
+        int st = 0;
+        assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    len = fread(buf, 1, cap, f);
+    fclose(f);
+    unlink(path);
+    check_lines(buf, len);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -548,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_journald_native),
         cmocka_unit_test(test_stalled_daemon_is_bounded),
         cmocka_unit_test(test_threads_whole_lines_on_every_sink),
+        cmocka_unit_test(test_processes_share_a_pipe_and_a_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,14 @@ prd_status prd__sinks_install(struct prd__sinks *s, struct prd__sink *sink, int 
 /* One finished line (with its newline) at a level, to every sink whose
  * threshold it meets. */
 void prd__sinks_write(struct prd__sinks *s, prd_log_level level, const char *line, size_t len);
+/* Several finished lines at once, in order (the async writer): fd and
+ * file sinks take as many whole lines a write(2) as stay whole on them. */
+struct prd__line {
+    const char *p;
+    size_t len; /* with the newline */
+    prd_log_level level;
+};
+void prd__sinks_write_batch(struct prd__sinks *s, const struct prd__line *lines, size_t n);
 /* Reopen every file sink (PRD_EINVAL: there is none; PRD_EIO: one failed
  * to open, and keeps its old file). */
 prd_status prd__sinks_reopen(struct prd__sinks *s);

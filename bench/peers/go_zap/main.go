@@ -3,7 +3,8 @@
 // and a logger with 10 bound fields plus one call-site field.
 // Built offline from Debian's golang-go.uber-zap-dev:
 //   GO111MODULE=off GOPATH=/usr/share/gocode go run .
-// Prints "shape ns_per_event allocs_per_event" lines.
+// Prints "shape ns_per_event allocs_per_event" lines, unbuffered and
+// buffered ("_buffered").
 package main
 
 import (
@@ -18,10 +19,19 @@ import (
 
 const n = 500000
 
-func logger() *zap.Logger {
+// buffered: zap's BufferedWriteSyncer (256 kB, flushed when full or every
+// 30 s), the way to take the write(2) off each event in zap.
+func logger(buffered bool) (*zap.Logger, func()) {
 	f, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(f), zap.InfoLevel))
+	var ws zapcore.WriteSyncer = zapcore.AddSync(f)
+	stop := func() {}
+	if buffered {
+		b := &zapcore.BufferedWriteSyncer{WS: ws}
+		ws = b
+		stop = func() { _ = b.Stop() }
+	}
+	return zap.New(zapcore.NewCore(enc, ws, zap.InfoLevel)), stop
 }
 
 func fields() []zap.Field {
@@ -50,8 +60,15 @@ func measure(name string, fn func()) {
 
 func main() {
 	runtime.GOMAXPROCS(1)
-	l := logger()
-	measure("ten_fields", func() { l.Info("request served", fields()...) })
-	child := l.With(fields()...)
-	measure("ten_bound_plus_one", func() { child.Info("request served", zap.Int("attempt", 1)) })
+	for _, buffered := range []bool{false, true} {
+		suffix := ""
+		if buffered {
+			suffix = "_buffered"
+		}
+		l, stop := logger(buffered)
+		measure("ten_fields"+suffix, func() { l.Info("request served", fields()...) })
+		child := l.With(fields()...)
+		measure("ten_bound_plus_one"+suffix, func() { child.Info("request served", zap.Int("attempt", 1)) })
+		stop()
+	}
 }

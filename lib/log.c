@@ -45,8 +45,16 @@ struct async_queue {
     size_t wrap_at;
     size_t count, max_lines;
     int block, stop, running;
+    int writer_deep; /* the writer sleeps until signalled (else it naps, timed) */
     uint64_t dropped_unreported;
 };
+
+/* A writer that found lines in its last round naps this long instead of
+ * sleeping until signalled, so producers need not wake it line by line
+ * (a futex wake per line made async slower than writing in place). A
+ * line waits at most this long; errors and a filling queue wake it at
+ * once; an idle writer sleeps deep and costs nothing. */
+#define WRITER_NAP_NS 1000000
 
 /* Shared by a root logger and its children. */
 struct core {
@@ -388,7 +396,11 @@ static prd_status start_async(prd_logger *lg, size_t lines, size_t bytes, int bl
     q->max_lines = lines;
     q->block = block != 0;
     pthread_mutex_init(&q->mu, NULL);
-    pthread_cond_init(&q->not_empty, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&q->not_empty, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&q->not_full, NULL);
     lg->core->async = q;
     if (pthread_create(&q->thread, NULL, writer_main, lg->core) != 0) {
@@ -424,10 +436,27 @@ static void *writer_main(void *arg)
     struct core *c = arg;
     struct async_queue *q = c->async;
     struct prd__line batch[WRITER_BATCH];
+    int napping = 0;
     pthread_mutex_lock(&q->mu);
     for (;;) {
-        while (q->count == 0 && !q->stop)
-            pthread_cond_wait(&q->not_empty, &q->mu);
+        while (q->count == 0 && !q->stop) {
+            if (napping) {
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                ts.tv_nsec += WRITER_NAP_NS;
+                if (ts.tv_nsec >= 1000000000) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000;
+                }
+                pthread_cond_timedwait(&q->not_empty, &q->mu, &ts);
+                napping = q->count > 0; /* a nap with nothing new: sleep deep */
+            } else {
+                q->writer_deep = 1;
+                pthread_cond_wait(&q->not_empty, &q->mu);
+                q->writer_deep = 0;
+            }
+        }
+        napping = 1;
         if (q->count == 0 && q->stop)
             break;
         if (q->wrapped && q->head == q->wrap_at) { /* the end's unused part */
@@ -524,8 +553,10 @@ static void deliver(struct core *c, prd_log_level level, const char *line, size_
     int wrap;
     pthread_mutex_lock(&q->mu);
     while ((at = ring_place(q, need, &wrap)) == SIZE_MAX && q->block && !q->stop &&
-           need <= q->size)
+           need <= q->size) {
+        pthread_cond_signal(&q->not_empty); /* full: the writer must not be napping */
         pthread_cond_wait(&q->not_full, &q->mu);
+    }
     if (at == SIZE_MAX || q->stop || len > UINT32_MAX - 1) {
         q->dropped_unreported++;
         pthread_mutex_unlock(&q->mu);
@@ -543,7 +574,10 @@ static void deliver(struct core *c, prd_log_level level, const char *line, size_
     memcpy(q->ring + at, hdr, REC_HDR);
     memcpy(q->ring + at + REC_HDR, line, len);
     q->tail = at + need;
-    if (++q->count == 1) /* the writer sleeps only on an empty queue */
+    q->count++;
+    size_t used = q->wrapped ? q->wrap_at - q->head + q->tail : q->tail - q->head;
+    if ((q->writer_deep && q->count == 1) || level >= PRD_LOG_ERROR ||
+        q->count * 2 > q->max_lines || used * 2 > q->size)
         pthread_cond_signal(&q->not_empty);
     pthread_mutex_unlock(&q->mu);
 }

@@ -586,11 +586,26 @@ static void deliver(struct core *c, prd_log_level level, const char *line, size_
 /* Encoding                                                            */
 /* ------------------------------------------------------------------ */
 
+/* Decimal digits of v at the end of num[24]; returns where they start
+ * (snprintf's format parsing was a tenth of an event in perf). */
+static char *digits_u64(char num[24], uint64_t v)
+{
+    char *p = num + 24;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return p;
+}
+
 static void put_int(struct prd__buf *b, int64_t v)
 {
     char num[24];
-    int n = snprintf(num, sizeof num, "%lld", (long long)v);
-    prd__buf_put(b, num, (size_t)n);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v; /* INT64_MIN too */
+    char *p = digits_u64(num, u);
+    if (v < 0)
+        *--p = '-';
+    prd__buf_put(b, p, (size_t)(num + 24 - p));
 }
 
 /* Above 2^63-1 as a string: many JSON readers (jansson, JavaScript)
@@ -598,9 +613,13 @@ static void put_int(struct prd__buf *b, int64_t v)
 static void put_uint(struct prd__buf *b, uint64_t v)
 {
     char num[24];
-    int n = snprintf(num, sizeof num, v > (uint64_t)INT64_MAX ? "\"%llu\"" : "%llu",
-                     (unsigned long long)v);
-    prd__buf_put(b, num, (size_t)n);
+    char *p = digits_u64(num, v);
+    int quote = v > (uint64_t)INT64_MAX;
+    if (quote)
+        prd__buf_putc(b, '"');
+    prd__buf_put(b, p, (size_t)(num + 24 - p));
+    if (quote)
+        prd__buf_putc(b, '"');
 }
 
 static size_t field_len(const prd_log_field *f)
@@ -610,10 +629,17 @@ static size_t field_len(const prd_log_field *f)
     return f->len == SIZE_MAX ? strlen(f->v.s) : f->len;
 }
 
+/* strcmp after a first-byte test: most pairs of keys differ there, and
+ * this runs for every pair of fields on a line. */
+static inline int same_key(const char *a, const char *b)
+{
+    return a[0] == b[0] && strcmp(a, b) == 0;
+}
+
 static int reserved(const struct core *c, const char *key)
 {
     const char *const *names = profile_keys[c->profile];
-    return strcmp(key, names[0]) == 0 || strcmp(key, names[1]) == 0 || strcmp(key, names[2]) == 0;
+    return same_key(key, names[0]) || same_key(key, names[1]) || same_key(key, names[2]);
 }
 
 /* Write ,"key":value for one field; returns 0 when the field was left out. */
@@ -710,7 +736,7 @@ static int encode_field(const struct core *c, struct prd__buf *b, const prd_log_
  * written as "fields.<key>", which another field may be called already. */
 static int same_output(const struct core *c, const char *a, const char *b)
 {
-    if (strcmp(a, b) == 0)
+    if (same_key(a, b))
         return 1;
     /* Different keys meet only as "fields.X" and a reserved X: checked
      * last, since it is rare (this runs for every pair of fields). */
@@ -724,12 +750,21 @@ static int same_output(const struct core *c, const char *a, const char *b)
 /* First occurrence wins: is this key already written on this line? */
 static int duplicate(const prd_logger *lg, const prd_log_field *fields, size_t i)
 {
-    for (size_t k = 0; k < lg->n_bound_keys; k++)
-        if (same_output(lg->core, lg->bound_keys[k], fields[i].key))
+    /* Keys can only come out the same when their first bytes match or one
+     * of them starts "fields.": most pairs end at this test. */
+    const char *key = fields[i].key;
+    char c0 = key[0];
+    int f0 = c0 == 'f';
+    for (size_t k = 0; k < lg->n_bound_keys; k++) {
+        const char *o = lg->bound_keys[k];
+        if ((o[0] == c0 || f0 || o[0] == 'f') && same_output(lg->core, o, key))
             return 1;
-    for (size_t k = 0; k < i; k++)
-        if (fields[k].key && same_output(lg->core, fields[k].key, fields[i].key))
+    }
+    for (size_t k = 0; k < i; k++) {
+        const char *o = fields[k].key;
+        if (o && (o[0] == c0 || f0 || o[0] == 'f') && same_output(lg->core, o, key))
             return 1;
+    }
     return 0;
 }
 

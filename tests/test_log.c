@@ -1259,6 +1259,66 @@ static void test_redaction_counts_threads(void **state)
     lines_free(&l);
 }
 
+/* Doubles: the fast fixed-notation writer must print exactly what the
+ * printf search does ("%.15g".."%.17g", the first that reads back, with
+ * ".0" for a whole number), over decimals with few digits (the common
+ * case), arbitrary bit patterns, and the edges of its range. */
+static void reference_double(char *out, size_t cap, double d)
+{
+    if (!isfinite(d)) {
+        snprintf(out, cap, "\"%s\"", isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
+        return;
+    }
+    int k = 0;
+    for (int prec = 15;; prec++) {
+        k = snprintf(out, cap, "%.*g", prec, d);
+        if (prec >= 17 || strtod(out, NULL) == d)
+            break;
+    }
+    if (!strpbrk(out, ".eEn"))
+        snprintf(out + k, cap - (size_t)k, ".0");
+}
+
+static void check_double(double d)
+{
+    char want[64];
+    reference_double(want, sizeof want, d);
+    char stack[64];
+    struct prd__buf b;
+    prd__buf_init(&b, stack, sizeof stack);
+    prd__json_double(&b, d);
+    prd__buf_putc(&b, '\0');
+    if (strcmp(b.p, want) != 0)
+        fail_msg("%a: got %s, want %s", d, b.p, want);
+    prd__buf_free(&b);
+}
+
+static void test_double_formatting(void **state)
+{
+    (void)state;
+    static const double edges[] = {0.0, -0.0, 1e-4, 9.9999999999999e-5, 1e15, 999999999999999.0,
+                                   1e15 - 0.5, 0.1, 0.2, 0.3, 1.0 / 3, 2.0 / 3, 0.25, 0.0015,
+                                   42.0, -42.5, 123456789012345.0, 1e14 + 0.5, 5e-324, 1e308,
+                                   INFINITY, -INFINITY, NAN, 0.1 + 0.2, 100.0, 1e-5};
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++)
+        check_double(edges[i]);
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        /* a decimal with 1..15 digits, scaled by 10^-8 .. 10^8 */
+        int digits = 1 + (int)(x % 15);
+        uint64_t m = (x >> 8) % (uint64_t)pow(10, digits);
+        double v = (double)m * pow(10, (int)((x >> 40) % 17) - 8);
+        check_double(v);
+        check_double(-v / 7);
+        double bits;
+        memcpy(&bits, &x, sizeof bits);
+        check_double(bits);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1284,6 +1344,7 @@ int main(void)
         cmocka_unit_test(test_user_patterns),
         cmocka_unit_test(test_redaction_counts_per_rule),
         cmocka_unit_test(test_redaction_counts_threads),
+        cmocka_unit_test(test_double_formatting),
     };
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

@@ -256,9 +256,16 @@ PRD_API prd_status prd_logger_disable_redaction(prd_logger *lg);
 
 /*
  * Asynchronous writing: lines go to a bounded queue (queue_lines, and
- * bytes: one preallocated ring) and a writer thread. block 0 (default when async): when full, the newest line
- * is dropped and counted, and a later line reports how many; block 1: the
- * caller waits. prd_logger_free flushes. Errors: PRD_EINVAL, PRD_ENOMEM.
+ * bytes: one preallocated ring) and a writer thread. block 0 (default
+ * when async): when full, the newest line is dropped and counted, and a
+ * later line reports how many; block 1: the caller waits. prd_logger_free
+ * flushes. The writer puts several lines in one write(2) (on a pipe or
+ * socket at most PIPE_BUF bytes, so lines of several processes sharing it
+ * never tear; more on a regular file), and a busy writer wakes every
+ * millisecond rather than for each line: a line waits at most about 1 ms,
+ * an error-level line or a half-full queue wakes it at once. What the
+ * caller pays a line: docs/performance.md (1.2 us for ten fields here,
+ * against 2.1 us writing in place). Errors: PRD_EINVAL, PRD_ENOMEM.
  */
 PRD_API prd_status prd_logger_set_async(prd_logger *lg, size_t queue_lines, int block);
 /* The same with the queue's bytes bounded too (4 KiB .. 1 GiB; the line

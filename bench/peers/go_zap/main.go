@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -71,4 +72,11 @@ func main() {
 		measure("ten_bound_plus_one"+suffix, func() { child.Info("request served", zap.Int("attempt", 1)) })
 		stop()
 	}
+	// bench_log's attacker shape: one 4 KB string ("password=x " repeated)
+	// and a status, unbuffered.
+	attacker := strings.Repeat("password=x ", 4095/11)
+	l, _ := logger(false)
+	measure("attacker_4k", func() {
+		l.Info("request rejected", zap.String("user_agent", attacker), zap.Int("status", 400))
+	})
 }

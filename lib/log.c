@@ -586,38 +586,39 @@ static void deliver(struct core *c, prd_log_level level, const char *line, size_
 /* Encoding                                                            */
 /* ------------------------------------------------------------------ */
 
-/* Decimal digits of v at the end of num[24]; returns where they start
- * (snprintf's format parsing was a tenth of an event in perf). */
-static char *digits_u64(char num[24], uint64_t v)
+/* Decimal digits of v at the end of num[24]; returns the index of the
+ * first (snprintf's format parsing was a tenth of an event in perf). */
+#define DIGITS_CAP 24
+static size_t digits_u64(char num[DIGITS_CAP], uint64_t v)
 {
-    char *p = num + 24;
+    size_t i = DIGITS_CAP;
     do {
-        *--p = (char)('0' + v % 10);
+        num[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    return p;
+    return i;
 }
 
 static void put_int(struct prd__buf *b, int64_t v)
 {
-    char num[24];
+    char num[DIGITS_CAP];
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v; /* INT64_MIN too */
-    char *p = digits_u64(num, u);
+    size_t i = digits_u64(num, u);
     if (v < 0)
-        *--p = '-';
-    prd__buf_put(b, p, (size_t)(num + 24 - p));
+        num[--i] = '-';
+    prd__buf_put(b, num + i, DIGITS_CAP - i);
 }
 
 /* Above 2^63-1 as a string: many JSON readers (jansson, JavaScript)
  * cannot hold such an integer exactly, and a wrong number is worse. */
 static void put_uint(struct prd__buf *b, uint64_t v)
 {
-    char num[24];
-    char *p = digits_u64(num, v);
+    char num[DIGITS_CAP];
+    size_t i = digits_u64(num, v);
     int quote = v > (uint64_t)INT64_MAX;
     if (quote)
         prd__buf_putc(b, '"');
-    prd__buf_put(b, p, (size_t)(num + 24 - p));
+    prd__buf_put(b, num + i, DIGITS_CAP - i);
     if (quote)
         prd__buf_putc(b, '"');
 }

@@ -1259,6 +1259,27 @@ static void test_redaction_counts_threads(void **state)
     lines_free(&l);
 }
 
+/* Integers at their edges, written without printf. */
+static void test_integer_edges(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    PRD_LOG_INFO(lg, "ints", PRD_F_INT("min", INT64_MIN), PRD_F_INT("max", INT64_MAX),
+                 PRD_F_INT("zero", 0), PRD_F_INT("neg", -7), PRD_F_UINT("umax", UINT64_MAX),
+                 PRD_F_UINT("u63", (uint64_t)INT64_MAX), PRD_F_UINT("u0", 0));
+    assert_non_null(strstr(l.v[0], "\"min\":-9223372036854775808,"));
+    assert_non_null(strstr(l.v[0], "\"max\":9223372036854775807,"));
+    assert_non_null(strstr(l.v[0], "\"zero\":0,"));
+    assert_non_null(strstr(l.v[0], "\"neg\":-7,"));
+    assert_non_null(strstr(l.v[0], "\"umax\":\"18446744073709551615\",")); /* above 2^63-1: a string */
+    assert_non_null(strstr(l.v[0], "\"u63\":9223372036854775807,"));
+    assert_non_null(strstr(l.v[0], "\"u0\":0}"));
+    json_decref(last(&l));
+    prd_logger_free(lg);
+    lines_free(&l);
+}
+
 /* Doubles: the fast fixed-notation writer must print exactly what the
  * printf search does ("%.15g".."%.17g", the first that reads back, with
  * ".0" for a whole number), over decimals with few digits (the common
@@ -1345,6 +1366,7 @@ int main(void)
         cmocka_unit_test(test_redaction_counts_per_rule),
         cmocka_unit_test(test_redaction_counts_threads),
         cmocka_unit_test(test_double_formatting),
+        cmocka_unit_test(test_integer_edges),
     };
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

@@ -50,5 +50,12 @@ int cmd_password(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_ratelimit(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_db(int argc, char **argv);
+
+/* A one-connection pool for a PostgreSQL command (conninfo "" means
+ * libpq's PG* variables); prints the reason and returns it on failure. */
+prd_status cli_pg_pool(const char *conninfo, const char *what, prd_pg_pool **out);
+/* The stores' migrations (idempotent); prints the reason on failure. */
+prd_status cli_stores_migrate(prd_pg_pool *pool, const char *what, uint32_t *applied);
 
 #endif

@@ -29,6 +29,7 @@ static const struct {
     {"token", cmd_token},
     {"ratelimit", cmd_ratelimit},
     {"log", cmd_log},
+    {"db", cmd_db},
 };
 
 static void print_help(FILE *f)
@@ -46,8 +47,12 @@ static void print_help(FILE *f)
           "              [--at RFC3339] [--issuer ISS] [--audience AUD]... [--leeway DURATION] TOKEN\n"
           "  ratelimit replay --limit N --window DURATION [--algorithm exact|counter]\n"
           "              stdin \"<ms> <key>\" lines -> allow or deny per line\n"
+          "  ratelimit check --db CONNINFO --limit N --window DURATION\n"
+          "              [--algorithm exact|counter|gcra] KEY\n"
+          "              one check against the PostgreSQL store -> allow (0) or deny (1)\n"
           "  log scrub [--rules FILE] [--stats]\n"
-          "              stdin JSON lines -> the same lines, secrets redacted\n",
+          "              stdin JSON lines -> the same lines, secrets redacted\n"
+          "  db migrate --db CONNINFO     apply the stores' schema (idempotent)\n",
           f);
 }
 

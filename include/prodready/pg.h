@@ -554,6 +554,49 @@ PRD_API prd_status prd_pg_async_release(prd_pg_async *a, prd_pg_conn *conn);
 PRD_API void prd_pg_async_free(prd_pg_async *a);
 
 /* ------------------------------------------------------------------ */
+/* Migrations                                                            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * One versioned migration: version 1, 2, 3, ... (strictly increasing,
+ * never reused), a short name, and its SQL (one or more statements, sent
+ * as a simple query). Final: this struct will not change.
+ */
+typedef struct prd_pg_migration {
+    uint32_t version;
+    const char *name;
+    const char *sql;
+} prd_pg_migration;
+
+/*
+ * Apply the migrations of set (an application's name for its schema,
+ * 1..100 bytes; "prodready" is the stores') that the database does not
+ * have yet, in order, each in a transaction of its own: all of it or
+ * none. Instances starting together do not race: each transaction takes
+ * an advisory lock for the set first, so every version is applied once.
+ * The table prd_schema_migrations records each version with the SHA-256
+ * of its SQL; a migration whose SQL differs from what was applied is
+ * refused with PRD_ECONFLICT (and nothing after it runs): ship a new
+ * version instead of editing one. Versions the database has beyond the
+ * list are left alone (an older build starting against a newer schema).
+ * *applied (may be NULL) counts the migrations applied by this call.
+ * Statements run under the pool's statement timeout: give a pool for
+ * long migrations a larger one.
+ * Errors: PRD_EINVAL (versions out of order, NULL SQL), PRD_ECONFLICT,
+ * PRD_EDB (a migration failed: err names its version and the server's
+ * message), PRD_ETIMEOUT, PRD_ENOMEM, and acquire's errors.
+ */
+PRD_API prd_status prd_pg_migrate(prd_pg_pool *pool, const char *set,
+                                  const prd_pg_migration *migrations, size_t n,
+                                  uint32_t *applied, prd_pg_error *err);
+
+/* The schema of the library's own PostgreSQL stores (the set
+ * "prodready"; docs/scaling.md lists its tables). Idempotent; errors as
+ * prd_pg_migrate's. `prodready db migrate` runs it. */
+PRD_API prd_status prd_pg_stores_migrate(prd_pg_pool *pool, uint32_t *applied,
+                                         prd_pg_error *err);
+
+/* ------------------------------------------------------------------ */
 /* Transactions                                                          */
 /* ------------------------------------------------------------------ */
 

@@ -204,7 +204,45 @@ PRD_API prd_status prd_limiter_new_shm(const prd_limiter_config *cfg, const char
                                        int create, prd_limiter **out);
 PRD_API prd_status prd_limiter_shm_unlink(const char *name);
 
-/* Release (or detach from) a limiter. NULL is a no-op. */
+/*
+ * A limiter whose state is in PostgreSQL (the stores' schema:
+ * prd_pg_stores_migrate), so every instance of a service behind a load
+ * balancer enforces one limit together. The same rules, algorithms and
+ * decisions as in-process (cfg's rules are copied; its key and clock
+ * settings do not apply): a check of several rules is atomic, admitted
+ * units are never more than a rule allows in any window however many
+ * processes check at once, and time is the database's clock, so
+ * instances with skewed clocks agree. Each check is one round trip (one
+ * function call, prd_rl_check). State rows of keys whose state has
+ * decayed are deleted a few at a time by later checks.
+ * The pool is borrowed: free the store before it.
+ * Errors: PRD_EINVAL, PRD_ENOMEM.
+ */
+struct prd_pg_pool;
+typedef struct prd_rl_pg prd_rl_pg;
+PRD_API prd_status prd_rl_pg_new(const prd_limiter_config *cfg, struct prd_pg_pool *pool,
+                                 prd_rl_pg **out);
+/*
+ * When the database cannot be reached or fails: open 0 (default) fails
+ * closed: the check returns PRD_EDB with *out denied (retry_after_ms 1000:
+ * answer 503 or 429, never serve); open 1 fails open: PRD_OK with *out
+ * allowed, so an outage of the limiter's database does not take the
+ * service down. Either way the check is counted (prd_rl_pg_failures).
+ */
+PRD_API prd_status prd_rl_pg_set_fail_open(prd_rl_pg *store, int open);
+/* As prd_limiter_check and prd_limiter_peek (n_keys keys, one per rule),
+ * against the shared state. Thread-safe (the pool is). Errors also
+ * PRD_EDB (fail closed, above), PRD_ETIMEOUT. */
+PRD_API prd_status prd_rl_pg_check(prd_rl_pg *store, const prd_rl_key *keys, size_t n_keys,
+                                   uint64_t cost, prd_rl_decision *out);
+PRD_API prd_status prd_rl_pg_peek(prd_rl_pg *store, const prd_rl_key *keys, size_t n_keys,
+                                  uint64_t cost, prd_rl_decision *out);
+/* Checks answered by the failure policy since the store was made. */
+PRD_API uint64_t prd_rl_pg_failures(const prd_rl_pg *store);
+/* NULL is a no-op. */
+PRD_API void prd_rl_pg_free(prd_rl_pg *store);
+
+/* Release (or detach from) a limiter. NULL is a no-op. *//* Release (or detach from) a limiter. NULL is a no-op. */
 PRD_API void prd_limiter_free(prd_limiter *lim);
 
 /*

@@ -1,0 +1,212 @@
+/*
+ * The rate limiter's PostgreSQL store (prd_rl_pg_*): a check is one call
+ * of prd_rl_check (lib/stores/schema.c), which locks the rules' rows in a
+ * fixed order, evaluates every rule by the database's clock and records
+ * the units only when all admit them. Rules are identified in the table by
+ * name, algorithm and numbers together, so two services that configure a
+ * rule of one name differently never share its state.
+ */
+#include "internal/common.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal/alloc.h"
+#include "internal/pg.h"
+#include "internal/ratelimit.h"
+
+#define RULE_ID_MAX 96
+
+struct prd_rl_pg {
+    prd_pg_pool *pool;
+    uint32_t n;
+    char rule_id[PRD_RL_MAX_RULES][RULE_ID_MAX];
+    uint32_t algorithm[PRD_RL_MAX_RULES];
+    uint64_t limit[PRD_RL_MAX_RULES], burst[PRD_RL_MAX_RULES];
+    int64_t window_ms[PRD_RL_MAX_RULES];
+    /* the array literals of the rules' constant parameters, made once */
+    char rules_lit[PRD_RL_MAX_RULES * (RULE_ID_MAX + 1) + 4];
+    char algos_lit[PRD_RL_MAX_RULES * 3 + 4];
+    char limits_lit[PRD_RL_MAX_RULES * 21 + 4];
+    char windows_lit[PRD_RL_MAX_RULES * 21 + 4];
+    char bursts_lit[PRD_RL_MAX_RULES * 21 + 4];
+    _Atomic int fail_open;
+    _Atomic uint64_t failures;
+};
+
+static const char *const check_sql =
+    "SELECT allowed, rule, lim, remaining, reset_ms, retry_after_ms FROM prd_rl_check("
+    "$1::text[], $2::bytea[], $3::int[], $4::int8[], $5::int8[], $6::int8[], $7::int8, $8::bool)";
+
+/* "{a,b,c}" from n values printed by fmt (the values never need quoting:
+ * digits, and rule ids of [A-Za-z0-9_:-]). */
+static void literal_u64(char *out, size_t cap, const uint64_t *v, uint32_t n)
+{
+    size_t len = (size_t)snprintf(out, cap, "{");
+    for (uint32_t i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%llu", i ? "," : "",
+                                (unsigned long long)v[i]);
+    if (len < cap)
+        snprintf(out + len, cap - len, "}");
+}
+
+prd_status prd_rl_pg_new(const prd_limiter_config *cfg, struct prd_pg_pool *pool, prd_rl_pg **out)
+{
+    if (out)
+        *out = NULL;
+    if (!cfg || !pool || !out || cfg->n_rules == 0)
+        return PRD_EINVAL;
+    prd_rl_pg *s = prd__calloc(1, sizeof *s);
+    if (!s)
+        return PRD_ENOMEM;
+    s->pool = pool;
+    s->n = cfg->n_rules;
+    uint64_t algos[PRD_RL_MAX_RULES], windows[PRD_RL_MAX_RULES];
+    size_t rl = (size_t)snprintf(s->rules_lit, sizeof s->rules_lit, "{");
+    for (uint32_t i = 0; i < s->n; i++) {
+        const struct prd__rl_rule *r = &cfg->rules[i];
+        s->algorithm[i] = r->algorithm;
+        s->limit[i] = r->limit;
+        s->window_ms[i] = r->window_ms;
+        s->burst[i] = r->algorithm == PRD_RL_GCRA ? r->burst : r->limit;
+        snprintf(s->rule_id[i], RULE_ID_MAX, "%s:%u:%llu:%lld:%llu", r->name, r->algorithm,
+                 (unsigned long long)r->limit, (long long)r->window_ms,
+                 (unsigned long long)s->burst[i]);
+        rl += (size_t)snprintf(s->rules_lit + rl, sizeof s->rules_lit - rl, "%s%s", i ? "," : "",
+                               s->rule_id[i]);
+        algos[i] = r->algorithm;
+        windows[i] = (uint64_t)r->window_ms;
+    }
+    snprintf(s->rules_lit + rl, sizeof s->rules_lit - rl, "}");
+    literal_u64(s->algos_lit, sizeof s->algos_lit, algos, s->n);
+    literal_u64(s->limits_lit, sizeof s->limits_lit, s->limit, s->n);
+    literal_u64(s->windows_lit, sizeof s->windows_lit, windows, s->n);
+    literal_u64(s->bursts_lit, sizeof s->bursts_lit, s->burst, s->n);
+    *out = s;
+    return PRD_OK;
+}
+
+prd_status prd_rl_pg_set_fail_open(prd_rl_pg *s, int open)
+{
+    if (!s)
+        return PRD_EINVAL;
+    atomic_store(&s->fail_open, open != 0);
+    return PRD_OK;
+}
+
+uint64_t prd_rl_pg_failures(const prd_rl_pg *s)
+{
+    return s ? atomic_load(&s->failures) : 0;
+}
+
+void prd_rl_pg_free(prd_rl_pg *s)
+{
+    prd__free(s);
+}
+
+/* The keys as a bytea[] literal: {"\\x6869",...}. */
+static prd_status keys_literal(const prd_rl_key *keys, uint32_t n, char **out)
+{
+    size_t cap = 3;
+    for (uint32_t i = 0; i < n; i++) {
+        if (keys[i].len > PRD_RL_KEY_MAX || (keys[i].len && !keys[i].data))
+            return PRD_EINVAL;
+        cap += 6 + 2 * keys[i].len;
+    }
+    char *lit = prd__malloc(cap);
+    if (!lit)
+        return PRD_ENOMEM;
+    static const char hex[] = "0123456789abcdef";
+    size_t len = 0;
+    lit[len++] = '{';
+    for (uint32_t i = 0; i < n; i++) {
+        if (i)
+            lit[len++] = ',';
+        memcpy(lit + len, "\"\\\\x", 4);
+        len += 4;
+        const unsigned char *d = keys[i].data;
+        for (size_t k = 0; k < keys[i].len; k++) {
+            lit[len++] = hex[d[k] >> 4];
+            lit[len++] = hex[d[k] & 15];
+        }
+        lit[len++] = '"';
+    }
+    lit[len++] = '}';
+    lit[len] = '\0';
+    *out = lit;
+    return PRD_OK;
+}
+
+static prd_status failed(prd_rl_pg *s, prd_status st, prd_rl_decision *out)
+{
+    atomic_fetch_add(&s->failures, 1);
+    memset(out, 0, sizeof *out);
+    out->limit = s->limit[0];
+    if (atomic_load(&s->fail_open)) {
+        out->allowed = 1;
+        out->remaining = 0;
+        return PRD_OK;
+    }
+    out->retry_after_ms = 1000;
+    return st == PRD_ENOMEM || st == PRD_ETIMEOUT ? st : PRD_EDB;
+}
+
+static prd_status run(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys, uint64_t cost,
+                      int record, prd_rl_decision *out)
+{
+    if (!s || !out || !keys || n_keys != s->n || cost == 0 || cost > ((uint64_t)1 << 48)) {
+        if (out)
+            memset(out, 0, sizeof *out);
+        return PRD_EINVAL;
+    }
+    char *klit = NULL;
+    prd_status st = keys_literal(keys, s->n, &klit);
+    if (st != PRD_OK) {
+        memset(out, 0, sizeof *out);
+        return st;
+    }
+    char costs[24];
+    snprintf(costs, sizeof costs, "%llu", (unsigned long long)cost);
+    const char *v[8] = {s->rules_lit,   klit,          s->algos_lit, s->limits_lit,
+                        s->windows_lit, s->bursts_lit, costs,        record ? "true" : "false"};
+    prd_pg_conn *c = NULL;
+    st = prd_pg_acquire(s->pool, &c, NULL);
+    prd_pg_result *r = NULL;
+    if (st == PRD_OK)
+        st = prd_pg_query_text(c, check_sql, 8, v, &r);
+    prd_pg_pool_release(c);
+    prd__free(klit);
+    int64_t rule = 0, lim = 0, rem = 0, reset = 0, ra = 0;
+    int allowed = 0;
+    if (st == PRD_OK &&
+        (prd_pg_result_rows(r) != 1 || prd_pg_result_bool(r, 0, 0, &allowed) != PRD_OK ||
+         prd_pg_result_int64(r, 0, 1, &rule) != PRD_OK ||
+         prd_pg_result_int64(r, 0, 2, &lim) != PRD_OK ||
+         prd_pg_result_int64(r, 0, 3, &rem) != PRD_OK ||
+         prd_pg_result_int64(r, 0, 4, &reset) != PRD_OK ||
+         prd_pg_result_int64(r, 0, 5, &ra) != PRD_OK))
+        st = PRD_EDB; /* not the function this code was built for */
+    prd_pg_result_free(r);
+    if (st != PRD_OK)
+        return failed(s, st, out);
+    out->allowed = allowed;
+    out->rule = (int)rule;
+    out->limit = (uint64_t)lim;
+    out->remaining = rem > 0 ? (uint64_t)rem : 0;
+    out->reset_ms = reset;
+    out->retry_after_ms = allowed ? 0 : ra;
+    return allowed ? PRD_OK : PRD_ELIMITED;
+}
+
+prd_status prd_rl_pg_check(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys, uint64_t cost,
+                           prd_rl_decision *out)
+{
+    return run(s, keys, n_keys, cost, 1, out);
+}
+
+prd_status prd_rl_pg_peek(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys, uint64_t cost,
+                          prd_rl_decision *out)
+{
+    return run(s, keys, n_keys, cost, 0, out);
+}

@@ -1,0 +1,142 @@
+/*
+ * The stores' schema, as migrations of the set "prodready" (applied by
+ * prd_pg_stores_migrate and `prodready db migrate`). Never edit a
+ * migration once released: add the next version (prd_pg_migrate refuses
+ * an edited one).
+ *
+ * Rate-limit state is UNLOGGED on purpose: it is written on every checked
+ * request, and after a server crash PostgreSQL empties an unlogged table,
+ * which forgives recent attempts but loses nothing that must survive (a
+ * limit that restarts is the price of not writing the WAL for each
+ * request). Sessions and tokens, when they come, go in logged tables.
+ */
+#include "internal/common.h"
+
+#include "internal/pg.h"
+#include "internal/stores.h"
+
+/* The SQL of a migration is one string constant (its checksum is of the
+ * whole text): longer than the 4095 characters ISO C guarantees, which
+ * GCC and Clang both take. */
+#pragma GCC diagnostic ignored "-Woverlength-strings"
+
+/* v1: rate-limit state and the function that checks and records several
+ * rules in one statement (one round trip, rows locked in a fixed order
+ * so concurrent checks never deadlock, the database's clock for time). */
+static const char v1_ratelimit[] =
+    "CREATE UNLOGGED TABLE prd_rl_state ("
+    "  rule text NOT NULL,"      /* name:algorithm:limit:window[:burst] */
+    "  key bytea NOT NULL,"
+    "  t_last bigint NOT NULL DEFAULT 0," /* the key's clock (ms): never goes back */
+    "  a bigint NOT NULL DEFAULT 0,"      /* counter: window number; gcra: TAT (us) */
+    "  b bigint NOT NULL DEFAULT 0,"      /* counter: this window's units */
+    "  c bigint NOT NULL DEFAULT 0,"      /* counter: the previous window's */
+    "  stamps bigint[] NOT NULL DEFAULT '{}'," /* exact: admitted units' times, oldest first */
+    "  expires_ms bigint NOT NULL DEFAULT 0,"  /* nothing of it counts after this */
+    "  PRIMARY KEY (rule, key));\n"
+    "CREATE INDEX prd_rl_state_expires ON prd_rl_state (expires_ms);\n"
+    "CREATE FUNCTION prd_rl_check(p_rules text[], p_keys bytea[], p_algos int[],"
+    "    p_limits bigint[], p_windows bigint[], p_bursts bigint[], p_cost bigint, p_record bool,"
+    "    OUT allowed bool, OUT rule int, OUT lim bigint, OUT remaining bigint,"
+    "    OUT reset_ms bigint, OUT retry_after_ms bigint)"
+    " LANGUAGE plpgsql AS $fn$\n"
+    "DECLARE\n"
+    "  now_ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;\n"
+    "  n int := coalesce(array_length(p_rules, 1), 0);\n"
+    "  s prd_rl_state; i int; t bigint; w bigint; nl bigint; cnt bigint; e bigint;\n"
+    "  ok bool; rem bigint; rst bigint; ra bigint; emis double precision; tat bigint;\n"
+    "  best int := 0; best_ok bool; best_rem bigint; best_rst bigint; best_ra bigint;\n"
+    "  states prd_rl_state[]; new_states prd_rl_state[];\n"
+    "  all_ok bool := true;\n"
+    "BEGIN\n"
+    "  IF p_record THEN\n"
+    /* Rows for new keys, then every row locked in (rule, key) order. */
+    "    INSERT INTO prd_rl_state (rule, key)"
+    "      SELECT u.r, u.k FROM unnest(p_rules, p_keys) AS u(r, k) ORDER BY 1, 2"
+    "      ON CONFLICT DO NOTHING;\n"
+    "    PERFORM 1 FROM prd_rl_state x WHERE (x.rule, x.key) IN"
+    "      (SELECT * FROM unnest(p_rules, p_keys)) ORDER BY x.rule, x.key FOR UPDATE;\n"
+    "  END IF;\n"
+    "  FOR i IN 1 .. n LOOP\n"
+    "    SELECT * INTO s FROM prd_rl_state x WHERE x.rule = p_rules[i] AND x.key = p_keys[i];\n"
+    "    IF NOT FOUND THEN s := ROW(p_rules[i], p_keys[i], 0, 0, 0, 0, '{}', 0); END IF;\n"
+    "    t := greatest(now_ms, s.t_last); w := p_windows[i]; nl := p_limits[i];\n"
+    "    IF p_algos[i] = 0 THEN\n" /* exact: the log of admitted units */
+    "      s.stamps := coalesce((SELECT array_agg(v ORDER BY o) FROM unnest(s.stamps)"
+    "        WITH ORDINALITY AS z(v, o) WHERE v > t - w), '{}');\n"
+    "      cnt := cardinality(s.stamps);\n"
+    "      ok := cnt + p_cost <= nl;\n"
+    "      IF ok THEN rem := nl - cnt - p_cost; ra := 0; rst := w;\n"
+    "        IF p_record THEN s.stamps := s.stamps || array_fill(t, ARRAY[p_cost::int]);"
+    "          s.t_last := t; s.expires_ms := t + w; END IF;\n"
+    "      ELSE rem := greatest(nl - cnt, 0);\n"
+    "        IF p_cost > nl THEN ra := -1;"
+    "        ELSE ra := s.stamps[cnt + p_cost - nl] + w - now_ms; END IF;\n"
+    "        rst := s.stamps[cnt] + w - now_ms;\n"
+    "      END IF;\n"
+    "    ELSIF p_algos[i] = 1 THEN\n" /* counter: two fixed windows, the previous weighted */
+    "      IF t / w = s.a + 1 THEN s.c := s.b; s.b := 0; s.a := t / w;"
+    "      ELSIF t / w <> s.a THEN s.c := 0; s.b := 0; s.a := t / w; END IF;\n"
+    "      e := t - s.a * w;\n"
+    "      ok := s.c::numeric * (w - e) + (s.b + p_cost)::numeric * w <= nl::numeric * w;\n"
+    "      IF ok THEN\n"
+    "        rem := floor((nl::numeric * w - s.c::numeric * (w - e) - (s.b + p_cost)::numeric * w) / w);\n"
+    "        ra := 0;\n"
+    "        IF p_record THEN s.b := s.b + p_cost; s.t_last := t; s.expires_ms := (s.a + 2) * w; END IF;\n"
+    "      ELSE\n"
+    "        rem := greatest(floor((nl::numeric * w - s.c::numeric * (w - e) - s.b::numeric * w) / w), 0);\n"
+    "        IF p_cost > nl THEN ra := -1;\n"
+    "        ELSIF s.b + p_cost <= nl AND s.c > 0 THEN\n"
+    "          ra := greatest(ceil(w - (nl - s.b - p_cost)::numeric * w / s.c) - e, 1);\n"
+    "        ELSE\n" /* after the window turns, this window's units weigh as the previous */
+    "          ra := (w - e) + greatest(ceil(w - (nl - p_cost)::numeric * w / greatest(s.b, 1)), 0);\n"
+    "        END IF;\n"
+    "      END IF;\n"
+    "      rst := CASE WHEN s.b > 0 THEN 2 * w - e WHEN s.c > 0 THEN w - e ELSE 0 END;\n"
+    "    ELSE\n" /* gcra: one unit every W/N, at most burst at once (times in us) */
+    "      emis := w * 1000.0 / nl;\n"
+    "      tat := greatest(s.a, t * 1000) + ceil(p_cost * emis)::bigint;\n"
+    "      ok := tat - t * 1000 <= ceil(p_bursts[i] * emis);\n"
+    "      IF ok THEN rem := floor((ceil(p_bursts[i] * emis) - (tat - t * 1000)) / emis); ra := 0;"
+    "        rst := ceil((tat - t * 1000) / 1000.0);\n"
+    "        IF p_record THEN s.a := tat; s.t_last := t; s.expires_ms := ceil(tat / 1000.0); END IF;\n"
+    "      ELSE rem := floor(greatest(ceil(p_bursts[i] * emis) - (greatest(s.a, t * 1000) - t * 1000), 0) / emis);\n"
+    "        IF p_cost > p_bursts[i] THEN ra := -1;"
+    "        ELSE ra := ceil((tat - t * 1000 - ceil(p_bursts[i] * emis)) / 1000.0); END IF;\n"
+    "        rst := ceil(greatest(s.a - t * 1000, 0) / 1000.0);\n"
+    "      END IF;\n"
+    "    END IF;\n"
+    "    new_states := new_states || s;\n"
+    /* the deciding rule: the longest wait among denials, else the fewest left */
+    "    IF i = 1 OR (NOT ok AND best_ok) OR (ok = best_ok AND ((NOT ok AND (ra < 0 OR"
+    "        (best_ra >= 0 AND ra > best_ra))) OR (ok AND rem < best_rem))) THEN\n"
+    "      best := i; best_ok := ok; best_rem := rem; best_rst := rst; best_ra := ra;\n"
+    "    END IF;\n"
+    "    all_ok := all_ok AND ok;\n"
+    "  END LOOP;\n"
+    "  IF p_record AND all_ok THEN\n"
+    "    FOR i IN 1 .. n LOOP\n"
+    "      s := new_states[i];\n"
+    "      UPDATE prd_rl_state x SET t_last = s.t_last, a = s.a, b = s.b, c = s.c,"
+    "        stamps = s.stamps, expires_ms = s.expires_ms"
+    "        WHERE x.rule = s.rule AND x.key = s.key;\n"
+    "    END LOOP;\n"
+    "  END IF;\n"
+    "  IF p_record THEN\n" /* a few expired rows go at each check: no sweeper needed */
+    "    DELETE FROM prd_rl_state x WHERE x.ctid = ANY (ARRAY(SELECT y.ctid FROM prd_rl_state y"
+    "      WHERE y.expires_ms < now_ms - 1000 ORDER BY y.expires_ms LIMIT 4 FOR UPDATE SKIP LOCKED));\n"
+    "  END IF;\n"
+    "  allowed := all_ok; rule := best - 1; lim := p_limits[best];\n"
+    "  remaining := best_rem;\n"
+    "  reset_ms := greatest(best_rst, 0); retry_after_ms := CASE WHEN all_ok THEN 0 ELSE best_ra END;\n"
+    "END $fn$;\n";
+
+static const prd_pg_migration store_migrations[] = {
+    {1, "rate-limit state (unlogged) and prd_rl_check", v1_ratelimit},
+};
+
+prd_status prd_pg_stores_migrate(prd_pg_pool *pool, uint32_t *applied, prd_pg_error *err)
+{
+    return prd_pg_migrate(pool, PRD__STORES_SET, store_migrations,
+                          PRD_ARRAY_LEN(store_migrations), applied, err);
+}

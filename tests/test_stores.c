@@ -1,0 +1,463 @@
+/* The PostgreSQL stores against the real server: migrations (applied
+ * once by processes racing, an edited one refused, a failing one leaving
+ * nothing), and the rate limiter's store (the three algorithms, several
+ * rules at once, processes with their own pools enforcing one limit
+ * together, failing open or closed when the database cannot be reached,
+ * decayed rows cleaned by later checks). */
+#include "support/testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pg/faultproxy.h"
+#include "pg/pgtest.h"
+#include "prodready/ratelimit.h"
+
+static prd_pg_pool *pool_for_test(uint32_t max_size)
+{
+    prd_pg_config *cfg = pgt_config();
+    assert_ok(prd_pg_config_set_max_size(cfg, max_size));
+    assert_ok(prd_pg_config_set_maintenance_interval_ms(cfg, 0)); /* children fork */
+    prd_pg_pool *pool = pgt_pool(cfg);
+    prd_pg_config_free(cfg);
+    return pool;
+}
+
+static void fresh_stores(void)
+{
+    pgt_exec("DROP FUNCTION IF EXISTS prd_rl_check");
+    pgt_exec("DROP TABLE IF EXISTS prd_rl_state");
+    pgt_exec("CREATE TABLE IF NOT EXISTS prd_schema_migrations (migration_set text NOT NULL,"
+             " version integer NOT NULL, name text NOT NULL, checksum text NOT NULL,"
+             " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (migration_set, version))");
+    pgt_exec("DELETE FROM prd_schema_migrations WHERE migration_set = 'prodready'");
+}
+
+/* ---- migrations ---- */
+
+static void test_migrate_once_and_refuse_edits(void **state)
+{
+    (void)state;
+    pgt_exec("DROP TABLE IF EXISTS mig_a, mig_b");
+    pgt_exec("CREATE TABLE IF NOT EXISTS prd_schema_migrations (migration_set text NOT NULL,"
+             " version integer NOT NULL, name text NOT NULL, checksum text NOT NULL,"
+             " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (migration_set, version))");
+    pgt_exec("DELETE FROM prd_schema_migrations WHERE migration_set = 'test_app'");
+    prd_pg_pool *pool = pool_for_test(2);
+    prd_pg_error *err;
+    assert_ok(prd_pg_error_new(&err));
+    prd_pg_migration m[] = {
+        {1, "a", "CREATE TABLE mig_a (id int); INSERT INTO mig_a VALUES (1), (2)"},
+        {2, "b", "CREATE TABLE mig_b (id int)"},
+    };
+    uint32_t applied = 99;
+    assert_ok(prd_pg_migrate(pool, "test_app", m, 2, &applied, err));
+    assert_int_equal(applied, 2);
+    assert_int_equal(pgt_scalar("SELECT count(*) FROM mig_a"), 2);
+    assert_ok(prd_pg_migrate(pool, "test_app", m, 2, &applied, err)); /* idempotent */
+    assert_int_equal(applied, 0);
+    assert_int_equal(pgt_scalar("SELECT count(*) FROM mig_a"), 2);
+    /* an edited migration is refused, and what follows it does not run */
+    prd_pg_migration edited[] = {
+        {1, "a", "CREATE TABLE mig_a (id int); INSERT INTO mig_a VALUES (1), (2), (3)"},
+        {2, "b", "CREATE TABLE mig_b (id int)"},
+        {3, "c", "CREATE TABLE mig_c (id int)"},
+    };
+    assert_int_equal(prd_pg_migrate(pool, "test_app", edited, 3, &applied, err), PRD_ECONFLICT);
+    assert_non_null(strstr(prd_pg_error_message(err), "edited"));
+    assert_int_equal(pgt_scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'mig_c'"), 0);
+    /* a failing migration leaves nothing behind: its own transaction */
+    prd_pg_migration bad[] = {
+        {1, "a", m[0].sql},
+        {2, "b", m[1].sql},
+        {3, "c", "CREATE TABLE mig_c (id int); SELECT * FROM no_such_table"},
+    };
+    assert_int_equal(prd_pg_migrate(pool, "test_app", bad, 3, &applied, err), PRD_EDB);
+    assert_non_null(strstr(prd_pg_error_message(err), "migration 3"));
+    assert_string_equal(prd_pg_error_sqlstate(err), "42P01");
+    assert_int_equal(pgt_scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'mig_c'"), 0);
+    assert_int_equal(pgt_scalar("SELECT count(*) FROM prd_schema_migrations WHERE migration_set = "
+                                "'test_app'"),
+                     2);
+    /* versions out of order, and other misuse */
+    prd_pg_migration disorder[] = {{2, "b", "SELECT 1"}, {1, "a", "SELECT 1"}};
+    assert_int_equal(prd_pg_migrate(pool, "test_app", disorder, 2, NULL, err), PRD_EINVAL);
+    prd_pg_migration zero[] = {{0, "z", "SELECT 1"}};
+    assert_int_equal(prd_pg_migrate(pool, "test_app", zero, 1, NULL, err), PRD_EINVAL);
+    prd_pg_migration nosql[] = {{1, "z", NULL}};
+    assert_int_equal(prd_pg_migrate(pool, "test_app", nosql, 1, NULL, err), PRD_EINVAL);
+    assert_int_equal(prd_pg_migrate(pool, "", m, 2, NULL, err), PRD_EINVAL);
+    assert_int_equal(prd_pg_migrate(NULL, "x", m, 2, NULL, err), PRD_EINVAL);
+    prd_pg_error_free(err);
+    prd_pg_pool_free(pool);
+    pgt_exec("DROP TABLE mig_a, mig_b");
+}
+
+/* Several processes start at once and migrate: each version runs once. */
+static void test_migrate_processes_race(void **state)
+{
+    (void)state;
+    pgt_exec("DROP TABLE IF EXISTS mig_race, mig_race_log");
+    pgt_exec("CREATE TABLE mig_race_log (pid int)");
+    pgt_exec("DELETE FROM prd_schema_migrations WHERE migration_set = 'race'");
+    prd_pg_migration m[] = {
+        {1, "slow", "INSERT INTO mig_race_log VALUES (pg_backend_pid()); SELECT pg_sleep(0.2); "
+                    "CREATE TABLE mig_race (id int)"},
+        {2, "second", "INSERT INTO mig_race_log VALUES (pg_backend_pid()); "
+                      "ALTER TABLE mig_race ADD COLUMN v text"},
+    };
+    enum { KIDS = 4 };
+    int fds[KIDS][2];
+    pid_t kids[KIDS];
+    for (int i = 0; i < KIDS; i++) {
+        assert_int_equal(pipe(fds[i]), 0);
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0) {
+            prd_pg_config *cfg = NULL;
+            prd_pg_pool *pool = NULL;
+            uint32_t applied = 0;
+            prd_status st = prd_pg_config_new(pgt_conninfo(), &cfg);
+            if (st == PRD_OK)
+                st = prd_pg_pool_new(cfg, &pool, NULL);
+            if (st == PRD_OK)
+                st = prd_pg_migrate(pool, "race", m, 2, &applied, NULL);
+            char msg[32];
+            int n = snprintf(msg, sizeof msg, "%d %u", (int)st, applied);
+            if (write(fds[i][1], msg, (size_t)n) < 0)
+                _exit(3);
+            prd_pg_pool_free(pool);
+            prd_pg_config_free(cfg);
+            _exit(0);
+        }
+        close(fds[i][1]);
+    }
+    unsigned total = 0;
+    for (int i = 0; i < KIDS; i++) {
+        char buf[32] = {0};
+        ssize_t n = read(fds[i][0], buf, sizeof buf - 1);
+        close(fds[i][0]);
+        int status = 0;
+        waitpid(kids[i], &status, 0);
+        assert_true(n > 0);
+        int st = -1;
+        unsigned applied = 0;
+        assert_int_equal(sscanf(buf, "%d %u", &st, &applied), 2);
+        assert_int_equal(st, PRD_OK);
+        total += applied;
+    }
+    assert_int_equal(total, 2); /* each version by exactly one of them */
+    assert_int_equal(pgt_scalar("SELECT count(*) FROM mig_race_log"), 2);
+    assert_int_equal(pgt_scalar("SELECT count(*) FROM prd_schema_migrations WHERE migration_set = "
+                                "'race'"),
+                     2);
+    pgt_exec("DROP TABLE mig_race, mig_race_log");
+}
+
+/* ---- the rate limiter's store ---- */
+
+static prd_rl_pg *store_of(prd_pg_pool *pool, const char *name, uint64_t limit, int64_t window_ms,
+                           prd_rl_algorithm algo)
+{
+    prd_limiter_config *cfg = NULL;
+    assert_ok(prd_limiter_config_new(&cfg));
+    assert_ok(prd_limiter_config_add_rule(cfg, name, limit, window_ms, algo));
+    prd_rl_pg *s = NULL;
+    assert_ok(prd_rl_pg_new(cfg, pool, &s));
+    prd_limiter_config_free(cfg);
+    return s;
+}
+
+static prd_status check1(prd_rl_pg *s, const char *key, uint64_t cost, prd_rl_decision *d)
+{
+    prd_rl_key k = {key, strlen(key)};
+    return prd_rl_pg_check(s, &k, 1, cost, d);
+}
+
+static void test_stores_migrate_idempotent(void **state)
+{
+    (void)state;
+    fresh_stores();
+    prd_pg_pool *pool = pool_for_test(2);
+    uint32_t applied = 0;
+    assert_ok(prd_pg_stores_migrate(pool, &applied, NULL));
+    assert_int_equal(applied, 1);
+    assert_ok(prd_pg_stores_migrate(pool, &applied, NULL));
+    assert_int_equal(applied, 0);
+    /* rate-limit state is unlogged on purpose (docs/scaling.md) */
+    assert_int_equal(pgt_scalar("SELECT count(*) FROM pg_class WHERE relname = 'prd_rl_state' AND "
+                                "relpersistence = 'u'"),
+                     1);
+    prd_pg_pool_free(pool);
+}
+
+static void test_exact_store(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(2);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    prd_rl_pg *s = store_of(pool, "exact_t", 5, 60000, PRD_RL_EXACT);
+    prd_rl_decision d;
+    /* a peek records nothing */
+    prd_rl_key k = {"alice", 5};
+    assert_ok(prd_rl_pg_peek(s, &k, 1, 1, &d));
+    assert_int_equal(d.remaining, 4);
+    for (int i = 0; i < 5; i++) {
+        assert_ok(check1(s, "alice", 1, &d));
+        assert_int_equal(d.allowed, 1);
+        assert_int_equal(d.remaining, (uint64_t)(4 - i));
+        assert_int_equal(d.limit, 5);
+    }
+    assert_int_equal(check1(s, "alice", 1, &d), PRD_ELIMITED);
+    assert_int_equal(d.allowed, 0);
+    assert_true(d.retry_after_ms > 59000 && d.retry_after_ms <= 60000);
+    assert_true(d.reset_ms > 59000 && d.reset_ms <= 60000);
+    /* another key is untouched; a cost over the limit can never pass */
+    assert_ok(check1(s, "bob", 1, &d));
+    assert_int_equal(check1(s, "carol", 6, &d), PRD_ELIMITED);
+    assert_int_equal(d.retry_after_ms, -1);
+    /* bad input */
+    assert_int_equal(check1(s, "alice", 0, &d), PRD_EINVAL);
+    prd_rl_key two[2] = {{"a", 1}, {"b", 1}};
+    assert_int_equal(prd_rl_pg_check(s, two, 2, 1, &d), PRD_EINVAL);
+    char big[PRD_RL_KEY_MAX + 1];
+    memset(big, 'k', sizeof big);
+    prd_rl_key bk = {big, sizeof big};
+    assert_int_equal(prd_rl_pg_check(s, &bk, 1, 1, &d), PRD_EINVAL);
+    /* binary keys, NUL bytes and all, are keys like any other */
+    prd_rl_key bin = {"\0\x01\xff\"\\{}", 8};
+    assert_ok(prd_rl_pg_check(s, &bin, 1, 5, &d));
+    assert_int_equal(prd_rl_pg_check(s, &bin, 1, 1, &d), PRD_ELIMITED);
+    assert_int_equal(prd_rl_pg_failures(s), 0);
+    prd_rl_pg_free(s);
+    prd_pg_pool_free(pool);
+}
+
+static void test_window_slides(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(2);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    prd_rl_pg *s = store_of(pool, "slide_t", 3, 400, PRD_RL_EXACT);
+    prd_rl_decision d;
+    for (int i = 0; i < 3; i++)
+        assert_ok(check1(s, "k", 1, &d));
+    assert_int_equal(check1(s, "k", 1, &d), PRD_ELIMITED);
+    usleep((useconds_t)(d.retry_after_ms + 20) * 1000);
+    assert_ok(check1(s, "k", 1, &d)); /* retry_after was right */
+    prd_rl_pg_free(s);
+    /* GCRA: a burst, then one unit every W/N */
+    prd_limiter_config *cfg = NULL;
+    assert_ok(prd_limiter_config_new(&cfg));
+    assert_ok(prd_limiter_config_add_gcra(cfg, "gcra_t", 10, 1000, 3)); /* one per 100 ms */
+    assert_ok(prd_rl_pg_new(cfg, pool, &s));
+    prd_limiter_config_free(cfg);
+    for (int i = 0; i < 3; i++)
+        assert_ok(check1(s, "g", 1, &d));
+    assert_int_equal(check1(s, "g", 1, &d), PRD_ELIMITED);
+    assert_true(d.retry_after_ms > 0 && d.retry_after_ms <= 100);
+    usleep((useconds_t)(d.retry_after_ms + 10) * 1000);
+    assert_ok(check1(s, "g", 1, &d));
+    prd_rl_pg_free(s);
+    /* counter: never more than 2N in a window, exactly N for a burst */
+    s = store_of(pool, "counter_t", 4, 60000, PRD_RL_COUNTER);
+    int ok = 0;
+    for (int i = 0; i < 10; i++)
+        ok += check1(s, "c", 1, &d) == PRD_OK;
+    assert_int_equal(ok, 4);
+    assert_true(d.retry_after_ms > 0);
+    prd_rl_pg_free(s);
+    prd_pg_pool_free(pool);
+}
+
+/* Two rules at once: a denial by one records nothing in the other. */
+static void test_rules_atomic(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(2);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    prd_limiter_config *cfg = NULL;
+    assert_ok(prd_limiter_config_new(&cfg));
+    assert_ok(prd_limiter_config_add_rule(cfg, "acct_t", 3, 60000, PRD_RL_EXACT));
+    assert_ok(prd_limiter_config_add_rule(cfg, "ip_t", 100, 60000, PRD_RL_COUNTER));
+    prd_rl_pg *s = NULL;
+    assert_ok(prd_rl_pg_new(cfg, pool, &s));
+    prd_limiter_config_free(cfg);
+    prd_rl_key keys[2] = {{"acct1", 5}, {"10.0.0.1", 8}};
+    prd_rl_decision d;
+    for (int i = 0; i < 3; i++) {
+        assert_ok(prd_rl_pg_check(s, keys, 2, 1, &d));
+        assert_int_equal(d.rule, 0); /* the rule with the fewest left */
+    }
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(prd_rl_pg_check(s, keys, 2, 1, &d), PRD_ELIMITED);
+        assert_int_equal(d.rule, 0);
+    }
+    /* the ip rule saw 3 units, not 8 */
+    prd_rl_key other[2] = {{"acct2", 5}, {"10.0.0.1", 8}};
+    assert_ok(prd_rl_pg_peek(s, other, 2, 1, &d));
+    prd_rl_pg_free(s);
+    s = NULL;
+    assert_ok(prd_limiter_config_new(&cfg));
+    assert_ok(prd_limiter_config_add_rule(cfg, "ip_t", 100, 60000, PRD_RL_COUNTER));
+    assert_ok(prd_rl_pg_new(cfg, pool, &s));
+    prd_limiter_config_free(cfg);
+    prd_rl_key ip = {"10.0.0.1", 8};
+    assert_ok(prd_rl_pg_peek(s, &ip, 1, 1, &d));
+    assert_int_equal(d.remaining, 100 - 3 - 1);
+    prd_rl_pg_free(s);
+    prd_pg_pool_free(pool);
+}
+
+/* Processes with pools of their own enforce one limit together. */
+static void test_processes_share_a_limit(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(2);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    prd_pg_pool_free(pool);
+    pgt_exec("DELETE FROM prd_rl_state WHERE rule LIKE 'shared_t:%'");
+    enum { KIDS = 4, TRIES = 60, LIMIT = 37 };
+    int fds[KIDS][2];
+    pid_t kids[KIDS];
+    for (int i = 0; i < KIDS; i++) {
+        assert_int_equal(pipe(fds[i]), 0);
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0) {
+            prd_pg_config *cfg = NULL;
+            prd_pg_pool *p = NULL;
+            prd_limiter_config *lc = NULL;
+            prd_rl_pg *s = NULL;
+            int allowed = 0, errors = 0;
+            if (prd_pg_config_new(pgt_conninfo(), &cfg) != PRD_OK ||
+                prd_pg_config_set_max_size(cfg, 4) != PRD_OK ||
+                prd_pg_pool_new(cfg, &p, NULL) != PRD_OK || prd_limiter_config_new(&lc) != PRD_OK ||
+                prd_limiter_config_add_rule(lc, "shared_t", LIMIT, 60000, PRD_RL_EXACT) != PRD_OK ||
+                prd_rl_pg_new(lc, p, &s) != PRD_OK)
+                _exit(3);
+            for (int t = 0; t < TRIES; t++) {
+                prd_rl_decision d;
+                prd_status st = check1(s, "one-account", 1, &d);
+                if (st == PRD_OK)
+                    allowed++;
+                else if (st != PRD_ELIMITED)
+                    errors++;
+            }
+            char msg[32];
+            int n = snprintf(msg, sizeof msg, "%d %d", allowed, errors);
+            if (write(fds[i][1], msg, (size_t)n) < 0)
+                _exit(3);
+            prd_rl_pg_free(s);
+            prd_limiter_config_free(lc);
+            prd_pg_pool_free(p);
+            prd_pg_config_free(cfg);
+            _exit(0);
+        }
+        close(fds[i][1]);
+    }
+    int total = 0;
+    for (int i = 0; i < KIDS; i++) {
+        char buf[32] = {0};
+        ssize_t n = read(fds[i][0], buf, sizeof buf - 1);
+        close(fds[i][0]);
+        waitpid(kids[i], NULL, 0);
+        assert_true(n > 0);
+        int allowed = 0, errors = -1;
+        assert_int_equal(sscanf(buf, "%d %d", &allowed, &errors), 2);
+        assert_int_equal(errors, 0);
+        total += allowed;
+    }
+    assert_int_equal(total, LIMIT); /* not LIMIT per process: exactly LIMIT in all */
+}
+
+/* The database cannot be reached: closed says so and denies; open
+ * admits; both count. */
+static void test_fail_closed_and_open(void **state)
+{
+    (void)state;
+    pgt_conninfo();
+    struct fproxy *fp = fproxy_start("127.0.0.1", fproxy_server_port());
+    char ci[512];
+    fproxy_conninfo(fp, ci, sizeof ci);
+    prd_pg_config *cfg = NULL;
+    assert_ok(prd_pg_config_new(ci, &cfg));
+    assert_ok(prd_pg_config_set_min_size(cfg, 0));
+    assert_ok(prd_pg_config_set_acquire_timeout_ms(cfg, 300));
+    assert_ok(prd_pg_config_set_maintenance_interval_ms(cfg, 0));
+    prd_pg_pool *pool = pgt_pool(cfg);
+    prd_pg_config_free(cfg);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    prd_rl_pg *s = store_of(pool, "fail_t", 100, 60000, PRD_RL_EXACT);
+    prd_rl_decision d;
+    assert_ok(check1(s, "k", 1, &d));
+    fproxy_set_mode(fp, FP_REFUSE);
+    fproxy_cut_all(fp);
+    assert_int_equal(check1(s, "k", 1, &d), PRD_EDB); /* closed by default */
+    assert_int_equal(d.allowed, 0);
+    assert_true(d.retry_after_ms > 0);
+    assert_ok(prd_rl_pg_set_fail_open(s, 1));
+    assert_ok(check1(s, "k", 1, &d));
+    assert_int_equal(d.allowed, 1);
+    assert_int_equal(prd_rl_pg_failures(s), 2);
+    /* the database back: the store works again, with what it had */
+    fproxy_set_mode(fp, FP_PASS);
+    usleep(200 * 1000); /* past the pool's reconnect backoff */
+    int ok = 0;
+    for (int i = 0; i < 20 && !ok; i++) {
+        ok = check1(s, "k", 1, &d) == PRD_OK && prd_rl_pg_failures(s) == 2;
+        if (!ok)
+            usleep(100 * 1000);
+    }
+    assert_true(ok);
+    assert_int_equal(d.remaining, 100 - 2);
+    prd_rl_pg_free(s);
+    prd_pg_pool_free(pool);
+    fproxy_stop(fp);
+}
+
+/* Rows whose state decayed go, a few at each later check. */
+static void test_decayed_rows_cleaned(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(2);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    pgt_exec("DELETE FROM prd_rl_state");
+    prd_rl_pg *s = store_of(pool, "decay_t", 5, 50, PRD_RL_EXACT);
+    prd_rl_decision d;
+    char key[16];
+    for (int i = 0; i < 20; i++) {
+        snprintf(key, sizeof key, "old%d", i);
+        assert_ok(check1(s, key, 1, &d));
+    }
+    assert_int_equal(pgt_scalar("SELECT count(*) FROM prd_rl_state"), 20);
+    usleep(1200 * 1000); /* past the window and the cleaner's second of grace */
+    for (int i = 0; i < 10; i++) {
+        snprintf(key, sizeof key, "new%d", i);
+        assert_ok(check1(s, key, 1, &d));
+    }
+    /* 10 checks, 4 rows each: the 20 old ones are gone */
+    assert_int_equal(pgt_scalar("SELECT count(*) FROM prd_rl_state WHERE key::text LIKE '%6f6c64%'"),
+                     0);
+    prd_rl_pg_free(s);
+    prd_pg_pool_free(pool);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_migrate_once_and_refuse_edits),
+        cmocka_unit_test(test_migrate_processes_race),
+        cmocka_unit_test(test_stores_migrate_idempotent),
+        cmocka_unit_test(test_exact_store),
+        cmocka_unit_test(test_window_slides),
+        cmocka_unit_test(test_rules_atomic),
+        cmocka_unit_test(test_processes_share_a_limit),
+        cmocka_unit_test(test_fail_closed_and_open),
+        cmocka_unit_test(test_decayed_rows_cleaned),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

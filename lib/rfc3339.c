@@ -65,7 +65,7 @@ prd_status prd_rfc3339_parse(const char *t, size_t len, int64_t *unix_ns)
     if (!t || !unix_ns || len < 20 || len > 40)
         return PRD_EINVAL;
     if (!digits(t, 4, &Y) || t[4] != '-' || !digits(t + 5, 2, &M) || t[7] != '-' ||
-        !digits(t + 8, 2, &D) || (t[10] != 'T' && t[10] != 't') || !digits(t + 11, 2, &h) ||
+        !digits(t + 8, 2, &D) || t[10] != 'T' || !digits(t + 11, 2, &h) ||
         t[13] != ':' || !digits(t + 14, 2, &mi) || t[16] != ':' || !digits(t + 17, 2, &sec))
         return PRD_EINVAL;
     if (Y < 1 || M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 || mi > 59 ||
@@ -87,7 +87,7 @@ prd_status prd_rfc3339_parse(const char *t, size_t len, int64_t *unix_ns)
             return PRD_EINVAL;
     }
     int sign = 0;
-    if (i + 1 == len && (t[i] == 'Z' || t[i] == 'z')) {
+    if (i + 1 == len && t[i] == 'Z') {
         i++;
     } else if (i + 6 == len && (t[i] == '+' || t[i] == '-')) {
         sign = t[i] == '+' ? 1 : -1;

@@ -127,6 +127,8 @@ static prd_status build_payload(const prd_token_claims *claims, int64_t now,
         return PRD_EINVAL; /* no expiry: tokens that never expire cannot be made */
     if (exp <= now)
         return PRD_EINVAL;
+    if (exp - now > MAX_TTL_NS) /* set_expiry's, by the issuing clock: set_ttl's ceiling */
+        return PRD_EINVAL;
     char iat_s[PRD_RFC3339_MAX + 1], exp_s[PRD_RFC3339_MAX + 1], nbf_s[PRD_RFC3339_MAX + 1];
     char jti[PRD_BASE64URL_LEN(16) + 1];
     if (!prd_rfc3339_format(now, 0, iat_s, sizeof iat_s) ||
@@ -201,6 +203,10 @@ static prd_status build_footer(const char *kid, json_t *extra, char **out, size_
     json_decref(f);
     if (!text)
         return PRD_ENOMEM;
+    if (!prd__token_footer_parsable((const unsigned char *)text, strlen(text))) {
+        free(text); /* jansson's allocator */
+        return PRD_ETOOBIG;
+    }
     *out = text;
     *len = strlen(text);
     return PRD_OK;

@@ -168,12 +168,19 @@ prd_status prd_token_session_rotate(prd_token_sessions *s, const char *old_token
         return PRD_ENOSPACE;
     unsigned char digest[PRD_OPAQUE_DIGEST_BYTES];
     struct prd__token_record rec;
-    prd_status st = lookup(s, old_token, len, 1, digest, &rec);
+    /* Looked at before it is taken: a single-use token presented here by
+     * mistake must not be burned (it was, before). */
+    prd_status st = lookup(s, old_token, len, 0, digest, &rec);
+    if (st != PRD_OK)
+        return st;
+    if (rec.kind != PRD__RECORD_SESSION)
+        return PRD_EBADTOKEN;
+    st = s->store->ops->take(s->store->impl, digest, &rec); /* atomic: one rotation wins */
+    if (st == PRD_ENOTFOUND)
+        return PRD_EBADTOKEN;
     if (st != PRD_OK)
         return st;
     int64_t now = prd_clock_wall_ns(s->clock);
-    if (rec.kind != PRD__RECORD_SESSION)
-        return PRD_EBADTOKEN;
     if (prd__record_expired(&rec, now))
         return PRD_EEXPIRED;
     rec.last_used_ns = now; /* same subject and absolute end; a fresh idle window */

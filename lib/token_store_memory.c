@@ -125,7 +125,9 @@ static prd_status mem_remove_subject(void *impl, const char *subject, size_t *co
     pthread_mutex_lock(&m->mu);
     for (size_t b = 0; b < m->n_buckets; b++)
         for (struct node **pp = &m->buckets[b]; *pp;)
-            if ((*pp)->rec.kind == PRD__RECORD_SESSION && strcmp((*pp)->rec.subject, subject) == 0) {
+            /* sessions and single-use tokens alike: after a password
+             * change a reset link sent before it must not work either */
+            if (strcmp((*pp)->rec.subject, subject) == 0) {
                 unlink_free(m, pp);
                 removed++;
             } else {

@@ -153,6 +153,13 @@ prd_status prd_token_verifier_set_clock(prd_token_verifier *v, const prd_clock *
     } while (0)
 
 /* Nesting depth of JSON text, counted outside strings, stopping early. */
+static int json_depth_ok(const unsigned char *s, size_t n, int max);
+
+int prd__token_footer_parsable(const unsigned char *footer, size_t len)
+{
+    return len <= FOOTER_MAX && json_depth_ok(footer, len, FOOTER_MAX_DEPTH);
+}
+
 static int json_depth_ok(const unsigned char *s, size_t n, int max)
 {
     int depth = 0, in_str = 0;

@@ -176,9 +176,20 @@ static void test_every_tampered_byte_rejected(void **state)
                 checked++;
             }
         }
-        /* Truncations and extensions. */
-        for (size_t cut = 0; cut < len; cut++)
-            assert_int_not_equal(which == 0 ? try_decrypt(lk, tok, cut) : PRD_EBADTOKEN, PRD_OK);
+        /* Every truncation, with the right implicit assertion (so only
+         * the cut can be why it fails): the whole token opens, no prefix
+         * of it does. */
+        for (size_t cut = 0; cut <= len; cut++) {
+            unsigned char *p = NULL;
+            size_t n;
+            prd_status st =
+                which == 0 ? prd_token_v4_decrypt(lk, tok, cut, NULL, 0, "ia", 2, 0, &p, &n, NULL, NULL, NULL)
+                           : prd_token_v4_verify_signed(pk, tok, cut, NULL, 0, "ia", 2, 0, &p, &n, NULL, NULL, NULL);
+            prd_free(p);
+            if ((st == PRD_OK) != (cut == len))
+                fail_msg("%s token cut to %zu of %zu: %s", which ? "public" : "local", cut, len,
+                         prd_status_name(st));
+        }
         memcpy(copy, tok, len + 1);
         free(copy);
         /* Wrong implicit assertion. */
@@ -406,9 +417,34 @@ static void test_expiry_is_mandatory(void **state)
     /* An expiry in the past is refused too. */
     assert_ok(prd_token_claims_set_expiry(c, T0 - SEC));
     assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, NULL, 0, f.clock, &t), PRD_EINVAL);
+    /* Beyond ten years is refused, as set_ttl refuses it. */
+    assert_ok(prd_token_claims_set_expiry(c, T0 + INT64_C(10) * 367 * 86400 * SEC));
+    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, NULL, 0, f.clock, &t), PRD_EINVAL);
+    assert_status(prd_token_claims_set_ttl(c, INT64_C(10) * 367 * 86400 * 1000), PRD_EINVAL);
+    assert_ok(prd_token_claims_set_expiry(c, T0 + INT64_C(9) * 365 * 86400 * SEC));
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, NULL, 0, f.clock, &t));
+    prd_free(t);
     assert_ok(prd_token_claims_set_expiry(c, T0 + SEC));
     assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, NULL, 0, f.clock, &t));
     assert_ok(check(&f, t));
+    prd_free(t);
+    /* A footer its own verifier would refuse to parse is not issued. */
+    json_t *deep = json_pack("{s:{s:{s:{s:{s:i}}}}}", "a", "b", "c", "d", "e", 1);
+    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, deep, NULL, 0, f.clock, &t),
+                  PRD_ETOOBIG);
+    json_decref(deep);
+    json_t *big = json_object();
+    char filler[1100];
+    memset(filler, 'x', sizeof filler - 1);
+    filler[sizeof filler - 1] = '\0';
+    json_object_set_new(big, "note", json_string(filler));
+    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, big, NULL, 0, f.clock, &t),
+                  PRD_ETOOBIG);
+    json_decref(big);
+    json_t *fine = json_pack("{s:{s:{s:i}}}", "a", "b", "c", 1); /* 3 deep with kid's object */
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, fine, NULL, 0, f.clock, &t));
+    assert_ok(check(&f, t));
+    json_decref(fine);
     prd_free(t);
     prd_token_claims_free(c);
     /* A token from elsewhere without exp, or with a numeric one, is invalid. */
@@ -746,7 +782,7 @@ static void test_rfc3339(void **state)
         {"2022-01-01T01:00:00+01:00", 1640995200, 0},
         {"2021-12-31T19:00:00-05:00", 1640995200, 0},
         {"2024-02-29T12:00:00.5Z", 1709208000, 500000000},
-        {"2024-02-29t12:00:00.123456789z", 1709208000, 123456789},
+        {"2024-02-29T12:00:00.123456789Z", 1709208000, 123456789},
         {"2016-12-31T23:59:60Z", 1483228799, 999999999},
         {"1969-12-31T23:59:59Z", -1, 0},
     };
@@ -765,6 +801,8 @@ static void test_rfc3339(void **state)
         "2022-01-01T00:00:00+01:60", "2022-01-01T00:00:00ZZ", "+2022-01-01T00:00:00Z",
         "2022-01-01T00:00:00Z ", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
         "2022-01-01T00:00:00UTC",
+        /* lower-case t and z: RFC 3339 tolerates them, PASETO's claims do not */
+        "2024-02-29t12:00:00.123456789z", "2022-01-01t00:00:00Z", "2022-01-01T00:00:00z",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t ns;

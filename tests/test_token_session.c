@@ -129,11 +129,27 @@ static void test_session_rotate_revoke(void **state)
     assert_ok(prd_token_session_revoke(e.s, a, strlen(a)));
     assert_status(prd_token_session_revoke(e.s, a, strlen(a)), PRD_EBADTOKEN);
     assert_status(validate(&e, a), PRD_EBADTOKEN);
+    /* "Log out everywhere" ends the subject's single-use tokens too. */
+    char reset[PRD_OPAQUE_TOKEN_MAX + 1];
+    assert_ok(prd_token_single_use_issue(e.s, "password-reset", "bob", 15 * MIN_MS, NULL, 0, reset,
+                                         sizeof reset));
     size_t n = 0;
     assert_ok(prd_token_session_revoke_subject(e.s, "bob", &n));
-    assert_int_equal(n, 1);
+    assert_int_equal(n, 2);
     assert_status(validate(&e, b), PRD_EBADTOKEN);
+    assert_status(prd_token_single_use_consume(e.s, "password-reset", reset, strlen(reset), NULL,
+                                               0, NULL, 0),
+                  PRD_EBADTOKEN);
     assert_ok(validate(&e, c));
+    /* A single-use token given to rotate by mistake is not burned. */
+    char once[PRD_OPAQUE_TOKEN_MAX + 1];
+    assert_ok(prd_token_single_use_issue(e.s, "verify-email", "carol", 15 * MIN_MS, NULL, 0, once,
+                                         sizeof once));
+    assert_status(prd_token_session_rotate(e.s, once, strlen(once), a, sizeof a), PRD_EBADTOKEN);
+    char who[PRD_SESSION_SUBJECT_MAX + 1];
+    assert_ok(prd_token_single_use_consume(e.s, "verify-email", once, strlen(once), NULL, 0, who,
+                                           sizeof who));
+    assert_string_equal(who, "carol");
     /* Tokens with another prefix or malformed: not ours. */
     char other[PRD_OPAQUE_TOKEN_MAX + 1];
     assert_ok(prd_token_opaque_new("api", other, sizeof other, NULL));

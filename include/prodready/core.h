@@ -232,8 +232,10 @@ PRD_API void prd_clock_free(prd_clock *clock);
  * "2026-11-23T09:00:00.25+01:00") of exactly len characters into
  * nanoseconds since the Unix epoch (UTC), honouring the offset. Strict:
  * four-digit year, two-digit fields in range (day within the month, leap
- * years counted), 'T' or 't', 'Z', 'z' or a +HH:MM/-HH:MM offset, an
- * optional fraction of 1-9 digits. A leap second (:60) is read as :59.999999999.
+ * years counted), 'T', then 'Z' or a +HH:MM/-HH:MM offset, an optional
+ * fraction of 1-9 digits. Lower-case 't' and 'z', which RFC 3339
+ * tolerates, are refused: PASETO's claims rules require upper case, and
+ * one spelling of a time leaves nothing for two parsers to disagree on. A leap second (:60) is read as :59.999999999.
  * Errors: PRD_EINVAL (malformed, or outside what int64 nanoseconds hold:
  * 1677-09-21 .. 2262-04-11).
  */

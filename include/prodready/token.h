@@ -229,7 +229,9 @@ PRD_API void prd_token_claims_free(prd_token_claims *claims);
 
 /* Expire ttl_ms milliseconds after issuing (1 ms .. 10 years). */
 PRD_API prd_status prd_token_claims_set_ttl(prd_token_claims *claims, int64_t ttl_ms);
-/* Expire at a fixed time (Unix nanoseconds); must be after issuing. */
+/* Expire at a fixed time (Unix nanoseconds); issuing refuses it
+ * (PRD_EINVAL) unless it is after the issue time and at most 10 years
+ * after it, set_ttl's ceiling. */
 PRD_API prd_status prd_token_claims_set_expiry(prd_token_claims *claims, int64_t unix_ns);
 /* Not valid before (Unix nanoseconds). */
 PRD_API prd_status prd_token_claims_set_not_before(prd_token_claims *claims, int64_t unix_ns);
@@ -265,7 +267,8 @@ PRD_API prd_status prd_token_claims_payload(const prd_token_claims *claims, cons
  * refused). implicit: an optional implicit assertion (may be NULL, 0).
  * clock: NULL for the system clock. *out freed with prd_free.
  * Errors: PRD_EINVAL (no expiry, no current key, bad footer_extra),
- * PRD_ENOMEM.
+ * PRD_ETOOBIG (the footer would be over 1024 bytes or nested over 4
+ * levels: the verifier refuses to parse such a footer), PRD_ENOMEM.
  */
 PRD_API prd_status prd_token_issue(const prd_keyring *ring, prd_token_purpose purpose,
                                    const prd_token_claims *claims, json_t *footer_extra,
@@ -431,8 +434,10 @@ PRD_API prd_status prd_token_session_rotate(prd_token_sessions *s, const char *o
 /* End one session (logout). PRD_OK, or PRD_EBADTOKEN when unknown. */
 PRD_API prd_status prd_token_session_revoke(prd_token_sessions *s, const char *token, size_t len);
 
-/* End every session of a subject ("log out everywhere"); *count (may be
- * NULL) gets how many. Errors: PRD_EINVAL. */
+/* End every session of a subject ("log out everywhere", a password
+ * change) and every single-use token issued to it (a reset link sent
+ * before must not work after); *count (may be NULL) gets how many.
+ * Errors: PRD_EINVAL. */
 PRD_API prd_status prd_token_session_revoke_subject(prd_token_sessions *s, const char *subject,
                                                     size_t *count);
 

@@ -17,6 +17,11 @@ struct prd_token_key {
 /* The key's secret bytes (local or secret kinds), NULL otherwise. */
 const unsigned char *prd__token_key_bytes(const prd_token_key *key);
 
+/* A JSON footer the verifier will parse for its kid: at most 1024 bytes
+ * and 4 levels deep (token_verify.c). The issuer refuses others, so it
+ * never makes a token its own verifier rejects. */
+int prd__token_footer_parsable(const unsigned char *footer, size_t len);
+
 #endif
 
 /* v4.local encryption with a caller-chosen 32-byte nonce: for the official

@@ -8,6 +8,10 @@
  *     on the same server (the database's own limit);
  *   - COPY in and out of 10^6 rows (rows/s) against psql's \copy of the
  *     same file in the same run;
+ *   - the rate limiter's PostgreSQL store: checks per second with 1, 8 and
+ *     32 client threads over 100,000 keys, against pgbench running a
+ *     one-row upsert on the same server (target: at least 0.8x), and the
+ *     in-process limiter in the same run;
  *   - the asynchronous interface: one epoll loop thread keeping 8 or 32
  *     primary-key lookups in flight over 8 connections (pipeline depth 1
  *     and 4), against the blocking pool with 8 or 32 threads on 8
@@ -327,6 +331,130 @@ static void bench_copy(void)
     unlink(path);
 }
 
+/* ---- the rate limiter's store ---- */
+
+static double median3(const double v[3]);
+
+struct store_ctx {
+    prd_rl_pg *store;
+    prd_limiter *local;
+    _Atomic int *stop;
+    long ops;
+    unsigned seed;
+};
+
+static void *store_loop(void *arg)
+{
+    struct store_ctx *x = arg;
+    char key[24];
+    while (!atomic_load_explicit(x->stop, memory_order_relaxed)) {
+        int n = snprintf(key, sizeof key, "user%lu", (unsigned long)rand_r(&x->seed) % 100000ul);
+        prd_rl_key k = {key, (size_t)n};
+        prd_rl_decision d;
+        prd_status st = x->store ? prd_rl_pg_check(x->store, &k, 1, 1, &d)
+                                 : prd_limiter_check(x->local, &k, 1, 1, &d);
+        if (st != PRD_OK && st != PRD_ELIMITED)
+            abort();
+        x->ops++;
+    }
+    return NULL;
+}
+
+static double store_throughput(int threads, prd_rl_pg *store, prd_limiter *local)
+{
+    struct store_ctx ctx[64];
+    pthread_t t[64];
+    _Atomic int stop = 0;
+    for (int i = 0; i < threads; i++)
+        ctx[i] = (struct store_ctx){store, local, &stop, 0, (unsigned)i * 7 + 1};
+    double t0 = bench_now_s();
+    for (int i = 0; i < threads; i++)
+        pthread_create(&t[i], NULL, store_loop, &ctx[i]);
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    nanosleep(&ts, NULL);
+    atomic_store(&stop, 1);
+    long ops = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(t[i], NULL);
+        ops += ctx[i].ops;
+    }
+    return (double)ops / (bench_now_s() - t0);
+}
+
+/* pgbench running the shape of work a check is at its core: one-row
+ * upsert of a random key among as many. */
+static double pgbench_upsert_tps(int clients)
+{
+    char script[] = "/tmp/prd_bench_upsert_XXXXXX";
+    int fd = mkstemp(script);
+    if (fd < 0)
+        return 0;
+    static const char body[] =
+        "\\set k random(1, 100000)\n"
+        "INSERT INTO prd_bench_upsert (k, v) VALUES (:k, 1) ON CONFLICT (k) DO UPDATE SET v = "
+        "prd_bench_upsert.v + 1;\n";
+    if (write(fd, body, sizeof body - 1) < 0) {
+        close(fd);
+        return 0;
+    }
+    close(fd);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "pgbench -n -M prepared -f %s -c %d -j %d -T %d 2>/dev/null | "
+             "sed -n 's/^tps = \\([0-9.]*\\).*/\\1/p' | head -1",
+             script, clients, clients, (int)(seconds < 1 ? 1 : seconds));
+    FILE *p = popen(cmd, "r");
+    double tps = 0;
+    if (p) {
+        if (fscanf(p, "%lf", &tps) != 1)
+            tps = 0;
+        pclose(p);
+    }
+    unlink(script);
+    return tps;
+}
+
+static void bench_store(void)
+{
+    if (system("psql -qc 'CREATE UNLOGGED TABLE IF NOT EXISTS prd_bench_upsert (k int PRIMARY KEY, "
+               "v bigint)' >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "bench_pg: cannot make the upsert table\n");
+        return;
+    }
+    prd_limiter_config *cfg;
+    prd_limiter_config_new(&cfg);
+    prd_limiter_config_add_rule(cfg, "bench", 1000, 60000, PRD_RL_EXACT);
+    prd_limiter *local;
+    if (prd_limiter_new(cfg, &local) != PRD_OK)
+        abort();
+    static const int clients[] = {1, 8, 32};
+    for (size_t k = 0; k < 3; k++) {
+        int n = clients[k];
+        prd_pg_pool *pool = make_pool((uint32_t)(n < 8 ? n : 8));
+        if (prd_pg_stores_migrate(pool, NULL, NULL) != PRD_OK)
+            abort();
+        prd_rl_pg *store;
+        if (prd_rl_pg_new(cfg, pool, &store) != PRD_OK)
+            abort();
+        double st_r[3], up_r[3];
+        for (int r = 0; r < 3; r++) {
+            st_r[r] = store_throughput(n, store, NULL);
+            up_r[r] = pgbench_upsert_tps(n);
+        }
+        char name[96];
+        snprintf(name, sizeof name, "ratelimit_store_%d_clients_vs_pgbench_upsert", n);
+        bench_report(name, median3(st_r), "checks/s", median3(up_r),
+                     "pgbench one-row upsert, same clients (medians of 3 alternating runs)");
+        double loc = store_throughput(n, NULL, local);
+        snprintf(name, sizeof name, "ratelimit_store_%d_clients_vs_in_process", n);
+        bench_report(name, median3(st_r), "checks/s", loc, "the in-process limiter");
+        prd_rl_pg_free(store);
+        prd_pg_pool_free(pool);
+    }
+    prd_limiter_free(local);
+    prd_limiter_config_free(cfg);
+}
+
 static double median3(const double v[3])
 {
     double a = v[0], b = v[1], c = v[2];
@@ -454,6 +582,7 @@ int main(int argc, char **argv)
         return 1;
     }
     bench_copy();
+    bench_store();
     bench_async();
     bench_acquire(1, 1, "pg_acquire_release_uncontended");
     bench_acquire(8, 4, "pg_acquire_release_8_threads_4_conns");

@@ -34,7 +34,7 @@ static const char v1_ratelimit[] =
     "  stamps bigint[] NOT NULL DEFAULT '{}'," /* exact: admitted units' times, oldest first */
     "  expires_ms bigint NOT NULL DEFAULT 0,"  /* nothing of it counts after this */
     "  PRIMARY KEY (rule, key));\n"
-    "CREATE INDEX prd_rl_state_expires ON prd_rl_state (expires_ms);\n"
+    "CREATE UNLOGGED SEQUENCE prd_rl_sweep;\n"
     "CREATE FUNCTION prd_rl_check(p_rules text[], p_keys bytea[], p_algos int[],"
     "    p_limits bigint[], p_windows bigint[], p_bursts bigint[], p_cost bigint, p_record bool,"
     "    OUT allowed bool, OUT rule int, OUT lim bigint, OUT remaining bigint,"
@@ -46,24 +46,38 @@ static const char v1_ratelimit[] =
     "  s prd_rl_state; i int; t bigint; w bigint; nl bigint; cnt bigint; e bigint;\n"
     "  ok bool; rem bigint; rst bigint; ra bigint; emis double precision; tat bigint;\n"
     "  best int := 0; best_ok bool; best_rem bigint; best_rst bigint; best_ra bigint;\n"
-    "  states prd_rl_state[]; new_states prd_rl_state[];\n"
+    "  ord int[]; held prd_rl_state[]; new_states prd_rl_state[]; j int; pct float8;\n"
     "  all_ok bool := true;\n"
     "BEGIN\n"
-    "  IF p_record THEN\n"
-    /* Rows for new keys, then every row locked in (rule, key) order. */
-    "    INSERT INTO prd_rl_state (rule, key)"
-    "      SELECT u.r, u.k FROM unnest(p_rules, p_keys) AS u(r, k) ORDER BY 1, 2"
-    "      ON CONFLICT DO NOTHING;\n"
-    "    PERFORM 1 FROM prd_rl_state x WHERE (x.rule, x.key) IN"
-    "      (SELECT * FROM unnest(p_rules, p_keys)) ORDER BY x.rule, x.key FOR UPDATE;\n"
-    "  END IF;\n"
+    /* Each rule's row locked in (rule, key) order, so concurrent checks of
+     * overlapping keys never deadlock; a new key's row inserted first. A
+     * peek locks and inserts nothing. */
+    "  SELECT array_agg(o ORDER BY r, k) INTO ord FROM unnest(p_rules, p_keys)"
+    "    WITH ORDINALITY AS u(r, k, o);\n"
+    "  FOREACH i IN ARRAY ord LOOP\n"
+    "    IF p_record THEN\n"
+    "      SELECT * INTO s FROM prd_rl_state x WHERE x.rule = p_rules[i] AND x.key = p_keys[i]"
+    "        FOR UPDATE;\n"
+    "      IF NOT FOUND THEN\n"
+    "        INSERT INTO prd_rl_state (rule, key) VALUES (p_rules[i], p_keys[i])"
+    "          ON CONFLICT DO NOTHING;\n"
+    "        SELECT * INTO s FROM prd_rl_state x WHERE x.rule = p_rules[i] AND x.key = p_keys[i]"
+    "          FOR UPDATE;\n"
+    "      END IF;\n"
+    "    ELSE\n"
+    "      SELECT * INTO s FROM prd_rl_state x WHERE x.rule = p_rules[i] AND x.key = p_keys[i];\n"
+    "      IF NOT FOUND THEN s := ROW(p_rules[i], p_keys[i], 0, 0, 0, 0, '{}', 0); END IF;\n"
+    "    END IF;\n"
+    "    held[i] := s;\n"
+    "  END LOOP;\n"
     "  FOR i IN 1 .. n LOOP\n"
-    "    SELECT * INTO s FROM prd_rl_state x WHERE x.rule = p_rules[i] AND x.key = p_keys[i];\n"
-    "    IF NOT FOUND THEN s := ROW(p_rules[i], p_keys[i], 0, 0, 0, 0, '{}', 0); END IF;\n"
+    "    s := held[i];\n"
     "    t := greatest(now_ms, s.t_last); w := p_windows[i]; nl := p_limits[i];\n"
     "    IF p_algos[i] = 0 THEN\n" /* exact: the log of admitted units */
-    "      s.stamps := coalesce((SELECT array_agg(v ORDER BY o) FROM unnest(s.stamps)"
-    "        WITH ORDINALITY AS z(v, o) WHERE v > t - w), '{}');\n"
+    /* the log is oldest first: drop the prefix that left the window */
+    "      j := 1;\n"
+    "      WHILE j <= cardinality(s.stamps) AND s.stamps[j] <= t - w LOOP j := j + 1; END LOOP;\n"
+    "      IF j > 1 THEN s.stamps := s.stamps[j:]; END IF;\n"
     "      cnt := cardinality(s.stamps);\n"
     "      ok := cnt + p_cost <= nl;\n"
     "      IF ok THEN rem := nl - cnt - p_cost; ra := 0; rst := w;\n"
@@ -122,9 +136,16 @@ static const char v1_ratelimit[] =
     "        WHERE x.rule = s.rule AND x.key = s.key;\n"
     "    END LOOP;\n"
     "  END IF;\n"
-    "  IF p_record THEN\n" /* a few expired rows go at each check: no sweeper needed */
+    /* Decayed rows go a batch at a time at every 16th check (a sequence
+     * counts them, across all clients), from about 4 of the table's pages
+     * taken at random (at least 2% of them): no sweeper to run, and no index on the expiry, which
+     * every check would have to update (it cost a third of a check; without
+     * it an update of a row stays on its page, PostgreSQL's HOT). */
+    "  IF p_record AND nextval('prd_rl_sweep') % 16 = 0 THEN\n"
+    "    pct := least(100, greatest(2, 400.0 * 8192 / greatest(pg_relation_size('prd_rl_state'), 1)));\n"
     "    DELETE FROM prd_rl_state x WHERE x.ctid = ANY (ARRAY(SELECT y.ctid FROM prd_rl_state y"
-    "      WHERE y.expires_ms < now_ms - 1000 ORDER BY y.expires_ms LIMIT 4 FOR UPDATE SKIP LOCKED));\n"
+    "      TABLESAMPLE SYSTEM (pct) WHERE y.expires_ms < now_ms - 1000 LIMIT 64"
+    "      FOR UPDATE SKIP LOCKED));\n"
     "  END IF;\n"
     "  allowed := all_ok; rule := best - 1; lim := p_limits[best];\n"
     "  remaining := best_rem;\n"

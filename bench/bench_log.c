@@ -57,6 +57,19 @@ static void bound_plus_one(prd_logger *lg)
     PRD_LOG_INFO(lg, "request served", PRD_F_INT("attempt", 1));
 }
 
+/* zap's second shape: a child logger with ten bound fields. */
+static prd_logger *with_ten_bound(prd_logger *lg)
+{
+    prd_log_field bound[] = {
+        PRD_F_INT("int", 42), PRD_F_STR("user", "alice@example.com"), PRD_F_BOOL("ok", 1),
+        PRD_F_DOUBLE("ratio", 0.25), PRD_F_STR("path", "/api/v1/users/42"),
+        PRD_F_INT("bytes", 123456), PRD_F_STR("method", "GET"), PRD_F_INT("status", 200),
+        PRD_F_STR("request_id", "4bf92f3577b34da6"), PRD_F_DOUBLE("elapsed", 0.0015)};
+    prd_logger *child = NULL;
+    prd_log_with(lg, bound, 10, &child);
+    return child;
+}
+
 static double measure(prd_logger *lg, void (*fn)(prd_logger *), double *allocs)
 {
     for (int i = 0; i < 10000; i++)
@@ -159,12 +172,7 @@ int main(void)
         prd_logger_set_fd(lg, devnull);
         if (!redact)
             prd_logger_disable_redaction(lg);
-        prd_log_field bound[] = {
-            PRD_F_INT("int", 42), PRD_F_STR("user", "alice@example.com"), PRD_F_BOOL("ok", 1),
-            PRD_F_DOUBLE("ratio", 0.25), PRD_F_STR("path", "/api/v1/users/42"),
-            PRD_F_INT("bytes", 123456), PRD_F_STR("method", "GET"), PRD_F_INT("status", 200),
-            PRD_F_STR("request_id", "4bf92f3577b34da6"), PRD_F_DOUBLE("elapsed", 0.0015)};
-        prd_log_with(lg, bound, 10, &child);
+        child = with_ten_bound(lg);
         double a1, a2;
         double t1 = measure(lg, ten_fields, &a1);
         double t2 = measure(child, bound_plus_one, &a2);
@@ -194,12 +202,7 @@ int main(void)
         prd_logger_new(&lg);
         prd_logger_set_fd(lg, devnull);
         prd_logger_set_async(lg, 65536, 1);
-        prd_log_field bound[] = {
-            PRD_F_INT("int", 42), PRD_F_STR("user", "alice@example.com"), PRD_F_BOOL("ok", 1),
-            PRD_F_DOUBLE("ratio", 0.25), PRD_F_STR("path", "/api/v1/users/42"),
-            PRD_F_INT("bytes", 123456), PRD_F_STR("method", "GET"), PRD_F_INT("status", 200),
-            PRD_F_STR("request_id", "4bf92f3577b34da6"), PRD_F_DOUBLE("elapsed", 0.0015)};
-        prd_log_with(lg, bound, 10, &child);
+        child = with_ten_bound(lg);
         double al;
         double t = shape == 0 ? measure(lg, ten_fields, &al) : measure(child, bound_plus_one, &al);
         const char *sn = shape == 0 ? "ten_fields" : "ten_bound_plus_one";

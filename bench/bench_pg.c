@@ -77,6 +77,24 @@ static void *floor_loop(void *arg)
     return NULL;
 }
 
+/* Start n threads on fn (argument i at args + i * arg_size), let them run
+ * for the bench's seconds, raise *stop and join them; returns the time
+ * they ran. */
+static double run_for_seconds(int n, void *(*fn)(void *), void *args, size_t arg_size,
+                              _Atomic int *stop)
+{
+    pthread_t t[64];
+    double t0 = bench_now_s();
+    for (int i = 0; i < n; i++)
+        pthread_create(&t[i], NULL, fn, (char *)args + (size_t)i * arg_size);
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    nanosleep(&ts, NULL);
+    atomic_store(stop, 1);
+    for (int i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+    return bench_now_s() - t0;
+}
+
 static double run_threads(int n, void *(*fn)(void *), void *args, size_t arg_size)
 {
     pthread_t t[64];
@@ -221,7 +239,6 @@ static double throughput(int threads, void *(*fn)(void *), prd_pg_pool *pool, co
 {
     struct q_ctx ctx[64];
     _Atomic int stop = 0;
-    pthread_t t[64];
     for (int i = 0; i < threads; i++) {
         ctx[i] = (struct q_ctx){pool, NULL, sql, sql == q_pk ? 1 : 0, &stop, 0, (unsigned)i + 1};
         if (own) {
@@ -230,20 +247,14 @@ static double throughput(int threads, void *(*fn)(void *), prd_pg_pool *pool, co
                 abort();
         }
     }
-    double t0 = bench_now_s();
-    for (int i = 0; i < threads; i++)
-        pthread_create(&t[i], NULL, fn, &ctx[i]);
-    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-    nanosleep(&ts, NULL);
-    atomic_store(&stop, 1);
+    double took = run_for_seconds(threads, fn, ctx, sizeof ctx[0], &stop);
     long ops = 0;
     for (int i = 0; i < threads; i++) {
-        pthread_join(t[i], NULL);
         ops += ctx[i].ops;
         if (ctx[i].own)
             PQfinish(ctx[i].own);
     }
-    return (double)ops / (bench_now_s() - t0);
+    return (double)ops / took;
 }
 
 static double pgbench_tps(int clients)
@@ -363,22 +374,14 @@ static void *store_loop(void *arg)
 static double store_throughput(int threads, prd_rl_pg *store, prd_limiter *local)
 {
     struct store_ctx ctx[64];
-    pthread_t t[64];
     _Atomic int stop = 0;
     for (int i = 0; i < threads; i++)
         ctx[i] = (struct store_ctx){store, local, &stop, 0, (unsigned)i * 7 + 1};
-    double t0 = bench_now_s();
-    for (int i = 0; i < threads; i++)
-        pthread_create(&t[i], NULL, store_loop, &ctx[i]);
-    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-    nanosleep(&ts, NULL);
-    atomic_store(&stop, 1);
+    double took = run_for_seconds(threads, store_loop, ctx, sizeof ctx[0], &stop);
     long ops = 0;
-    for (int i = 0; i < threads; i++) {
-        pthread_join(t[i], NULL);
+    for (int i = 0; i < threads; i++)
         ops += ctx[i].ops;
-    }
-    return (double)ops / (bench_now_s() - t0);
+    return (double)ops / took;
 }
 
 /* pgbench running the shape of work a check is at its core: one-row

@@ -37,6 +37,38 @@ static void fresh_stores(void)
     pgt_exec("DELETE FROM prd_schema_migrations WHERE migration_set = 'prodready'");
 }
 
+/* Fork n children that run child(i, arg, report) at once, each writing
+ * one line of report back; the parent waits for all and gets the lines. */
+#define REPORT_MAX 64
+typedef void (*child_fn)(int i, const void *arg, char report[REPORT_MAX]);
+
+static void run_children(int n, child_fn child, const void *arg, char (*reports)[REPORT_MAX])
+{
+    int fds[16][2];
+    pid_t kids[16];
+    assert_true(n <= 16);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(pipe(fds[i]), 0);
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0) {
+            char report[REPORT_MAX] = "child failed";
+            child(i, arg, report);
+            size_t len = strlen(report);
+            _exit(write(fds[i][1], report, len) == (ssize_t)len ? 0 : 3);
+        }
+        close(fds[i][1]);
+    }
+    for (int i = 0; i < n; i++) {
+        ssize_t got = read(fds[i][0], reports[i], REPORT_MAX - 1);
+        reports[i][got > 0 ? got : 0] = '\0';
+        close(fds[i][0]);
+        int status = 0;
+        assert_int_equal(waitpid(kids[i], &status, 0), kids[i]);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+}
+
 /* ---- migrations ---- */
 
 static void test_migrate_once_and_refuse_edits(void **state)
@@ -97,6 +129,23 @@ static void test_migrate_once_and_refuse_edits(void **state)
     pgt_exec("DROP TABLE mig_a, mig_b");
 }
 
+static void migrate_child(int i, const void *arg, char report[REPORT_MAX])
+{
+    (void)i;
+    const prd_pg_migration *m = arg;
+    prd_pg_config *cfg = NULL;
+    prd_pg_pool *pool = NULL;
+    uint32_t applied = 0;
+    prd_status st = prd_pg_config_new(pgt_conninfo(), &cfg);
+    if (st == PRD_OK)
+        st = prd_pg_pool_new(cfg, &pool, NULL);
+    if (st == PRD_OK)
+        st = prd_pg_migrate(pool, "race", m, 2, &applied, NULL);
+    snprintf(report, REPORT_MAX, "%d %u", (int)st, applied);
+    prd_pg_pool_free(pool);
+    prd_pg_config_free(cfg);
+}
+
 /* Several processes start at once and migrate: each version runs once. */
 static void test_migrate_processes_race(void **state)
 {
@@ -110,43 +159,13 @@ static void test_migrate_processes_race(void **state)
         {2, "second", "INSERT INTO mig_race_log VALUES (pg_backend_pid()); "
                       "ALTER TABLE mig_race ADD COLUMN v text"},
     };
-    enum { KIDS = 4 };
-    int fds[KIDS][2];
-    pid_t kids[KIDS];
-    for (int i = 0; i < KIDS; i++) {
-        assert_int_equal(pipe(fds[i]), 0);
-        kids[i] = fork();
-        assert_true(kids[i] >= 0);
-        if (kids[i] == 0) {
-            prd_pg_config *cfg = NULL;
-            prd_pg_pool *pool = NULL;
-            uint32_t applied = 0;
-            prd_status st = prd_pg_config_new(pgt_conninfo(), &cfg);
-            if (st == PRD_OK)
-                st = prd_pg_pool_new(cfg, &pool, NULL);
-            if (st == PRD_OK)
-                st = prd_pg_migrate(pool, "race", m, 2, &applied, NULL);
-            char msg[32];
-            int n = snprintf(msg, sizeof msg, "%d %u", (int)st, applied);
-            if (write(fds[i][1], msg, (size_t)n) < 0)
-                _exit(3);
-            prd_pg_pool_free(pool);
-            prd_pg_config_free(cfg);
-            _exit(0);
-        }
-        close(fds[i][1]);
-    }
+    char reports[4][REPORT_MAX];
+    run_children(4, migrate_child, m, reports);
     unsigned total = 0;
-    for (int i = 0; i < KIDS; i++) {
-        char buf[32] = {0};
-        ssize_t n = read(fds[i][0], buf, sizeof buf - 1);
-        close(fds[i][0]);
-        int status = 0;
-        waitpid(kids[i], &status, 0);
-        assert_true(n > 0);
+    for (int i = 0; i < 4; i++) {
         int st = -1;
         unsigned applied = 0;
-        assert_int_equal(sscanf(buf, "%d %u", &st, &applied), 2);
+        assert_int_equal(sscanf(reports[i], "%d %u", &st, &applied), 2);
         assert_int_equal(st, PRD_OK);
         total += applied;
     }
@@ -313,6 +332,38 @@ static void test_rules_atomic(void **state)
     prd_pg_pool_free(pool);
 }
 
+#define SHARED_LIMIT 37
+
+static void limit_child(int i, const void *arg, char report[REPORT_MAX])
+{
+    (void)i;
+    (void)arg;
+    prd_pg_config *cfg = NULL;
+    prd_pg_pool *p = NULL;
+    prd_limiter_config *lc = NULL;
+    prd_rl_pg *s = NULL;
+    int allowed = 0, errors = 0;
+    if (prd_pg_config_new(pgt_conninfo(), &cfg) == PRD_OK &&
+        prd_pg_config_set_max_size(cfg, 4) == PRD_OK && prd_pg_pool_new(cfg, &p, NULL) == PRD_OK &&
+        prd_limiter_config_new(&lc) == PRD_OK &&
+        prd_limiter_config_add_rule(lc, "shared_t", SHARED_LIMIT, 60000, PRD_RL_EXACT) == PRD_OK &&
+        prd_rl_pg_new(lc, p, &s) == PRD_OK) {
+        for (int t = 0; t < 60; t++) {
+            prd_rl_decision d;
+            prd_status st = check1(s, "one-account", 1, &d);
+            if (st == PRD_OK)
+                allowed++;
+            else if (st != PRD_ELIMITED)
+                errors++;
+        }
+        snprintf(report, REPORT_MAX, "%d %d", allowed, errors);
+    }
+    prd_rl_pg_free(s);
+    prd_limiter_config_free(lc);
+    prd_pg_pool_free(p);
+    prd_pg_config_free(cfg);
+}
+
 /* Processes with pools of their own enforce one limit together. */
 static void test_processes_share_a_limit(void **state)
 {
@@ -321,58 +372,16 @@ static void test_processes_share_a_limit(void **state)
     assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
     prd_pg_pool_free(pool);
     pgt_exec("DELETE FROM prd_rl_state WHERE rule LIKE 'shared_t:%'");
-    enum { KIDS = 4, TRIES = 60, LIMIT = 37 };
-    int fds[KIDS][2];
-    pid_t kids[KIDS];
-    for (int i = 0; i < KIDS; i++) {
-        assert_int_equal(pipe(fds[i]), 0);
-        kids[i] = fork();
-        assert_true(kids[i] >= 0);
-        if (kids[i] == 0) {
-            prd_pg_config *cfg = NULL;
-            prd_pg_pool *p = NULL;
-            prd_limiter_config *lc = NULL;
-            prd_rl_pg *s = NULL;
-            int allowed = 0, errors = 0;
-            if (prd_pg_config_new(pgt_conninfo(), &cfg) != PRD_OK ||
-                prd_pg_config_set_max_size(cfg, 4) != PRD_OK ||
-                prd_pg_pool_new(cfg, &p, NULL) != PRD_OK || prd_limiter_config_new(&lc) != PRD_OK ||
-                prd_limiter_config_add_rule(lc, "shared_t", LIMIT, 60000, PRD_RL_EXACT) != PRD_OK ||
-                prd_rl_pg_new(lc, p, &s) != PRD_OK)
-                _exit(3);
-            for (int t = 0; t < TRIES; t++) {
-                prd_rl_decision d;
-                prd_status st = check1(s, "one-account", 1, &d);
-                if (st == PRD_OK)
-                    allowed++;
-                else if (st != PRD_ELIMITED)
-                    errors++;
-            }
-            char msg[32];
-            int n = snprintf(msg, sizeof msg, "%d %d", allowed, errors);
-            if (write(fds[i][1], msg, (size_t)n) < 0)
-                _exit(3);
-            prd_rl_pg_free(s);
-            prd_limiter_config_free(lc);
-            prd_pg_pool_free(p);
-            prd_pg_config_free(cfg);
-            _exit(0);
-        }
-        close(fds[i][1]);
-    }
+    char reports[4][REPORT_MAX];
+    run_children(4, limit_child, NULL, reports);
     int total = 0;
-    for (int i = 0; i < KIDS; i++) {
-        char buf[32] = {0};
-        ssize_t n = read(fds[i][0], buf, sizeof buf - 1);
-        close(fds[i][0]);
-        waitpid(kids[i], NULL, 0);
-        assert_true(n > 0);
+    for (int i = 0; i < 4; i++) {
         int allowed = 0, errors = -1;
-        assert_int_equal(sscanf(buf, "%d %d", &allowed, &errors), 2);
+        assert_int_equal(sscanf(reports[i], "%d %d", &allowed, &errors), 2);
         assert_int_equal(errors, 0);
         total += allowed;
     }
-    assert_int_equal(total, LIMIT); /* not LIMIT per process: exactly LIMIT in all */
+    assert_int_equal(total, SHARED_LIMIT); /* not the limit per process: exactly it in all */
 }
 
 /* The database cannot be reached: closed says so and denies; open

@@ -15,6 +15,7 @@
 #include "pg/faultproxy.h"
 #include "pg/pgtest.h"
 #include "prodready/ratelimit.h"
+#include "prodready/token.h"
 
 static prd_pg_pool *pool_for_test(uint32_t max_size)
 {
@@ -31,6 +32,7 @@ static void fresh_stores(void)
     pgt_exec("DROP FUNCTION IF EXISTS prd_rl_check");
     pgt_exec("DROP TABLE IF EXISTS prd_rl_state");
     pgt_exec("DROP SEQUENCE IF EXISTS prd_rl_sweep");
+    pgt_exec("DROP TABLE IF EXISTS prd_token_records");
     pgt_exec("CREATE TABLE IF NOT EXISTS prd_schema_migrations (migration_set text NOT NULL,"
              " version integer NOT NULL, name text NOT NULL, checksum text NOT NULL,"
              " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (migration_set, version))");
@@ -204,12 +206,16 @@ static void test_stores_migrate_idempotent(void **state)
     prd_pg_pool *pool = pool_for_test(2);
     uint32_t applied = 0;
     assert_ok(prd_pg_stores_migrate(pool, &applied, NULL));
-    assert_int_equal(applied, 1);
+    assert_int_equal(applied, 2);
     assert_ok(prd_pg_stores_migrate(pool, &applied, NULL));
     assert_int_equal(applied, 0);
     /* rate-limit state is unlogged on purpose (docs/scaling.md) */
     assert_int_equal(pgt_scalar("SELECT count(*) FROM pg_class WHERE relname = 'prd_rl_state' AND "
                                 "relpersistence = 'u'"),
+                     1);
+    /* token records are logged: a crash must not log everyone out */
+    assert_int_equal(pgt_scalar("SELECT count(*) FROM pg_class WHERE relname = 'prd_token_records' "
+                                "AND relpersistence = 'p'"),
                      1);
     prd_pg_pool_free(pool);
 }
@@ -456,6 +462,152 @@ static void test_decayed_rows_cleaned(void **state)
     prd_pg_pool_free(pool);
 }
 
+/* ---- the token store ---- */
+
+static prd_token_sessions *sessions_on(prd_pg_pool *pool, prd_token_store **store)
+{
+    assert_ok(prd_token_store_new_pg(pool, store));
+    prd_token_sessions *s = NULL;
+    assert_ok(prd_token_sessions_new(*store, "sess", &s));
+    return s;
+}
+
+struct token_job {
+    char token[PRD_OPAQUE_TOKEN_MAX + 1];
+};
+
+/* A child with its own pool redeems the token: "1" when it won. */
+static void consume_child(int i, const void *arg, char report[REPORT_MAX])
+{
+    (void)i;
+    const struct token_job *job = arg;
+    prd_pg_config *cfg = NULL;
+    prd_pg_pool *p = NULL;
+    prd_token_store *store = NULL;
+    prd_token_sessions *s = NULL;
+    if (prd_pg_config_new(pgt_conninfo(), &cfg) == PRD_OK && prd_pg_pool_new(cfg, &p, NULL) == PRD_OK &&
+        prd_token_store_new_pg(p, &store) == PRD_OK &&
+        prd_token_sessions_new(store, "sess", &s) == PRD_OK) {
+        char who[PRD_SESSION_SUBJECT_MAX + 1];
+        prd_status st = prd_token_single_use_consume(s, "password-reset", job->token,
+                                                     strlen(job->token), NULL, 0, who, sizeof who);
+        snprintf(report, REPORT_MAX, "%d %.40s", st == PRD_OK ? 1 : st == PRD_EBADTOKEN ? 0 : -1,
+                 st == PRD_OK ? who : "-");
+    }
+    prd_token_sessions_free(s);
+    prd_token_store_free(store);
+    prd_pg_pool_free(p);
+    prd_pg_config_free(cfg);
+}
+
+/* Sessions and single-use tokens shared by processes through the store:
+ * one redemption of a token wins among four processes at once; a session
+ * made here is seen there, "log out everywhere" there is seen here. */
+static void test_token_store_shared(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(2);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    pgt_exec("DELETE FROM prd_token_records");
+    prd_token_store *store = NULL;
+    prd_token_sessions *s = sessions_on(pool, &store);
+    for (int round = 0; round < 5; round++) {
+        struct token_job job;
+        assert_ok(prd_token_single_use_issue(s, "password-reset", "dana", 15 * 60 * 1000, NULL, 0,
+                                             job.token, sizeof job.token));
+        char reports[4][REPORT_MAX];
+        run_children(4, consume_child, &job, reports);
+        int won = 0;
+        for (int i = 0; i < 4; i++) {
+            int w = -1;
+            char who[64] = "";
+            assert_int_equal(sscanf(reports[i], "%d %63s", &w, who), 2);
+            assert_true(w == 0 || w == 1);
+            if (w == 1)
+                assert_string_equal(who, "dana");
+            won += w;
+        }
+        assert_int_equal(won, 1);
+    }
+    /* the token never reaches the table: only its digest */
+    char a[PRD_OPAQUE_TOKEN_MAX + 1], b[PRD_OPAQUE_TOKEN_MAX + 1];
+    assert_ok(prd_token_session_create(s, "erin", a, sizeof a));
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM prd_token_records WHERE position(convert_to('%s', 'UTF8') in "
+             "digest) > 0 OR subject = '%s'",
+             a + 5, a);
+    assert_int_equal(pgt_scalar(sql), 0);
+    /* another store on another pool (another instance) sees the session */
+    prd_pg_pool *pool2 = pool_for_test(2);
+    prd_token_store *store2 = NULL;
+    prd_token_sessions *s2 = sessions_on(pool2, &store2);
+    char who[PRD_SESSION_SUBJECT_MAX + 1];
+    assert_ok(prd_token_session_validate(s2, a, strlen(a), who, sizeof who));
+    assert_string_equal(who, "erin");
+    /* rotated there: dead here at once, the new one valid here */
+    assert_ok(prd_token_session_rotate(s2, a, strlen(a), b, sizeof b));
+    assert_int_equal(prd_token_session_validate(s, a, strlen(a), NULL, 0), PRD_EBADTOKEN);
+    assert_ok(prd_token_session_validate(s, b, strlen(b), NULL, 0));
+    /* log out everywhere there: sessions and single-use tokens here end */
+    char reset[PRD_OPAQUE_TOKEN_MAX + 1];
+    assert_ok(prd_token_single_use_issue(s, "password-reset", "erin", 15 * 60 * 1000, NULL, 0, reset,
+                                         sizeof reset));
+    size_t n = 0;
+    assert_ok(prd_token_session_revoke_subject(s2, "erin", &n));
+    assert_int_equal(n, 2);
+    assert_int_equal(prd_token_session_validate(s, b, strlen(b), NULL, 0), PRD_EBADTOKEN);
+    assert_int_equal(prd_token_single_use_consume(s, "password-reset", reset, strlen(reset), NULL,
+                                                  0, NULL, 0),
+                     PRD_EBADTOKEN);
+    assert_int_equal(prd_token_store_count(store), 0);
+    prd_token_sessions_free(s2);
+    prd_token_store_free(store2);
+    prd_pg_pool_free(pool2);
+    prd_token_sessions_free(s);
+    prd_token_store_free(store);
+    prd_pg_pool_free(pool);
+}
+
+/* The database gone: a system error, never a session accepted. */
+static void test_token_store_database_down(void **state)
+{
+    (void)state;
+    pgt_conninfo();
+    struct fproxy *fp = fproxy_start("127.0.0.1", fproxy_server_port());
+    char ci[512];
+    fproxy_conninfo(fp, ci, sizeof ci);
+    prd_pg_config *cfg = NULL;
+    assert_ok(prd_pg_config_new(ci, &cfg));
+    assert_ok(prd_pg_config_set_min_size(cfg, 0));
+    assert_ok(prd_pg_config_set_acquire_timeout_ms(cfg, 300));
+    assert_ok(prd_pg_config_set_maintenance_interval_ms(cfg, 0));
+    prd_pg_pool *pool = pgt_pool(cfg);
+    prd_pg_config_free(cfg);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    prd_token_store *store = NULL;
+    prd_token_sessions *s = sessions_on(pool, &store);
+    char a[PRD_OPAQUE_TOKEN_MAX + 1];
+    assert_ok(prd_token_session_create(s, "fay", a, sizeof a));
+    fproxy_set_mode(fp, FP_REFUSE);
+    fproxy_cut_all(fp);
+    prd_status st = prd_token_session_validate(s, a, strlen(a), NULL, 0);
+    assert_true(st == PRD_EDB || st == PRD_ETIMEOUT);
+    assert_false(prd_status_is_client_error(st)); /* a 5xx, not "bad token" */
+    fproxy_set_mode(fp, FP_PASS);
+    int ok = 0;
+    for (int i = 0; i < 30 && !ok; i++) {
+        ok = prd_token_session_validate(s, a, strlen(a), NULL, 0) == PRD_OK;
+        if (!ok)
+            usleep(100 * 1000);
+    }
+    assert_true(ok); /* nothing was lost */
+    prd_token_sessions_free(s);
+    prd_token_store_free(store);
+    prd_pg_pool_free(pool);
+    fproxy_stop(fp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -468,6 +620,8 @@ int main(void)
         cmocka_unit_test(test_processes_share_a_limit),
         cmocka_unit_test(test_fail_closed_and_open),
         cmocka_unit_test(test_decayed_rows_cleaned),
+        cmocka_unit_test(test_token_store_shared),
+        cmocka_unit_test(test_token_store_database_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

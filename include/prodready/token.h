@@ -373,8 +373,9 @@ PRD_API prd_status prd_token_opaque_digest(const char *prefix, const char *token
 
 /*
  * A store for session and single-use token records, keyed by digest.
- * The in-memory store serves tests and single-process services; a
- * PostgreSQL store comes with the pg module and plugs in the same way.
+ * The in-memory store serves tests and single-process services; the
+ * PostgreSQL store (below) serves several instances and plugs in the
+ * same way.
  * Thread-safe. A store must outlive the session managers using it.
  */
 typedef struct prd_token_store prd_token_store;
@@ -383,6 +384,19 @@ typedef struct prd_token_store prd_token_store;
  * expired records are reclaimed; if none are, creating fails with PRD_EBUSY.
  * Errors: PRD_EINVAL, PRD_ENOMEM. */
 PRD_API prd_status prd_token_store_new_memory(size_t max_entries, prd_token_store **out);
+/*
+ * A store in PostgreSQL (the stores' schema: prd_pg_stores_migrate), so
+ * every instance of a service sees a session made, rotated or revoked on
+ * another, and records survive restarts. Each operation is one statement
+ * on a connection of pool (borrowed: free the store before it); taking a
+ * record (single use, rotation) is one DELETE ... RETURNING, so two
+ * instances redeeming one token at once cannot both succeed. No entry
+ * limit; records past their absolute end are deleted a few at each
+ * creation. Database failures come back as PRD_EDB (PRD_ETIMEOUT past the
+ * pool's deadlines). Errors: PRD_EINVAL, PRD_ENOMEM.
+ */
+struct prd_pg_pool;
+PRD_API prd_status prd_token_store_new_pg(struct prd_pg_pool *pool, prd_token_store **out);
 PRD_API void prd_token_store_free(prd_token_store *store);
 /* Records held now (expired ones not yet reclaimed included). */
 PRD_API size_t prd_token_store_count(const prd_token_store *store);

@@ -8,7 +8,7 @@
  * request, and after a server crash PostgreSQL empties an unlogged table,
  * which forgives recent attempts but loses nothing that must survive (a
  * limit that restarts is the price of not writing the WAL for each
- * request). Sessions and tokens, when they come, go in logged tables.
+ * request). Session and single-use token records are in a logged table.
  */
 #include "internal/common.h"
 
@@ -152,8 +152,25 @@ static const char v1_ratelimit[] =
     "  reset_ms := greatest(best_rst, 0); retry_after_ms := CASE WHEN all_ok THEN 0 ELSE best_ra END;\n"
     "END $fn$;\n";
 
+/* v2: session and single-use token records. Logged: losing them in a
+ * crash would log everyone out, and a standby must have them. */
+static const char v2_tokens[] =
+    "CREATE TABLE prd_token_records ("
+    "  digest bytea PRIMARY KEY," /* the token's keyed digest: the token itself is never stored */
+    "  kind smallint NOT NULL,"   /* 1 session, 2 single use */
+    "  subject text NOT NULL,"
+    "  purpose text NOT NULL DEFAULT '',"
+    "  binding_fp bytea,"
+    "  created_ns bigint NOT NULL,"
+    "  last_used_ns bigint NOT NULL," /* sessions: slides on use (not indexed: stays HOT) */
+    "  idle_ns bigint NOT NULL,"
+    "  expires_ns bigint NOT NULL);\n"
+    "CREATE INDEX prd_token_records_subject ON prd_token_records (subject);\n"
+    "CREATE INDEX prd_token_records_expires ON prd_token_records (expires_ns);\n";
+
 static const prd_pg_migration store_migrations[] = {
     {1, "rate-limit state (unlogged) and prd_rl_check", v1_ratelimit},
+    {2, "session and single-use token records", v2_tokens},
 };
 
 prd_status prd_pg_stores_migrate(prd_pg_pool *pool, uint32_t *applied, prd_pg_error *err)

@@ -1,0 +1,220 @@
+/*
+ * The token store in PostgreSQL (prd_token_store_new_pg): session and
+ * single-use records in the logged table prd_token_records, so every
+ * instance sees a session made, rotated or revoked on another, and none
+ * is lost on a restart. Each operation is one statement; taking a record
+ * (single use, rotation) is DELETE ... RETURNING, so of two instances
+ * redeeming one token at once exactly one gets it.
+ */
+#include "internal/common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "internal/alloc.h"
+#include "internal/pg.h"
+#include "internal/token_store.h"
+
+struct pg_store {
+    prd_pg_pool *pool;
+};
+
+#define COLUMNS "kind, subject, purpose, binding_fp, created_ns, last_used_ns, idle_ns, expires_ns"
+
+/* Run sql with params on a connection of the pool. */
+static prd_status run(struct pg_store *s, const char *sql, const prd_pg_params *p,
+                      prd_pg_result **out)
+{
+    prd_pg_conn *c = NULL;
+    prd_status st = prd_pg_acquire(s->pool, &c, NULL);
+    if (st == PRD_OK)
+        st = prd_pg_query(c, sql, p, out);
+    prd_pg_pool_release(c);
+    if (st == PRD_ENOMEM || st == PRD_ETIMEOUT || st == PRD_OK)
+        return st;
+    return PRD_EDB; /* the store's callers see a database failure as such */
+}
+
+static prd_status digest_param(prd_pg_params **p, const unsigned char *digest)
+{
+    prd_status st = prd_pg_params_new(p);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_bytea(*p, digest, PRD_OPAQUE_DIGEST_BYTES);
+    return st;
+}
+
+static prd_status row_to_record(const prd_pg_result *r, const unsigned char *digest,
+                                struct prd__token_record *out)
+{
+    if (prd_pg_result_rows(r) == 0)
+        return PRD_ENOTFOUND;
+    memset(out, 0, sizeof *out);
+    memcpy(out->digest, digest, PRD_OPAQUE_DIGEST_BYTES);
+    int64_t kind = 0;
+    size_t len = 0;
+    const char *subject = prd_pg_result_text(r, 0, 1, &len);
+    const char *purpose = prd_pg_result_text(r, 0, 2, NULL);
+    if (prd_pg_result_int64(r, 0, 0, &kind) != PRD_OK || !subject ||
+        len > PRD_SESSION_SUBJECT_MAX || !purpose || strlen(purpose) >= sizeof out->purpose ||
+        prd_pg_result_int64(r, 0, 4, &out->created_ns) != PRD_OK ||
+        prd_pg_result_int64(r, 0, 5, &out->last_used_ns) != PRD_OK ||
+        prd_pg_result_int64(r, 0, 6, &out->idle_ns) != PRD_OK ||
+        prd_pg_result_int64(r, 0, 7, &out->expires_ns) != PRD_OK)
+        return PRD_EDB;
+    out->kind = kind == PRD__RECORD_SINGLE_USE ? PRD__RECORD_SINGLE_USE : PRD__RECORD_SESSION;
+    memcpy(out->subject, subject, len);
+    strcpy(out->purpose, purpose);
+    if (!prd_pg_result_is_null(r, 0, 3)) {
+        size_t fl = 0;
+        if (prd_pg_result_bytea(r, 0, 3, out->binding_fp, sizeof out->binding_fp, &fl) != PRD_OK ||
+            fl != sizeof out->binding_fp)
+            return PRD_EDB;
+        out->has_binding = 1;
+    }
+    return PRD_OK;
+}
+
+static prd_status pg_put(void *impl, const struct prd__token_record *rec, int64_t now)
+{
+    struct pg_store *s = impl;
+    prd_pg_params *p = NULL;
+    prd_status st = digest_param(&p, rec->digest);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_int32(p, (int32_t)rec->kind);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_text(p, rec->subject);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_text(p, rec->purpose);
+    if (st == PRD_OK)
+        st = rec->has_binding ? prd_pg_params_add_bytea(p, rec->binding_fp, sizeof rec->binding_fp)
+                              : prd_pg_params_add_null(p);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_int64(p, rec->created_ns);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_int64(p, rec->last_used_ns);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_int64(p, rec->idle_ns);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_int64(p, rec->expires_ns);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_int64(p, now);
+    /* One statement: the new record, and up to 16 records past their
+     * absolute end deleted on the way (no sweeper to run). */
+    if (st == PRD_OK)
+        st = run(s,
+                 "WITH gone AS (DELETE FROM prd_token_records WHERE ctid = ANY (ARRAY("
+                 "SELECT ctid FROM prd_token_records WHERE expires_ns < $10 LIMIT 16 "
+                 "FOR UPDATE SKIP LOCKED))) "
+                 "INSERT INTO prd_token_records (digest, " COLUMNS
+                 ") VALUES ($1, $2::int2, $3, $4, $5, $6, $7, $8, $9)",
+                 p, NULL);
+    prd_pg_params_free(p);
+    return st;
+}
+
+static prd_status pg_get(void *impl, const unsigned char *digest, struct prd__token_record *out)
+{
+    struct pg_store *s = impl;
+    prd_pg_params *p = NULL;
+    prd_pg_result *r = NULL;
+    prd_status st = digest_param(&p, digest);
+    if (st == PRD_OK)
+        st = run(s, "SELECT " COLUMNS " FROM prd_token_records WHERE digest = $1", p, &r);
+    if (st == PRD_OK)
+        st = row_to_record(r, digest, out);
+    prd_pg_result_free(r);
+    prd_pg_params_free(p);
+    return st;
+}
+
+static prd_status pg_touch(void *impl, const unsigned char *digest, int64_t last_used)
+{
+    struct pg_store *s = impl;
+    prd_pg_params *p = NULL;
+    prd_pg_result *r = NULL;
+    prd_status st = digest_param(&p, digest);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_int64(p, last_used);
+    if (st == PRD_OK)
+        st = run(s,
+                 "UPDATE prd_token_records SET last_used_ns = greatest(last_used_ns, $2) "
+                 "WHERE digest = $1",
+                 p, &r);
+    if (st == PRD_OK && prd_pg_result_affected(r) == 0)
+        st = PRD_ENOTFOUND;
+    prd_pg_result_free(r);
+    prd_pg_params_free(p);
+    return st;
+}
+
+static prd_status pg_take(void *impl, const unsigned char *digest, struct prd__token_record *out)
+{
+    struct pg_store *s = impl;
+    prd_pg_params *p = NULL;
+    prd_pg_result *r = NULL;
+    prd_status st = digest_param(&p, digest);
+    if (st == PRD_OK)
+        st = run(s, "DELETE FROM prd_token_records WHERE digest = $1 RETURNING " COLUMNS, p, &r);
+    if (st == PRD_OK)
+        st = row_to_record(r, digest, out);
+    prd_pg_result_free(r);
+    prd_pg_params_free(p);
+    return st;
+}
+
+static prd_status pg_remove_subject(void *impl, const char *subject, size_t *count)
+{
+    struct pg_store *s = impl;
+    prd_pg_params *p = NULL;
+    prd_pg_result *r = NULL;
+    prd_status st = prd_pg_params_new(&p);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_text(p, subject);
+    if (st == PRD_OK)
+        st = run(s, "DELETE FROM prd_token_records WHERE subject = $1", p, &r);
+    if (st == PRD_OK && count)
+        *count = (size_t)prd_pg_result_affected(r);
+    prd_pg_result_free(r);
+    prd_pg_params_free(p);
+    return st;
+}
+
+static size_t pg_count(void *impl)
+{
+    struct pg_store *s = impl;
+    prd_pg_result *r = NULL;
+    int64_t n = 0;
+    if (run(s, "SELECT count(*) FROM prd_token_records", NULL, &r) == PRD_OK)
+        prd_pg_result_int64(r, 0, 0, &n);
+    prd_pg_result_free(r);
+    return n > 0 ? (size_t)n : 0;
+}
+
+static void pg_destroy(void *impl)
+{
+    prd__free(impl);
+}
+
+static const struct prd__token_store_ops pg_ops = {
+    pg_put, pg_get, pg_touch, pg_take, pg_remove_subject, pg_count, pg_destroy,
+};
+
+prd_status prd_token_store_new_pg(struct prd_pg_pool *pool, prd_token_store **out)
+{
+    if (out)
+        *out = NULL;
+    if (!pool || !out)
+        return PRD_EINVAL;
+    prd_token_store *s = prd__calloc(1, sizeof *s);
+    struct pg_store *impl = prd__calloc(1, sizeof *impl);
+    if (!s || !impl) {
+        prd__free(s);
+        prd__free(impl);
+        return PRD_ENOMEM;
+    }
+    impl->pool = pool;
+    s->ops = &pg_ops;
+    s->impl = impl;
+    *out = s;
+    return PRD_OK;
+}

@@ -390,15 +390,14 @@ static void test_processes_share_a_limit(void **state)
     assert_int_equal(total, SHARED_LIMIT); /* not the limit per process: exactly it in all */
 }
 
-/* The database cannot be reached: closed says so and denies; open
- * admits; both count. */
-static void test_fail_closed_and_open(void **state)
+/* A pool through the fault proxy (short waits, nothing connected before
+ * the test), with the stores' schema applied. */
+static prd_pg_pool *proxied_stores_pool(struct fproxy **fp)
 {
-    (void)state;
     pgt_conninfo();
-    struct fproxy *fp = fproxy_start("127.0.0.1", fproxy_server_port());
+    *fp = fproxy_start("127.0.0.1", fproxy_server_port());
     char ci[512];
-    fproxy_conninfo(fp, ci, sizeof ci);
+    fproxy_conninfo(*fp, ci, sizeof ci);
     prd_pg_config *cfg = NULL;
     assert_ok(prd_pg_config_new(ci, &cfg));
     assert_ok(prd_pg_config_set_min_size(cfg, 0));
@@ -407,6 +406,16 @@ static void test_fail_closed_and_open(void **state)
     prd_pg_pool *pool = pgt_pool(cfg);
     prd_pg_config_free(cfg);
     assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    return pool;
+}
+
+/* The database cannot be reached: closed says so and denies; open
+ * admits; both count. */
+static void test_fail_closed_and_open(void **state)
+{
+    (void)state;
+    struct fproxy *fp = NULL;
+    prd_pg_pool *pool = proxied_stores_pool(&fp);
     prd_rl_pg *s = store_of(pool, "fail_t", 100, 60000, PRD_RL_EXACT);
     prd_rl_decision d;
     assert_ok(check1(s, "k", 1, &d));
@@ -573,18 +582,8 @@ static void test_token_store_shared(void **state)
 static void test_token_store_database_down(void **state)
 {
     (void)state;
-    pgt_conninfo();
-    struct fproxy *fp = fproxy_start("127.0.0.1", fproxy_server_port());
-    char ci[512];
-    fproxy_conninfo(fp, ci, sizeof ci);
-    prd_pg_config *cfg = NULL;
-    assert_ok(prd_pg_config_new(ci, &cfg));
-    assert_ok(prd_pg_config_set_min_size(cfg, 0));
-    assert_ok(prd_pg_config_set_acquire_timeout_ms(cfg, 300));
-    assert_ok(prd_pg_config_set_maintenance_interval_ms(cfg, 0));
-    prd_pg_pool *pool = pgt_pool(cfg);
-    prd_pg_config_free(cfg);
-    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    struct fproxy *fp = NULL;
+    prd_pg_pool *pool = proxied_stores_pool(&fp);
     prd_token_store *store = NULL;
     prd_token_sessions *s = sessions_on(pool, &store);
     char a[PRD_OPAQUE_TOKEN_MAX + 1];

@@ -103,6 +103,7 @@ static prd_pg_conn *slot_reserve(prd_pg_pool *p)
             p->slots[i] = c;
         }
         c->state = PRD__SLOT_CONNECTING;
+        c->reserved_round = p->connect_round;
         p->n_open++;
         return c;
     }
@@ -309,19 +310,32 @@ static prd_status slot_connected(prd_pg_pool *p, prd_pg_conn *c, PGconn *pg, prd
 }
 
 /* Connect c (reserved, state CONNECTING) on this thread, by the earlier
- * of deadline_ns and the connect timeout. */
-static prd_status slot_connect(prd_pg_pool *p, prd_pg_conn *c, prd_pg_error *err,
-                               int64_t deadline_ns)
+ * of deadline_ns and the connect timeout. The connect belongs to the
+ * backoff round in which its slot was reserved (a caller reserves only
+ * when no backoff is running): taking the round when the connect starts
+ * let a caller that reserved just before another's failure count a round
+ * of its own, and callers connecting themselves made 5 rounds where 4
+ * fit (test_pg_deadlines' backoff test). The manager reserves for others
+ * and connects later, after the backoff: its connect is of the round it
+ * starts in (manager_round). */
+static prd_status slot_connect_in(prd_pg_pool *p, prd_pg_conn *c, prd_pg_error *err,
+                                  int64_t deadline_ns, int manager_round)
 {
     PGconn *pg = NULL;
     prd_pg_error local = {.status = PRD_OK};
     prd_pg_error *e = err ? err : &local;
     pthread_mutex_lock(&p->lock);
-    uint64_t round = p->connect_round;
+    uint64_t round = manager_round ? p->connect_round : c->reserved_round;
     pthread_mutex_unlock(&p->lock);
     int64_t own_end = prd__pg_real_ns() + (int64_t)p->cfg->connect_timeout_ms * 1000000;
     prd_status st = prd__pg_connect(p, &pg, e, deadline_ns);
     return slot_connected(p, c, pg, st, e, round, deadline_ns < own_end);
+}
+
+static prd_status slot_connect(prd_pg_pool *p, prd_pg_conn *c, prd_pg_error *err,
+                               int64_t deadline_ns)
+{
+    return slot_connect_in(p, c, err, deadline_ns, 0);
 }
 
 /* Close c's connection and free its slot (lock not held). */
@@ -947,7 +961,7 @@ static void *maint_main(void *arg)
         if (p->n_bg > 0 && now >= p->next_connect_ns) {
             prd_pg_conn *c = p->bg[--p->n_bg];
             pthread_mutex_unlock(&p->lock);
-            prd_status st = slot_connect(p, c, NULL, INT64_MAX); /* frees the slot on failure */
+            prd_status st = slot_connect_in(p, c, NULL, INT64_MAX, 1); /* frees the slot on failure */
             pthread_mutex_lock(&p->lock);
             p->n_bg_pending--;
             if (st == PRD_OK) {

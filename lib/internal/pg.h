@@ -150,6 +150,7 @@ struct prd_pg_conn {
     unsigned long fork_epoch; /* prd__pg_fork_epoch() when it was made */
     int64_t created_ns, expires_ns, last_used_ns, acquired_ns;
     uint64_t checked_epoch; /* pool suspect epoch at its last check */
+    uint64_t reserved_round; /* the pool's connect round when the slot was reserved */
     const char *acquired_file;
     int acquired_line;
     int leak_reported;

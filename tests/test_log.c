@@ -1259,6 +1259,64 @@ static void test_redaction_counts_threads(void **state)
     lines_free(&l);
 }
 
+/* One string with runs of matches by several rules: every match counted
+ * (hits are added once a run of one rule). */
+static void test_redaction_counts_runs(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    char text[2048] = "";
+    for (int i = 0; i < 20; i++)
+        strcat(text, "password=a1 ");
+    strcat(text, "Bearer abcdefghijklmnop Bearer qrstuvwxyzabcdef ");
+    for (int i = 0; i < 5; i++)
+        strcat(text, "pwd=b2 ");
+    strcat(text, "Bearer ponmlkjihgfedcba");
+    PRD_LOG_INFO(lg, "m", PRD_F_STR("detail", text));
+    assert_null(strstr(l.v[l.n - 1], "a1"));
+    assert_null(strstr(l.v[l.n - 1], "b2"));
+    assert_int_equal(rule_count(lg, "named_secret"), 25);
+    assert_int_equal(rule_count(lg, "auth_scheme"), 3);
+    prd_logger_free(lg);
+    lines_free(&l);
+}
+
+/* Verdicts are cached by name; a rule added later applies to names seen
+ * before it, in keys and in text. */
+static void test_cached_verdicts_follow_rules(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    for (int i = 0; i < 3; i++)
+        PRD_LOG_INFO(lg, "m", PRD_F_STR("shoe_size", "forty-two"),
+                     PRD_F_STR("note", "shoe_size=forty-three"));
+    assert_non_null(strstr(l.v[l.n - 1], "forty-two"));
+    assert_non_null(strstr(l.v[l.n - 1], "forty-three"));
+    assert_ok(prd_logger_redact_key(lg, "shoe-size"));
+    PRD_LOG_INFO(lg, "m", PRD_F_STR("shoe_size", "forty-two"),
+                 PRD_F_STR("note", "shoe_size=forty-three"));
+    assert_null(strstr(l.v[l.n - 1], "forty-two"));
+    assert_null(strstr(l.v[l.n - 1], "forty-three"));
+    /* Many distinct names (more than the caches hold) never hide the
+     * password key's value from it, nor show another's. */
+    char key[32], val[64];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "field%d", i);
+        snprintf(val, sizeof val, "field%d=v%d password=pw%d", i, i, i);
+        PRD_LOG_INFO(lg, "m", PRD_F_STR(key, "plain"), PRD_F_STR("note", val),
+                     PRD_F_STR("password", "pw"));
+        const char *line = l.v[l.n - 1];
+        char pw[16];
+        snprintf(pw, sizeof pw, "pw%d", i);
+        if (strstr(line, pw) || strstr(line, "\"password\":\"pw\"") || !strstr(line, "plain"))
+            fail_msg("line %d: %s", i, line);
+    }
+    prd_logger_free(lg);
+    lines_free(&l);
+}
+
 /* Integers at their edges, written without printf. */
 static void test_integer_edges(void **state)
 {
@@ -1365,6 +1423,8 @@ int main(void)
         cmocka_unit_test(test_user_patterns),
         cmocka_unit_test(test_redaction_counts_per_rule),
         cmocka_unit_test(test_redaction_counts_threads),
+        cmocka_unit_test(test_redaction_counts_runs),
+        cmocka_unit_test(test_cached_verdicts_follow_rules),
         cmocka_unit_test(test_double_formatting),
         cmocka_unit_test(test_integer_edges),
     };

@@ -102,10 +102,12 @@ struct prd__redact {
     int allowlist;
     char allowed[PRD__REDACT_MAX_RULES][PRD__REDACT_KEY_MAX + 1];
     size_t n_allowed;
-    /* Verdicts for top-level keys seen before, by a hash of the key: the
-     * same few field names recur on every line. Entries are single atomic
-     * words, so threads share the cache without a lock. */
+    /* Verdicts for top-level keys seen before, by a keyed hash of the
+     * key: the same few field names recur on every line. Entries are
+     * single atomic words, so threads share the cache without a lock. */
     _Atomic uint64_t verdicts[256];
+    /* The same for names read in text ("password=..."). */
+    _Atomic uint64_t name_verdicts[64];
     struct prd__pattern *patterns; /* the application's, in the order added */
     size_t n_patterns;
     /* Values hidden, by rule: built-in rules, then patterns. Counted
@@ -123,6 +125,8 @@ void prd__redact_release(struct prd__redact *r);
 /* Count one value hidden by rule (an enum prd__rule, or PRD__RULE_BUILTIN
  * + the pattern's index). */
 void prd__redact_hit(const struct prd__redact *r, int rule);
+/* The same, n values at once. */
+void prd__redact_hits(const struct prd__redact *r, int rule, uint64_t n);
 /* Allowlist mode on, and a key or dotted path it lets through. */
 prd_status prd__redact_allow(struct prd__redact *r, const char *key_or_path);
 /* Nonzero (the enum prd__rule that hides it) when a field with this key,

@@ -43,7 +43,8 @@ struct prd_login_guard {
     void *on_lockout_data;
     unsigned char fp_key[crypto_shorthash_KEYBYTES];
     uint64_t id;
-    uint64_t counts[PRD_LOGIN_COUNT_DENIED + 1];
+    uint64_t counts[PRD_LOGIN_COUNT_DB_FAILED + 1];
+    struct prd_pg_pool *pool; /* the state is in PostgreSQL when set */
 };
 
 /* What prd_login_attempt holds. */
@@ -51,9 +52,17 @@ struct attempt {
     uint64_t id;
     uint32_t state; /* 1 checked, 2 settled */
     uint32_t flags;
-    uint64_t hash[N_TABLES];
-    uint64_t account_in_pairs; /* the account's hash under the pair table's key */
-    int64_t account_t;         /* the account key's time of the reserved failure */
+    union {
+        struct { /* in memory */
+            uint64_t hash[N_TABLES];
+            uint64_t account_in_pairs; /* the account's hash under the pair table's key */
+        } mem;
+        struct { /* in PostgreSQL */
+            unsigned char account[PRD__LOGIN_DIGEST], source[PRD__LOGIN_DIGEST];
+            int64_t account_lock_ms;
+        } pg;
+    } u;
+    int64_t account_t; /* the account key's time of the reserved failure */
     uint32_t account_len, report_len;
     char source_fp[24];
     unsigned char account[PRD_LOGIN_REPORT_ACCOUNT_MAX];
@@ -221,7 +230,7 @@ prd_status prd_login_guard_set_logger(prd_login_guard *g, struct prd_logger *lg)
 
 uint64_t prd_login_guard_count(const prd_login_guard *g, prd_login_counter which)
 {
-    if (!g || (unsigned)which > PRD_LOGIN_COUNT_DENIED)
+    if (!g || (unsigned)which > PRD_LOGIN_COUNT_DB_FAILED)
         return 0;
     return __atomic_load_n(&g->counts[which], __ATOMIC_RELAXED);
 }
@@ -457,7 +466,7 @@ static prd_status record(prd_login_guard *g, struct view *v, struct attempt *at,
     for (int i = T_SOURCE; i <= T_PAIR; i++) {
         if (((i == T_ACCOUNT || i == T_PAIR) && trusted) || v->slot[i])
             continue;
-        v->slot[i] = prd__rl_insert(g->t[i], 0, v->sh[i], at->hash[i]);
+        v->slot[i] = prd__rl_insert(g->t[i], 0, v->sh[i], at->u.mem.hash[i]);
         if (!v->slot[i] && !(trusted && i == T_SOURCE))
             return PRD_EBUSY; /* slots inserted above stay empty: decayed at once */
     }
@@ -476,9 +485,9 @@ static prd_status record(prd_login_guard *g, struct view *v, struct attempt *at,
         eval_table(g, v, T_ACCOUNT, now, &t, &after);
         if (!after.allowed)
             at->flags |= F_LOCKS_ACCOUNT;
-        fails_of(v->slot[T_PAIR])->account = at->account_in_pairs;
+        fails_of(v->slot[T_PAIR])->account = at->u.mem.account_in_pairs;
     } else {
-        trust_of(v->slot[T_TRUST])->account = at->account_in_pairs;
+        trust_of(v->slot[T_TRUST])->account = at->u.mem.account_in_pairs;
     }
     int64_t *last = NULL;
     uint64_t *fails = streak(g, v, at, &last, now);
@@ -487,6 +496,82 @@ static prd_status record(prd_login_guard *g, struct view *v, struct attempt *at,
     /* From this failure on the next attempt of the pair has to wait. */
     if (*fails == (g->free_failures ? g->free_failures : 1))
         at->flags |= F_STARTS_BACKOFF;
+    return PRD_OK;
+}
+
+/* An admitted attempt: what settling and lockout reports need. */
+static void open_attempt(prd_login_guard *g, struct attempt *at, const void *account,
+                         size_t account_len, const void *source, size_t source_len,
+                         int64_t src_lock_ms)
+{
+    count(g, PRD_LOGIN_COUNT_ALLOWED);
+    at->id = g->id;
+    at->state = 1;
+    at->account_len = (uint32_t)account_len;
+    at->report_len = (uint32_t)(account_len < PRD_LOGIN_REPORT_ACCOUNT_MAX
+                                    ? account_len
+                                    : PRD_LOGIN_REPORT_ACCOUNT_MAX);
+    if (at->report_len)
+        memcpy(at->account, account, at->report_len);
+    fingerprint(g, source, source_len, at->source_fp);
+    if (src_lock_ms > 0)
+        report(g, PRD_LOGIN_LOCKOUT_SOURCE, at->account, at->report_len, at->source_fp,
+               src_lock_ms);
+}
+
+prd_status prd_login_guard_set_pg(prd_login_guard *g, struct prd_pg_pool *pool)
+{
+    if (!g)
+        return PRD_EINVAL;
+    g->pool = pool;
+    return PRD_OK;
+}
+
+static struct prd__login_pg_params pg_params(const prd_login_guard *g)
+{
+    return (struct prd__login_pg_params){g->src_limit, g->acct_limit, g->src_window,
+                                         g->acct_window, g->free_failures, g->base_ms,
+                                         g->cap_ms, TRUST_MS};
+}
+
+/* The same decision as below, made by the database for every instance.
+ * A database failure fails closed: a login guard that cannot count must
+ * not admit guesses. */
+static prd_status check_pg(prd_login_guard *g, const void *account, size_t account_len,
+                           const void *source, size_t source_len, struct attempt *at,
+                           prd_rl_decision *d)
+{
+    prd__login_pg_digest(at->u.pg.account, 0, account, account_len);
+    prd__login_pg_digest(at->u.pg.source, 1, source, source_len);
+    struct prd__login_pg_params p = pg_params(g);
+    struct prd__login_pg_verdict v;
+    prd_status st = prd__login_pg_check(g->pool, &p, at->u.pg.account, at->u.pg.source, &v);
+    if (st != PRD_OK) {
+        memset(at, 0, sizeof *at);
+        if (st == PRD_ELIMITED) {
+            count(g, PRD_LOGIN_COUNT_DENIED);
+            *d = v.d;
+            return st;
+        }
+        count(g, PRD_LOGIN_COUNT_DB_FAILED);
+        d->limit = g->src_limit;
+        d->retry_after_ms = 1000;
+        return st;
+    }
+    *d = v.d;
+    if (v.trusted)
+        at->flags |= F_TRUSTED;
+    if (v.has_acct_t) {
+        at->flags |= F_ACCOUNT_RESERVED;
+        at->account_t = v.acct_t;
+    }
+    if (v.acct_lock_ms > 0) {
+        at->flags |= F_LOCKS_ACCOUNT;
+        at->u.pg.account_lock_ms = v.acct_lock_ms;
+    }
+    if (v.starts_backoff)
+        at->flags |= F_STARTS_BACKOFF;
+    open_attempt(g, at, account, account_len, source, source_len, v.src_lock_ms);
     return PRD_OK;
 }
 
@@ -501,17 +586,19 @@ prd_status prd_login_guard_check(prd_login_guard *g, const void *account, size_t
     if (!g || !att || !args_ok(account, account_len, source, source_len))
         return PRD_EINVAL;
     struct attempt *at = (struct attempt *)(void *)att;
+    if (g->pool)
+        return check_pg(g, account, account_len, source, source_len, at, d);
     int64_t now = now_ms(g);
-    at->hash[T_SOURCE] = key_hash(g->t[T_SOURCE], source, source_len);
-    at->hash[T_ACCOUNT] = key_hash(g->t[T_ACCOUNT], account, account_len);
-    at->hash[T_PAIR] = pair_hash(g->t[T_PAIR], account, account_len, source, source_len);
-    at->hash[T_TRUST] = pair_hash(g->t[T_TRUST], account, account_len, source, source_len);
-    at->account_in_pairs = key_hash(g->t[T_PAIR], account, account_len);
+    at->u.mem.hash[T_SOURCE] = key_hash(g->t[T_SOURCE], source, source_len);
+    at->u.mem.hash[T_ACCOUNT] = key_hash(g->t[T_ACCOUNT], account, account_len);
+    at->u.mem.hash[T_PAIR] = pair_hash(g->t[T_PAIR], account, account_len, source, source_len);
+    at->u.mem.hash[T_TRUST] = pair_hash(g->t[T_TRUST], account, account_len, source, source_len);
+    at->u.mem.account_in_pairs = key_hash(g->t[T_PAIR], account, account_len);
 
     struct view v;
     struct prd__rl_eval e_src = {0}, e_acct = {0};
     int64_t t_src = now, t_acct = now, src_lock_ms = 0;
-    lock_tables(g, &v, at->hash, 0xF, now);
+    lock_tables(g, &v, at->u.mem.hash, 0xF, now);
     prd_status st = PRD_OK;
     if (decide(g, &v, at, now, &t_src, &t_acct, &e_src, &e_acct, d))
         st = PRD_ELIMITED;
@@ -526,19 +613,7 @@ prd_status prd_login_guard_check(prd_login_guard *g, const void *account, size_t
             memset(d, 0, sizeof *d);
         return st;
     }
-    count(g, PRD_LOGIN_COUNT_ALLOWED);
-    at->id = g->id;
-    at->state = 1;
-    at->account_len = (uint32_t)account_len;
-    at->report_len = (uint32_t)(account_len < PRD_LOGIN_REPORT_ACCOUNT_MAX
-                                    ? account_len
-                                    : PRD_LOGIN_REPORT_ACCOUNT_MAX);
-    if (at->report_len)
-        memcpy(at->account, account, at->report_len);
-    fingerprint(g, source, source_len, at->source_fp);
-    if (src_lock_ms > 0)
-        report(g, PRD_LOGIN_LOCKOUT_SOURCE, at->account, at->report_len, at->source_fp,
-               src_lock_ms);
+    open_attempt(g, at, account, account_len, source, source_len, src_lock_ms);
     return PRD_OK;
 }
 
@@ -562,7 +637,9 @@ prd_status prd_login_guard_failure(prd_login_guard *g, prd_login_attempt *att)
         prd_rl_key k = {at->account, at->report_len};
         prd_rl_decision d;
         int64_t for_ms = g->acct_window;
-        if (at->report_len == at->account_len &&
+        if (g->pool)
+            for_ms = at->u.pg.account_lock_ms;
+        else if (at->report_len == at->account_len &&
             prd_limiter_peek_at(g->t[T_ACCOUNT], &k, 1, 1, now_ms(g), &d) == PRD_ELIMITED)
             for_ms = d.retry_after_ms;
         report(g, PRD_LOGIN_LOCKOUT_ACCOUNT, at->account, at->report_len, at->source_fp, for_ms);
@@ -589,14 +666,28 @@ static int settle_mask(const struct attempt *at)
            ((at->flags & F_ACCOUNT_RESERVED) ? 1 << T_ACCOUNT : 0);
 }
 
+/* outcome 1 success, 2 abandoned; a failure needs nothing written. */
+static prd_status settle_pg(prd_login_guard *g, const struct attempt *at, int outcome)
+{
+    struct prd__login_pg_params p = pg_params(g);
+    prd_status st = prd__login_pg_settle(g->pool, &p, at->u.pg.account, at->u.pg.source, outcome,
+                                         (at->flags & F_TRUSTED) != 0,
+                                         (at->flags & F_ACCOUNT_RESERVED) != 0, at->account_t);
+    if (st != PRD_OK)
+        count(g, PRD_LOGIN_COUNT_DB_FAILED);
+    return st;
+}
+
 prd_status prd_login_guard_abandon(prd_login_guard *g, prd_login_attempt *att)
 {
     struct attempt *at = settle_start(g, att);
     if (!at)
         return PRD_EINVAL;
+    if (g->pool)
+        return settle_pg(g, at, 2);
     int64_t now = now_ms(g);
     struct view v;
-    lock_tables(g, &v, at->hash, settle_mask(at), now);
+    lock_tables(g, &v, at->u.mem.hash, settle_mask(at), now);
     refund_account(g, &v, at, now);
     if ((at->flags & F_TRUSTED) && !v.slot[T_TRUST])
         at->flags &= ~(uint32_t)F_TRUSTED; /* the familiar record decayed meanwhile */
@@ -613,21 +704,23 @@ prd_status prd_login_guard_success(prd_login_guard *g, prd_login_attempt *att)
     struct attempt *at = settle_start(g, att);
     if (!at)
         return PRD_EINVAL;
+    if (g->pool)
+        return settle_pg(g, at, 1);
     int64_t now = now_ms(g);
     struct view v;
-    lock_tables(g, &v, at->hash, settle_mask(at), now);
+    lock_tables(g, &v, at->u.mem.hash, settle_mask(at), now);
     refund_account(g, &v, at, now);
     if (v.slot[T_PAIR]) {
         prd__rl_delete(g->t[T_PAIR], 0, v.sh[T_PAIR], v.slot[T_PAIR]); /* the streak ends */
         v.slot[T_PAIR] = NULL;
     }
     if (!v.slot[T_TRUST])
-        v.slot[T_TRUST] = prd__rl_insert(g->t[T_TRUST], 0, v.sh[T_TRUST], at->hash[T_TRUST]);
+        v.slot[T_TRUST] = prd__rl_insert(g->t[T_TRUST], 0, v.sh[T_TRUST], at->u.mem.hash[T_TRUST]);
     if (v.slot[T_TRUST]) {
         struct prd__rl_trust *tr = trust_of(v.slot[T_TRUST]);
         tr->until_ms = now + TRUST_MS;
         tr->failures = 0; /* the streak ends */
-        tr->account = at->account_in_pairs;
+        tr->account = at->u.mem.account_in_pairs;
     }
     prd_status st = v.slot[T_TRUST] ? PRD_OK : PRD_EBUSY;
     unlock_tables(g, &v);
@@ -651,6 +744,15 @@ prd_status prd_login_guard_unlock(prd_login_guard *g, const void *account, size_
 {
     if (!g || !args_ok(account, account_len, NULL, 0))
         return PRD_EINVAL;
+    if (g->pool) {
+        unsigned char d[PRD__LOGIN_DIGEST];
+        prd__login_pg_digest(d, 0, account, account_len);
+        struct prd__login_pg_params p = pg_params(g);
+        prd_status st = prd__login_pg_unlock(g->pool, &p, d);
+        if (st != PRD_OK)
+            count(g, PRD_LOGIN_COUNT_DB_FAILED);
+        return st;
+    }
     uint64_t h = key_hash(g->t[T_ACCOUNT], account, account_len);
     struct prd__rl_shard *sh = prd__rl_shard_of(g->t[T_ACCOUNT], 0, h);
     prd__rl_lock(sh);

@@ -33,6 +33,10 @@ static void fresh_stores(void)
     pgt_exec("DROP TABLE IF EXISTS prd_rl_state");
     pgt_exec("DROP SEQUENCE IF EXISTS prd_rl_sweep");
     pgt_exec("DROP TABLE IF EXISTS prd_token_records");
+    pgt_exec("DROP FUNCTION IF EXISTS prd_login_check");
+    pgt_exec("DROP FUNCTION IF EXISTS prd_login_settle");
+    pgt_exec("DROP FUNCTION IF EXISTS prd_login_unlock");
+    pgt_exec("DROP TABLE IF EXISTS prd_login_pairs, prd_login_familiar");
     pgt_exec("CREATE TABLE IF NOT EXISTS prd_schema_migrations (migration_set text NOT NULL,"
              " version integer NOT NULL, name text NOT NULL, checksum text NOT NULL,"
              " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (migration_set, version))");
@@ -206,7 +210,7 @@ static void test_stores_migrate_idempotent(void **state)
     prd_pg_pool *pool = pool_for_test(2);
     uint32_t applied = 0;
     assert_ok(prd_pg_stores_migrate(pool, &applied, NULL));
-    assert_int_equal(applied, 2);
+    assert_int_equal(applied, 3);
     assert_ok(prd_pg_stores_migrate(pool, &applied, NULL));
     assert_int_equal(applied, 0);
     /* rate-limit state is unlogged on purpose (docs/scaling.md) */
@@ -216,6 +220,13 @@ static void test_stores_migrate_idempotent(void **state)
     /* token records are logged: a crash must not log everyone out */
     assert_int_equal(pgt_scalar("SELECT count(*) FROM pg_class WHERE relname = 'prd_token_records' "
                                 "AND relpersistence = 'p'"),
+                     1);
+    /* failure streaks may be forgiven by a crash; familiar sources not */
+    assert_int_equal(pgt_scalar("SELECT count(*) FROM pg_class WHERE relname = 'prd_login_pairs' "
+                                "AND relpersistence = 'u'"),
+                     1);
+    assert_int_equal(pgt_scalar("SELECT count(*) FROM pg_class WHERE relname = "
+                                "'prd_login_familiar' AND relpersistence = 'p'"),
                      1);
     prd_pg_pool_free(pool);
 }
@@ -471,6 +482,208 @@ static void test_decayed_rows_cleaned(void **state)
     prd_pg_pool_free(pool);
 }
 
+/* ---- the login guard in PostgreSQL ---- */
+
+#define GUARD_ACCOUNT_LIMIT 6
+
+/* A guard on its own pool, its state in the database: source limit
+ * src_limit an hour, GUARD_ACCOUNT_LIMIT failures per 15 minutes, 3 free
+ * failures then 1 s doubling. */
+static prd_login_guard *guard_on(prd_pg_pool *pool, uint64_t src_limit)
+{
+    prd_login_guard *g = NULL;
+    if (prd_login_guard_new(1024, &g) != PRD_OK ||
+        prd_login_guard_set_limits(g, src_limit, 3600 * 1000, GUARD_ACCOUNT_LIMIT,
+                                   15 * 60 * 1000) != PRD_OK ||
+        prd_login_guard_set_pg(g, pool) != PRD_OK) {
+        prd_login_guard_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+static prd_status try_login(prd_login_guard *g, const char *account, const char *source,
+                            int outcome, prd_rl_decision *d)
+{
+    prd_login_attempt att;
+    prd_status st = prd_login_guard_check(g, account, strlen(account), source, strlen(source),
+                                          &att, d);
+    if (st != PRD_OK)
+        return st;
+    if (outcome == 1)
+        return prd_login_guard_success(g, &att);
+    if (outcome == 2)
+        return prd_login_guard_abandon(g, &att);
+    return prd_login_guard_failure(g, &att);
+}
+
+struct guard_job {
+    const char *account; /* NULL: a different account each attempt */
+    const char *source;  /* NULL: a different source each attempt */
+    uint64_t src_limit;
+};
+
+/* 30 failed guesses from this process; reports "allowed errors". */
+static void guess_child(int i, const void *arg, char report[REPORT_MAX])
+{
+    const struct guard_job *job = arg;
+    prd_pg_config *cfg = NULL;
+    prd_pg_pool *p = NULL;
+    prd_login_guard *g = NULL;
+    int allowed = 0, errors = 0;
+    if (prd_pg_config_new(pgt_conninfo(), &cfg) == PRD_OK &&
+        prd_pg_config_set_max_size(cfg, 2) == PRD_OK && prd_pg_pool_new(cfg, &p, NULL) == PRD_OK &&
+        (g = guard_on(p, job->src_limit)) != NULL) {
+        for (int t = 0; t < 30; t++) {
+            char acct[32], src[32];
+            snprintf(acct, sizeof acct, "acct-%d-%d", i, t);
+            snprintf(src, sizeof src, "10.0.%d.%d", i, t);
+            prd_rl_decision d;
+            prd_status st = try_login(g, job->account ? job->account : acct,
+                                      job->source ? job->source : src, 0, &d);
+            if (st == PRD_OK)
+                allowed++;
+            else if (st != PRD_ELIMITED)
+                errors++;
+        }
+        snprintf(report, REPORT_MAX, "%d %d", allowed, errors);
+    }
+    prd_login_guard_free(g);
+    prd_pg_pool_free(p);
+    prd_pg_config_free(cfg);
+}
+
+static int children_allowed(const struct guard_job *job)
+{
+    char reports[4][REPORT_MAX];
+    run_children(4, guess_child, job, reports);
+    int total = 0;
+    for (int i = 0; i < 4; i++) {
+        int allowed = 0, errors = -1;
+        assert_int_equal(sscanf(reports[i], "%d %d", &allowed, &errors), 2);
+        assert_int_equal(errors, 0);
+        total += allowed;
+    }
+    return total;
+}
+
+/* Four processes guessing at one account from 120 sources get the
+ * account's limit in all, not per process; one source guessing at 120
+ * accounts through four processes gets the source's limit in all. */
+static void test_login_guard_shared(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(2);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    prd_pg_pool_free(pool);
+    pgt_exec("DELETE FROM prd_rl_state WHERE rule LIKE 'login.%'");
+    pgt_exec("DELETE FROM prd_login_pairs");
+    struct guard_job victim = {"victim", NULL, 1000};
+    assert_int_equal(children_allowed(&victim), GUARD_ACCOUNT_LIMIT);
+    struct guard_job sprayer = {NULL, "203.0.113.9", 17};
+    assert_int_equal(children_allowed(&sprayer), 17);
+}
+
+/* Backoff, familiar sources, abandon and unlock, each seen through
+ * another pool than the one that caused it. */
+static void test_login_guard_store_semantics(void **state)
+{
+    (void)state;
+    prd_pg_pool *a = pool_for_test(2), *b = pool_for_test(2);
+    assert_ok(prd_pg_stores_migrate(a, NULL, NULL));
+    pgt_exec("DELETE FROM prd_rl_state WHERE rule LIKE 'login.%'");
+    pgt_exec("DELETE FROM prd_login_pairs");
+    pgt_exec("DELETE FROM prd_login_familiar");
+    prd_login_guard *ga = guard_on(a, 1000), *gb = guard_on(b, 1000);
+    assert_non_null(ga);
+    assert_non_null(gb);
+    prd_rl_decision d;
+    /* backoff: three free failures on A, the fourth attempt waits on B */
+    for (int i = 0; i < 3; i++)
+        assert_ok(try_login(ga, "bob", "198.51.100.1", 0, &d));
+    assert_int_equal(try_login(gb, "bob", "198.51.100.1", 0, &d), PRD_ELIMITED);
+    assert_int_equal(d.rule, 2);
+    assert_true(d.retry_after_ms > 800 && d.retry_after_ms <= 1000);
+    /* another source is not held back by bob's pair */
+    assert_ok(try_login(gb, "bob", "198.51.100.2", 0, &d));
+    /* abandoned attempts count against nothing but the source */
+    for (int i = 0; i < 10; i++)
+        assert_ok(try_login(ga, "carol", "198.51.100.3", 2, &d));
+    assert_int_equal(d.rule, 2); /* the pair's free failures are the fewest left */
+    assert_int_equal(d.remaining, 2);
+    /* familiar: alice logs in from home on A; guesses from strangers lock
+     * her account on B; home still gets in on B, a stranger does not */
+    assert_ok(try_login(ga, "alice", "home", 1, &d));
+    /* a success refunds its failure: this one leaves the account's count
+     * at 0, or the last of the guesses below would be refused */
+    assert_ok(try_login(gb, "alice", "192.0.2.100", 1, &d));
+    for (int i = 0; i < GUARD_ACCOUNT_LIMIT; i++) {
+        char src[32];
+        snprintf(src, sizeof src, "192.0.2.%d", i);
+        assert_ok(try_login(gb, "alice", src, 0, &d));
+    }
+    assert_int_equal(try_login(gb, "alice", "192.0.2.200", 0, &d), PRD_ELIMITED);
+    assert_int_equal(d.rule, 1);
+    assert_true(d.retry_after_ms > 0);
+    assert_ok(try_login(gb, "alice", "home", 1, &d));
+    assert_ok(try_login(ga, "alice", "192.0.2.100", 0, &d)); /* familiar since its success */
+    assert_int_equal(try_login(ga, "alice", "192.0.2.201", 0, &d), PRD_ELIMITED);
+    /* unlock (the recovery path) on A lifts the lockout seen on B: the
+     * account's count starts again from nothing */
+    assert_ok(prd_login_guard_unlock(ga, "alice", 5));
+    for (int i = 0; i < GUARD_ACCOUNT_LIMIT; i++) {
+        char src[32];
+        snprintf(src, sizeof src, "192.0.2.%d", 210 + i);
+        assert_ok(try_login(gb, "alice", src, 0, &d));
+    }
+    assert_int_equal(try_login(gb, "alice", "192.0.2.250", 0, &d), PRD_ELIMITED);
+    assert_int_equal(d.rule, 1);
+    assert_int_equal(prd_login_guard_count(ga, PRD_LOGIN_COUNT_DB_FAILED), 0);
+    prd_login_guard_free(ga);
+    prd_login_guard_free(gb);
+    prd_pg_pool_free(a);
+    prd_pg_pool_free(b);
+}
+
+/* The database gone: the guard fails closed and counts it; back, it works
+ * with the state it had. */
+static void test_login_guard_database_down(void **state)
+{
+    (void)state;
+    struct fproxy *fp = NULL;
+    prd_pg_pool *pool = proxied_stores_pool(&fp);
+    pgt_exec("DELETE FROM prd_login_pairs");
+    prd_login_guard *g = guard_on(pool, 1000);
+    assert_non_null(g);
+    prd_rl_decision d;
+    prd_login_attempt att;
+    assert_ok(try_login(g, "dave", "198.51.100.7", 0, &d));
+    assert_ok(prd_login_guard_check(g, "dave", 4, "198.51.100.7", 12, &att, &d));
+    fproxy_set_mode(fp, FP_REFUSE);
+    fproxy_cut_all(fp);
+    assert_int_equal(prd_login_guard_success(g, &att), PRD_EDB);
+    assert_int_equal(try_login(g, "dave", "198.51.100.7", 0, &d), PRD_EDB);
+    assert_int_equal(d.allowed, 0);
+    assert_int_equal(d.retry_after_ms, 1000);
+    assert_int_equal(prd_login_guard_count(g, PRD_LOGIN_COUNT_DB_FAILED), 2);
+    fproxy_set_mode(fp, FP_PASS);
+    usleep(200 * 1000);
+    prd_status st = PRD_EDB;
+    for (int i = 0; i < 20 && st == PRD_EDB; i++) {
+        st = try_login(g, "dave", "198.51.100.7", 0, &d);
+        if (st == PRD_EDB)
+            usleep(100 * 1000);
+    }
+    /* two failures stood (the success could not be recorded): the third
+     * of the streak is the last free one */
+    assert_ok(st);
+    assert_int_equal(try_login(g, "dave", "198.51.100.7", 0, &d), PRD_ELIMITED);
+    assert_int_equal(d.rule, 2);
+    prd_login_guard_free(g);
+    prd_pg_pool_free(pool);
+    fproxy_stop(fp);
+}
+
 /* ---- the token store ---- */
 
 static prd_token_sessions *sessions_on(prd_pg_pool *pool, prd_token_store **store)
@@ -619,6 +832,9 @@ int main(void)
         cmocka_unit_test(test_processes_share_a_limit),
         cmocka_unit_test(test_fail_closed_and_open),
         cmocka_unit_test(test_decayed_rows_cleaned),
+        cmocka_unit_test(test_login_guard_shared),
+        cmocka_unit_test(test_login_guard_store_semantics),
+        cmocka_unit_test(test_login_guard_database_down),
         cmocka_unit_test(test_token_store_shared),
         cmocka_unit_test(test_token_store_database_down),
     };

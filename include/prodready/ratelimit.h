@@ -242,7 +242,7 @@ PRD_API uint64_t prd_rl_pg_failures(const prd_rl_pg *store);
 /* NULL is a no-op. */
 PRD_API void prd_rl_pg_free(prd_rl_pg *store);
 
-/* Release (or detach from) a limiter. NULL is a no-op. *//* Release (or detach from) a limiter. NULL is a no-op. */
+/* Release (or detach from) a limiter. NULL is a no-op. */
 PRD_API void prd_limiter_free(prd_limiter *lim);
 
 /*
@@ -440,6 +440,27 @@ PRD_API prd_status prd_login_guard_set_lockout_callback(prd_login_guard *g,
 PRD_API prd_status prd_login_guard_set_logger(prd_login_guard *g, struct prd_logger *lg);
 
 /*
+ * Keep the guard's state in PostgreSQL (the stores' schema:
+ * prd_pg_stores_migrate), so its limits hold across every instance of a
+ * service behind a load balancer: 20 guesses at one account spread over
+ * four instances meet one account limit, not four. The decisions are the
+ * in-memory guard's (same limits, backoff, familiar sources, lockout
+ * reports), made by the database in one round trip per check and per
+ * success or abandon (a failure writes nothing more), by the database's
+ * clock (set_clock does not apply). Accounts and sources are stored as
+ * BLAKE2b-128 digests. Failure streaks are in an unlogged table (a server
+ * crash forgives them); familiar sources are logged. When the database
+ * fails the guard fails closed: check returns PRD_EDB (or PRD_ETIMEOUT)
+ * with *out denied (retry_after_ms 1000), counted as
+ * PRD_LOGIN_COUNT_DB_FAILED; success, abandon and unlock return it too
+ * (the login itself stands). Set it before use, with the limits every
+ * instance shares; NULL goes back to memory. The pool is borrowed: free
+ * the guard first. Errors: PRD_EINVAL.
+ */
+struct prd_pg_pool;
+PRD_API prd_status prd_login_guard_set_pg(prd_login_guard *g, struct prd_pg_pool *pool);
+
+/*
  * May this source try to log in to this account now? On PRD_OK the
  * attempt is counted (as a failure until success() says otherwise) and
  * *att holds it; verify the password, then call success() or failure()
@@ -447,7 +468,8 @@ PRD_API prd_status prd_login_guard_set_logger(prd_login_guard *g, struct prd_log
  * denied (0 source, 1 account, 2 backoff) and retry_after_ms. *out (may
  * be NULL) is filled like a limiter decision either way.
  * Errors: PRD_EINVAL (NULL g or att, oversized keys), PRD_EBUSY (a table
- * is full of live state: fail closed; nothing counted).
+ * is full of live state: fail closed; nothing counted); in PostgreSQL
+ * PRD_EDB, PRD_ETIMEOUT (fail closed, above).
  */
 PRD_API prd_status prd_login_guard_check(prd_login_guard *g, const void *account,
                                          size_t account_len, const void *source,
@@ -477,14 +499,17 @@ PRD_API prd_status prd_login_guard_abandon(prd_login_guard *g, prd_login_attempt
 PRD_API prd_status prd_login_guard_unlock(prd_login_guard *g, const void *account,
                                           size_t account_len);
 
-/* Counters: lockouts of each kind, attempts refused with PRD_EBUSY. */
+/* Counters: lockouts of each kind, attempts refused with PRD_EBUSY,
+ * attempts allowed and denied, and calls the database failed (in
+ * PostgreSQL: prd_login_guard_set_pg). */
 typedef enum prd_login_counter {
     PRD_LOGIN_COUNT_LOCKOUT_SOURCE = 0,
     PRD_LOGIN_COUNT_LOCKOUT_ACCOUNT = 1,
     PRD_LOGIN_COUNT_LOCKOUT_BACKOFF = 2,
     PRD_LOGIN_COUNT_BUSY = 3,
     PRD_LOGIN_COUNT_ALLOWED = 4,
-    PRD_LOGIN_COUNT_DENIED = 5
+    PRD_LOGIN_COUNT_DENIED = 5,
+    PRD_LOGIN_COUNT_DB_FAILED = 6
 } prd_login_counter;
 PRD_API uint64_t prd_login_guard_count(const prd_login_guard *g, prd_login_counter which);
 

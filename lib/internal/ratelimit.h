@@ -239,4 +239,39 @@ prd_status prd__limiter_run(prd_limiter *l, const prd_rl_key *keys, size_t n_key
                             int64_t now_ms, int record, prd_rl_decision *out,
                             struct prd__rl_resv *resv);
 
+/* ---- the login guard's PostgreSQL state (lib/stores/login_pg.c) ---- */
+
+#define PRD__LOGIN_DIGEST 16 /* accounts and sources are kept as BLAKE2b-128 digests */
+
+struct prd__login_pg_params {
+    uint64_t src_limit, acct_limit;
+    int64_t src_window, acct_window;
+    uint32_t free_failures;
+    int64_t base_ms, cap_ms, trust_ms;
+};
+
+struct prd__login_pg_verdict {
+    prd_rl_decision d;
+    int trusted;
+    int has_acct_t;
+    int64_t acct_t;        /* the account's failure recorded at check, for a refund */
+    int64_t acct_lock_ms;  /* > 0: this failure, if it stands, locks the account that long */
+    int starts_backoff;
+    int64_t src_lock_ms;   /* > 0: the source is out of attempts for that long */
+};
+
+struct prd_pg_pool;
+void prd__login_pg_digest(unsigned char out[PRD__LOGIN_DIGEST], int source, const void *data,
+                          size_t len);
+/* PRD_OK or PRD_ELIMITED with v->d; PRD_EDB, PRD_ETIMEOUT, PRD_ENOMEM. */
+prd_status prd__login_pg_check(struct prd_pg_pool *pool, const struct prd__login_pg_params *p,
+                               const unsigned char *account, const unsigned char *source,
+                               struct prd__login_pg_verdict *v);
+/* outcome 1 success, 2 abandoned. */
+prd_status prd__login_pg_settle(struct prd_pg_pool *pool, const struct prd__login_pg_params *p,
+                                const unsigned char *account, const unsigned char *source,
+                                int outcome, int trusted, int has_acct_t, int64_t acct_t);
+prd_status prd__login_pg_unlock(struct prd_pg_pool *pool, const struct prd__login_pg_params *p,
+                                const unsigned char *account);
+
 #endif

@@ -13,8 +13,12 @@ struct prd_token_sessions {
     prd_token_store *store;
     char prefix[PRD_OPAQUE_PREFIX_MAX + 1];
     int64_t idle_ns, absolute_ns;
+    int64_t refresh_ttl_ns, family_ns, grace_ns;
     const prd_clock *clock;
 };
+
+#define REFRESH_PREFIX "rt"
+#define DAY_MS (INT64_C(86400) * 1000)
 
 prd_status prd_token_sessions_new(prd_token_store *store, const char *prefix,
                                   prd_token_sessions **out)
@@ -32,6 +36,9 @@ prd_status prd_token_sessions_new(prd_token_store *store, const char *prefix,
     memcpy(s->prefix, prefix, strlen(prefix) + 1); /* prd_token_opaque_new checked it */
     s->idle_ns = 30 * 60 * 1000 * MS;
     s->absolute_ns = 8 * 3600 * 1000 * MS;
+    s->refresh_ttl_ns = 14 * DAY_MS * MS;
+    s->family_ns = 90 * DAY_MS * MS;
+    s->grace_ns = 0;
     *out = s;
     return PRD_OK;
 }
@@ -275,4 +282,165 @@ prd_status prd_token_single_use_consume(prd_token_sessions *s, const char *purpo
     if (!purpose_ok || !binding_ok)
         return PRD_EBADTOKEN;
     return give_subject(&rec, subject_out, subject_size);
+}
+
+/* ---- refresh tokens ---- */
+
+prd_status prd_token_refresh_set_policy(prd_token_sessions *s, int64_t token_ttl_ms,
+                                        int64_t family_ms, int64_t grace_ms)
+{
+    if (!s || token_ttl_ms < 1000 || family_ms < token_ttl_ms || family_ms > 366 * DAY_MS ||
+        grace_ms < 0 || grace_ms > 60 * 1000)
+        return PRD_EINVAL;
+    s->refresh_ttl_ns = token_ttl_ms * MS;
+    s->family_ns = family_ms * MS;
+    s->grace_ns = grace_ms * MS;
+    return PRD_OK;
+}
+
+prd_status prd_token_refresh_issue(prd_token_sessions *s, const char *subject, char *token_out,
+                                   size_t out_size)
+{
+    if (token_out && out_size)
+        token_out[0] = '\0';
+    struct prd__token_record fam, rec;
+    memset(&fam, 0, sizeof fam);
+    if (!s || !subject || !token_out ||
+        !copy_str(fam.subject, sizeof fam.subject, subject, PRD_SESSION_SUBJECT_MAX))
+        return PRD_EINVAL;
+    if (out_size <= strlen(REFRESH_PREFIX) + 1 + 48)
+        return PRD_ENOSPACE;
+    int64_t now = prd_clock_wall_ns(s->clock);
+    /* The family: a record under a random id that no token digests to. */
+    randombytes_buf(fam.digest, sizeof fam.digest);
+    fam.kind = PRD__RECORD_FAMILY;
+    fam.created_ns = fam.last_used_ns = now;
+    fam.expires_ns = now + s->family_ns;
+    rec = fam;
+    rec.kind = PRD__RECORD_REFRESH;
+    memcpy(rec.family, fam.digest, sizeof rec.family);
+    rec.state = PRD__REFRESH_CURRENT;
+    rec.expires_ns = now + s->refresh_ttl_ns;
+    prd_status st = s->store->ops->put(s->store->impl, &fam, now);
+    if (st != PRD_OK)
+        return st;
+    st = prd_token_opaque_new(REFRESH_PREFIX, token_out, out_size, rec.digest);
+    if (st == PRD_OK)
+        st = s->store->ops->put(s->store->impl, &rec, now);
+    if (st != PRD_OK) {
+        struct prd__token_record gone;
+        s->store->ops->take(s->store->impl, fam.digest, &gone);
+        prd_memzero(token_out, out_size);
+    }
+    return st;
+}
+
+prd_status prd_token_refresh_rotate(prd_token_sessions *s, const char *token, size_t len,
+                                    char *new_out, size_t out_size, char *subject_out,
+                                    size_t subject_size, int *reused)
+{
+    if (new_out && out_size)
+        new_out[0] = '\0';
+    if (subject_out && subject_size)
+        subject_out[0] = '\0';
+    if (reused)
+        *reused = 0;
+    if (!s || !token || !new_out)
+        return PRD_EINVAL;
+    if (out_size <= strlen(REFRESH_PREFIX) + 1 + 48)
+        return PRD_ENOSPACE;
+    unsigned char digest[PRD_OPAQUE_DIGEST_BYTES], next[PRD_OPAQUE_DIGEST_BYTES];
+    if (prd_token_opaque_digest(REFRESH_PREFIX, token, len, digest) != PRD_OK)
+        return PRD_EBADTOKEN;
+    prd_status st = prd_token_opaque_new(REFRESH_PREFIX, new_out, out_size, next);
+    if (st != PRD_OK)
+        return st;
+    char subject[PRD_SESSION_SUBJECT_MAX + 1] = "";
+    enum prd__refresh_outcome outcome = PRD__REFRESH_UNKNOWN;
+    st = s->store->ops->refresh(s->store->impl, digest, next, prd_clock_wall_ns(s->clock),
+                                s->refresh_ttl_ns, s->grace_ns, &outcome, subject);
+    if (st == PRD_OK && outcome == PRD__REFRESH_REUSED && reused)
+        *reused = 1;
+    if (st == PRD_OK && outcome != PRD__REFRESH_OK && outcome != PRD__REFRESH_RETRY)
+        st = outcome == PRD__REFRESH_EXPIRED ? PRD_EEXPIRED : PRD_EBADTOKEN;
+    if (st != PRD_OK)
+        prd_memzero(new_out, out_size); /* a token that was never stored must not be used */
+    /* the subject goes out on reuse too: the application tells its owner */
+    if ((st == PRD_OK || (reused && *reused)) && subject[0] && subject_out) {
+        struct prd__token_record r;
+        memcpy(r.subject, subject, sizeof r.subject);
+        prd_status gs = give_subject(&r, subject_out, subject_size);
+        if (gs != PRD_OK && st == PRD_OK)
+            st = gs; /* rotated all the same: the new token stands */
+    }
+    return st;
+}
+
+prd_status prd_token_refresh_revoke(prd_token_sessions *s, const char *token, size_t len)
+{
+    if (!s || !token)
+        return PRD_EINVAL;
+    unsigned char digest[PRD_OPAQUE_DIGEST_BYTES];
+    if (prd_token_opaque_digest(REFRESH_PREFIX, token, len, digest) != PRD_OK)
+        return PRD_EBADTOKEN;
+    prd_status st = s->store->ops->refresh_revoke(s->store->impl, digest);
+    return st == PRD_ENOTFOUND ? PRD_EBADTOKEN : st;
+}
+
+/* ---- a subject's sessions ---- */
+
+prd_status prd_token_session_list(prd_token_sessions *s, const char *subject,
+                                  prd_session_info *out, size_t cap, size_t *count)
+{
+    if (count)
+        *count = 0;
+    if (!s || !subject || !*subject || !count || (cap && !out) ||
+        strnlen(subject, PRD_SESSION_SUBJECT_MAX + 1) > PRD_SESSION_SUBJECT_MAX ||
+        cap > PRD_SESSION_LIST_MAX)
+        return PRD_EINVAL;
+    struct prd__token_record *recs = NULL;
+    if (cap) {
+        recs = prd__calloc(cap, sizeof *recs);
+        if (!recs)
+            return PRD_ENOMEM;
+    }
+    size_t total = 0;
+    prd_status st = s->store->ops->list_subject(s->store->impl, subject,
+                                                prd_clock_wall_ns(s->clock), recs, cap, &total);
+    if (st == PRD_OK) {
+        for (size_t i = 0; i < cap && i < total; i++) {
+            prd_session_info *o = &out[i];
+            memset(o, 0, sizeof *o);
+            prd_hex_encode(o->id, sizeof o->id, recs[i].digest, PRD__SESSION_ID_BYTES);
+            o->kind = recs[i].kind == PRD__RECORD_FAMILY ? PRD_SESSION_KIND_REFRESH
+                                                          : PRD_SESSION_KIND_SESSION;
+            o->created_ns = recs[i].created_ns;
+            o->last_used_ns = recs[i].last_used_ns;
+            o->expires_ns = recs[i].expires_ns;
+            if (recs[i].kind == PRD__RECORD_SESSION &&
+                recs[i].last_used_ns + recs[i].idle_ns < o->expires_ns)
+                o->expires_ns = recs[i].last_used_ns + recs[i].idle_ns;
+        }
+        *count = total;
+    }
+    if (recs) {
+        sodium_memzero(recs, cap * sizeof *recs);
+        prd__free(recs);
+    }
+    return st;
+}
+
+prd_status prd_token_session_revoke_id(prd_token_sessions *s, const char *subject,
+                                       const char *id)
+{
+    unsigned char bin[PRD__SESSION_ID_BYTES];
+    size_t n = 0;
+    if (!s || !subject || !*subject || !id ||
+        strnlen(subject, PRD_SESSION_SUBJECT_MAX + 1) > PRD_SESSION_SUBJECT_MAX)
+        return PRD_EINVAL;
+    if (strlen(id) != 2 * PRD__SESSION_ID_BYTES ||
+        sodium_hex2bin(bin, sizeof bin, id, strlen(id), NULL, &n, NULL) != 0 || n != sizeof bin)
+        return PRD_ENOTFOUND;
+    prd_status st = s->store->ops->remove_id(s->store->impl, subject, bin);
+    return st;
 }

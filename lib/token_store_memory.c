@@ -139,6 +139,172 @@ static prd_status mem_remove_subject(void *impl, const char *subject, size_t *co
     return PRD_OK;
 }
 
+/* The family's next current token, from the token r it follows. */
+static void fill_next(struct prd__token_record *n, const struct prd__token_record *r,
+                      const unsigned char *digest, int64_t now, int64_t ttl_ns,
+                      int64_t family_end)
+{
+    memset(n, 0, sizeof *n);
+    memcpy(n->digest, digest, PRD_OPAQUE_DIGEST_BYTES);
+    n->kind = PRD__RECORD_REFRESH;
+    memcpy(n->subject, r->subject, sizeof n->subject);
+    memcpy(n->family, r->family, sizeof n->family);
+    n->state = PRD__REFRESH_CURRENT;
+    n->created_ns = n->last_used_ns = now;
+    n->expires_ns = now + ttl_ns < family_end ? now + ttl_ns : family_end;
+}
+
+/* Delete the token and its family record (unlinking one may move the
+ * other's link: each is found afresh). */
+static void drop_with_family(struct mem *m, const unsigned char *digest,
+                             const unsigned char *family)
+{
+    unsigned char f[PRD_OPAQUE_DIGEST_BYTES];
+    memcpy(f, family, sizeof f); /* family may point into the token's node */
+    struct node **pp = find(m, digest);
+    if (pp)
+        unlink_free(m, pp);
+    pp = find(m, f);
+    if (pp)
+        unlink_free(m, pp);
+}
+
+static prd_status mem_refresh(void *impl, const unsigned char *digest, const unsigned char *next,
+                              int64_t now, int64_t ttl_ns, int64_t grace_ns,
+                              enum prd__refresh_outcome *outcome,
+                              char subject[PRD_SESSION_SUBJECT_MAX + 1])
+{
+    struct mem *m = impl;
+    struct node *fresh = prd__malloc(sizeof *fresh); /* allocated out of the lock */
+    if (!fresh)
+        return PRD_ENOMEM;
+    prd_status st = PRD_OK;
+    pthread_mutex_lock(&m->mu);
+    struct node **pp = find(m, digest), **fp = NULL, **sp = NULL;
+    struct prd__token_record *r = pp ? &(*pp)->rec : NULL;
+    if (!r || r->kind != PRD__RECORD_REFRESH) {
+        *outcome = PRD__REFRESH_UNKNOWN;
+        goto out;
+    }
+    memcpy(subject, r->subject, PRD_SESSION_SUBJECT_MAX + 1);
+    fp = find(m, r->family);
+    if (!fp) { /* the family was revoked: its tokens go as they are met */
+        unlink_free(m, pp);
+        *outcome = PRD__REFRESH_UNKNOWN;
+        goto out;
+    }
+    int64_t family_end = (*fp)->rec.expires_ns;
+    if (now >= r->expires_ns || now >= family_end) {
+        unlink_free(m, pp);
+        *outcome = PRD__REFRESH_EXPIRED;
+        goto out;
+    }
+    if (r->state == PRD__REFRESH_CURRENT) {
+        *outcome = PRD__REFRESH_OK;
+    } else if (r->state == PRD__REFRESH_ROTATED && now - r->rotated_ns < grace_ns &&
+               (sp = find(m, r->successor)) != NULL &&
+               (*sp)->rec.state == PRD__REFRESH_CURRENT) {
+        *outcome = PRD__REFRESH_RETRY;
+    } else { /* reuse: whoever holds the family's tokens, none is trusted now */
+        drop_with_family(m, digest, r->family);
+        *outcome = PRD__REFRESH_REUSED;
+        goto out;
+    }
+    if (m->count >= m->max) {
+        sweep(m, now);
+        if (m->count >= m->max) {
+            st = PRD_EBUSY;
+            goto out;
+        }
+        pp = find(m, digest); /* the sweep may have moved the links */
+        sp = *outcome == PRD__REFRESH_RETRY ? find(m, (*pp)->rec.successor) : NULL;
+        r = &(*pp)->rec;
+    }
+    if (sp)
+        (*sp)->rec.state = PRD__REFRESH_SUPERSEDED; /* the lost answer's token */
+    if (*outcome == PRD__REFRESH_OK) {
+        r->state = PRD__REFRESH_ROTATED;
+        r->rotated_ns = now;
+    }
+    memcpy(r->successor, next, PRD_OPAQUE_DIGEST_BYTES);
+    fill_next(&fresh->rec, r, next, now, ttl_ns, family_end);
+    size_t b = slot(m, next);
+    fresh->next = m->buckets[b];
+    m->buckets[b] = fresh;
+    m->count++;
+    fresh = NULL;
+out:
+    pthread_mutex_unlock(&m->mu);
+    prd__free(fresh);
+    return st;
+}
+
+static prd_status mem_refresh_revoke(void *impl, const unsigned char *digest)
+{
+    struct mem *m = impl;
+    pthread_mutex_lock(&m->mu);
+    struct node **pp = find(m, digest);
+    int found = pp && (*pp)->rec.kind == PRD__RECORD_REFRESH;
+    if (found)
+        drop_with_family(m, digest, (*pp)->rec.family);
+    pthread_mutex_unlock(&m->mu);
+    return found ? PRD_OK : PRD_ENOTFOUND;
+}
+
+static int listed(const struct prd__token_record *r, const char *subject, int64_t now)
+{
+    return (r->kind == PRD__RECORD_SESSION || r->kind == PRD__RECORD_FAMILY) &&
+           !prd__record_expired(r, now) && strcmp(r->subject, subject) == 0;
+}
+
+/* O(records): the memory store keeps no index by subject (a "your
+ * devices" page is a rare request; the PostgreSQL store has the index). */
+static prd_status mem_list_subject(void *impl, const char *subject, int64_t now,
+                                   struct prd__token_record *out, size_t cap, size_t *total)
+{
+    struct mem *m = impl;
+    size_t n = 0;
+    pthread_mutex_lock(&m->mu);
+    for (size_t b = 0; b < m->n_buckets; b++)
+        for (struct node *x = m->buckets[b]; x; x = x->next) {
+            if (!listed(&x->rec, subject, now))
+                continue;
+            /* keep the cap oldest, in order: insertion into a sorted prefix */
+            size_t at = n < cap ? n : cap;
+            while (at > 0 && out[at - 1].created_ns > x->rec.created_ns)
+                at--;
+            if (at < cap) {
+                size_t move = (n < cap ? n : cap - 1) - at;
+                memmove(out + at + 1, out + at, move * sizeof *out);
+                out[at] = x->rec;
+            }
+            n++;
+        }
+    pthread_mutex_unlock(&m->mu);
+    *total = n;
+    return PRD_OK;
+}
+
+static prd_status mem_remove_id(void *impl, const char *subject, const unsigned char *id)
+{
+    struct mem *m = impl;
+    int found = 0;
+    pthread_mutex_lock(&m->mu);
+    for (size_t b = 0; b < m->n_buckets && !found; b++)
+        for (struct node **pp = &m->buckets[b]; *pp; pp = &(*pp)->next) {
+            const struct prd__token_record *r = &(*pp)->rec;
+            if ((r->kind == PRD__RECORD_SESSION || r->kind == PRD__RECORD_FAMILY) &&
+                sodium_memcmp(r->digest, id, PRD__SESSION_ID_BYTES) == 0 &&
+                strcmp(r->subject, subject) == 0) {
+                unlink_free(m, pp);
+                found = 1;
+                break;
+            }
+        }
+    pthread_mutex_unlock(&m->mu);
+    return found ? PRD_OK : PRD_ENOTFOUND;
+}
+
 static size_t mem_count(void *impl)
 {
     struct mem *m = impl;
@@ -160,7 +326,17 @@ static void mem_destroy(void *impl)
 }
 
 static const struct prd__token_store_ops mem_ops = {
-    mem_put, mem_get, mem_touch, mem_take, mem_remove_subject, mem_count, mem_destroy,
+    .put = mem_put,
+    .get = mem_get,
+    .touch = mem_touch,
+    .take = mem_take,
+    .remove_subject = mem_remove_subject,
+    .refresh = mem_refresh,
+    .refresh_revoke = mem_refresh_revoke,
+    .list_subject = mem_list_subject,
+    .remove_id = mem_remove_id,
+    .count = mem_count,
+    .destroy = mem_destroy,
 };
 
 prd_status prd_token_store_new_memory(size_t max_entries, prd_token_store **out)

@@ -14,6 +14,7 @@
 
 #include "pg/faultproxy.h"
 #include "pg/pgtest.h"
+#include "support/token_cases.h"
 #include "prodready/ratelimit.h"
 #include "prodready/token.h"
 
@@ -45,7 +46,7 @@ static void fresh_stores(void)
 
 /* Fork n children that run child(i, arg, report) at once, each writing
  * one line of report back; the parent waits for all and gets the lines. */
-#define REPORT_MAX 64
+#define REPORT_MAX 96
 typedef void (*child_fn)(int i, const void *arg, char report[REPORT_MAX]);
 
 static void run_children(int n, child_fn child, const void *arg, char (*reports)[REPORT_MAX])
@@ -210,7 +211,7 @@ static void test_stores_migrate_idempotent(void **state)
     prd_pg_pool *pool = pool_for_test(2);
     uint32_t applied = 0;
     assert_ok(prd_pg_stores_migrate(pool, &applied, NULL));
-    assert_int_equal(applied, 3);
+    assert_int_equal(applied, 4);
     assert_ok(prd_pg_stores_migrate(pool, &applied, NULL));
     assert_int_equal(applied, 0);
     /* rate-limit state is unlogged on purpose (docs/scaling.md) */
@@ -792,6 +793,88 @@ static void test_token_store_shared(void **state)
 }
 
 /* The database gone: a system error, never a session accepted. */
+/* Refresh families and session listing: the cases the memory store
+ * passes, through PostgreSQL. */
+static void test_token_store_refresh_and_listing(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(2);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    pgt_exec("DELETE FROM prd_token_records");
+    prd_token_store *store = NULL;
+    assert_ok(prd_token_store_new_pg(pool, &store));
+    token_cases_refresh(store);
+    token_cases_listing(store);
+    prd_token_store_free(store);
+    prd_pg_pool_free(pool);
+}
+
+/* Present the job's refresh token once; report "status reused". */
+static void refresh_child(int i, const void *arg, char report[REPORT_MAX])
+{
+    (void)i;
+    const struct token_job *job = arg;
+    prd_pg_config *cfg = NULL;
+    prd_pg_pool *p = NULL;
+    prd_token_store *store = NULL;
+    prd_token_sessions *s = NULL;
+    if (prd_pg_config_new(pgt_conninfo(), &cfg) == PRD_OK && prd_pg_pool_new(cfg, &p, NULL) == PRD_OK &&
+        prd_token_store_new_pg(p, &store) == PRD_OK &&
+        prd_token_sessions_new(store, "sess", &s) == PRD_OK) {
+        char next[80];
+        int reused = -1;
+        prd_status st = prd_token_refresh_rotate(s, job->token, strlen(job->token), next,
+                                                 sizeof next, NULL, 0, &reused);
+        snprintf(report, REPORT_MAX, "%d %d %.60s", (int)st, reused, st == PRD_OK ? next : "-");
+    }
+    prd_token_sessions_free(s);
+    prd_token_store_free(store);
+    prd_pg_pool_free(p);
+    prd_pg_config_free(cfg);
+}
+
+/* Four processes present one refresh token at once: one rotates, the
+ * others are reuse (or find the family gone), and the family is revoked,
+ * the winner's new token with it: a stolen token raced against its owner
+ * ends the sign-in for both. */
+static void test_refresh_race_across_processes(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(2);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    prd_token_store *store = NULL;
+    prd_token_sessions *s = sessions_on(pool, &store);
+    for (int round = 0; round < 5; round++) {
+        struct token_job job;
+        assert_ok(prd_token_refresh_issue(s, "racer", job.token, sizeof job.token));
+        char reports[4][REPORT_MAX];
+        run_children(4, refresh_child, &job, reports);
+        int ok = 0, reuse = 0;
+        char winner[80] = "";
+        for (int i = 0; i < 4; i++) {
+            int st = -1, reused = -1;
+            char next[80];
+            assert_int_equal(sscanf(reports[i], "%d %d %79s", &st, &reused, next), 3);
+            if (st == PRD_OK) {
+                ok++;
+                strcpy(winner, next);
+            } else {
+                assert_int_equal(st, PRD_EBADTOKEN);
+                reuse += reused;
+            }
+        }
+        assert_int_equal(ok, 1);
+        assert_true(reuse >= 1);
+        char next[80];
+        assert_status(prd_token_refresh_rotate(s, winner, strlen(winner), next, sizeof next, NULL,
+                                               0, NULL),
+                      PRD_EBADTOKEN);
+    }
+    prd_token_sessions_free(s);
+    prd_token_store_free(store);
+    prd_pg_pool_free(pool);
+}
+
 static void test_token_store_database_down(void **state)
 {
     (void)state;
@@ -837,6 +920,8 @@ int main(void)
         cmocka_unit_test(test_login_guard_database_down),
         cmocka_unit_test(test_token_store_shared),
         cmocka_unit_test(test_token_store_database_down),
+        cmocka_unit_test(test_token_store_refresh_and_listing),
+        cmocka_unit_test(test_refresh_race_across_processes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

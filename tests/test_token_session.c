@@ -1,5 +1,6 @@
 /* token: opaque tokens, server-side sessions, single-use tokens. */
 #include "support/testutil.h"
+#include "support/token_cases.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -265,6 +266,24 @@ static void test_single_use_race(void **state)
     env_free(&e);
 }
 
+static void test_refresh_families(void **state)
+{
+    (void)state;
+    prd_token_store *store = NULL;
+    assert_ok(prd_token_store_new_memory(1000, &store));
+    token_cases_refresh(store);
+    prd_token_store_free(store);
+}
+
+static void test_session_listing(void **state)
+{
+    (void)state;
+    prd_token_store *store = NULL;
+    assert_ok(prd_token_store_new_memory(1000, &store));
+    token_cases_listing(store);
+    prd_token_store_free(store);
+}
+
 static void test_out_of_memory(void **state)
 {
     (void)state;
@@ -289,6 +308,8 @@ int main(void)
         cmocka_unit_test(test_store_bounded),
         cmocka_unit_test(test_single_use),
         cmocka_unit_test(test_single_use_race),
+        cmocka_unit_test(test_refresh_families),
+        cmocka_unit_test(test_session_listing),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests_name("token_session", tests, NULL, NULL);

@@ -478,6 +478,91 @@ PRD_API prd_status prd_token_single_use_consume(prd_token_sessions *s, const cha
                                                 size_t binding_len, char *subject_out,
                                                 size_t subject_size);
 
+/*
+ * Refresh tokens (OAuth 2.0 Security BCP: rotation with reuse detection).
+ * A login starts a family (one device's sign-in); each use of the
+ * family's current token rotates it: the token presented stops being
+ * current and a new one is returned. Presenting a token that was already
+ * rotated means two parties hold the family's tokens (the client and a
+ * thief): the whole family is revoked at once, whoever presents next.
+ * The one exception is the grace window: the immediately previous token
+ * presented again within grace_ms of its rotation (a client retrying
+ * after losing the answer) gets a new token, and the one that answer
+ * carried is superseded (presenting it later counts as reuse). Tokens
+ * are "rt_" opaque tokens; only their digests are stored. Every use of a
+ * family is atomic in the store (memory or PostgreSQL): of two
+ * presentations of one current token, one rotates and the other is reuse
+ * (or, within the grace window, a retry).
+ *
+ * Defaults: a token lives 14 days from its issue (each rotation gives a
+ * fresh 14), a family 90 days from the login (no rotation extends it), no
+ * grace. token_ttl_ms 1 s .. family_ms; family_ms up to 366 days;
+ * grace_ms 0 .. 60 s (a window is also a window for a thief: keep it to
+ * seconds). Errors: PRD_EINVAL.
+ */
+PRD_API prd_status prd_token_refresh_set_policy(prd_token_sessions *s, int64_t token_ttl_ms,
+                                                int64_t family_ms, int64_t grace_ms);
+
+/* Start a family for subject and write its first token into token_out
+ * (out_size > 3 + 48). Errors: PRD_EINVAL, PRD_ENOSPACE, PRD_EBUSY (the
+ * memory store is full), PRD_ENOMEM, PRD_EDB. */
+PRD_API prd_status prd_token_refresh_issue(prd_token_sessions *s, const char *subject,
+                                           char *token_out, size_t out_size);
+
+/*
+ * Use a refresh token: PRD_OK with the family's new token in new_out and
+ * the subject in subject_out (may be NULL). PRD_EBADTOKEN when the token
+ * is malformed, unknown, of a revoked family, or reused: then *reused
+ * (may be NULL) is 1, the family is revoked and subject_out still gets
+ * the subject, so the application can tell its owner ("your session was
+ * used from elsewhere: signed out"). PRD_EEXPIRED past the token's or the
+ * family's end. new_out is emptied whenever the result is not PRD_OK.
+ * Errors: PRD_EINVAL, PRD_ENOSPACE (new_out, or subject_out after a
+ * rotation that stands), PRD_EBUSY, PRD_ENOMEM, PRD_EDB.
+ * Thread-safe, and safe across processes with the PostgreSQL store.
+ */
+PRD_API prd_status prd_token_refresh_rotate(prd_token_sessions *s, const char *token, size_t len,
+                                            char *new_out, size_t out_size, char *subject_out,
+                                            size_t subject_size, int *reused);
+
+/* End the family of this token (logout on that device): every token of
+ * it stops working. PRD_OK, or PRD_EBADTOKEN when unknown. Errors:
+ * PRD_EINVAL, PRD_EDB. prd_token_session_revoke_subject ends families too. */
+PRD_API prd_status prd_token_refresh_revoke(prd_token_sessions *s, const char *token, size_t len);
+
+/*
+ * A subject's sessions and refresh families ("your devices"), live now,
+ * oldest first. id: 32 hex digits naming it (a prefix of its digest, never
+ * the token); expires_ns: when it ends if unused (a session's idle end,
+ * or its absolute end if sooner; a family's absolute end); times are Unix
+ * nanoseconds. Final: this struct will not change.
+ */
+#define PRD_SESSION_ID_SIZE 33 /* 32 hex digits and the NUL */
+#define PRD_SESSION_LIST_MAX 1024
+typedef enum prd_session_kind {
+    PRD_SESSION_KIND_SESSION = 1,
+    PRD_SESSION_KIND_REFRESH = 2
+} prd_session_kind;
+typedef struct prd_session_info {
+    char id[PRD_SESSION_ID_SIZE];
+    prd_session_kind kind;
+    int64_t created_ns;
+    int64_t last_used_ns;
+    int64_t expires_ns;
+} prd_session_info;
+
+/* Up to cap (0 .. PRD_SESSION_LIST_MAX) of them into out; *count gets how
+ * many there are (possibly more than cap). The memory store scans all its
+ * records (O(records)); PostgreSQL uses its subject index.
+ * Errors: PRD_EINVAL, PRD_ENOMEM, PRD_EDB. */
+PRD_API prd_status prd_token_session_list(prd_token_sessions *s, const char *subject,
+                                          prd_session_info *out, size_t cap, size_t *count);
+/* End the subject's session or refresh family with this id (from the
+ * list): PRD_OK, or PRD_ENOTFOUND (no such id for this subject: one
+ * subject cannot end another's). Errors: PRD_EINVAL, PRD_EDB. */
+PRD_API prd_status prd_token_session_revoke_id(prd_token_sessions *s, const char *subject,
+                                               const char *id);
+
 #ifdef __cplusplus
 }
 #endif

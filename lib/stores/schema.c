@@ -308,10 +308,61 @@ static const char v3_login[] =
     "  DELETE FROM prd_rl_state WHERE rule = p_acct_rule AND key = p_account;\n"
     "$fn$;\n";
 
+/* v4: refresh-token families in the token records: a token's family and
+ * state, and the function that uses one atomically with every other use
+ * of its family (the family's row is locked first, so uses of two tokens
+ * of one family queue on it and never deadlock). Outcomes as enum
+ * prd__refresh_outcome: 0 rotated, 1 a retry in the grace window, 2 reuse
+ * (the family revoked), 3 unknown, 4 expired. */
+static const char v4_refresh[] =
+    "ALTER TABLE prd_token_records ADD COLUMN family bytea,"
+    "  ADD COLUMN state smallint NOT NULL DEFAULT 0,"
+    "  ADD COLUMN rotated_ns bigint NOT NULL DEFAULT 0,"
+    "  ADD COLUMN successor bytea;\n"
+    "CREATE FUNCTION prd_token_refresh(p_digest bytea, p_next bytea, p_now bigint, p_ttl bigint,"
+    "    p_grace bigint, OUT outcome int, OUT subject text)"
+    " LANGUAGE plpgsql AS $fn$\n"
+    "DECLARE fam_id bytea; r prd_token_records; f prd_token_records; nx prd_token_records;\n"
+    "BEGIN\n"
+    "  SELECT x.family INTO fam_id FROM prd_token_records x WHERE x.digest = p_digest"
+    "    AND x.kind = 3;\n"
+    "  IF NOT FOUND THEN outcome := 3; RETURN; END IF;\n"
+    "  SELECT * INTO f FROM prd_token_records x WHERE x.digest = fam_id AND x.kind = 4 FOR UPDATE;\n"
+    "  SELECT * INTO r FROM prd_token_records x WHERE x.digest = p_digest AND x.kind = 3 FOR UPDATE;\n"
+    "  IF r.digest IS NULL THEN outcome := 3; RETURN; END IF;\n" /* gone meanwhile */
+    "  subject := r.subject;\n"
+    "  IF f.digest IS NULL THEN\n" /* the family was revoked */
+    "    DELETE FROM prd_token_records x WHERE x.digest = p_digest; outcome := 3; RETURN;\n"
+    "  END IF;\n"
+    "  IF p_now >= r.expires_ns OR p_now >= f.expires_ns THEN\n"
+    "    DELETE FROM prd_token_records x WHERE x.digest = p_digest; outcome := 4; RETURN;\n"
+    "  END IF;\n"
+    "  IF r.state = 0 THEN\n"
+    "    outcome := 0;\n"
+    "    UPDATE prd_token_records x SET state = 1, rotated_ns = p_now, successor = p_next"
+    "      WHERE x.digest = p_digest;\n"
+    "  ELSE\n"
+    "    IF r.state = 1 AND p_now - r.rotated_ns < p_grace THEN\n"
+    "      SELECT * INTO nx FROM prd_token_records x WHERE x.digest = r.successor FOR UPDATE;\n"
+    "    END IF;\n"
+    "    IF nx.digest IS NULL OR nx.state <> 0 THEN\n"
+    "      DELETE FROM prd_token_records x WHERE x.digest IN (p_digest, fam_id);\n"
+    "      outcome := 2; RETURN;\n"
+    "    END IF;\n"
+    "    outcome := 1;\n"
+    "    UPDATE prd_token_records x SET state = 2 WHERE x.digest = nx.digest;\n"
+    "    UPDATE prd_token_records x SET successor = p_next WHERE x.digest = p_digest;\n"
+    "  END IF;\n"
+    "  INSERT INTO prd_token_records (digest, kind, subject, created_ns, last_used_ns, idle_ns,"
+    "    expires_ns, family, state) VALUES (p_next, 3, r.subject, p_now, p_now, 0,"
+    "    least(p_now + p_ttl, f.expires_ns), fam_id, 0);\n"
+    "END $fn$;\n";
+
 static const prd_pg_migration store_migrations[] = {
     {1, "rate-limit state (unlogged) and prd_rl_check", v1_ratelimit},
     {2, "session and single-use token records", v2_tokens},
     {3, "login guard: failure streaks (unlogged), familiar sources", v3_login},
+    {4, "refresh-token families", v4_refresh},
 };
 
 prd_status prd_pg_stores_migrate(prd_pg_pool *pool, uint32_t *applied, prd_pg_error *err)

@@ -61,7 +61,9 @@ static prd_status row_to_record(const prd_pg_result *r, const unsigned char *dig
         prd_pg_result_int64(r, 0, 6, &out->idle_ns) != PRD_OK ||
         prd_pg_result_int64(r, 0, 7, &out->expires_ns) != PRD_OK)
         return PRD_EDB;
-    out->kind = kind == PRD__RECORD_SINGLE_USE ? PRD__RECORD_SINGLE_USE : PRD__RECORD_SESSION;
+    if (kind < PRD__RECORD_SESSION || kind > PRD__RECORD_FAMILY)
+        return PRD_EDB;
+    out->kind = (enum prd__record_kind)kind;
     memcpy(out->subject, subject, len);
     strcpy(out->purpose, purpose);
     if (!prd_pg_result_is_null(r, 0, 3)) {
@@ -98,6 +100,10 @@ static prd_status pg_put(void *impl, const struct prd__token_record *rec, int64_
         st = prd_pg_params_add_int64(p, rec->expires_ns);
     if (st == PRD_OK)
         st = prd_pg_params_add_int64(p, now);
+    if (st == PRD_OK)
+        st = rec->kind == PRD__RECORD_REFRESH
+                 ? prd_pg_params_add_bytea(p, rec->family, sizeof rec->family)
+                 : prd_pg_params_add_null(p);
     /* One statement: the new record, and up to 16 records past their
      * absolute end deleted on the way (no sweeper to run). */
     if (st == PRD_OK)
@@ -106,7 +112,7 @@ static prd_status pg_put(void *impl, const struct prd__token_record *rec, int64_
                  "SELECT ctid FROM prd_token_records WHERE expires_ns < $10 LIMIT 16 "
                  "FOR UPDATE SKIP LOCKED))) "
                  "INSERT INTO prd_token_records (digest, " COLUMNS
-                 ") VALUES ($1, $2::int2, $3, $4, $5, $6, $7, $8, $9)",
+                 ", family) VALUES ($1, $2::int2, $3, $4, $5, $6, $7, $8, $9, $11)",
                  p, NULL);
     prd_pg_params_free(p);
     return st;
@@ -179,6 +185,136 @@ static prd_status pg_remove_subject(void *impl, const char *subject, size_t *cou
     return st;
 }
 
+static prd_status pg_refresh(void *impl, const unsigned char *digest, const unsigned char *next,
+                             int64_t now, int64_t ttl_ns, int64_t grace_ns,
+                             enum prd__refresh_outcome *outcome,
+                             char subject[PRD_SESSION_SUBJECT_MAX + 1])
+{
+    struct pg_store *s = impl;
+    prd_pg_params *p = NULL;
+    prd_pg_result *r = NULL;
+    prd_status st = digest_param(&p, digest);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_bytea(p, next, PRD_OPAQUE_DIGEST_BYTES);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_int64(p, now);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_int64(p, ttl_ns);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_int64(p, grace_ns);
+    if (st == PRD_OK)
+        st = run(s, "SELECT outcome, subject FROM prd_token_refresh($1, $2, $3, $4, $5)", p, &r);
+    int64_t o = -1;
+    if (st == PRD_OK && (prd_pg_result_rows(r) != 1 || prd_pg_result_int64(r, 0, 0, &o) != PRD_OK ||
+                         o < PRD__REFRESH_OK || o > PRD__REFRESH_EXPIRED))
+        st = PRD_EDB;
+    if (st == PRD_OK) {
+        *outcome = (enum prd__refresh_outcome)o;
+        size_t len = 0;
+        const char *subj = prd_pg_result_is_null(r, 0, 1) ? NULL : prd_pg_result_text(r, 0, 1, &len);
+        if (subj && len <= PRD_SESSION_SUBJECT_MAX) {
+            memcpy(subject, subj, len);
+            subject[len] = '\0';
+        }
+    }
+    prd_pg_result_free(r);
+    prd_pg_params_free(p);
+    return st;
+}
+
+static prd_status pg_refresh_revoke(void *impl, const unsigned char *digest)
+{
+    struct pg_store *s = impl;
+    prd_pg_params *p = NULL;
+    prd_pg_result *r = NULL;
+    prd_status st = digest_param(&p, digest);
+    /* the token and its family in one statement */
+    if (st == PRD_OK)
+        st = run(s,
+                 "WITH t AS (DELETE FROM prd_token_records WHERE digest = $1 AND kind = 3 "
+                 "RETURNING family), f AS (DELETE FROM prd_token_records WHERE kind = 4 AND "
+                 "digest IN (SELECT family FROM t)) SELECT count(*) FROM t",
+                 p, &r);
+    int64_t n = 0;
+    if (st == PRD_OK && prd_pg_result_int64(r, 0, 0, &n) != PRD_OK)
+        st = PRD_EDB;
+    if (st == PRD_OK && n == 0)
+        st = PRD_ENOTFOUND;
+    prd_pg_result_free(r);
+    prd_pg_params_free(p);
+    return st;
+}
+
+static prd_status pg_list_subject(void *impl, const char *subject, int64_t now,
+                                  struct prd__token_record *out, size_t cap, size_t *total)
+{
+    struct pg_store *s = impl;
+    prd_pg_params *p = NULL;
+    prd_pg_result *r = NULL;
+    prd_status st = prd_pg_params_new(&p);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_text(p, subject);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_int64(p, now);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_int64(p, (int64_t)cap);
+    /* the count comes with the rows; with cap 0 a row of it alone */
+    if (st == PRD_OK)
+        st = run(s,
+                 "WITH live AS (SELECT digest, kind, created_ns, last_used_ns, idle_ns, expires_ns "
+                 "FROM prd_token_records WHERE subject = $1 AND kind IN (1, 4) AND expires_ns > $2 "
+                 "AND (kind <> 1 OR last_used_ns + idle_ns > $2)) "
+                 "SELECT (SELECT count(*) FROM live), l.* FROM (SELECT 1) one LEFT JOIN "
+                 "(SELECT * FROM live ORDER BY created_ns LIMIT $3) l ON true",
+                 p, &r);
+    int64_t n = 0;
+    if (st == PRD_OK && (prd_pg_result_rows(r) < 1 || prd_pg_result_int64(r, 0, 0, &n) != PRD_OK))
+        st = PRD_EDB;
+    for (size_t i = 0; st == PRD_OK && i < prd_pg_result_rows(r) && i < cap; i++) {
+        if (prd_pg_result_is_null(r, i, 1))
+            break;
+        struct prd__token_record *o = &out[i];
+        int64_t kind = 0;
+        size_t dl = 0;
+        memset(o, 0, sizeof *o);
+        if (prd_pg_result_bytea(r, i, 1, o->digest, sizeof o->digest, &dl) != PRD_OK ||
+            dl != sizeof o->digest || prd_pg_result_int64(r, i, 2, &kind) != PRD_OK ||
+            prd_pg_result_int64(r, i, 3, &o->created_ns) != PRD_OK ||
+            prd_pg_result_int64(r, i, 4, &o->last_used_ns) != PRD_OK ||
+            prd_pg_result_int64(r, i, 5, &o->idle_ns) != PRD_OK ||
+            prd_pg_result_int64(r, i, 6, &o->expires_ns) != PRD_OK)
+            st = PRD_EDB;
+        o->kind = kind == PRD__RECORD_FAMILY ? PRD__RECORD_FAMILY : PRD__RECORD_SESSION;
+    }
+    if (st == PRD_OK)
+        *total = (size_t)n;
+    prd_pg_result_free(r);
+    prd_pg_params_free(p);
+    return st;
+}
+
+static prd_status pg_remove_id(void *impl, const char *subject, const unsigned char *id)
+{
+    struct pg_store *s = impl;
+    prd_pg_params *p = NULL;
+    prd_pg_result *r = NULL;
+    prd_status st = prd_pg_params_new(&p);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_text(p, subject);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_bytea(p, id, PRD__SESSION_ID_BYTES);
+    if (st == PRD_OK)
+        st = run(s,
+                 "DELETE FROM prd_token_records WHERE subject = $1 AND kind IN (1, 4) AND "
+                 "substring(digest FROM 1 FOR 16) = $2",
+                 p, &r);
+    if (st == PRD_OK && prd_pg_result_affected(r) == 0)
+        st = PRD_ENOTFOUND;
+    prd_pg_result_free(r);
+    prd_pg_params_free(p);
+    return st;
+}
+
 static size_t pg_count(void *impl)
 {
     struct pg_store *s = impl;
@@ -196,7 +332,17 @@ static void pg_destroy(void *impl)
 }
 
 static const struct prd__token_store_ops pg_ops = {
-    pg_put, pg_get, pg_touch, pg_take, pg_remove_subject, pg_count, pg_destroy,
+    .put = pg_put,
+    .get = pg_get,
+    .touch = pg_touch,
+    .take = pg_take,
+    .remove_subject = pg_remove_subject,
+    .refresh = pg_refresh,
+    .refresh_revoke = pg_refresh_revoke,
+    .list_subject = pg_list_subject,
+    .remove_id = pg_remove_id,
+    .count = pg_count,
+    .destroy = pg_destroy,
 };
 
 prd_status prd_token_store_new_pg(struct prd_pg_pool *pool, prd_token_store **out)

@@ -199,9 +199,13 @@ static prd_status mem_refresh(void *impl, const unsigned char *digest, const uns
         *outcome = PRD__REFRESH_EXPIRED;
         goto out;
     }
+    /* No grace means none: now was read before the lock, so a caller that
+     * waited behind the rotation has now < rotated_ns, which "within 0 of
+     * it" took for a retry (two rotations of one token under ASan's
+     * timing in test_stores). */
     if (r->state == PRD__REFRESH_CURRENT) {
         *outcome = PRD__REFRESH_OK;
-    } else if (r->state == PRD__REFRESH_ROTATED && now - r->rotated_ns < grace_ns &&
+    } else if (r->state == PRD__REFRESH_ROTATED && grace_ns > 0 && now - r->rotated_ns < grace_ns &&
                (sp = find(m, r->successor)) != NULL &&
                (*sp)->rec.state == PRD__REFRESH_CURRENT) {
         *outcome = PRD__REFRESH_RETRY;

@@ -26,6 +26,7 @@ struct prd_token_verifier {
     size_t footer_len;
     int has_footer;
     const prd_clock *clock;
+    prd_token_revocations *revocations;
 };
 
 struct prd_token_verified {
@@ -142,6 +143,14 @@ prd_status prd_token_verifier_set_clock(prd_token_verifier *v, const prd_clock *
     if (!v)
         return PRD_EINVAL;
     v->clock = clock;
+    return PRD_OK;
+}
+
+prd_status prd_token_verifier_set_revocations(prd_token_verifier *v, prd_token_revocations *list)
+{
+    if (!v)
+        return PRD_EINVAL;
+    v->revocations = list;
     return PRD_OK;
 }
 
@@ -276,6 +285,20 @@ static prd_status check_claims(const prd_token_verifier *v, json_t *c, int64_t *
     for (size_t i = 0; i < v->n_required; i++)
         if (!json_object_get(c, v->required[i]))
             REJECT("a required claim is missing");
+    if (v->revocations) {
+        json_t *jti = json_object_get(c, "jti");
+        if (!json_is_string(jti) || json_string_length(jti) == 0 ||
+            json_string_length(jti) > PRD_TOKEN_JTI_MAX)
+            REJECT("no jti to look up in the revocation list");
+        prd_status st = prd_token_jti_check(v->revocations, json_string_value(jti));
+        if (st == PRD_EBADTOKEN)
+            REJECT("revoked");
+        if (st != PRD_OK) {
+            if (why)
+                *why = "the revocation list is not current";
+            return st;
+        }
+    }
     *exp_out = exp;
     return PRD_OK;
 }

@@ -825,6 +825,105 @@ static void test_rfc3339(void **state)
     }
 }
 
+/* The revocation list in this process: a revoked jti is refused by the
+ * verifier, others pass; a token without a jti is refused when a list is
+ * in use; entries go a day after their token's expiry; the bound on
+ * entries refuses, never drops. */
+static void test_revocation_list(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, PRD_TOKEN_LOCAL);
+    prd_token_revocations *rv = NULL;
+    assert_ok(prd_token_revocations_new(NULL, &rv));
+    assert_ok(prd_token_revocations_set_clock(rv, f.clock));
+    assert_ok(prd_token_verifier_set_revocations(f.v, rv));
+    char *a = issue(&f, PRD_TOKEN_LOCAL, 60000, 0), *b = issue(&f, PRD_TOKEN_LOCAL, 60000, 0);
+    assert_ok(check(&f, a));
+    prd_token_verified *r = NULL;
+    assert_ok(prd_token_verify(f.v, a, strlen(a), NULL, 0, &r, NULL));
+    assert_ok(prd_token_revoke_verified(rv, r));
+    prd_token_verified_free(r);
+    const char *why = NULL;
+    r = NULL;
+    assert_status(prd_token_verify(f.v, a, strlen(a), NULL, 0, &r, &why), PRD_EBADTOKEN);
+    assert_string_equal(why, "revoked");
+    assert_ok(check(&f, b));
+    /* a jti the application chose, and an empty one */
+    prd_token_claims *c = NULL;
+    assert_ok(prd_token_claims_new(&c));
+    assert_ok(prd_token_claims_set_ttl(c, 60000));
+    assert_ok(prd_token_claims_set_string(c, "jti", "order-42"));
+    char *t = NULL;
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, NULL, 0, f.clock, &t));
+    assert_ok(check(&f, t));
+    assert_ok(prd_token_revoke_jti(rv, "order-42", T0 + 60 * SEC));
+    assert_status(check(&f, t), PRD_EBADTOKEN);
+    assert_status(prd_token_jti_check(rv, "order-42"), PRD_EBADTOKEN);
+    assert_ok(prd_token_jti_check(rv, "order-43"));
+    prd_free(t);
+    assert_ok(prd_token_claims_set_string(c, "jti", ""));
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, NULL, 0, f.clock, &t));
+    assert_ok(prd_token_verifier_set_revocations(f.v, NULL));
+    assert_ok(check(&f, t));
+    assert_ok(prd_token_verifier_set_revocations(f.v, rv));
+    why = NULL;
+    assert_status(prd_token_verify(f.v, t, strlen(t), NULL, 0, &r, &why), PRD_EBADTOKEN);
+    assert_string_equal(why, "no jti to look up in the revocation list");
+    prd_free(t);
+    prd_token_claims_free(c);
+    /* kept a day past expiry (the longest leeway), then gone */
+    assert_int_equal(prd_token_revocations_count(rv), 2);
+    assert_ok(prd_clock_manual_advance(f.clock, 60 * SEC + 86399 * SEC));
+    assert_status(prd_token_jti_check(rv, "order-42"), PRD_EBADTOKEN);
+    assert_ok(prd_clock_manual_advance(f.clock, 2 * SEC));
+    assert_ok(prd_token_jti_check(rv, "order-42"));
+    /* many: the set grows; past the bound a revocation is refused */
+    char jti[32];
+    for (int i = 0; i < 20000; i++) {
+        snprintf(jti, sizeof jti, "j%d", i);
+        assert_ok(prd_token_revoke_jti(rv, jti, T0 + 1000000 * SEC));
+    }
+    for (int i = 0; i < 20000; i += 997) {
+        snprintf(jti, sizeof jti, "j%d", i);
+        assert_status(prd_token_jti_check(rv, jti), PRD_EBADTOKEN);
+    }
+    assert_ok(prd_token_jti_check(rv, "j20000"));
+    prd_token_revocations *small = NULL;
+    assert_ok(prd_token_revocations_new(NULL, &small));
+    assert_ok(prd_token_revocations_set_max_entries(small, 16));
+    int refused = 0;
+    for (int i = 0; i < 40; i++) {
+        snprintf(jti, sizeof jti, "s%d", i);
+        prd_status st = prd_token_revoke_jti(small, jti, prd_clock_wall_ns(NULL) + 3600 * SEC);
+        if (st == PRD_EBUSY)
+            refused++;
+        else
+            assert_ok(st);
+    }
+    assert_int_equal(refused, 40 - 16);
+    for (int i = 0; i < 16; i++) {
+        snprintf(jti, sizeof jti, "s%d", i);
+        assert_status(prd_token_jti_check(small, jti), PRD_EBADTOKEN); /* none dropped */
+    }
+    /* arguments */
+    assert_status(prd_token_revoke_jti(rv, "", T0), PRD_EINVAL);
+    assert_status(prd_token_revoke_jti(rv, NULL, T0), PRD_EINVAL);
+    char longj[PRD_TOKEN_JTI_MAX + 2];
+    memset(longj, 'x', sizeof longj - 1);
+    longj[sizeof longj - 1] = '\0';
+    assert_status(prd_token_revoke_jti(rv, longj, T0), PRD_EINVAL);
+    assert_status(prd_token_jti_check(rv, longj), PRD_EINVAL);
+    assert_status(prd_token_revocations_set_refresh(rv, 5, 100), PRD_EINVAL);
+    assert_status(prd_token_revocations_set_refresh(rv, 100, 50), PRD_EINVAL);
+    assert_status(prd_token_revocations_set_max_entries(rv, 15), PRD_EINVAL);
+    prd_token_revocations_free(small);
+    prd_free(a);
+    prd_free(b);
+    prd_token_revocations_free(rv);
+    fixture_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -840,6 +939,7 @@ int main(void)
         cmocka_unit_test(test_rotation_under_concurrent_verification),
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_claims_payload_footer_extra_and_ring_admin),
+        cmocka_unit_test(test_revocation_list),
     };
     return cmocka_run_group_tests_name("token", tests, NULL, NULL);
 }

@@ -310,6 +310,14 @@ PRD_API prd_status prd_token_verifier_set_footer(prd_token_verifier *v, const vo
 /* Clock for exp/nbf checks; NULL for the system clock. */
 PRD_API prd_status prd_token_verifier_set_clock(prd_token_verifier *v, const prd_clock *clock);
 
+/* Refuse tokens whose jti is on this revocation list (below): such a
+ * token fails with PRD_EBADTOKEN ("revoked"), and with a list set a token
+ * without a jti is refused too (nothing to look it up by). The verifier
+ * borrows the list. Errors: PRD_EINVAL. */
+typedef struct prd_token_revocations prd_token_revocations;
+PRD_API prd_status prd_token_verifier_set_revocations(prd_token_verifier *v,
+                                                      prd_token_revocations *list);
+
 /* The outcome of a successful verification. */
 typedef struct prd_token_verified prd_token_verified;
 
@@ -322,8 +330,10 @@ typedef struct prd_token_verified prd_token_verified;
  * leeway: PRD_ENOTYET), iss, aud, required claims.
  * Returns PRD_OK (*out set, free with prd_token_verified_free),
  * PRD_EEXPIRED, PRD_ENOTYET or PRD_EBADTOKEN (everything else the token is
- * to blame for; *why, if not NULL, gets a static phrase for logs).
- * Errors: PRD_EINVAL (NULL arguments), PRD_ENOMEM.
+ * to blame for, a revoked jti included; *why, if not NULL, gets a static
+ * phrase for logs).
+ * Errors: PRD_EINVAL (NULL arguments), PRD_ENOMEM; with a revocation list
+ * on a pool, PRD_EDB when the list is staler than its bound (fail closed).
  */
 PRD_API prd_status prd_token_verify(const prd_token_verifier *v, const char *token,
                                     size_t token_len, const void *implicit, size_t implicit_len,
@@ -562,6 +572,65 @@ PRD_API prd_status prd_token_session_list(prd_token_sessions *s, const char *sub
  * subject cannot end another's). Errors: PRD_EINVAL, PRD_EDB. */
 PRD_API prd_status prd_token_session_revoke_id(prd_token_sessions *s, const char *subject,
                                                const char *id);
+
+/* ------------------------------------------------------------------ */
+/* Revocation list for PASETO tokens                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A PASETO token is valid until it expires; to end one earlier (logout of
+ * a stateless access token, a leaked token, a deleted account) put its
+ * jti on a revocation list until its expiry, and give the list to the
+ * verifiers. Checks are in memory (a hash set of jti digests, no round
+ * trip). pool NULL: this process only. With a pool (the stores' schema,
+ * migration 5), a revocation is written to PostgreSQL before it returns,
+ * and every list on that database merges what others revoked when its
+ * copy is older than refresh_ms (default 1 s), on the first check after
+ * that. The staleness bound: a jti revoked anywhere is refused
+ * everywhere within refresh_ms plus one merge's round trip, while the
+ * database answers. When it does not, checks go on from the copy for up
+ * to max_stale_ms (default 30 s) since the last merge, then fail with
+ * PRD_EDB (fail closed: a list that cannot be known to be current does
+ * not vouch for tokens), counted by prd_token_revocations_stale_refusals.
+ * A list made with a pool must merge once before its first check passes.
+ * Entries are kept until a day after the token's expiry (a verifier's exp
+ * leeway is at most a day). Thread-safe; the pool is borrowed.
+ * Errors: PRD_EINVAL, PRD_ENOMEM.
+ */
+#define PRD_TOKEN_JTI_MAX 128
+struct prd_pg_pool;
+PRD_API prd_status prd_token_revocations_new(struct prd_pg_pool *pool,
+                                             prd_token_revocations **out);
+PRD_API void prd_token_revocations_free(prd_token_revocations *list);
+/* refresh_ms 10 ms .. 1 h; max_stale_ms refresh_ms .. 1 day. Errors: PRD_EINVAL. */
+PRD_API prd_status prd_token_revocations_set_refresh(prd_token_revocations *list,
+                                                     int64_t refresh_ms, int64_t max_stale_ms);
+/* Live revocations held at most (16 .. 2^26; default 10^6): one more is
+ * refused with PRD_EBUSY, never dropped. Errors: PRD_EINVAL. */
+PRD_API prd_status prd_token_revocations_set_max_entries(prd_token_revocations *list,
+                                                         size_t max_entries);
+/* Wall clock for expiries and monotonic clock for staleness (NULL: the
+ * system's); borrowed. */
+PRD_API prd_status prd_token_revocations_set_clock(prd_token_revocations *list,
+                                                   const prd_clock *clock);
+
+/* Revoke a jti (1 .. PRD_TOKEN_JTI_MAX bytes) until expires_ns (Unix ns:
+ * the token's exp). With a pool it is in the database when this returns
+ * PRD_OK. Errors: PRD_EINVAL, PRD_EBUSY (max_entries), PRD_ENOMEM,
+ * PRD_EDB, PRD_ETIMEOUT (not revoked: retry). */
+PRD_API prd_status prd_token_revoke_jti(prd_token_revocations *list, const char *jti,
+                                        int64_t expires_ns);
+/* The same for a verified token, by its jti and exp. PRD_EINVAL when it
+ * has no jti. */
+PRD_API prd_status prd_token_revoke_verified(prd_token_revocations *list,
+                                             const prd_token_verified *token);
+/* PRD_OK (not revoked), PRD_EBADTOKEN (revoked); errors PRD_EINVAL,
+ * PRD_EDB (staler than the bound). */
+PRD_API prd_status prd_token_jti_check(prd_token_revocations *list, const char *jti);
+/* Revocations held now. */
+PRD_API size_t prd_token_revocations_count(prd_token_revocations *list);
+/* Checks refused because the copy was staler than max_stale_ms. */
+PRD_API uint64_t prd_token_revocations_stale_refusals(const prd_token_revocations *list);
 
 #ifdef __cplusplus
 }

@@ -342,7 +342,7 @@ static const char v4_refresh[] =
     "    UPDATE prd_token_records x SET state = 1, rotated_ns = p_now, successor = p_next"
     "      WHERE x.digest = p_digest;\n"
     "  ELSE\n"
-    "    IF r.state = 1 AND p_now - r.rotated_ns < p_grace THEN\n"
+    "    IF r.state = 1 AND p_grace > 0 AND p_now - r.rotated_ns < p_grace THEN\n"
     "      SELECT * INTO nx FROM prd_token_records x WHERE x.digest = r.successor FOR UPDATE;\n"
     "    END IF;\n"
     "    IF nx.digest IS NULL OR nx.state <> 0 THEN\n"
@@ -358,11 +358,24 @@ static const char v4_refresh[] =
     "    least(p_now + p_ttl, f.expires_ns), fam_id, 0);\n"
     "END $fn$;\n";
 
+/* v5: the jti revocation list (prd_token_revocations with a pool).
+ * Logged: a revocation must survive a crash and reach a standby.
+ * revoked_ms is the database's clock at the insert, which instances read
+ * from to merge what is new; the row goes a day after its token expires. */
+static const char v5_revoked[] =
+    "CREATE TABLE prd_token_revoked ("
+    "  jti bytea PRIMARY KEY," /* BLAKE2b-128 of the jti */
+    "  expires_ns bigint NOT NULL,"
+    "  revoked_ms bigint NOT NULL DEFAULT floor(extract(epoch FROM clock_timestamp()) * 1000));\n"
+    "CREATE INDEX prd_token_revoked_at ON prd_token_revoked (revoked_ms);\n"
+    "CREATE INDEX prd_token_revoked_expires ON prd_token_revoked (expires_ns);\n";
+
 static const prd_pg_migration store_migrations[] = {
     {1, "rate-limit state (unlogged) and prd_rl_check", v1_ratelimit},
     {2, "session and single-use token records", v2_tokens},
     {3, "login guard: failure streaks (unlogged), familiar sources", v3_login},
     {4, "refresh-token families", v4_refresh},
+    {5, "jti revocation list", v5_revoked},
 };
 
 prd_status prd_pg_stores_migrate(prd_pg_pool *pool, uint32_t *applied, prd_pg_error *err)

@@ -1,0 +1,86 @@
+/*
+ * The jti revocation list in PostgreSQL (migration 5): one row per
+ * revoked token until a day past its expiry, stamped with the database's
+ * clock so instances merge what is new since their last merge.
+ */
+#include "internal/common.h"
+
+#include <string.h>
+
+#include "internal/pg.h"
+#include "internal/token_revocations.h"
+
+static prd_status run(struct prd_pg_pool *pool, const char *sql, const prd_pg_params *params,
+                      prd_pg_result **out)
+{
+    prd_pg_conn *c = NULL;
+    prd_status st = prd_pg_acquire(pool, &c, NULL);
+    if (st == PRD_OK)
+        st = prd_pg_query(c, sql, params, out);
+    prd_pg_pool_release(c);
+    if (st == PRD_ENOMEM || st == PRD_ETIMEOUT || st == PRD_OK)
+        return st;
+    return PRD_EDB;
+}
+
+prd_status prd__revoked_pg_add(struct prd_pg_pool *pool, const unsigned char *digest,
+                               int64_t expires_ns)
+{
+    prd_pg_params *p = NULL;
+    prd_status st = prd_pg_params_new(&p);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_bytea(p, digest, PRD__JTI_DIGEST);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_int64(p, expires_ns);
+    /* with up to 16 rows a day past their token's expiry deleted on the way */
+    if (st == PRD_OK)
+        st = run(pool,
+                 "WITH gone AS (DELETE FROM prd_token_revoked WHERE ctid = ANY (ARRAY("
+                 "SELECT ctid FROM prd_token_revoked WHERE expires_ns < "
+                 "(extract(epoch FROM clock_timestamp()) * 1e9)::int8 - 86400000000000 "
+                 "LIMIT 16 FOR UPDATE SKIP LOCKED))) "
+                 "INSERT INTO prd_token_revoked (jti, expires_ns) VALUES ($1, $2) "
+                 "ON CONFLICT (jti) DO UPDATE SET expires_ns = greatest("
+                 "prd_token_revoked.expires_ns, EXCLUDED.expires_ns), revoked_ms = "
+                 "EXCLUDED.revoked_ms",
+                 p, NULL);
+    prd_pg_params_free(p);
+    return st;
+}
+
+prd_status prd__revoked_pg_since(struct prd_pg_pool *pool, int64_t since_ms,
+                                 void (*fn)(void *arg, const unsigned char *digest,
+                                            int64_t expires_ns),
+                                 void *arg, int64_t *db_now_ms)
+{
+    prd_pg_params *p = NULL;
+    prd_pg_result *r = NULL;
+    prd_status st = prd_pg_params_new(&p);
+    if (st == PRD_OK)
+        st = prd_pg_params_add_int64(p, since_ms);
+    /* the clock first, then the rows (a row of NULLs when there are none) */
+    if (st == PRD_OK)
+        st = run(pool,
+                 "SELECT floor(extract(epoch FROM statement_timestamp()) * 1000)::int8, r.jti, "
+                 "r.expires_ns FROM (SELECT 1) one LEFT JOIN prd_token_revoked r "
+                 "ON r.revoked_ms >= $1",
+                 p, &r);
+    prd_pg_params_free(p);
+    if (st == PRD_OK && (prd_pg_result_rows(r) < 1 || prd_pg_result_int64(r, 0, 0, db_now_ms) != PRD_OK))
+        st = PRD_EDB;
+    for (size_t i = 0; st == PRD_OK && i < prd_pg_result_rows(r); i++) {
+        if (prd_pg_result_is_null(r, i, 1))
+            continue;
+        unsigned char d[PRD__JTI_DIGEST];
+        size_t len = 0;
+        int64_t exp = 0;
+        if (prd_pg_result_bytea(r, i, 1, d, sizeof d, &len) != PRD_OK || len != sizeof d ||
+            prd_pg_result_int64(r, i, 2, &exp) != PRD_OK) {
+            st = PRD_EDB;
+            break;
+        }
+        fn(arg, d, exp);
+    }
+    prd_pg_result_free(r);
+    return st;
+}

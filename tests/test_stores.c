@@ -458,6 +458,159 @@ static void test_fail_closed_and_open(void **state)
     fproxy_stop(fp);
 }
 
+/* ---- reservations on the store ---- */
+
+static prd_status reserve1(prd_rl_pg *s, const char *key, uint64_t cost, prd_rl_reservation *r)
+{
+    prd_rl_key k = {key, strlen(key)};
+    prd_rl_decision d;
+    return prd_rl_pg_reserve(s, &k, 1, cost, &d, r);
+}
+
+static prd_status refund1(prd_rl_pg *s, const char *key, prd_rl_reservation *r)
+{
+    prd_rl_key k = {key, strlen(key)};
+    return prd_rl_pg_refund(s, &k, 1, r);
+}
+
+/* Reserve, then commit or refund, for each algorithm: a refund gives the
+ * units back, a commit keeps them, a reservation is settled once. */
+static void test_store_reservations(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(2);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    pgt_exec("DELETE FROM prd_rl_state WHERE rule LIKE 'resv_%'");
+    static const prd_rl_algorithm algos[] = {PRD_RL_EXACT, PRD_RL_COUNTER, PRD_RL_GCRA};
+    static const char *const names[] = {"resv_exact", "resv_counter", "resv_gcra"};
+    for (int a = 0; a < 3; a++) {
+        prd_rl_pg *s = store_of(pool, names[a], 3, 60000, algos[a]);
+        prd_rl_reservation r[4];
+        for (int i = 0; i < 3; i++)
+            assert_ok(reserve1(s, "k", 1, &r[i]));
+        assert_status(reserve1(s, "k", 1, &r[3]), PRD_ELIMITED);
+        assert_ok(refund1(s, "k", &r[0]));
+        assert_status(refund1(s, "k", &r[0]), PRD_EINVAL); /* settled once */
+        assert_ok(reserve1(s, "k", 1, &r[3])); /* the unit came back */
+        assert_ok(prd_rl_pg_commit(s, &r[1]));
+        assert_status(prd_rl_pg_commit(s, &r[1]), PRD_EINVAL);
+        assert_status(refund1(s, "other", &r[2]), PRD_EINVAL); /* not its keys */
+        prd_rl_pg *other = store_of(pool, names[a], 3, 60000, algos[a]);
+        assert_status(prd_rl_pg_commit(other, &r[2]), PRD_EINVAL); /* not its store */
+        prd_rl_pg_free(other);
+        assert_ok(refund1(s, "k", &r[2]));
+        assert_ok(refund1(s, "k", &r[3]));
+        prd_rl_decision d;
+        assert_ok(prd_rl_pg_peek(s, &(prd_rl_key){"k", 1}, 1, 1, &d));
+        assert_int_equal(d.remaining, 3 - 1 - 1); /* the committed one counts */
+        prd_rl_pg_free(s);
+    }
+    pgt_exec("DELETE FROM prd_rl_state WHERE rule LIKE 'resv_%'");
+    prd_pg_pool_free(pool);
+}
+
+#define RESV_LIMIT 20
+
+/* Each child: 30 reservations on one key, half committed, half refunded;
+ * reports the committed ones and the most it saw in flight. */
+static void reserve_child(int i, const void *arg, char report[REPORT_MAX])
+{
+    (void)arg;
+    prd_pg_config *cfg = NULL;
+    prd_pg_pool *p = NULL;
+    prd_limiter_config *lc = NULL;
+    prd_rl_pg *s = NULL;
+    int committed = 0, errors = 0;
+    if (prd_pg_config_new(pgt_conninfo(), &cfg) == PRD_OK &&
+        prd_pg_config_set_max_size(cfg, 2) == PRD_OK && prd_pg_pool_new(cfg, &p, NULL) == PRD_OK &&
+        prd_limiter_config_new(&lc) == PRD_OK &&
+        prd_limiter_config_add_rule(lc, "resv_shared", RESV_LIMIT, 60000, PRD_RL_EXACT) == PRD_OK &&
+        prd_rl_pg_new(lc, p, &s) == PRD_OK) {
+        for (int t = 0; t < 30; t++) {
+            prd_rl_reservation r;
+            prd_status st = reserve1(s, "one", 1, &r);
+            if (st == PRD_ELIMITED)
+                continue;
+            if (st != PRD_OK) {
+                errors++;
+                continue;
+            }
+            if ((t + i) % 2 == 0) {
+                errors += prd_rl_pg_commit(s, &r) != PRD_OK;
+                committed++;
+            } else {
+                errors += refund1(s, "one", &r) != PRD_OK;
+            }
+        }
+        snprintf(report, REPORT_MAX, "%d %d", committed, errors);
+    }
+    prd_rl_pg_free(s);
+    prd_limiter_config_free(lc);
+    prd_pg_pool_free(p);
+    prd_pg_config_free(cfg);
+}
+
+/* Four processes reserving and settling on one limit: exactly the limit
+ * is kept in all, and the table holds exactly the committed units. */
+static void test_store_reservations_shared(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(2);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    prd_pg_pool_free(pool);
+    pgt_exec("DELETE FROM prd_rl_state WHERE rule LIKE 'resv_shared:%'");
+    char reports[4][REPORT_MAX];
+    run_children(4, reserve_child, NULL, reports);
+    int total = 0;
+    for (int i = 0; i < 4; i++) {
+        int committed = 0, errors = -1;
+        assert_int_equal(sscanf(reports[i], "%d %d", &committed, &errors), 2);
+        assert_int_equal(errors, 0);
+        total += committed;
+    }
+    assert_int_equal(total, RESV_LIMIT);
+    assert_int_equal(pgt_scalar("SELECT cardinality(stamps) FROM prd_rl_state WHERE rule LIKE "
+                                "'resv_shared:%'"),
+                     RESV_LIMIT);
+}
+
+/* A refund the database does not take leaves the units counted and the
+ * reservation live; tried again once it is back, it gives them back. */
+static void test_store_refund_database_down(void **state)
+{
+    (void)state;
+    struct fproxy *fp = NULL;
+    prd_pg_pool *pool = proxied_stores_pool(&fp);
+    pgt_exec("DELETE FROM prd_rl_state WHERE rule LIKE 'resv_down%'");
+    prd_rl_pg *s = store_of(pool, "resv_down", 2, 60000, PRD_RL_EXACT);
+    prd_rl_reservation r;
+    assert_ok(reserve1(s, "k", 2, &r));
+    fproxy_set_mode(fp, FP_REFUSE);
+    fproxy_cut_all(fp);
+    assert_status(refund1(s, "k", &r), PRD_EDB);
+    fproxy_set_mode(fp, FP_PASS);
+    usleep(200 * 1000);
+    prd_status st = PRD_EDB;
+    for (int i = 0; i < 20 && st != PRD_OK; i++) {
+        st = refund1(s, "k", &r);
+        if (st != PRD_OK)
+            usleep(100 * 1000);
+    }
+    assert_ok(st);
+    prd_rl_decision d;
+    assert_ok(check1(s, "k", 2, &d)); /* both units back */
+    /* failed open: admitted, nothing recorded, nothing to give back */
+    assert_ok(prd_rl_pg_set_fail_open(s, 1));
+    fproxy_set_mode(fp, FP_REFUSE);
+    fproxy_cut_all(fp);
+    assert_ok(reserve1(s, "k", 1, &r));
+    assert_ok(refund1(s, "k", &r));
+    fproxy_set_mode(fp, FP_PASS);
+    prd_rl_pg_free(s);
+    prd_pg_pool_free(pool);
+    fproxy_stop(fp);
+}
+
 /* Rows whose state decayed go, a few at each later check. */
 static void test_decayed_rows_cleaned(void **state)
 {
@@ -1010,6 +1163,9 @@ int main(void)
         cmocka_unit_test(test_processes_share_a_limit),
         cmocka_unit_test(test_fail_closed_and_open),
         cmocka_unit_test(test_decayed_rows_cleaned),
+        cmocka_unit_test(test_store_reservations),
+        cmocka_unit_test(test_store_reservations_shared),
+        cmocka_unit_test(test_store_refund_database_down),
         cmocka_unit_test(test_login_guard_shared),
         cmocka_unit_test(test_login_guard_store_semantics),
         cmocka_unit_test(test_login_guard_database_down),

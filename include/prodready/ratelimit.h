@@ -205,6 +205,15 @@ PRD_API prd_status prd_limiter_new_shm(const prd_limiter_config *cfg, const char
 PRD_API prd_status prd_limiter_shm_unlink(const char *name);
 
 /*
+ * A reservation: caller-owned storage that a successful reserve fills and
+ * a settle (commit or refund) consumes. Opaque; may be copied, but settle
+ * it once: a second settle of the same reservation is PRD_EINVAL. Final.
+ */
+typedef struct prd_rl_reservation {
+    uint64_t opaque_[4 + 3 * PRD_RL_MAX_RULES];
+} prd_rl_reservation;
+
+/*
  * A limiter whose state is in PostgreSQL (the stores' schema:
  * prd_pg_stores_migrate), so every instance of a service behind a load
  * balancer enforces one limit together. The same rules, algorithms and
@@ -237,6 +246,26 @@ PRD_API prd_status prd_rl_pg_check(prd_rl_pg *store, const prd_rl_key *keys, siz
                                    uint64_t cost, prd_rl_decision *out);
 PRD_API prd_status prd_rl_pg_peek(prd_rl_pg *store, const prd_rl_key *keys, size_t n_keys,
                                   uint64_t cost, prd_rl_decision *out);
+/*
+ * Reservations against the shared state, as prd_limiter_reserve: reserve
+ * records the units (one round trip, as a check) and fills *resv; commit
+ * keeps them (no round trip); refund gives back what of them still counts
+ * (one round trip: an exact rule's units still in its window, a counter's
+ * if its window moved on at most once, a GCRA key's share not yet
+ * replenished), so no interleaving of instances exceeds a limit while
+ * work is in flight. refund takes the same keys again (the reservation
+ * holds only a keyed hash of them, to refuse others: PRD_EINVAL). A
+ * reservation admitted by the failure policy (open) recorded nothing and
+ * its refund does nothing. A refund that fails (PRD_EDB, PRD_ETIMEOUT)
+ * leaves the units counted, the safe side, and the reservation live, so
+ * it may be tried again. Settle a reservation once. Thread-safe.
+ */
+PRD_API prd_status prd_rl_pg_reserve(prd_rl_pg *store, const prd_rl_key *keys, size_t n_keys,
+                                     uint64_t cost, prd_rl_decision *out,
+                                     prd_rl_reservation *resv);
+PRD_API prd_status prd_rl_pg_commit(prd_rl_pg *store, prd_rl_reservation *resv);
+PRD_API prd_status prd_rl_pg_refund(prd_rl_pg *store, const prd_rl_key *keys, size_t n_keys,
+                                    prd_rl_reservation *resv);
 /* Checks answered by the failure policy since the store was made. */
 PRD_API uint64_t prd_rl_pg_failures(const prd_rl_pg *store);
 /* NULL is a no-op. */
@@ -272,14 +301,6 @@ PRD_API prd_status prd_limiter_peek(prd_limiter *lim, const prd_rl_key *keys, si
 PRD_API prd_status prd_limiter_peek_at(prd_limiter *lim, const prd_rl_key *keys, size_t n_keys,
                                        uint64_t cost, int64_t now_ms, prd_rl_decision *out);
 
-/*
- * A reservation: caller-owned storage that a successful reserve fills and
- * a settle (commit or refund) consumes. Opaque; may be copied, but settle
- * it once: a second settle of the same reservation is PRD_EINVAL. Final.
- */
-typedef struct prd_rl_reservation {
-    uint64_t opaque_[4 + 3 * PRD_RL_MAX_RULES];
-} prd_rl_reservation;
 
 /*
  * Reserve cost units on every rule atomically, exactly as prd_limiter_check

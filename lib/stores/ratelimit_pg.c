@@ -8,7 +8,9 @@
  */
 #include "internal/common.h"
 
+#include <sodium.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,10 +35,24 @@ struct prd_rl_pg {
     char bursts_lit[PRD_RL_MAX_RULES * 21 + 4];
     _Atomic int fail_open;
     _Atomic uint64_t failures;
+    uint64_t id; /* names its reservations */
+    unsigned char key_check[16]; /* keys the hash a reservation's keys are checked by */
 };
 
+/* What prd_rl_reservation holds for this store. */
+struct pg_resv {
+    uint64_t magic; /* RESV_LIVE until settled */
+    uint64_t store;
+    uint64_t cost;
+    uint64_t keys_hash;     /* the reservation's keys, so a refund names the same */
+    int64_t times[PRD_RL_MAX_RULES]; /* when each rule recorded the units (db clock, ms) */
+    uint64_t recorded;      /* 0: nothing was recorded (failed open) */
+};
+_Static_assert(sizeof(struct pg_resv) <= sizeof(prd_rl_reservation), "prd_rl_reservation too small");
+#define RESV_LIVE UINT64_C(0x7072646c70677276)
+
 static const char *const check_sql =
-    "SELECT allowed, rule, lim, remaining, reset_ms, retry_after_ms FROM prd_rl_check("
+    "SELECT allowed, rule, lim, remaining, reset_ms, retry_after_ms, times FROM prd_rl_check("
     "$1::text[], $2::bytea[], $3::int[], $4::int8[], $5::int8[], $6::int8[], $7::int8, $8::bool)";
 
 /* "{a,b,c}" from n values printed by fmt (the values never need quoting:
@@ -62,6 +78,8 @@ prd_status prd_rl_pg_new(const prd_limiter_config *cfg, struct prd_pg_pool *pool
         return PRD_ENOMEM;
     s->pool = pool;
     s->n = cfg->n_rules;
+    randombytes_buf(&s->id, sizeof s->id);
+    randombytes_buf(s->key_check, sizeof s->key_check);
     uint64_t algos[PRD_RL_MAX_RULES], windows[PRD_RL_MAX_RULES];
     size_t rl = (size_t)snprintf(s->rules_lit, sizeof s->rules_lit, "{");
     for (uint32_t i = 0; i < s->n; i++) {
@@ -152,8 +170,24 @@ static prd_status failed(prd_rl_pg *s, prd_status st, prd_rl_decision *out)
     return st == PRD_ENOMEM || st == PRD_ETIMEOUT ? st : PRD_EDB;
 }
 
+/* "{1,2,3}" into n times; 0 when it is not that. */
+static int parse_times(const char *t, int64_t *v, uint32_t n)
+{
+    if (!t || *t++ != '{')
+        return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        char *end = NULL;
+        long long x = strtoll(t, &end, 10);
+        if (end == t || (*end != ',' && *end != '}'))
+            return 0;
+        v[i] = x;
+        t = end + 1;
+    }
+    return 1;
+}
+
 static prd_status run(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys, uint64_t cost,
-                      int record, prd_rl_decision *out)
+                      int record, prd_rl_decision *out, int64_t *times)
 {
     if (!s || !out || !keys || n_keys != s->n || cost == 0 || cost > ((uint64_t)1 << 48)) {
         if (out)
@@ -185,7 +219,8 @@ static prd_status run(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys, uint6
          prd_pg_result_int64(r, 0, 2, &lim) != PRD_OK ||
          prd_pg_result_int64(r, 0, 3, &rem) != PRD_OK ||
          prd_pg_result_int64(r, 0, 4, &reset) != PRD_OK ||
-         prd_pg_result_int64(r, 0, 5, &ra) != PRD_OK))
+         prd_pg_result_int64(r, 0, 5, &ra) != PRD_OK ||
+         (times && allowed && !parse_times(prd_pg_result_text(r, 0, 6, NULL), times, s->n))))
         st = PRD_EDB; /* not the function this code was built for */
     prd_pg_result_free(r);
     if (st != PRD_OK)
@@ -202,11 +237,112 @@ static prd_status run(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys, uint6
 prd_status prd_rl_pg_check(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys, uint64_t cost,
                            prd_rl_decision *out)
 {
-    return run(s, keys, n_keys, cost, 1, out);
+    return run(s, keys, n_keys, cost, 1, out, NULL);
 }
 
 prd_status prd_rl_pg_peek(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys, uint64_t cost,
                           prd_rl_decision *out)
 {
-    return run(s, keys, n_keys, cost, 0, out);
+    return run(s, keys, n_keys, cost, 0, out, NULL);
+}
+
+static uint64_t keys_hash(const prd_rl_pg *s, const prd_rl_key *keys, size_t n)
+{
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, s->key_check, sizeof s->key_check, sizeof(uint64_t));
+    for (size_t i = 0; i < n; i++) {
+        uint64_t len = keys[i].len;
+        crypto_generichash_update(&h, (const unsigned char *)&len, sizeof len);
+        if (keys[i].len)
+            crypto_generichash_update(&h, keys[i].data, keys[i].len);
+    }
+    uint64_t v = 0;
+    crypto_generichash_final(&h, (unsigned char *)&v, sizeof v);
+    return v;
+}
+
+prd_status prd_rl_pg_reserve(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys, uint64_t cost,
+                             prd_rl_decision *out, prd_rl_reservation *resv)
+{
+    if (resv)
+        memset(resv, 0, sizeof *resv);
+    if (!resv) {
+        if (out)
+            memset(out, 0, sizeof *out);
+        return PRD_EINVAL;
+    }
+    struct pg_resv *r = (struct pg_resv *)(void *)resv;
+    r->times[0] = INT64_MIN; /* stays so when the failure policy answered */
+    prd_status st = run(s, keys, n_keys, cost, 1, out, r->times);
+    if (st != PRD_OK) {
+        memset(resv, 0, sizeof *resv);
+        return st;
+    }
+    /* admitted: recorded, or let through by the failure policy (open) */
+    r->magic = RESV_LIVE;
+    r->store = s->id;
+    r->cost = cost;
+    r->keys_hash = keys_hash(s, keys, n_keys);
+    r->recorded = r->times[0] != INT64_MIN;
+    return PRD_OK;
+}
+
+static struct pg_resv *settle_start(prd_rl_pg *s, prd_rl_reservation *resv)
+{
+    struct pg_resv *r = resv ? (struct pg_resv *)(void *)resv : NULL;
+    if (!s || !r || r->magic != RESV_LIVE || r->store != s->id)
+        return NULL;
+    return r;
+}
+
+prd_status prd_rl_pg_commit(prd_rl_pg *s, prd_rl_reservation *resv)
+{
+    struct pg_resv *r = settle_start(s, resv);
+    if (!r)
+        return PRD_EINVAL;
+    r->magic = 0; /* the units stay counted: nothing to write */
+    return PRD_OK;
+}
+
+prd_status prd_rl_pg_refund(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys,
+                            prd_rl_reservation *resv)
+{
+    struct pg_resv *r = settle_start(s, resv);
+    if (!r || !keys || n_keys != s->n || keys_hash(s, keys, n_keys) != r->keys_hash)
+        return PRD_EINVAL;
+    if (!r->recorded) {
+        r->magic = 0;
+        return PRD_OK; /* let through while the database was away: nothing to give back */
+    }
+    char *klit = NULL;
+    prd_status st = keys_literal(keys, s->n, &klit);
+    if (st != PRD_OK)
+        return st;
+    char costs[24], times_lit[PRD_RL_MAX_RULES * 21 + 4];
+    snprintf(costs, sizeof costs, "%llu", (unsigned long long)r->cost);
+    size_t len = (size_t)snprintf(times_lit, sizeof times_lit, "{");
+    for (uint32_t i = 0; i < s->n; i++)
+        len += (size_t)snprintf(times_lit + len, sizeof times_lit - len, "%s%lld", i ? "," : "",
+                                (long long)r->times[i]);
+    snprintf(times_lit + len, sizeof times_lit - len, "}");
+    const char *v[7] = {s->rules_lit, klit, s->algos_lit, s->limits_lit, s->windows_lit, costs,
+                        times_lit};
+    prd_pg_conn *c = NULL;
+    st = prd_pg_acquire(s->pool, &c, NULL);
+    prd_pg_result *res = NULL;
+    if (st == PRD_OK)
+        st = prd_pg_query_text(c,
+                               "SELECT prd_rl_refund($1::text[], $2::bytea[], $3::int[], "
+                               "$4::int8[], $5::int8[], $6::int8, $7::int8[])",
+                               7, v, &res);
+    prd_pg_pool_release(c);
+    prd_pg_result_free(res);
+    prd__free(klit);
+    if (st == PRD_OK) {
+        r->magic = 0;
+        return PRD_OK;
+    }
+    /* not given back: the units stay counted (the safe side); the
+     * reservation stays live, so the caller may try again */
+    return st == PRD_ENOMEM || st == PRD_ETIMEOUT ? st : PRD_EDB;
 }

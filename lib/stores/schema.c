@@ -38,7 +38,7 @@ static const char v1_ratelimit[] =
     "CREATE FUNCTION prd_rl_check(p_rules text[], p_keys bytea[], p_algos int[],"
     "    p_limits bigint[], p_windows bigint[], p_bursts bigint[], p_cost bigint, p_record bool,"
     "    OUT allowed bool, OUT rule int, OUT lim bigint, OUT remaining bigint,"
-    "    OUT reset_ms bigint, OUT retry_after_ms bigint)"
+    "    OUT reset_ms bigint, OUT retry_after_ms bigint, OUT times bigint[])"
     " LANGUAGE plpgsql AS $fn$\n"
     "DECLARE\n"
     "  now_ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;\n"
@@ -120,7 +120,7 @@ static const char v1_ratelimit[] =
     "        rst := ceil(greatest(s.a - t * 1000, 0) / 1000.0);\n"
     "      END IF;\n"
     "    END IF;\n"
-    "    new_states := new_states || s;\n"
+    "    new_states := new_states || s; times := times || t;\n"
     /* the deciding rule: the longest wait among denials, else the fewest left */
     "    IF i = 1 OR (NOT ok AND best_ok) OR (ok = best_ok AND ((NOT ok AND (ra < 0 OR"
     "        (best_ra >= 0 AND ra > best_ra))) OR (ok AND rem < best_rem))) THEN\n"
@@ -150,6 +150,43 @@ static const char v1_ratelimit[] =
     "  allowed := all_ok; rule := best - 1; lim := p_limits[best];\n"
     "  remaining := best_rem;\n"
     "  reset_ms := greatest(best_rst, 0); retry_after_ms := CASE WHEN all_ok THEN 0 ELSE best_ra END;\n"
+    "END $fn$;\n"
+    /* Give back a reservation's units: p_times[i] is the time rule i
+     * recorded them at (prd_rl_check's times), so only what still counts
+     * is returned: an exact rule's stamps of that time still in its log,
+     * a counter's units if its window has moved on at most once, a GCRA
+     * key's share not yet replenished. Rows locked in prd_rl_check's order. */
+    "CREATE FUNCTION prd_rl_refund(p_rules text[], p_keys bytea[], p_algos int[],"
+    "    p_limits bigint[], p_windows bigint[], p_cost bigint, p_times bigint[]) RETURNS void"
+    " LANGUAGE plpgsql AS $fn$\n"
+    "DECLARE\n"
+    "  now_ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;\n"
+    "  s prd_rl_state; i int; ord int[]; pos int; m int; w bigint; back bigint;\n"
+    "BEGIN\n"
+    "  SELECT array_agg(o ORDER BY r, k) INTO ord FROM unnest(p_rules, p_keys)"
+    "    WITH ORDINALITY AS u(r, k, o);\n"
+    "  FOREACH i IN ARRAY ord LOOP\n"
+    "    SELECT * INTO s FROM prd_rl_state x WHERE x.rule = p_rules[i] AND x.key = p_keys[i]"
+    "      FOR UPDATE;\n"
+    "    CONTINUE WHEN NOT FOUND;\n"
+    "    w := p_windows[i];\n"
+    "    IF p_algos[i] = 0 THEN\n"
+    "      pos := array_position(s.stamps, p_times[i]); m := 0;\n"
+    "      IF pos IS NOT NULL THEN\n"
+    "        WHILE m < p_cost AND pos + m <= cardinality(s.stamps)"
+    "          AND s.stamps[pos + m] = p_times[i] LOOP m := m + 1; END LOOP;\n"
+    "        s.stamps := s.stamps[1:pos - 1] || s.stamps[pos + m:];\n"
+    "      END IF;\n"
+    "    ELSIF p_algos[i] = 1 THEN\n"
+    "      IF p_times[i] / w = s.a THEN s.b := greatest(s.b - p_cost, 0);\n"
+    "      ELSIF p_times[i] / w = s.a - 1 THEN s.c := greatest(s.c - p_cost, 0); END IF;\n"
+    "    ELSIF s.a > now_ms * 1000 THEN\n"
+    "      back := ceil(p_cost * (w * 1000.0 / p_limits[i]))::bigint;\n"
+    "      s.a := greatest(s.a - back, now_ms * 1000);\n"
+    "    END IF;\n"
+    "    UPDATE prd_rl_state x SET a = s.a, b = s.b, c = s.c, stamps = s.stamps"
+    "      WHERE x.rule = s.rule AND x.key = s.key;\n"
+    "  END LOOP;\n"
     "END $fn$;\n";
 
 /* v2: session and single-use token records. Logged: losing them in a
@@ -371,7 +408,7 @@ static const char v5_revoked[] =
     "CREATE INDEX prd_token_revoked_expires ON prd_token_revoked (expires_ns);\n";
 
 static const prd_pg_migration store_migrations[] = {
-    {1, "rate-limit state (unlogged) and prd_rl_check", v1_ratelimit},
+    {1, "rate-limit state (unlogged), prd_rl_check and prd_rl_refund", v1_ratelimit},
     {2, "session and single-use token records", v2_tokens},
     {3, "login guard: failure streaks (unlogged), familiar sources", v3_login},
     {4, "refresh-token families", v4_refresh},

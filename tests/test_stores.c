@@ -611,6 +611,90 @@ static void test_store_refund_database_down(void **state)
     fproxy_stop(fp);
 }
 
+/* ---- the local pre-check ---- */
+
+#define LEASE_LIMIT 60
+
+/* 40 checks on one key with leases of 5; reports "allowed local errors". */
+static void lease_child(int i, const void *arg, char report[REPORT_MAX])
+{
+    (void)i;
+    (void)arg;
+    prd_pg_config *cfg = NULL;
+    prd_pg_pool *p = NULL;
+    prd_limiter_config *lc = NULL;
+    prd_rl_pg *s = NULL;
+    int allowed = 0, errors = 0;
+    if (prd_pg_config_new(pgt_conninfo(), &cfg) == PRD_OK &&
+        prd_pg_config_set_max_size(cfg, 2) == PRD_OK && prd_pg_pool_new(cfg, &p, NULL) == PRD_OK &&
+        prd_limiter_config_new(&lc) == PRD_OK &&
+        prd_limiter_config_add_rule(lc, "lease_shared", LEASE_LIMIT, 60000, PRD_RL_EXACT) == PRD_OK &&
+        prd_rl_pg_new(lc, p, &s) == PRD_OK && prd_rl_pg_set_local_lease(s, 5000, 5) == PRD_OK) {
+        for (int t = 0; t < 40; t++) {
+            prd_rl_decision d;
+            prd_status st = check1(s, "hot", 1, &d);
+            if (st == PRD_OK)
+                allowed++;
+            else if (st != PRD_ELIMITED)
+                errors++;
+        }
+        snprintf(report, REPORT_MAX, "%d %llu %d", allowed,
+                 (unsigned long long)prd_rl_pg_local(s), errors);
+    }
+    prd_rl_pg_free(s); /* gives back what is left of its lease */
+    prd_limiter_config_free(lc);
+    prd_pg_pool_free(p);
+    prd_pg_config_free(cfg);
+}
+
+/* One process: most checks of a hot key are answered locally, and at
+ * free the database holds exactly what was admitted. Four processes: the
+ * limit is never exceeded in all, at most a lease each is held back, and
+ * the database again holds exactly what was admitted. */
+static void test_store_local_lease(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(2);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    pgt_exec("DELETE FROM prd_rl_state WHERE rule LIKE 'lease_%'");
+    prd_rl_pg *s = store_of(pool, "lease_one", 100, 60000, PRD_RL_EXACT);
+    assert_ok(prd_rl_pg_set_local_lease(s, 5000, 10));
+    prd_rl_decision d;
+    int allowed = 0;
+    for (int i = 0; i < 60; i++)
+        allowed += check1(s, "hot", 1, &d) == PRD_OK;
+    assert_int_equal(allowed, 60);
+    assert_true(prd_rl_pg_local(s) >= 40);
+    assert_int_equal(d.remaining, 40); /* what is left for everyone, this lease included */
+    assert_true(pgt_scalar("SELECT cardinality(stamps) FROM prd_rl_state WHERE rule LIKE "
+                           "'lease_one:%'") > 60); /* the lease is counted while held */
+    prd_rl_pg_free(s);
+    assert_int_equal(pgt_scalar("SELECT cardinality(stamps) FROM prd_rl_state WHERE rule LIKE "
+                                "'lease_one:%'"),
+                     60);
+    assert_status(prd_rl_pg_set_local_lease(NULL, 10, 1), PRD_EINVAL);
+    prd_pg_pool_free(pool);
+
+    char reports[4][REPORT_MAX];
+    run_children(4, lease_child, NULL, reports);
+    int total = 0;
+    unsigned long long local = 0;
+    for (int i = 0; i < 4; i++) {
+        int a = 0, errors = -1;
+        unsigned long long l = 0;
+        assert_int_equal(sscanf(reports[i], "%d %llu %d", &a, &l, &errors), 3);
+        assert_int_equal(errors, 0);
+        total += a;
+        local += l;
+    }
+    assert_true(total <= LEASE_LIMIT);
+    assert_true(total >= LEASE_LIMIT - 4 * 5);
+    assert_true(local > 0);
+    assert_int_equal(pgt_scalar("SELECT cardinality(stamps) FROM prd_rl_state WHERE rule LIKE "
+                                "'lease_shared:%'"),
+                     total);
+}
+
 /* Rows whose state decayed go, a few at each later check. */
 static void test_decayed_rows_cleaned(void **state)
 {
@@ -1166,6 +1250,7 @@ int main(void)
         cmocka_unit_test(test_store_reservations),
         cmocka_unit_test(test_store_reservations_shared),
         cmocka_unit_test(test_store_refund_database_down),
+        cmocka_unit_test(test_store_local_lease),
         cmocka_unit_test(test_login_guard_shared),
         cmocka_unit_test(test_login_guard_store_semantics),
         cmocka_unit_test(test_login_guard_database_down),

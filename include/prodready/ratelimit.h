@@ -266,9 +266,32 @@ PRD_API prd_status prd_rl_pg_reserve(prd_rl_pg *store, const prd_rl_key *keys, s
 PRD_API prd_status prd_rl_pg_commit(prd_rl_pg *store, prd_rl_reservation *resv);
 PRD_API prd_status prd_rl_pg_refund(prd_rl_pg *store, const prd_rl_key *keys, size_t n_keys,
                                     prd_rl_reservation *resv);
+/*
+ * The local pre-check (off by default): a key that this process checks
+ * and that has plenty of room (after a check, at least 3 x units left on
+ * its deciding rule) gets a lease on its next check: that check reserves
+ * its own cost plus `units` more in one round trip, and the next checks
+ * of the key in this process spend the lease with no round trip until it
+ * runs out or lease_ms (1 .. 10,000; 0 turns it off) passes; then what is
+ * left goes back (prd_rl_refund). Keys of more than 256 bytes in all, and
+ * costs over `units`, always go to the database.
+ * Error bounds, stated: the count is never exceeded (leased units are
+ * counted in the database before any is spent), but a leased unit counts
+ * from when the lease was taken, up to lease_ms before it was spent, so
+ * each rule's bound holds over its window shortened by lease_ms (an exact
+ * rule of N per W admits at most N in any W - lease_ms). The other way, a
+ * lease not yet spent holds up to `units` per key per process from other
+ * processes until it goes back (at expiry when the key is checked again,
+ * when another key takes its slot of 1,024, or at prd_rl_pg_free).
+ * Set it before checks start. Errors: PRD_EINVAL, PRD_ENOMEM.
+ */
+PRD_API prd_status prd_rl_pg_set_local_lease(prd_rl_pg *store, int64_t lease_ms, uint64_t units);
+/* Checks answered from a lease, without a round trip. */
+PRD_API uint64_t prd_rl_pg_local(const prd_rl_pg *store);
 /* Checks answered by the failure policy since the store was made. */
 PRD_API uint64_t prd_rl_pg_failures(const prd_rl_pg *store);
-/* NULL is a no-op. */
+/* Gives back what is left of its leases first (a round trip each). NULL
+ * is a no-op. */
 PRD_API void prd_rl_pg_free(prd_rl_pg *store);
 
 /* Release (or detach from) a limiter. NULL is a no-op. */

@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 #include <stdatomic.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,7 +37,38 @@ struct prd_rl_pg {
     _Atomic int fail_open;
     _Atomic uint64_t failures;
     uint64_t id; /* names its reservations */
+    struct lease_table *leases; /* the local pre-check, when on */
     unsigned char key_check[16]; /* keys the hash a reservation's keys are checked by */
+};
+
+/*
+ * The local pre-check: a lease of units reserved in the database at once
+ * for a key this process checks often and that has plenty left, spent
+ * here without a round trip until it runs out or lease_ms passes; what
+ * is left of it is given back when it is next met expired, evicted (not
+ * then: it stays counted, the safe side) or at free. Only keys of up to
+ * LEASE_KEYS_MAX bytes in all are leased.
+ */
+#define LEASE_SLOTS 1024
+#define LEASE_KEYS_MAX 256
+
+struct lease {
+    pthread_mutex_t mu;  /* one key's checks queue here, others' do not */
+    uint64_t hash;       /* 0: empty */
+    unsigned char keys[LEASE_KEYS_MAX];
+    uint16_t key_len[PRD_RL_MAX_RULES];
+    uint64_t left;       /* units of the lease not yet spent */
+    int64_t until_ns;    /* monotonic: 0 when no lease is held */
+    int64_t times[PRD_RL_MAX_RULES];
+    prd_rl_decision d;   /* the database's answer when the lease was taken */
+    int plenty;          /* the last answer left room for a lease */
+};
+
+struct lease_table {
+    int64_t lease_ns;
+    uint64_t units;
+    _Atomic uint64_t local; /* checks answered here */
+    struct lease slot[LEASE_SLOTS];
 };
 
 /* What prd_rl_reservation holds for this store. */
@@ -118,9 +150,77 @@ uint64_t prd_rl_pg_failures(const prd_rl_pg *s)
     return s ? atomic_load(&s->failures) : 0;
 }
 
+static prd_status refund_units(prd_rl_pg *s, const prd_rl_key *keys, uint64_t cost,
+                               const int64_t *times);
+
+/* The keys a lease was taken for, as prd_rl_key again. */
+static void lease_keys(const prd_rl_pg *s, const struct lease *l, prd_rl_key *keys)
+{
+    size_t off = 0;
+    for (uint32_t i = 0; i < s->n; i++) {
+        keys[i].data = l->keys + off;
+        keys[i].len = l->key_len[i];
+        off += l->key_len[i];
+    }
+}
+
+/* Give back what is left of a lease (its lock held). */
+static void lease_return(prd_rl_pg *s, struct lease *l)
+{
+    if (l->until_ns && l->left) {
+        prd_rl_key keys[PRD_RL_MAX_RULES];
+        lease_keys(s, l, keys);
+        refund_units(s, keys, l->left, l->times); /* failing: the units stay counted */
+    }
+    l->left = 0;
+    l->until_ns = 0;
+}
+
 void prd_rl_pg_free(prd_rl_pg *s)
 {
+    if (!s)
+        return;
+    if (s->leases) {
+        for (size_t i = 0; i < LEASE_SLOTS; i++) {
+            lease_return(s, &s->leases->slot[i]);
+            pthread_mutex_destroy(&s->leases->slot[i].mu);
+        }
+        prd__free(s->leases);
+    }
     prd__free(s);
+}
+
+prd_status prd_rl_pg_set_local_lease(prd_rl_pg *s, int64_t lease_ms, uint64_t units)
+{
+    if (!s || lease_ms < 0 || lease_ms > 10000 || (lease_ms && (units < 1 || units > 1000000)))
+        return PRD_EINVAL;
+    if (s->leases) { /* off, or changed: the units held go back first */
+        for (size_t i = 0; i < LEASE_SLOTS; i++)
+            lease_return(s, &s->leases->slot[i]);
+        if (!lease_ms) {
+            for (size_t i = 0; i < LEASE_SLOTS; i++)
+                pthread_mutex_destroy(&s->leases->slot[i].mu);
+            prd__free(s->leases);
+            s->leases = NULL;
+            return PRD_OK;
+        }
+    } else if (lease_ms) {
+        s->leases = prd__calloc(1, sizeof *s->leases);
+        if (!s->leases)
+            return PRD_ENOMEM;
+        for (size_t i = 0; i < LEASE_SLOTS; i++)
+            pthread_mutex_init(&s->leases->slot[i].mu, NULL);
+    }
+    if (s->leases) {
+        s->leases->lease_ns = lease_ms * 1000000;
+        s->leases->units = units;
+    }
+    return PRD_OK;
+}
+
+uint64_t prd_rl_pg_local(const prd_rl_pg *s)
+{
+    return s && s->leases ? atomic_load(&s->leases->local) : 0;
 }
 
 /* The keys as a bytea[] literal: {"\\x6869",...}. */
@@ -234,9 +334,80 @@ static prd_status run(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys, uint6
     return allowed ? PRD_OK : PRD_ELIMITED;
 }
 
+static uint64_t keys_hash(const prd_rl_pg *s, const prd_rl_key *keys, size_t n);
+
+/* The check with leases on (the slot's lock held throughout, so a
+ * lease's units are spent once; a round trip under it only when the
+ * key has no live lease; keys of other slots go on meanwhile). Not to
+ * be changed (set_local_lease) while checks run. */
+static prd_status check_leased(prd_rl_pg *s, const prd_rl_key *keys, uint64_t cost,
+                               prd_rl_decision *out)
+{
+    struct lease_table *t = s->leases;
+    size_t total = 0;
+    for (uint32_t i = 0; i < s->n; i++)
+        total += keys[i].len;
+    if (total > LEASE_KEYS_MAX || cost > t->units)
+        return run(s, keys, s->n, cost, 1, out, NULL);
+    uint64_t h = keys_hash(s, keys, s->n) | 1;
+    int64_t now = prd_clock_mono_ns(NULL);
+    struct lease *l = &t->slot[h % LEASE_SLOTS];
+    pthread_mutex_lock(&l->mu);
+    if (l->hash != h) { /* another key's slot: its lease stays counted */
+        l->hash = h;
+        l->left = 0;
+        l->until_ns = 0;
+        l->plenty = 0;
+        size_t off = 0;
+        for (uint32_t i = 0; i < s->n; i++) {
+            if (keys[i].len)
+                memcpy(l->keys + off, keys[i].data, keys[i].len);
+            l->key_len[i] = (uint16_t)keys[i].len;
+            off += keys[i].len;
+        }
+    }
+    if (l->until_ns && now < l->until_ns && l->left >= cost) {
+        l->left -= cost;
+        *out = l->d;
+        out->remaining = l->d.remaining + l->left;
+        atomic_fetch_add(&t->local, 1);
+        pthread_mutex_unlock(&l->mu);
+        return PRD_OK;
+    }
+    lease_return(s, l); /* spent or expired: what is left goes back */
+    prd_status st;
+    if (l->plenty) {
+        /* take this check's units and a lease at once */
+        int64_t times[PRD_RL_MAX_RULES];
+        times[0] = INT64_MIN;
+        st = run(s, keys, s->n, cost + t->units, 1, out, times);
+        if (st == PRD_OK && times[0] != INT64_MIN) {
+            l->left = t->units;
+            l->until_ns = now + t->lease_ns;
+            memcpy(l->times, times, sizeof times);
+            l->d = *out;
+            l->plenty = out->remaining >= 2 * t->units;
+            out->remaining += l->left;
+            pthread_mutex_unlock(&l->mu);
+            return PRD_OK;
+        }
+        if (st != PRD_ELIMITED) {
+            pthread_mutex_unlock(&l->mu);
+            return st; /* the failure policy answered */
+        }
+    }
+    st = run(s, keys, s->n, cost, 1, out, NULL);
+    /* a lease next time only when it leaves room for two more */
+    l->plenty = st == PRD_OK && out->remaining >= 3 * t->units;
+    pthread_mutex_unlock(&l->mu);
+    return st;
+}
+
 prd_status prd_rl_pg_check(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys, uint64_t cost,
                            prd_rl_decision *out)
 {
+    if (s && s->leases && keys && n_keys == s->n && out && cost > 0 && cost <= ((uint64_t)1 << 48))
+        return check_leased(s, keys, cost, out);
     return run(s, keys, n_keys, cost, 1, out, NULL);
 }
 
@@ -304,26 +475,20 @@ prd_status prd_rl_pg_commit(prd_rl_pg *s, prd_rl_reservation *resv)
     return PRD_OK;
 }
 
-prd_status prd_rl_pg_refund(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys,
-                            prd_rl_reservation *resv)
+/* Give back cost units recorded at times (one call of prd_rl_refund). */
+static prd_status refund_units(prd_rl_pg *s, const prd_rl_key *keys, uint64_t cost,
+                               const int64_t *times)
 {
-    struct pg_resv *r = settle_start(s, resv);
-    if (!r || !keys || n_keys != s->n || keys_hash(s, keys, n_keys) != r->keys_hash)
-        return PRD_EINVAL;
-    if (!r->recorded) {
-        r->magic = 0;
-        return PRD_OK; /* let through while the database was away: nothing to give back */
-    }
     char *klit = NULL;
     prd_status st = keys_literal(keys, s->n, &klit);
     if (st != PRD_OK)
         return st;
     char costs[24], times_lit[PRD_RL_MAX_RULES * 21 + 4];
-    snprintf(costs, sizeof costs, "%llu", (unsigned long long)r->cost);
+    snprintf(costs, sizeof costs, "%llu", (unsigned long long)cost);
     size_t len = (size_t)snprintf(times_lit, sizeof times_lit, "{");
     for (uint32_t i = 0; i < s->n; i++)
         len += (size_t)snprintf(times_lit + len, sizeof times_lit - len, "%s%lld", i ? "," : "",
-                                (long long)r->times[i]);
+                                (long long)times[i]);
     snprintf(times_lit + len, sizeof times_lit - len, "}");
     const char *v[7] = {s->rules_lit, klit, s->algos_lit, s->limits_lit, s->windows_lit, costs,
                         times_lit};
@@ -338,6 +503,20 @@ prd_status prd_rl_pg_refund(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys,
     prd_pg_pool_release(c);
     prd_pg_result_free(res);
     prd__free(klit);
+    return st;
+}
+
+prd_status prd_rl_pg_refund(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys,
+                            prd_rl_reservation *resv)
+{
+    struct pg_resv *r = settle_start(s, resv);
+    if (!r || !keys || n_keys != s->n || keys_hash(s, keys, n_keys) != r->keys_hash)
+        return PRD_EINVAL;
+    if (!r->recorded) {
+        r->magic = 0;
+        return PRD_OK; /* let through while the database was away: nothing to give back */
+    }
+    prd_status st = refund_units(s, keys, r->cost, r->times);
     if (st == PRD_OK) {
         r->magic = 0;
         return PRD_OK;

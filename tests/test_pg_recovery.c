@@ -209,7 +209,7 @@ static void test_money_transfer_serializable(void **state)
 
 /* pg_ctl ACTION on the pg-temp server, as its owner; 0 on success. Safe
  * to call from a worker thread (reports instead of failing the test). */
-static int pg_ctl(const char *action)
+static int pg_ctl_mode(const char *action, const char *mode)
 {
     const char *bindir = getenv("PRD_PG_BINDIR"), *data = getenv("PRD_PG_DATADIR");
     const char *runas = getenv("PRD_PG_RUNAS"), *log = getenv("PRD_PG_LOG");
@@ -217,10 +217,15 @@ static int pg_ctl(const char *action)
         return -1;
     int as_owner = runas && *runas;
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s%s%s '%s/pg_ctl' -D '%s' -l '%s' -m fast -w -t 60 %s >/dev/null",
+    snprintf(cmd, sizeof cmd, "%s%s%s '%s/pg_ctl' -D '%s' -l '%s' -m %s -w -t 60 %s >/dev/null",
              as_owner ? "runuser -u " : "", as_owner ? runas : "", as_owner ? " --" : "", bindir,
-             data, log ? log : "/dev/null", action);
+             data, log ? log : "/dev/null", mode, action);
     return system(cmd);
+}
+
+static int pg_ctl(const char *action)
+{
+    return pg_ctl_mode(action, "fast");
 }
 
 /* Kill the pool's backends at 1/12, 2/12 and 3/12 of the transfers and
@@ -529,6 +534,115 @@ static void test_acquire_while_server_down_is_bounded(void **state)
     prd_pg_config_free(cfg);
 }
 
+/* ---- the stores across a restart and a crash ---- */
+
+struct store_run {
+    prd_rl_pg *closed, *open;
+    prd_token_sessions *sessions;
+    int allowed, denied, db_errors, open_passed, other;
+};
+
+static void store_round(struct store_run *r, int n)
+{
+    prd_rl_key k = {"restart-key", 11};
+    for (int i = 0; i < n; i++) {
+        prd_rl_decision d;
+        prd_status st = prd_rl_pg_check(r->closed, &k, 1, 1, &d);
+        if (st == PRD_OK)
+            r->allowed++;
+        else if (st == PRD_ELIMITED)
+            r->denied++;
+        else if ((st == PRD_EDB || st == PRD_ETIMEOUT) && !d.allowed)
+            r->db_errors++; /* a system error, and a denial: never a pass */
+        else
+            r->other++;
+        st = prd_rl_pg_check(r->open, &k, 1, 1, &d);
+        if (st == PRD_OK && prd_rl_pg_failures(r->open) > 0 && d.allowed)
+            r->open_passed++;
+    }
+}
+
+static prd_rl_pg *restart_store(prd_pg_pool *pool, const char *name, int open)
+{
+    prd_limiter_config *cfg = NULL;
+    assert_ok(prd_limiter_config_new(&cfg));
+    assert_ok(prd_limiter_config_add_rule(cfg, name, 50, 3600 * 1000, PRD_RL_EXACT));
+    prd_rl_pg *s = NULL;
+    assert_ok(prd_rl_pg_new(cfg, pool, &s));
+    assert_ok(prd_rl_pg_set_fail_open(s, open));
+    prd_limiter_config_free(cfg);
+    return s;
+}
+
+/* Checks and sessions while the server stops and starts (a clean
+ * restart: state kept) and crashes (immediate stop: the unlogged limit
+ * state is forgiven, as docs/scaling.md says, sessions are not): errors
+ * are system errors and denials while it is away, fail open passes and
+ * counts, and everything works again afterwards. */
+static void test_stores_across_restart_and_crash(void **state)
+{
+    (void)state;
+    pgt_conninfo();
+    prd_pg_config *cfg = pgt_config();
+    assert_ok(prd_pg_config_set_acquire_timeout_ms(cfg, 300));
+    prd_pg_pool *pool = pgt_pool(cfg);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    pgt_exec("DELETE FROM prd_rl_state WHERE rule LIKE 'restart_%'");
+    struct store_run r = {0};
+    r.closed = restart_store(pool, "restart_closed", 0);
+    r.open = restart_store(pool, "restart_open", 1);
+    prd_token_store *ts = NULL;
+    assert_ok(prd_token_store_new_pg(pool, &ts));
+    assert_ok(prd_token_sessions_new(ts, "sess", &r.sessions));
+    char tok[80];
+    assert_ok(prd_token_session_create(r.sessions, "restart-user", tok, sizeof tok));
+
+    store_round(&r, 20);
+    assert_int_equal(r.allowed, 20);
+    assert_int_equal(pg_ctl("stop"), 0);
+    store_round(&r, 10);
+    assert_int_equal(r.allowed, 20); /* nothing passed a closed store */
+    assert_int_equal(r.db_errors, 10);
+    assert_int_equal(r.open_passed, 10);
+    assert_int_equal(prd_rl_pg_failures(r.open), 10);
+    assert_status(prd_token_session_validate(r.sessions, tok, strlen(tok), NULL, 0), PRD_EDB);
+    assert_int_equal(pg_ctl("start"), 0);
+    /* back: the limit goes on from what it had (a clean stop keeps even
+     * unlogged tables), 50 in all */
+    r.db_errors = 0;
+    for (int i = 0; i < 100 && r.allowed + r.denied < 60; i++)
+        store_round(&r, 1);
+    assert_int_equal(r.allowed, 50);
+    assert_true(r.denied >= 1);
+    assert_int_equal(r.other, 0);
+    prd_status st = PRD_EDB;
+    for (int i = 0; i < 20 && st == PRD_EDB; i++)
+        st = prd_token_session_validate(r.sessions, tok, strlen(tok), NULL, 0);
+    assert_ok(st);
+
+    /* a crash: unlogged state is gone (forgiven), sessions are not */
+    assert_int_equal(pg_ctl_mode("stop", "immediate"), 0);
+    assert_int_equal(pg_ctl("start"), 0);
+    prd_rl_decision d;
+    prd_rl_key k = {"restart-key", 11};
+    st = PRD_EDB;
+    for (int i = 0; i < 30 && st == PRD_EDB; i++) {
+        st = prd_rl_pg_check(r.closed, &k, 1, 1, &d);
+        if (st == PRD_EDB)
+            usleep(100 * 1000);
+    }
+    assert_ok(st);
+    assert_int_equal(d.remaining, 49);
+    assert_ok(prd_token_session_validate(r.sessions, tok, strlen(tok), NULL, 0));
+
+    prd_token_sessions_free(r.sessions);
+    prd_token_store_free(ts);
+    prd_rl_pg_free(r.closed);
+    prd_rl_pg_free(r.open);
+    prd_pg_pool_free(pool);
+    prd_pg_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_read_only_server_drops_generation),
         cmocka_unit_test(test_fork_child_uses_own_connections),
         cmocka_unit_test(test_acquire_while_server_down_is_bounded),
+        cmocka_unit_test(test_stores_across_restart_and_crash),
         cmocka_unit_test(test_failover_to_promoted_standby),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -52,8 +52,9 @@ static const char v1_ratelimit[] =
     /* Each rule's row locked in (rule, key) order, so concurrent checks of
      * overlapping keys never deadlock; a new key's row inserted first. A
      * peek locks and inserts nothing. */
-    "  SELECT array_agg(o ORDER BY r, k) INTO ord FROM unnest(p_rules, p_keys)"
-    "    WITH ORDINALITY AS u(r, k, o);\n"
+    "  IF n = 1 THEN ord := ARRAY[1];\n" /* the common case, without the sort */
+    "  ELSE SELECT array_agg(o ORDER BY r, k) INTO ord FROM unnest(p_rules, p_keys)"
+    "    WITH ORDINALITY AS u(r, k, o); END IF;\n"
     "  FOREACH i IN ARRAY ord LOOP\n"
     "    IF p_record THEN\n"
     "      SELECT * INTO s FROM prd_rl_state x WHERE x.rule = p_rules[i] AND x.key = p_keys[i]"

@@ -313,6 +313,48 @@ static void test_window_slides(void **state)
     prd_pg_pool_free(pool);
 }
 
+/* A single exact or counter rule is checked by one statement, not the
+ * function: its decisions must be the function's. Each check is compared
+ * with a look (the function, recording nothing) taken just before it,
+ * across window turns; the two are a fraction of a millisecond apart, so
+ * a remaining count may differ by the one unit that moment can free. (A
+ * look at a counter reports the reset of the state it did not record,
+ * so a counter's reset is checked against its bounds instead.) */
+static void test_fast_path_matches_function(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(2);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    pgt_exec("DELETE FROM prd_rl_state WHERE rule LIKE 'fast_%'");
+    static const prd_rl_algorithm algos[] = {PRD_RL_EXACT, PRD_RL_COUNTER};
+    static const char *const names[] = {"fast_exact", "fast_counter"};
+    for (int a = 0; a < 2; a++) {
+        prd_rl_pg *s = store_of(pool, names[a], 6, 600, algos[a]);
+        prd_rl_key k = {"k", 1};
+        int allowed = 0, denied = 0;
+        for (int i = 0; i < 24; i++) {
+            prd_rl_decision look, d;
+            prd_status sl = prd_rl_pg_peek(s, &k, 1, 1 + (i % 3 == 2), &look);
+            prd_status sc = prd_rl_pg_check(s, &k, 1, 1 + (i % 3 == 2), &d);
+            if (sl != sc || look.allowed != d.allowed || look.limit != d.limit ||
+                (d.remaining > look.remaining ? d.remaining - look.remaining
+                                              : look.remaining - d.remaining) > 1 ||
+                (d.allowed && a == 0 && d.reset_ms != look.reset_ms) ||
+                (d.allowed && a == 1 && (d.reset_ms <= 0 || d.reset_ms > 2 * 600)))
+                fail_msg("%s check %d: look %d/%d rem %llu reset %lld, check %d/%d rem %llu "
+                         "reset %lld", names[a], i, (int)sl, look.allowed,
+                         (unsigned long long)look.remaining, (long long)look.reset_ms, (int)sc,
+                         d.allowed, (unsigned long long)d.remaining, (long long)d.reset_ms);
+            allowed += d.allowed;
+            denied += !d.allowed;
+            usleep(60 * 1000);
+        }
+        assert_true(allowed > 0 && denied > 0); /* both paths were taken */
+        prd_rl_pg_free(s);
+    }
+    prd_pg_pool_free(pool);
+}
+
 /* Two rules at once: a denial by one records nothing in the other. */
 static void test_rules_atomic(void **state)
 {
@@ -1243,6 +1285,7 @@ int main(void)
         cmocka_unit_test(test_stores_migrate_idempotent),
         cmocka_unit_test(test_exact_store),
         cmocka_unit_test(test_window_slides),
+        cmocka_unit_test(test_fast_path_matches_function),
         cmocka_unit_test(test_rules_atomic),
         cmocka_unit_test(test_processes_share_a_limit),
         cmocka_unit_test(test_fail_closed_and_open),

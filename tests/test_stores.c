@@ -78,6 +78,19 @@ static void run_children(int n, child_fn child, const void *arg, char (*reports)
     }
 }
 
+/* A child's own pool (max_size connections, 0: the default), or NULL. */
+static prd_pg_pool *child_pool(uint32_t max_size)
+{
+    prd_pg_config *cfg = NULL;
+    prd_pg_pool *p = NULL;
+    if (prd_pg_config_new(pgt_conninfo(), &cfg) != PRD_OK ||
+        (max_size && prd_pg_config_set_max_size(cfg, max_size) != PRD_OK) ||
+        prd_pg_pool_new(cfg, &p, NULL) != PRD_OK)
+        p = NULL;
+    prd_pg_config_free(cfg);
+    return p;
+}
+
 /* ---- migrations ---- */
 
 static void test_migrate_once_and_refuse_edits(void **state)
@@ -400,13 +413,11 @@ static void limit_child(int i, const void *arg, char report[REPORT_MAX])
 {
     (void)i;
     (void)arg;
-    prd_pg_config *cfg = NULL;
     prd_pg_pool *p = NULL;
     prd_limiter_config *lc = NULL;
     prd_rl_pg *s = NULL;
     int allowed = 0, errors = 0;
-    if (prd_pg_config_new(pgt_conninfo(), &cfg) == PRD_OK &&
-        prd_pg_config_set_max_size(cfg, 4) == PRD_OK && prd_pg_pool_new(cfg, &p, NULL) == PRD_OK &&
+    if ((p = child_pool(4)) != NULL &&
         prd_limiter_config_new(&lc) == PRD_OK &&
         prd_limiter_config_add_rule(lc, "shared_t", SHARED_LIMIT, 60000, PRD_RL_EXACT) == PRD_OK &&
         prd_rl_pg_new(lc, p, &s) == PRD_OK) {
@@ -423,7 +434,6 @@ static void limit_child(int i, const void *arg, char report[REPORT_MAX])
     prd_rl_pg_free(s);
     prd_limiter_config_free(lc);
     prd_pg_pool_free(p);
-    prd_pg_config_free(cfg);
 }
 
 /* Processes with pools of their own enforce one limit together. */
@@ -558,13 +568,11 @@ static void test_store_reservations(void **state)
 static void reserve_child(int i, const void *arg, char report[REPORT_MAX])
 {
     (void)arg;
-    prd_pg_config *cfg = NULL;
     prd_pg_pool *p = NULL;
     prd_limiter_config *lc = NULL;
     prd_rl_pg *s = NULL;
     int committed = 0, errors = 0;
-    if (prd_pg_config_new(pgt_conninfo(), &cfg) == PRD_OK &&
-        prd_pg_config_set_max_size(cfg, 2) == PRD_OK && prd_pg_pool_new(cfg, &p, NULL) == PRD_OK &&
+    if ((p = child_pool(2)) != NULL &&
         prd_limiter_config_new(&lc) == PRD_OK &&
         prd_limiter_config_add_rule(lc, "resv_shared", RESV_LIMIT, 60000, PRD_RL_EXACT) == PRD_OK &&
         prd_rl_pg_new(lc, p, &s) == PRD_OK) {
@@ -589,7 +597,6 @@ static void reserve_child(int i, const void *arg, char report[REPORT_MAX])
     prd_rl_pg_free(s);
     prd_limiter_config_free(lc);
     prd_pg_pool_free(p);
-    prd_pg_config_free(cfg);
 }
 
 /* Four processes reserving and settling on one limit: exactly the limit
@@ -662,13 +669,11 @@ static void lease_child(int i, const void *arg, char report[REPORT_MAX])
 {
     (void)i;
     (void)arg;
-    prd_pg_config *cfg = NULL;
     prd_pg_pool *p = NULL;
     prd_limiter_config *lc = NULL;
     prd_rl_pg *s = NULL;
     int allowed = 0, errors = 0;
-    if (prd_pg_config_new(pgt_conninfo(), &cfg) == PRD_OK &&
-        prd_pg_config_set_max_size(cfg, 2) == PRD_OK && prd_pg_pool_new(cfg, &p, NULL) == PRD_OK &&
+    if ((p = child_pool(2)) != NULL &&
         prd_limiter_config_new(&lc) == PRD_OK &&
         prd_limiter_config_add_rule(lc, "lease_shared", LEASE_LIMIT, 60000, PRD_RL_EXACT) == PRD_OK &&
         prd_rl_pg_new(lc, p, &s) == PRD_OK && prd_rl_pg_set_local_lease(s, 5000, 5) == PRD_OK) {
@@ -686,7 +691,6 @@ static void lease_child(int i, const void *arg, char report[REPORT_MAX])
     prd_rl_pg_free(s); /* gives back what is left of its lease */
     prd_limiter_config_free(lc);
     prd_pg_pool_free(p);
-    prd_pg_config_free(cfg);
 }
 
 /* One process: most checks of a hot key are answered locally, and at
@@ -809,12 +813,10 @@ struct guard_job {
 static void guess_child(int i, const void *arg, char report[REPORT_MAX])
 {
     const struct guard_job *job = arg;
-    prd_pg_config *cfg = NULL;
     prd_pg_pool *p = NULL;
     prd_login_guard *g = NULL;
     int allowed = 0, errors = 0;
-    if (prd_pg_config_new(pgt_conninfo(), &cfg) == PRD_OK &&
-        prd_pg_config_set_max_size(cfg, 2) == PRD_OK && prd_pg_pool_new(cfg, &p, NULL) == PRD_OK &&
+    if ((p = child_pool(2)) != NULL &&
         (g = guard_on(p, job->src_limit)) != NULL) {
         for (int t = 0; t < 30; t++) {
             char acct[32], src[32];
@@ -832,7 +834,6 @@ static void guess_child(int i, const void *arg, char report[REPORT_MAX])
     }
     prd_login_guard_free(g);
     prd_pg_pool_free(p);
-    prd_pg_config_free(cfg);
 }
 
 static int children_allowed(const struct guard_job *job)
@@ -985,11 +986,10 @@ static void consume_child(int i, const void *arg, char report[REPORT_MAX])
 {
     (void)i;
     const struct token_job *job = arg;
-    prd_pg_config *cfg = NULL;
     prd_pg_pool *p = NULL;
     prd_token_store *store = NULL;
     prd_token_sessions *s = NULL;
-    if (prd_pg_config_new(pgt_conninfo(), &cfg) == PRD_OK && prd_pg_pool_new(cfg, &p, NULL) == PRD_OK &&
+    if ((p = child_pool(0)) != NULL &&
         prd_token_store_new_pg(p, &store) == PRD_OK &&
         prd_token_sessions_new(store, "sess", &s) == PRD_OK) {
         char who[PRD_SESSION_SUBJECT_MAX + 1];
@@ -1001,7 +1001,6 @@ static void consume_child(int i, const void *arg, char report[REPORT_MAX])
     prd_token_sessions_free(s);
     prd_token_store_free(store);
     prd_pg_pool_free(p);
-    prd_pg_config_free(cfg);
 }
 
 /* Sessions and single-use tokens shared by processes through the store:
@@ -1095,11 +1094,10 @@ static void refresh_child(int i, const void *arg, char report[REPORT_MAX])
 {
     (void)i;
     const struct token_job *job = arg;
-    prd_pg_config *cfg = NULL;
     prd_pg_pool *p = NULL;
     prd_token_store *store = NULL;
     prd_token_sessions *s = NULL;
-    if (prd_pg_config_new(pgt_conninfo(), &cfg) == PRD_OK && prd_pg_pool_new(cfg, &p, NULL) == PRD_OK &&
+    if ((p = child_pool(0)) != NULL &&
         prd_token_store_new_pg(p, &store) == PRD_OK &&
         prd_token_sessions_new(store, "sess", &s) == PRD_OK) {
         char next[80];
@@ -1111,7 +1109,6 @@ static void refresh_child(int i, const void *arg, char report[REPORT_MAX])
     prd_token_sessions_free(s);
     prd_token_store_free(store);
     prd_pg_pool_free(p);
-    prd_pg_config_free(cfg);
 }
 
 /* Four processes present one refresh token at once: one rotates, the

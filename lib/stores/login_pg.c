@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "internal/pg.h"
+#include "internal/stores.h"
 #include "internal/ratelimit.h"
 
 /* The digests are unkeyed (every instance must compute the same one)
@@ -35,19 +36,6 @@ static void rule_ids(const struct prd__login_pg_params *p, char *src, char *acct
              (long long)p->src_window, (unsigned long long)p->src_limit);
     snprintf(acct, cap, "login.account:0:%llu:%lld:%llu", (unsigned long long)p->acct_limit,
              (long long)p->acct_window, (unsigned long long)p->acct_limit);
-}
-
-static prd_status run(struct prd_pg_pool *pool, const char *sql, const prd_pg_params *params,
-                      prd_pg_result **out)
-{
-    prd_pg_conn *c = NULL;
-    prd_status st = prd_pg_acquire(pool, &c, NULL);
-    if (st == PRD_OK)
-        st = prd_pg_query(c, sql, params, out);
-    prd_pg_pool_release(c);
-    if (st == PRD_ENOMEM || st == PRD_ETIMEOUT || st == PRD_OK)
-        return st;
-    return PRD_EDB;
 }
 
 static const char check_sql[] =
@@ -88,7 +76,7 @@ prd_status prd__login_pg_check(struct prd_pg_pool *pool, const struct prd__login
         st = prd_pg_params_add_int64(q, p->cap_ms);
     prd_pg_result *r = NULL;
     if (st == PRD_OK)
-        st = run(pool, check_sql, q, &r);
+        st = prd__stores_run(pool, check_sql, q, &r);
     prd_pg_params_free(q);
     int64_t rule = 0, lim = 0, rem = 0, reset = 0, ra = 0;
     int allowed = 0;
@@ -145,7 +133,8 @@ prd_status prd__login_pg_settle(struct prd_pg_pool *pool, const struct prd__logi
         st = prd_pg_params_add_int64(q, p->trust_ms);
     prd_pg_result *r = NULL;
     if (st == PRD_OK)
-        st = run(pool, "SELECT prd_login_settle($1, $2, $3, $4::int8, $5, $6, $7)", q, &r);
+        st = prd__stores_run(pool, "SELECT prd_login_settle($1, $2, $3, $4::int8, $5, $6, $7)",
+                             q, &r);
     prd_pg_params_free(q);
     prd_pg_result_free(r);
     return st;
@@ -164,7 +153,7 @@ prd_status prd__login_pg_unlock(struct prd_pg_pool *pool, const struct prd__logi
         st = prd_pg_params_add_text(q, acct_rule);
     prd_pg_result *r = NULL;
     if (st == PRD_OK)
-        st = run(pool, "SELECT prd_login_unlock($1, $2)", q, &r);
+        st = prd__stores_run(pool, "SELECT prd_login_unlock($1, $2)", q, &r);
     prd_pg_params_free(q);
     prd_pg_result_free(r);
     return st;

@@ -8,20 +8,8 @@
 #include <string.h>
 
 #include "internal/pg.h"
+#include "internal/stores.h"
 #include "internal/token_revocations.h"
-
-static prd_status run(struct prd_pg_pool *pool, const char *sql, const prd_pg_params *params,
-                      prd_pg_result **out)
-{
-    prd_pg_conn *c = NULL;
-    prd_status st = prd_pg_acquire(pool, &c, NULL);
-    if (st == PRD_OK)
-        st = prd_pg_query(c, sql, params, out);
-    prd_pg_pool_release(c);
-    if (st == PRD_ENOMEM || st == PRD_ETIMEOUT || st == PRD_OK)
-        return st;
-    return PRD_EDB;
-}
 
 prd_status prd__revoked_pg_add(struct prd_pg_pool *pool, const unsigned char *digest,
                                int64_t expires_ns)
@@ -34,7 +22,7 @@ prd_status prd__revoked_pg_add(struct prd_pg_pool *pool, const unsigned char *di
         st = prd_pg_params_add_int64(p, expires_ns);
     /* with up to 16 rows a day past their token's expiry deleted on the way */
     if (st == PRD_OK)
-        st = run(pool,
+        st = prd__stores_run(pool,
                  "WITH gone AS (DELETE FROM prd_token_revoked WHERE ctid = ANY (ARRAY("
                  "SELECT ctid FROM prd_token_revoked WHERE expires_ns < "
                  "(extract(epoch FROM clock_timestamp()) * 1e9)::int8 - 86400000000000 "
@@ -60,7 +48,7 @@ prd_status prd__revoked_pg_since(struct prd_pg_pool *pool, int64_t since_ms,
         st = prd_pg_params_add_int64(p, since_ms);
     /* the clock first, then the rows (a row of NULLs when there are none) */
     if (st == PRD_OK)
-        st = run(pool,
+        st = prd__stores_run(pool,
                  "SELECT floor(extract(epoch FROM statement_timestamp()) * 1000)::int8, r.jti, "
                  "r.expires_ns FROM (SELECT 1) one LEFT JOIN prd_token_revoked r "
                  "ON r.revoked_ms >= $1",

@@ -13,6 +13,7 @@
 
 #include "internal/alloc.h"
 #include "internal/pg.h"
+#include "internal/stores.h"
 #include "internal/token_store.h"
 
 struct pg_store {
@@ -21,18 +22,10 @@ struct pg_store {
 
 #define COLUMNS "kind, subject, purpose, binding_fp, created_ns, last_used_ns, idle_ns, expires_ns"
 
-/* Run sql with params on a connection of the pool. */
 static prd_status run(struct pg_store *s, const char *sql, const prd_pg_params *p,
                       prd_pg_result **out)
 {
-    prd_pg_conn *c = NULL;
-    prd_status st = prd_pg_acquire(s->pool, &c, NULL);
-    if (st == PRD_OK)
-        st = prd_pg_query(c, sql, p, out);
-    prd_pg_pool_release(c);
-    if (st == PRD_ENOMEM || st == PRD_ETIMEOUT || st == PRD_OK)
-        return st;
-    return PRD_EDB; /* the store's callers see a database failure as such */
+    return prd__stores_run(s->pool, sql, p, out);
 }
 
 static prd_status digest_param(prd_pg_params **p, const unsigned char *digest)

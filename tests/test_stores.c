@@ -91,6 +91,20 @@ static prd_pg_pool *child_pool(uint32_t max_size)
     return p;
 }
 
+/* In a child: a pool of its own and a store of one exact rule on it. */
+static prd_rl_pg *child_store(uint32_t max_size, const char *rule, uint64_t limit,
+                              prd_pg_pool **pool)
+{
+    prd_limiter_config *lc = NULL;
+    prd_rl_pg *s = NULL;
+    *pool = child_pool(max_size);
+    if (*pool && prd_limiter_config_new(&lc) == PRD_OK &&
+        prd_limiter_config_add_rule(lc, rule, limit, 60000, PRD_RL_EXACT) == PRD_OK)
+        prd_rl_pg_new(lc, *pool, &s);
+    prd_limiter_config_free(lc);
+    return s;
+}
+
 /* ---- migrations ---- */
 
 static void test_migrate_once_and_refuse_edits(void **state)
@@ -414,13 +428,9 @@ static void limit_child(int i, const void *arg, char report[REPORT_MAX])
     (void)i;
     (void)arg;
     prd_pg_pool *p = NULL;
-    prd_limiter_config *lc = NULL;
-    prd_rl_pg *s = NULL;
+    prd_rl_pg *s = child_store(4, "shared_t", SHARED_LIMIT, &p);
     int allowed = 0, errors = 0;
-    if ((p = child_pool(4)) != NULL &&
-        prd_limiter_config_new(&lc) == PRD_OK &&
-        prd_limiter_config_add_rule(lc, "shared_t", SHARED_LIMIT, 60000, PRD_RL_EXACT) == PRD_OK &&
-        prd_rl_pg_new(lc, p, &s) == PRD_OK) {
+    if (s) {
         for (int t = 0; t < 60; t++) {
             prd_rl_decision d;
             prd_status st = check1(s, "one-account", 1, &d);
@@ -432,7 +442,6 @@ static void limit_child(int i, const void *arg, char report[REPORT_MAX])
         snprintf(report, REPORT_MAX, "%d %d", allowed, errors);
     }
     prd_rl_pg_free(s);
-    prd_limiter_config_free(lc);
     prd_pg_pool_free(p);
 }
 
@@ -569,13 +578,9 @@ static void reserve_child(int i, const void *arg, char report[REPORT_MAX])
 {
     (void)arg;
     prd_pg_pool *p = NULL;
-    prd_limiter_config *lc = NULL;
-    prd_rl_pg *s = NULL;
+    prd_rl_pg *s = child_store(2, "resv_shared", RESV_LIMIT, &p);
     int committed = 0, errors = 0;
-    if ((p = child_pool(2)) != NULL &&
-        prd_limiter_config_new(&lc) == PRD_OK &&
-        prd_limiter_config_add_rule(lc, "resv_shared", RESV_LIMIT, 60000, PRD_RL_EXACT) == PRD_OK &&
-        prd_rl_pg_new(lc, p, &s) == PRD_OK) {
+    if (s) {
         for (int t = 0; t < 30; t++) {
             prd_rl_reservation r;
             prd_status st = reserve1(s, "one", 1, &r);
@@ -595,7 +600,6 @@ static void reserve_child(int i, const void *arg, char report[REPORT_MAX])
         snprintf(report, REPORT_MAX, "%d %d", committed, errors);
     }
     prd_rl_pg_free(s);
-    prd_limiter_config_free(lc);
     prd_pg_pool_free(p);
 }
 
@@ -670,13 +674,9 @@ static void lease_child(int i, const void *arg, char report[REPORT_MAX])
     (void)i;
     (void)arg;
     prd_pg_pool *p = NULL;
-    prd_limiter_config *lc = NULL;
-    prd_rl_pg *s = NULL;
+    prd_rl_pg *s = child_store(2, "lease_shared", LEASE_LIMIT, &p);
     int allowed = 0, errors = 0;
-    if ((p = child_pool(2)) != NULL &&
-        prd_limiter_config_new(&lc) == PRD_OK &&
-        prd_limiter_config_add_rule(lc, "lease_shared", LEASE_LIMIT, 60000, PRD_RL_EXACT) == PRD_OK &&
-        prd_rl_pg_new(lc, p, &s) == PRD_OK && prd_rl_pg_set_local_lease(s, 5000, 5) == PRD_OK) {
+    if (s && prd_rl_pg_set_local_lease(s, 5000, 5) == PRD_OK) {
         for (int t = 0; t < 40; t++) {
             prd_rl_decision d;
             prd_status st = check1(s, "hot", 1, &d);
@@ -689,7 +689,6 @@ static void lease_child(int i, const void *arg, char report[REPORT_MAX])
                  (unsigned long long)prd_rl_pg_local(s), errors);
     }
     prd_rl_pg_free(s); /* gives back what is left of its lease */
-    prd_limiter_config_free(lc);
     prd_pg_pool_free(p);
 }
 

@@ -29,7 +29,17 @@ static int under_valgrind(void)
     return pre && strstr(pre, "vgpreload");
 }
 #define SLACK_MS (under_valgrind() ? 1000 : 50)
-#define PROCESS_MAX_MS (under_valgrind() ? 400 : 20)
+/* A process call must never wait on the network: a call that blocked on
+ * a black-holed connect or a frozen link would last the whole deadline
+ * (300 ms and more). Under ASan and TSan a call that does not block still
+ * took over 20 ms once on this 2-core VM (CI, test_black_hole_connect), so
+ * sanitized builds get 100 ms, which still tells the two apart. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#else
+#define SANITIZED 0
+#endif
+#define PROCESS_MAX_MS (under_valgrind() ? 400 : SANITIZED ? 100 : 20)
 
 static int64_t now_ms(void)
 {
@@ -287,7 +297,9 @@ static void run_many(uint32_t depth)
     assert_true(m.n_pids <= 8); /* never more sessions than the driver may use */
     assert_true(prd_pg_pool_metric(pool, PRD_PG_M_OPEN) <= 8);
     assert_int_equal(prd_pg_pool_metric(pool, PRD_PG_M_IN_USE), 0);
-    if (longest_process_ms > PROCESS_MAX_MS * 5)
+    /* a busy call runs many callbacks: five times the idle bound, which
+     * stays what it was (100 ms) in sanitized builds */
+    if (longest_process_ms > (SANITIZED ? 100 : PROCESS_MAX_MS * 5))
         fail_msg("a process call took %lld ms", (long long)longest_process_ms);
     prd_pg_async_free(a);
     prd_pg_pool_free(pool);

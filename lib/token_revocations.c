@@ -40,7 +40,7 @@ struct prd_token_revocations {
     pthread_mutex_t sync_mu;          /* one merge at a time */
     _Atomic int64_t last_sync_mono;   /* last successful merge (monotonic ns) */
     int64_t since_ms;                 /* the database clock of the last merge's start */
-    int synced;
+    _Atomic int synced;               /* read by checks outside sync_mu */
     _Atomic uint64_t stale_refusals;
 };
 

@@ -78,16 +78,10 @@ prd_status prd__login_pg_check(struct prd_pg_pool *pool, const struct prd__login
     if (st == PRD_OK)
         st = prd__stores_run(pool, check_sql, q, &r);
     prd_pg_params_free(q);
-    int64_t rule = 0, lim = 0, rem = 0, reset = 0, ra = 0;
-    int allowed = 0;
+    if (st == PRD_OK)
+        st = prd__stores_decision(r, &v->d);
     if (st == PRD_OK &&
-        (prd_pg_result_rows(r) != 1 || prd_pg_result_bool(r, 0, 0, &allowed) != PRD_OK ||
-         prd_pg_result_int64(r, 0, 1, &rule) != PRD_OK ||
-         prd_pg_result_int64(r, 0, 2, &lim) != PRD_OK ||
-         prd_pg_result_int64(r, 0, 3, &rem) != PRD_OK ||
-         prd_pg_result_int64(r, 0, 4, &reset) != PRD_OK ||
-         prd_pg_result_int64(r, 0, 5, &ra) != PRD_OK ||
-         prd_pg_result_bool(r, 0, 6, &v->trusted) != PRD_OK ||
+        (prd_pg_result_bool(r, 0, 6, &v->trusted) != PRD_OK ||
          prd_pg_result_int64(r, 0, 8, &v->acct_lock_ms) != PRD_OK ||
          prd_pg_result_bool(r, 0, 9, &v->starts_backoff) != PRD_OK ||
          prd_pg_result_int64(r, 0, 10, &v->src_lock_ms) != PRD_OK))
@@ -100,13 +94,7 @@ prd_status prd__login_pg_check(struct prd_pg_pool *pool, const struct prd__login
     prd_pg_result_free(r);
     if (st != PRD_OK)
         return st;
-    v->d.allowed = allowed;
-    v->d.rule = (int)rule;
-    v->d.limit = (uint64_t)lim;
-    v->d.remaining = rem > 0 ? (uint64_t)rem : 0;
-    v->d.reset_ms = reset > 0 ? reset : 0;
-    v->d.retry_after_ms = allowed ? 0 : ra;
-    return allowed ? PRD_OK : PRD_ELIMITED;
+    return v->d.allowed ? PRD_OK : PRD_ELIMITED;
 }
 
 prd_status prd__login_pg_settle(struct prd_pg_pool *pool, const struct prd__login_pg_params *p,

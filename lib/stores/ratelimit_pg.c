@@ -18,6 +18,7 @@
 #include "internal/alloc.h"
 #include "internal/pg.h"
 #include "internal/ratelimit.h"
+#include "internal/stores.h"
 
 #define RULE_ID_MAX 96
 
@@ -458,27 +459,17 @@ static prd_status run_function(prd_rl_pg *s, const prd_rl_key *keys, uint64_t co
         st = prd_pg_query_text(c, check_sql, 8, v, &r);
     prd_pg_pool_release(c);
     prd__free(klit);
-    int64_t rule = 0, lim = 0, rem = 0, reset = 0, ra = 0;
-    int allowed = 0;
-    if (st == PRD_OK &&
-        (prd_pg_result_rows(r) != 1 || prd_pg_result_bool(r, 0, 0, &allowed) != PRD_OK ||
-         prd_pg_result_int64(r, 0, 1, &rule) != PRD_OK ||
-         prd_pg_result_int64(r, 0, 2, &lim) != PRD_OK ||
-         prd_pg_result_int64(r, 0, 3, &rem) != PRD_OK ||
-         prd_pg_result_int64(r, 0, 4, &reset) != PRD_OK ||
-         prd_pg_result_int64(r, 0, 5, &ra) != PRD_OK ||
-         (times && allowed && !parse_times(prd_pg_result_text(r, 0, 6, NULL), times, s->n))))
-        st = PRD_EDB; /* not the function this code was built for */
+    prd_rl_decision d;
+    if (st == PRD_OK)
+        st = prd__stores_decision(r, &d);
+    if (st == PRD_OK && times && d.allowed &&
+        !parse_times(prd_pg_result_text(r, 0, 6, NULL), times, s->n))
+        st = PRD_EDB;
     prd_pg_result_free(r);
     if (st != PRD_OK)
         return failed(s, st, out);
-    out->allowed = allowed;
-    out->rule = (int)rule;
-    out->limit = (uint64_t)lim;
-    out->remaining = rem > 0 ? (uint64_t)rem : 0;
-    out->reset_ms = reset;
-    out->retry_after_ms = allowed ? 0 : ra;
-    return allowed ? PRD_OK : PRD_ELIMITED;
+    *out = d;
+    return d.allowed ? PRD_OK : PRD_ELIMITED;
 }
 
 static uint64_t keys_hash(const prd_rl_pg *s, const prd_rl_key *keys, size_t n);

@@ -693,6 +693,9 @@ static void test_scrub_line(void **state)
         {"[{\"password\":1},2, \"ok\"]", "[{\"password\":\"[REDACTED]\"},2, \"ok\"]"},
         {"\"password=abc\"", "\"password=[REDACTED]\""},
         {"  42  ", "  42  "},
+        /* a scalar after a newline is still one (fuzz_log found it read as text) */
+        {"\n\"cvv:\"\n\n", "\n\"cvv:\"\n\n"},
+        {"\r\n\"password=abc\"\n", "\r\n\"password=[REDACTED]\"\n"},
         /* whitespace and escapes as written; a long key matched whole */
         {"{ \"a\" : \"\\u00e9\\n\" ,\n \"b\":[ ] }", "{ \"a\" : \"\\u00e9\\n\" ,\n \"b\":[ ] }"},
         /* escaped JSON inside a string, twice over */

@@ -39,10 +39,15 @@ static void put(struct reader *x, const char *p, size_t len)
         prd__buf_put(x->out, p, len);
 }
 
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 static void copy_ws(struct reader *x)
 {
     size_t k = x->i;
-    while (k < x->n && (x->s[k] == ' ' || x->s[k] == '\t' || x->s[k] == '\n' || x->s[k] == '\r'))
+    while (k < x->n && is_ws(x->s[k]))
         k++;
     put(x, x->s + x->i, k - x->i);
     x->i = k;
@@ -64,7 +69,7 @@ static int string_extent(const struct reader *x, size_t *end)
 static int looks_like_json(const char *p, size_t n)
 {
     size_t k = 0;
-    while (k < n && (p[k] == ' ' || p[k] == '\t' || p[k] == '\n' || p[k] == '\r'))
+    while (k < n && is_ws(p[k]))
         k++;
     return k < n && (p[k] == '{' || p[k] == '[');
 }
@@ -337,7 +342,9 @@ static int scrub_line(const struct prd__redact *r, struct prd__buf *out, const c
     struct reader x = {r, out, s, n, 0, 1, 0, 0, "", 0};
     int whole = 1, any = 0;
     size_t lead = 0;
-    while (lead < n && (s[lead] == ' ' || s[lead] == '\t'))
+    /* JSON's four whitespace characters, as copy_ws reads them: a scalar
+     * after a newline is still a lone scalar. */
+    while (lead < n && is_ws(s[lead]))
         lead++;
     /* A line that is one JSON scalar (a string, a number, a literal). */
     if (lead < n && s[lead] != '{' && s[lead] != '[') {

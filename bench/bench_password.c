@@ -6,7 +6,7 @@
  *   - raw libargon2 argon2id_hash_encoded / argon2id_verify (every preset;
  *     for p = 4 the hash backend, lanes on threads)
  * plus throughput with 1 and 2 threads and peak memory per hash.
- * The routing decision in lib/password_argon2.c rests on the
+ * The routing decision in lib/password/argon2.c rests on the
  * "backend.libargon2_vs_libsodium" line.
  */
 #include <malloc.h>

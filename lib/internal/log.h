@@ -38,7 +38,7 @@ void prd__json_string(struct prd__buf *b, const char *s, size_t n);
  * one code point, raw bytes and unknown escapes pass as written. */
 void prd__json_unescape(const char *p, size_t len, struct prd__buf *b);
 
-/* Value patterns of the application's (lib/log_pattern.c). */
+/* Value patterns of the application's (lib/log/pattern.c). */
 #define PRD__PATTERN_MAX 32
 #define PRD__PATTERN_NAME_MAX 32
 #define PRD__PATTERN_SRC_MAX 256
@@ -55,7 +55,7 @@ struct prd__pattern {
     uint8_t first[32]; /* the first character's set, when it has one */
     int has_first;
 };
-/* Compile src (the language in lib/log_pattern.c and docs/log.md).
+/* Compile src (the language in lib/log/pattern.c and docs/log.md).
  * Errors: PRD_EINVAL (bad name, malformed, shorter than 4 or longer than
  * 1024 characters a match). */
 prd_status prd__pattern_compile(const char *name, const char *src, struct prd__pattern *out);
@@ -136,7 +136,7 @@ int prd__redact_key(const struct prd__redact *r, const char *key, size_t key_len
 /* Append s with value patterns replaced, as raw text; 0 (nothing
  * appended) when nothing matched. */
 int prd__scrub_text(const struct prd__redact *r, struct prd__buf *out, const char *s, size_t n);
-/* Scrub one line with the tolerant JSON reader (lib/log_scrub.c): key
+/* Scrub one line with the tolerant JSON reader (lib/log/scrub.c): key
  * and path rules wherever JSON is found, value patterns everywhere.
  * Returns 1 when the whole line read as one JSON value. */
 int prd__scrub_json_line(const struct prd__redact *r, struct prd__buf *out, const char *s, size_t n);

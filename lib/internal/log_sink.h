@@ -1,5 +1,5 @@
-/* The log module's sinks (lib/log_sink.c, lib/log_syslog.c,
- * lib/log_journald.c): where finished lines go, and how. */
+/* The log module's sinks (lib/log/sink.c, lib/log/syslog.c,
+ * lib/log/journald.c): where finished lines go, and how. */
 #ifndef PRD_INTERNAL_LOG_SINK_H
 #define PRD_INTERNAL_LOG_SINK_H
 

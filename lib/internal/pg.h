@@ -10,7 +10,7 @@
 
 #include "prodready/pg.h"
 
-/* ---- errors (pg_error.c) ---- */
+/* ---- errors (pg/error.c) ---- */
 
 #define PRD__PG_ERRMSG_MAX 1024
 struct prd_pg_error {
@@ -38,7 +38,7 @@ void prd__pg_error_copy(prd_pg_error *dst, const prd_pg_error *src);
  * fields with "[REDACTED]". */
 void prd__pg_error_scrub(prd_pg_error *e, const char *password);
 
-/* ---- config (pg_config.c) ---- */
+/* ---- config (pg/config.c) ---- */
 
 struct prd_pg_config {
     char *conninfo;    /* guarded memory */
@@ -76,7 +76,7 @@ prd_status prd__pg_config_copy(const prd_pg_config *src, prd_pg_config **out);
 void prd__pg_config_start_params(const prd_pg_config *cfg, const char **keys, const char **vals,
                                  char *options_buf, size_t options_cap);
 
-/* ---- parameters (pg_params.c) ---- */
+/* ---- parameters (pg/params.c) ---- */
 
 struct prd_pg_params {
     size_t n, cap;
@@ -95,14 +95,14 @@ struct prd_pg_params {
  * allocated (free it when it is not stack). NULL: out of memory. */
 const char **prd__pg_params_values(const prd_pg_params *p, const char **stack, size_t stack_n);
 
-/* ---- results (pg_result.c) ---- */
+/* ---- results (pg/result.c) ---- */
 
 struct prd_pg_result {
     PGresult *res;
 };
 prd_status prd__pg_result_wrap(PGresult *res, prd_pg_result **out);
 
-/* ---- metrics (pg_metrics.c) ---- */
+/* ---- metrics (pg/metrics.c) ---- */
 
 #define PRD__PG_HBUCKETS 17
 #define PRD__PG_RETRY_CODES 8
@@ -131,7 +131,7 @@ struct prd__pg_metrics {
 void prd__pg_metric_add(struct prd__pg_metrics *m, prd_pg_metric which, uint64_t n);
 void prd__pg_retry_count(struct prd__pg_metrics *m, const char *sqlstate);
 
-/* ---- connections (pg_conn.c) ---- */
+/* ---- connections (pg/conn.c) ---- */
 
 struct prd__pg_stmt {
     uint64_t hash;
@@ -164,7 +164,7 @@ struct prd_pg_conn {
     int64_t tx_deadline_ns; /* INT64_MAX, or the end of prd_pg_tx_run's time */
     int in_copy;            /* 1 COPY FROM STDIN, 2 COPY TO STDOUT in progress */
     int64_t copy_deadline_ns;
-    /* transaction state (pg_tx.c) */
+    /* transaction state (pg/tx.c) */
     int in_tx;           /* inside prd_pg_tx_run */
     int begin_pending;   /* BEGIN not sent yet: goes with the first statement */
     int tx_read_only;    /* the transaction was begun READ ONLY */
@@ -185,7 +185,7 @@ struct prd_pg_conn {
 prd_status prd__pg_connect(prd_pg_pool *pool, PGconn **out, prd_pg_error *err,
                            int64_t deadline_ns);
 /* The same in two halves, for a caller that drives PQconnectPoll itself
- * (pg_async.c): start (NULL: out of memory), then end with how the
+ * (pg/async.c): start (NULL: out of memory), then end with how the
  * polling went; on failure end fills err and frees c. */
 PGconn *prd__pg_connect_start(prd_pg_pool *pool);
 prd_status prd__pg_connect_end(prd_pg_pool *pool, PGconn *c, prd_status st, prd_pg_error *err);
@@ -194,7 +194,7 @@ void prd__pg_watch_notices(prd_pg_conn *c);
 /* One round trip to check a connection by deadline_ns; 0 when usable. */
 int prd__pg_ping(prd_pg_conn *c, int64_t deadline_ns);
 
-/* ---- waiting with a deadline (pg_wait.c) ---- */
+/* ---- waiting with a deadline (pg/wait.c) ---- */
 
 /* Without a query timeout, the client waits statement_timeout plus this
  * before it gives up: the server's own timeout error should come first. */
@@ -215,7 +215,7 @@ PGresult *prd__pg_exec_params(prd_pg_conn *c, const char *sql, const char *name,
 void prd__pg_timed_out(prd_pg_conn *c);
 /* 1 when what the server already sent says the session is over. */
 int prd__pg_input_waiting_dead(prd_pg_conn *c);
-/* The prepared statement cache for a pipelined send (pg_async.c), which
+/* The prepared statement cache for a pipelined send (pg/async.c), which
  * cannot stop for a DEALLOCATE: the name sql has on c goes in name.
  * 1: cached; 0: to be prepared first (it is in the cache from now), and
  * *evict is the id of a statement dropped to make room (0: none) that the
@@ -244,8 +244,8 @@ prd_status prd__pg_ready_to_send(prd_pg_conn *c);
 prd_status prd__pg_exec_simple(prd_pg_conn *c, const char *sql);
 /* What a connection saw that concerns the pool. The connection records
  * it and tells whoever registered to hear (prd__pg_report calls the
- * pool's on_report, which pg_pool.c sets); it knows nothing of the pool's
- * workings, so no function of pg_conn.c calls into pg_pool.c: the pool
+ * pool's on_report, which pg/pool.c sets); it knows nothing of the pool's
+ * workings, so no function of pg/conn.c calls into pg/pool.c: the pool
  * drives connections, and connections report. */
 #define PRD__PG_SAW_BROKEN 1   /* a session lost: check the others before reuse */
 #define PRD__PG_SAW_FAILOVER 2 /* the server is read-only or going away */
@@ -254,7 +254,7 @@ void prd__pg_report(prd_pg_conn *c, int what, const char *why);
  * failover, retryable. */
 void prd__pg_note_failure(prd_pg_conn *c, const char *sqlstate);
 
-/* ---- pool (pg_pool.c) ---- */
+/* ---- pool (pg/pool.c) ---- */
 
 struct prd__pg_waiter {
     pthread_cond_t cond;
@@ -267,7 +267,7 @@ struct prd__pg_waiter {
 };
 
 /* An event-loop driver that wants to hear when a connection may be had
- * (pg_async.c): nudged through its eventfd while hungry. */
+ * (pg/async.c): nudged through its eventfd while hungry. */
 struct prd__pg_watch {
     int fd;
     _Atomic int hungry;
@@ -308,7 +308,7 @@ struct prd_pg_pool {
     void (*on_report)(prd_pg_pool *pool, prd_pg_conn *c);
 };
 
-/* For event-loop drivers (pg_async.c); none of these waits.
+/* For event-loop drivers (pg/async.c); none of these waits.
  * take_nowait: READY a connection out to the caller; CHECK out too, but
  * idle long enough (or suspect) to need one round trip first; CONNECT an
  * empty slot reserved for the caller to connect (then report with
@@ -327,7 +327,7 @@ void prd__pg_pool_watch(prd_pg_pool *p, struct prd__pg_watch *w, int on);
  * real monotonic time). */
 int64_t prd__pg_pool_connect_after(prd_pg_pool *p);
 
-/* ---- clock, randomness, forks (pg_clock.c) ---- */
+/* ---- clock, randomness, forks (pg/clock.c) ---- */
 
 int64_t prd__pg_now_ns(const prd_pg_pool *pool); /* the config's clock (monotonic) */
 int64_t prd__pg_real_ns(void);                   /* CLOCK_MONOTONIC */

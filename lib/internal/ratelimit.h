@@ -195,7 +195,7 @@ void prd__rl_delete(prd_limiter *l, uint32_t rule, struct prd__rl_shard *sh,
 void prd__rl_visit(prd_limiter *l, uint32_t rule, int (*visit)(struct prd__rl_slot *, void *),
                    void *arg);
 
-/* ---- algorithms (lib/ratelimit_algo.c) ---- */
+/* ---- algorithms (lib/ratelimit/algo.c) ---- */
 
 /* An evaluation, in the key's own clock t: times are relative to t. */
 struct prd__rl_eval {

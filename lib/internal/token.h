@@ -18,7 +18,7 @@ struct prd_token_key {
 const unsigned char *prd__token_key_bytes(const prd_token_key *key);
 
 /* A JSON footer the verifier will parse for its kid: at most 1024 bytes
- * and 4 levels deep (token_verify.c). The issuer refuses others, so it
+ * and 4 levels deep (token/verify.c). The issuer refuses others, so it
  * never makes a token its own verifier rejects. */
 int prd__token_footer_parsable(const unsigned char *footer, size_t len);
 

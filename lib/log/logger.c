@@ -177,7 +177,7 @@ int prd_logger_enabled(const prd_logger *lg, prd_log_level level)
     return (int)level >= t;
 }
 
-/* ---- sinks (lib/log_sink.c) ---- */
+/* ---- sinks (lib/log/sink.c) ---- */
 
 /* k is read after made is computed: the constructor fills it. */
 static prd_status install(prd_logger *lg, prd_status made, struct prd__sink *const *k, int replace)

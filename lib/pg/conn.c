@@ -51,7 +51,7 @@ prd_status prd__pg_connect_end(prd_pg_pool *pool, PGconn *c, prd_status st, prd_
         return st;
     }
     PQsetNoticeProcessor(c, notice_to_log, pool);
-    /* Every wait from here on is ours (pg_wait.c): sends never block. */
+    /* Every wait from here on is ours (pg/wait.c): sends never block. */
     if (PQsetnonblocking(c, 1) != 0) {
         prd__pg_error_set(err, PRD_EDB, "08001", "could not make the connection nonblocking");
         PQfinish(c);

@@ -624,7 +624,7 @@ prd_status prd_pg_pool_acquire_at(prd_pg_pool *p, prd_pg_conn **out, prd_pg_erro
     }
 }
 
-/* ---- for event-loop drivers (pg_async.c): nothing here waits ---- */
+/* ---- for event-loop drivers (pg/async.c): nothing here waits ---- */
 
 int prd__pg_pool_take_nowait(prd_pg_pool *p, prd_pg_conn **out, uint32_t demand,
                              uint64_t *round)

@@ -8,7 +8,7 @@
 #include "internal/common.h"
 #include "internal/alloc.h"
 #include "internal/log.h"
-#include "prodready/token.h"
+#include "internal/opaque.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -820,7 +820,7 @@ static int m_opaque(const char *s, size_t n, size_t i, struct match *m)
     if (!lower_or_digit((unsigned char)s[i]) || (i > 0 && is_b64url((unsigned char)s[i - 1])))
         return 0;
     size_t p = run_of(s, n, i, lower_or_digit);
-    if (p > 16 || i + p >= n || s[i + p] != '_')
+    if (p > PRD__OPAQUE_PREFIX_MAX || i + p >= n || s[i + p] != '_')
         return 0;
     size_t b = run_of(s, n, i + p + 1, is_b64url);
     if (b < 48)
@@ -829,7 +829,7 @@ static int m_opaque(const char *s, size_t n, size_t i, struct match *m)
      * prefix separator, so try the exact shape. */
     if (b != 48)
         return 0;
-    if (prd_token_opaque_digest(NULL, s + i, p + 1 + 48, NULL) != PRD_OK)
+    if (!prd__opaque_valid(NULL, s + i, p + 1 + 48))
         return 0;
     m->start = i;
     m->end = i + p + 1 + 48;

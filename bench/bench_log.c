@@ -66,7 +66,7 @@ static prd_logger *with_ten_bound(prd_logger *lg)
         PRD_F_INT("bytes", 123456), PRD_F_STR("method", "GET"), PRD_F_INT("status", 200),
         PRD_F_STR("request_id", "4bf92f3577b34da6"), PRD_F_DOUBLE("elapsed", 0.0015)};
     prd_logger *child = NULL;
-    prd_log_with(lg, bound, 10, &child);
+    bench_must(prd_log_with(lg, bound, 10, &child));
     return child;
 }
 
@@ -168,10 +168,10 @@ int main(void)
     int devnull = open("/dev/null", O_WRONLY);
     for (int redact = 1; redact >= 0; redact--) {
         prd_logger *lg = NULL, *child = NULL;
-        prd_logger_new(&lg);
-        prd_logger_set_fd(lg, devnull);
+        bench_must(prd_logger_new(&lg));
+        bench_must(prd_logger_set_fd(lg, devnull));
         if (!redact)
-            prd_logger_disable_redaction(lg);
+            bench_must(prd_logger_disable_redaction(lg));
         child = with_ten_bound(lg);
         double a1, a2;
         double t1 = measure(lg, ten_fields, &a1);
@@ -199,9 +199,9 @@ int main(void)
      * the writer's pace counts). */
     for (int shape = 0; shape < 2; shape++) {
         prd_logger *lg = NULL, *child = NULL;
-        prd_logger_new(&lg);
-        prd_logger_set_fd(lg, devnull);
-        prd_logger_set_async(lg, 65536, 1);
+        bench_must(prd_logger_new(&lg));
+        bench_must(prd_logger_set_fd(lg, devnull));
+        bench_must(prd_logger_set_async(lg, 65536, 1));
         child = with_ten_bound(lg);
         double al;
         double t = shape == 0 ? measure(lg, ten_fields, &al) : measure(child, bound_plus_one, &al);
@@ -227,7 +227,7 @@ int main(void)
     /* Scrub: a realistic mixed log against hostile lines, the same MB/s
      * within 2x is the target (the scanner is linear). */
     prd_logger *sl = NULL;
-    prd_logger_new(&sl);
+    bench_must(prd_logger_new(&sl));
     static const char *const mixed[] = {
         "{\"time\":\"2024-05-01T10:00:00Z\",\"level\":\"info\",\"msg\":\"request served\",\"path\":\"/api/v1/users/42\",\"status\":200}\n",
         "2024-05-01T10:00:01Z stdout F {\"level\":\"warn\",\"msg\":\"slow query\",\"ms\":1234,\"user\":\"bob\"}\n",
@@ -245,8 +245,8 @@ int main(void)
     for (size_t i = 0; i + 11 <= sizeof attacker - 1; i += 11)
         memcpy(attacker + i, "password=x ", 11);
     prd_logger *al = NULL;
-    prd_logger_new(&al);
-    prd_logger_set_fd(al, devnull);
+    bench_must(prd_logger_new(&al));
+    bench_must(prd_logger_set_fd(al, devnull));
     double aa;
     double ta = measure(al, attacker_string, &aa);
     bench_report("log.attacker_4k_string", ta, "ns/event", peer(zap, "attacker_4k "),

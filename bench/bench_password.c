@@ -92,7 +92,7 @@ static void bench_preset(const struct preset *pr)
     if (prd_password_policy_new(pr->name, &pol) != PRD_OK)
         exit(1);
     char our_hash[PRD_PASSWORD_HASH_MAX], sodium_hash[256], ref_hash[256];
-    prd_password_hash(pol, PW, PW_LEN, our_hash, sizeof our_hash);
+    bench_must(prd_password_hash(pol, PW, PW_LEN, our_hash, sizeof our_hash));
     unsigned char salt[16];
     randombytes_buf(salt, sizeof salt);
     argon2id_hash_encoded(pr->t, pr->m, pr->p, PW, PW_LEN, salt, sizeof salt, 32, ref_hash,
@@ -155,7 +155,7 @@ static void *tp_thread(void *p)
     struct tp_arg *a = p;
     char out[PRD_PASSWORD_HASH_MAX];
     for (int i = 0; i < a->n; i++)
-        prd_password_hash(a->pol, PW, PW_LEN, out, sizeof out);
+        bench_must(prd_password_hash(a->pol, PW, PW_LEN, out, sizeof out));
     return NULL;
 }
 
@@ -181,10 +181,10 @@ static long peak_kib_for_hash(const char *preset)
     if (pid == 0) {
         prd_password_policy *pol = NULL;
         char out[PRD_PASSWORD_HASH_MAX];
-        prd_password_policy_new(preset, &pol);
+        bench_must(prd_password_policy_new(preset, &pol));
         struct rusage before, after;
         getrusage(RUSAGE_SELF, &before);
-        prd_password_hash(pol, PW, PW_LEN, out, sizeof out);
+        bench_must(prd_password_hash(pol, PW, PW_LEN, out, sizeof out));
         getrusage(RUSAGE_SELF, &after);
         long d = after.ru_maxrss - before.ru_maxrss;
         if (write(fd[1], &d, sizeof d) != (ssize_t)sizeof d)
@@ -215,7 +215,7 @@ int main(void)
         bench_preset(&presets[i]);
 
     prd_password_policy *pol = NULL;
-    prd_password_policy_new(NULL, &pol);
+    bench_must(prd_password_policy_new(NULL, &pol));
     double one = throughput(pol, 1, 40);
     double two = throughput(pol, 2, 40);
     bench_report("password.throughput.owasp.1thread", one, "hashes/s", 0, "");

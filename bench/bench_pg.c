@@ -111,14 +111,14 @@ static prd_pg_pool *make_pool(uint32_t size)
     prd_pg_config *cfg;
     if (prd_pg_config_new(conninfo, &cfg) != PRD_OK)
         abort();
-    prd_pg_config_set_max_size(cfg, size);
-    prd_pg_config_set_min_size(cfg, size);
-    prd_pg_config_set_max_waiters(cfg, 1000);
-    prd_pg_config_set_acquire_timeout_ms(cfg, 60000);
-    prd_pg_config_set_leak_threshold_ms(cfg, 0);
+    bench_must(prd_pg_config_set_max_size(cfg, size));
+    bench_must(prd_pg_config_set_min_size(cfg, size));
+    bench_must(prd_pg_config_set_max_waiters(cfg, 1000));
+    bench_must(prd_pg_config_set_acquire_timeout_ms(cfg, 60000));
+    bench_must(prd_pg_config_set_leak_threshold_ms(cfg, 0));
     prd_pg_pool *pool;
     prd_pg_error *err;
-    prd_pg_error_new(&err);
+    bench_must(prd_pg_error_new(&err));
     if (prd_pg_pool_new(cfg, &pool, err) != PRD_OK) {
         fprintf(stderr, "bench_pg: %s\n", prd_pg_error_message(err));
         exit(1);
@@ -128,7 +128,7 @@ static prd_pg_pool *make_pool(uint32_t size)
     /* open them all now, so the timed part never connects */
     prd_pg_conn *c[64];
     for (uint32_t i = 0; i < size; i++)
-        prd_pg_acquire(pool, &c[i], NULL);
+        bench_must(prd_pg_acquire(pool, &c[i], NULL));
     for (uint32_t i = 0; i < size; i++)
         prd_pg_pool_release(c[i]);
     return pool;
@@ -312,11 +312,11 @@ static void bench_copy(void)
     FILE *in = fopen(path, "r");
     char buf[65536];
     size_t n;
-    prd_pg_copy_in_start(c, "COPY prd_bench_copy FROM STDIN");
+    bench_must(prd_pg_copy_in_start(c, "COPY prd_bench_copy FROM STDIN"));
     while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        prd_pg_copy_in_put(c, buf, n);
+        bench_must(prd_pg_copy_in_put(c, buf, n));
     uint64_t rows = 0;
-    prd_pg_copy_in_end(c, NULL, &rows);
+    bench_must(prd_pg_copy_in_end(c, NULL, &rows));
     fclose(in);
     double ours_in = bench_now_s() - t0;
     PQclear(PQexec(direct, "TRUNCATE prd_bench_copy"));
@@ -329,7 +329,7 @@ static void bench_copy(void)
     /* out: to a callback that drops the bytes, and psql to /dev/null */
     uint64_t bytes = 0;
     t0 = bench_now_s();
-    prd_pg_copy_out(c, "COPY prd_bench_copy TO STDOUT", discard_row, &bytes, &rows);
+    bench_must(prd_pg_copy_out(c, "COPY prd_bench_copy TO STDOUT", discard_row, &bytes, &rows));
     double ours_out = bench_now_s() - t0;
     double psql_out = psql_copy_s("\\copy prd_bench_copy TO '/dev/null'");
     if (rows == COPY_ROWS && psql_out > 0)
@@ -427,9 +427,9 @@ static void bench_store(void)
     /* exact (the log) and counter (two numbers a key), 1,000 a minute */
     for (int algo = 0; algo < 2; algo++) {
         prd_limiter_config *cfg;
-        prd_limiter_config_new(&cfg);
-        prd_limiter_config_add_rule(cfg, algo ? "benchc" : "bench", 1000, 60000,
-                                    algo ? PRD_RL_COUNTER : PRD_RL_EXACT);
+        bench_must(prd_limiter_config_new(&cfg));
+        bench_must(prd_limiter_config_add_rule(cfg, algo ? "benchc" : "bench", 1000, 60000,
+                                    algo ? PRD_RL_COUNTER : PRD_RL_EXACT));
         prd_limiter *local;
         if (prd_limiter_new(cfg, &local) != PRD_OK)
             abort();
@@ -500,7 +500,7 @@ static void async_done(void *ud, prd_status st, prd_pg_result *res, const prd_pg
 static void async_submit(struct async_client *c)
 {
     prd_pg_params_reset(c->p);
-    prd_pg_params_add_int64(c->p, 1 + (long)((unsigned long)rand_r(&c->seed) % (unsigned long)accounts));
+    bench_must(prd_pg_params_add_int64(c->p, 1 + (long)((unsigned long)rand_r(&c->seed) % (unsigned long)accounts)));
     if (prd_pg_async_query(c->a, q_pk, c->p, 0, async_done, c) != PRD_OK)
         abort();
 }
@@ -522,13 +522,13 @@ static double async_throughput(int clients, uint32_t conns, uint32_t depth)
     double t0 = bench_now_s();
     for (int i = 0; i < clients; i++) {
         cl[i] = (struct async_client){a, NULL, (unsigned)i + 1, &ops, &stop};
-        prd_pg_params_new(&cl[i].p);
+        bench_must(prd_pg_params_new(&cl[i].p));
         async_submit(&cl[i]);
     }
     while (bench_now_s() - t0 < seconds) {
         struct epoll_event ev;
         epoll_wait(ep, &ev, 1, prd_pg_async_timeout_ms(a));
-        prd_pg_async_process(a);
+        bench_must(prd_pg_async_process(a));
     }
     stop = 1;
     double took = bench_now_s() - t0;
@@ -536,7 +536,7 @@ static double async_throughput(int clients, uint32_t conns, uint32_t depth)
     while (prd_pg_async_pending(a) > 0) { /* let the last ones land */
         struct epoll_event ev;
         epoll_wait(ep, &ev, 1, 100);
-        prd_pg_async_process(a);
+        bench_must(prd_pg_async_process(a));
     }
     for (int i = 0; i < clients; i++)
         prd_pg_params_free(cl[i].p);

@@ -38,7 +38,7 @@ static void *worker(void *p)
         size_t k = r->keys == 1 ? 0 : (x >> 4) % r->keys;
         prd_rl_key key = {r->names[k], strlen(r->names[k])};
         /* A generous limit: the cost of a check, not of a denial path. */
-        prd_limiter_check(r->l, &key, 1, 1, &d);
+        bench_must_check(prd_limiter_check(r->l, &key, 1, 1, &d));
     }
     return NULL;
 }
@@ -48,9 +48,9 @@ static double ns_per_check(prd_rl_algorithm alg, uint64_t limit, size_t keys, in
 {
     prd_limiter_config *cfg = NULL;
     prd_limiter *l = NULL;
-    prd_limiter_config_new(&cfg);
-    prd_limiter_config_add_rule(cfg, "bench", limit, 1000, alg);
-    prd_limiter_config_set_max_keys(cfg, keys < 16 ? 16 : keys * 5 / 4);
+    bench_must(prd_limiter_config_new(&cfg));
+    bench_must(prd_limiter_config_add_rule(cfg, "bench", limit, 1000, alg));
+    bench_must(prd_limiter_config_set_max_keys(cfg, keys < 16 ? 16 : keys * 5 / 4));
     if (prd_limiter_new(cfg, &l) != PRD_OK)
         exit(1);
     prd_limiter_config_free(cfg);
@@ -60,7 +60,7 @@ static double ns_per_check(prd_rl_algorithm alg, uint64_t limit, size_t keys, in
         for (size_t k = 0; k < keys; k++) {
             prd_rl_key key = {names[k], strlen(names[k])};
             prd_rl_decision d;
-            prd_limiter_check(l, &key, 1, 1, &d);
+            bench_must_check(prd_limiter_check(l, &key, 1, 1, &d));
         }
     else
         worker(&warm);

@@ -21,12 +21,12 @@
 static prd_token_claims *five_claims(void)
 {
     prd_token_claims *c = NULL;
-    prd_token_claims_new(&c);
-    prd_token_claims_set_ttl(c, 3600 * 1000);
-    prd_token_claims_set_string(c, "sub", "user-42");
-    prd_token_claims_set_string(c, "iss", "https://auth.example");
-    prd_token_claims_set_string(c, "aud", "api");
-    prd_token_claims_set_string(c, "role", "admin");
+    bench_must(prd_token_claims_new(&c));
+    bench_must(prd_token_claims_set_ttl(c, 3600 * 1000));
+    bench_must(prd_token_claims_set_string(c, "sub", "user-42"));
+    bench_must(prd_token_claims_set_string(c, "iss", "https://auth.example"));
+    bench_must(prd_token_claims_set_string(c, "aud", "api"));
+    bench_must(prd_token_claims_set_string(c, "role", "admin"));
     return c; /* + exp, iat, jti set at issue */
 }
 
@@ -111,8 +111,8 @@ static void opaque_cycle(void *p)
     (void)p;
     unsigned char d[PRD_OPAQUE_DIGEST_BYTES];
     char t[PRD_OPAQUE_TOKEN_MAX + 1];
-    prd_token_opaque_new("sess", t, sizeof t, d);
-    prd_token_opaque_digest("sess", t, strlen(t), d);
+    bench_must(prd_token_opaque_new("sess", t, sizeof t, d));
+    bench_must(prd_token_opaque_digest("sess", t, strlen(t), d));
     if (!prd_memeq(d, d, sizeof d))
         abort();
 }
@@ -150,15 +150,15 @@ int main(void)
         memset(&c, 0, sizeof c);
         c.purpose = (prd_token_purpose)purpose;
         prd_token_key *k = NULL;
-        prd_token_key_generate(purpose == PRD_TOKEN_LOCAL ? PRD_KEY_LOCAL : PRD_KEY_SECRET, &k);
-        prd_keyring_new(&c.ring);
-        prd_keyring_add(c.ring, k, 1);
+        bench_must(prd_token_key_generate(purpose == PRD_TOKEN_LOCAL ? PRD_KEY_LOCAL : PRD_KEY_SECRET, &k));
+        bench_must(prd_keyring_new(&c.ring));
+        bench_must(prd_keyring_add(c.ring, k, 1));
         prd_token_key_free(k);
         c.claims = five_claims();
-        prd_token_verifier_new(c.ring, c.purpose, &c.v);
-        prd_token_issue(c.ring, c.purpose, c.claims, NULL, NULL, 0, NULL, &c.token);
+        bench_must(prd_token_verifier_new(c.ring, c.purpose, &c.v));
+        bench_must(prd_token_issue(c.ring, c.purpose, c.claims, NULL, NULL, 0, NULL, &c.token));
         char *payload = NULL;
-        prd_token_claims_payload(c.claims, NULL, &payload);
+        bench_must(prd_token_claims_payload(c.claims, NULL, &payload));
         c.msg_len = strlen(payload) < sizeof c.msg ? strlen(payload) : sizeof c.msg;
         memcpy(c.msg, payload, c.msg_len);
         prd_free(payload);
@@ -192,13 +192,13 @@ int main(void)
     struct ctx c;
     memset(&c, 0, sizeof c);
     prd_token_store *store = NULL;
-    prd_token_store_new_memory(100000, &store);
-    prd_token_sessions_new(store, "sess", &c.sessions);
+    bench_must(prd_token_store_new_memory(100000, &store));
+    bench_must(prd_token_sessions_new(store, "sess", &c.sessions));
     for (int i = 0; i < 50000; i++) {
         char t[PRD_OPAQUE_TOKEN_MAX + 1];
-        prd_token_session_create(c.sessions, "someone", t, sizeof t);
+        bench_must(prd_token_session_create(c.sessions, "someone", t, sizeof t));
     }
-    prd_token_session_create(c.sessions, "me", c.opaque, sizeof c.opaque);
+    bench_must(prd_token_session_create(c.sessions, "me", c.opaque, sizeof c.opaque));
     bench_report("token.opaque.issue_digest_compare", 1e9 / rate(opaque_cycle, &c), "ns/op", 0, "");
     bench_report("token.session.validate_50k_sessions", 1e9 / rate(session_validate, &c), "ns/op", 0, "");
     prd_token_sessions_free(c.sessions);

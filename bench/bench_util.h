@@ -4,8 +4,30 @@
 #define PRD_BENCH_UTIL_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <time.h>
+
+#include "prodready.h"
+
+/* A setup or measured call that must succeed: a bench that went on
+ * after a failed call would time an error path. */
+#define bench_must(call) bench_must_at((call), #call, __FILE__, __LINE__)
+static inline void bench_must_at(prd_status st, const char *what, const char *file, int line)
+{
+    if (st != PRD_OK) {
+        fprintf(stderr, "%s:%d: %s: %s\n", file, line, what, prd_status_str(st));
+        exit(1);
+    }
+}
+
+/* A limiter check: admitted or limited are both answers. */
+#define bench_must_check(call) \
+    do { \
+        prd_status st_ = (call); \
+        if (st_ != PRD_ELIMITED) \
+            bench_must_at(st_, #call, __FILE__, __LINE__); \
+    } while (0)
 
 static inline double bench_now_s(void)
 {

@@ -590,8 +590,8 @@ static void on_pid(void *ud, prd_status st, prd_pg_result *res, const prd_pg_err
 {
     (void)err;
     struct pid_box *b = ud;
-    if (st == PRD_OK)
-        prd_pg_result_int64(res, 0, 0, &b->pid);
+    if (st == PRD_OK && prd_pg_result_int64(res, 0, 0, &b->pid) != PRD_OK)
+        b->pid = -1;
     prd_pg_result_free(res);
     b->done++;
 }
@@ -609,7 +609,7 @@ static void test_terminated_backend(void **state)
     assert_true(b.pid > 0);
     struct outcome o = {0};
     assert_ok(prd_pg_async_query(a, "SELECT pg_sleep(5)::text::int8", NULL, 0, on_value, &o));
-    prd_pg_async_process(a);
+    assert_ok(prd_pg_async_process(a));
     usleep(100 * 1000);
     char sql[96];
     snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%lld)", (long long)b.pid);
@@ -708,7 +708,7 @@ static void test_transaction(void **state)
     assert_false(u.failed);
     int spins = 0;
     while (prd_pg_pool_metric(pool, PRD_PG_M_IN_USE) > 0 && spins++ < 200) {
-        prd_pg_async_process(a);
+        assert_ok(prd_pg_async_process(a));
         usleep(5000);
     }
     assert_int_equal(prd_pg_pool_metric(pool, PRD_PG_M_IN_USE), 0);
@@ -739,7 +739,7 @@ static void test_free_with_pending(void **state)
     assert_ok(prd_pg_async_query(a, "SELECT pg_sleep(2)", NULL, 0, on_value, &o[0]));
     for (int i = 1; i < 5; i++)
         assert_ok(prd_pg_async_query(a, "SELECT 1", NULL, 0, on_value, &o[i]));
-    prd_pg_async_process(a);
+    assert_ok(prd_pg_async_process(a));
     int64_t t0 = now_ms();
     prd_pg_async_free(a); /* does not wait for the sleep */
     assert_true(now_ms() - t0 < 500);
@@ -782,7 +782,7 @@ static void test_fork_child_refused(void **state)
             bad |= prd_pg_async_query(b, "SELECT 6::int8", NULL, 0, on_value, &x) != PRD_OK;
             int64_t end = now_ms() + 3000;
             while (!x.done && now_ms() < end) {
-                prd_pg_async_process(b);
+                bad |= prd_pg_async_process(b) != PRD_OK;
                 usleep(1000);
             }
             bad |= x.st != PRD_OK || x.value != 6;

@@ -442,7 +442,8 @@ static long backend_pid(prd_pg_conn *c)
     if (prd_pg_query(c, "SELECT pg_backend_pid()", NULL, &r) != PRD_OK)
         return -1;
     int64_t v = -1;
-    prd_pg_result_int64(r, 0, 0, &v);
+    if (prd_pg_result_int64(r, 0, 0, &v) != PRD_OK)
+        v = -1;
     prd_pg_result_free(r);
     return (long)v;
 }

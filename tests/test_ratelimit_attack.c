@@ -603,11 +603,12 @@ static void test_shm_small_tmpfs_and_mode(void **state)
             struct stat sb;
             if (stat("/dev/shm/prd-small", &sb) == 0)
                 _exit(6);
-            prd_limiter_config_set_max_keys(cfg, 1000);
-            if (prd_limiter_new_shm(cfg, "/prd-small", 1, &l) != PRD_OK)
+            if (prd_limiter_config_set_max_keys(cfg, 1000) != PRD_OK ||
+                prd_limiter_new_shm(cfg, "/prd-small", 1, &l) != PRD_OK)
                 _exit(7);
             prd_limiter_free(l);
-            prd_limiter_shm_unlink("/prd-small");
+            if (prd_limiter_shm_unlink("/prd-small") != PRD_OK)
+                _exit(8);
             prd_limiter_config_free(cfg);
             _exit(0);
         }

@@ -99,8 +99,9 @@ static prd_rl_pg *child_store(uint32_t max_size, const char *rule, uint64_t limi
     prd_rl_pg *s = NULL;
     *pool = child_pool(max_size);
     if (*pool && prd_limiter_config_new(&lc) == PRD_OK &&
-        prd_limiter_config_add_rule(lc, rule, limit, 60000, PRD_RL_EXACT) == PRD_OK)
-        prd_rl_pg_new(lc, *pool, &s);
+        prd_limiter_config_add_rule(lc, rule, limit, 60000, PRD_RL_EXACT) == PRD_OK &&
+        prd_rl_pg_new(lc, *pool, &s) != PRD_OK)
+        s = NULL; /* the child reports a NULL store */
     prd_limiter_config_free(lc);
     return s;
 }

@@ -17,10 +17,13 @@ prd_status cli_pg_pool(const char *conninfo, const char *what, prd_pg_pool **out
         return st;
     }
     /* one command, one connection, no housekeeping thread */
-    prd_pg_config_set_max_size(cfg, 1);
-    prd_pg_config_set_maintenance_interval_ms(cfg, 0);
-    prd_pg_config_set_application_name(cfg, "prodready-cli");
-    st = prd_pg_error_new(&err);
+    st = prd_pg_config_set_max_size(cfg, 1);
+    if (st == PRD_OK)
+        st = prd_pg_config_set_maintenance_interval_ms(cfg, 0);
+    if (st == PRD_OK)
+        st = prd_pg_config_set_application_name(cfg, "prodready-cli");
+    if (st == PRD_OK)
+        st = prd_pg_error_new(&err);
     if (st == PRD_OK)
         st = prd_pg_pool_new(cfg, out, err);
     if (st != PRD_OK)

@@ -170,13 +170,16 @@ static enum MHD_Result do_login(struct MHD_Connection *c, const char *form)
                  PRD_F_STATUS("status", st));
     prd_memzero(pw, sizeof pw);
     if (st != PRD_OK) {
-        if (prd_status_is_client_error(st))
-            (void)prd_login_guard_failure(app.guard, &att);
-        else
-            (void)prd_login_guard_abandon(app.guard, &att);
+        /* A failure to record is logged; the answer stays the same. */
+        prd_status gs = prd_status_is_client_error(st) ? prd_login_guard_failure(app.guard, &att)
+                                                       : prd_login_guard_abandon(app.guard, &att);
+        if (gs != PRD_OK)
+            PRD_LOG_WARN(app.log, "login guard", PRD_F_STATUS("status", gs));
         return reply(c, st == PRD_EBUSY ? 503 : 401, "invalid user or password\n", NULL, NULL);
     }
-    (void)prd_login_guard_success(app.guard, &att);
+    prd_status gs = prd_login_guard_success(app.guard, &att);
+    if (gs != PRD_OK)
+        PRD_LOG_WARN(app.log, "login guard", PRD_F_STATUS("status", gs));
     if (upgraded) {
         pthread_mutex_lock(&app.mu);
         u = find_user(user);
@@ -214,8 +217,9 @@ static enum MHD_Result do_me(struct MHD_Connection *c)
 static enum MHD_Result do_logout(struct MHD_Connection *c)
 {
     const char *tok = session_cookie(c);
-    if (tok)
-        prd_token_session_revoke(app.sessions, tok, strlen(tok));
+    prd_status st = tok ? prd_token_session_revoke(app.sessions, tok, strlen(tok)) : PRD_OK;
+    if (st != PRD_OK && st != PRD_EBADTOKEN) /* a bad cookie has nothing to revoke */
+        PRD_LOG_WARN(app.log, "logout", PRD_F_STATUS("status", st));
     return reply(c, 200, "bye\n", "session=; Max-Age=0; Path=/", NULL);
 }
 

@@ -78,8 +78,9 @@ static void submit(prd_pg_async *a, prd_pg_params *p, const char *line)
         abort();
     l->id = id;
     prd_pg_params_reset(p);
-    prd_pg_params_add_int64(p, id); /* copied by the submit below */
-    prd_status st = prd_pg_async_query(a, "SELECT balance FROM accounts WHERE id = $1", p, 2000,
+    prd_status st = prd_pg_params_add_int64(p, id); /* copied by the submit below */
+    if (st == PRD_OK)
+        st = prd_pg_async_query(a, "SELECT balance FROM accounts WHERE id = $1", p, 2000,
                                        on_balance, l);
     if (st != PRD_OK) { /* refused at once (queue full, closed): no callback */
         printf("%lld error: %s\n", id, prd_status_str(st));
@@ -96,8 +97,7 @@ int main(void)
     prd_pg_error *err;
     if (prd_pg_config_new(ci, &cfg) != PRD_OK || prd_pg_error_new(&err) != PRD_OK)
         return 1;
-    prd_pg_config_set_max_size(cfg, 8);
-    if (prd_pg_pool_new(cfg, &pool, err) != PRD_OK) {
+    if (prd_pg_config_set_max_size(cfg, 8) != PRD_OK || prd_pg_pool_new(cfg, &pool, err) != PRD_OK) {
         fprintf(stderr, "pg-epoll: %s\n", prd_pg_error_message(err));
         return 1;
     }
@@ -106,7 +106,8 @@ int main(void)
     prd_pg_async *a;
     if (prd_pg_async_new(pool, 8, &a) != PRD_OK)
         return 1;
-    prd_pg_async_set_pipeline_depth(a, 4);
+    if (prd_pg_async_set_pipeline_depth(a, 4) != PRD_OK)
+        return 1;
 
     int ep = epoll_create1(EPOLL_CLOEXEC);
     /* The driver: one descriptor, whatever the number of connections. */
@@ -124,17 +125,20 @@ int main(void)
 
     /* The table first: lookups sent beside it could run before it exists. */
     int setup = 0;
-    prd_pg_async_query(a, "CREATE TABLE IF NOT EXISTS accounts (id int8 PRIMARY KEY, balance int8)",
-                       NULL, 5000, on_setup, &setup);
+    if (prd_pg_async_query(a, "CREATE TABLE IF NOT EXISTS accounts (id int8 PRIMARY KEY, balance int8)",
+                           NULL, 5000, on_setup, &setup) != PRD_OK)
+        return 1;
     while (setup == 0) {
         struct epoll_event e;
         epoll_wait(ep, &e, 1, prd_pg_async_timeout_ms(a));
-        prd_pg_async_process(a);
+        if (prd_pg_async_process(a) != PRD_OK)
+            return 1;
     }
     if (setup < 0)
         return 1;
     prd_pg_params *p;
-    prd_pg_params_new(&p);
+    if (prd_pg_params_new(&p) != PRD_OK)
+        return 1;
     char buf[4096], line[64];
     size_t line_len = 0;
     int input_open = have_stdin;
@@ -175,12 +179,17 @@ int main(void)
         }
         /* Whatever woke the loop, the driver gets its turn: it reads what
          * arrived, sends what waits, expires deadlines, runs callbacks. */
-        prd_pg_async_process(a);
+        prd_status st = prd_pg_async_process(a);
+        if (st != PRD_OK) {
+            fprintf(stderr, "pg-epoll: %s\n", prd_status_str(st));
+            break;
+        }
     }
     fflush(stdout);
     prd_pg_params_free(p);
     prd_pg_async_free(a);
-    prd_pg_pool_close(pool, 1000);
+    if (prd_pg_pool_close(pool, 1000) != PRD_OK)
+        fprintf(stderr, "pg-epoll: connections still out after 1 s\n");
     prd_pg_pool_free(pool);
     prd_pg_error_free(err);
     close(tick);

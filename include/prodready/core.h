@@ -26,6 +26,10 @@ extern "C" {
 #define PRD_API
 #endif
 
+/* On every function that returns prd_status: ignoring a verification's
+ * answer (or any failure) is a warning with -Wall, an error with
+ * -Werror=unused-result. GCC does not accept a (void) cast as an answer:
+ * keep the status in a variable when dropping it is intended. */
 #if defined(__GNUC__)
 #define PRD_NODISCARD __attribute__((warn_unused_result))
 #else
@@ -98,7 +102,7 @@ PRD_API int prd_status_is_client_error(prd_status status);
  * needed to learn early whether the platform is usable.
  * Errors: PRD_EINTERNAL when libsodium cannot initialise (no entropy).
  */
-PRD_API prd_status prd_init(void);
+PRD_API PRD_NODISCARD prd_status prd_init(void);
 
 /* The library's version as "MAJOR.MINOR.PATCH"; static string. */
 PRD_API const char *prd_version(void);
@@ -136,13 +140,13 @@ typedef enum prd_secret_encoding {
 
 /* Copy len bytes from data into a new secret. The caller still owns data
  * (and should wipe it). */
-PRD_API prd_status prd_secret_from_bytes(const void *data, size_t len, prd_secret **out);
+PRD_API PRD_NODISCARD prd_status prd_secret_from_bytes(const void *data, size_t len, prd_secret **out);
 
 /* Decode a NUL-terminated hex string into a new secret. */
-PRD_API prd_status prd_secret_from_hex(const char *hex, prd_secret **out);
+PRD_API PRD_NODISCARD prd_status prd_secret_from_hex(const char *hex, prd_secret **out);
 
 /* Decode a NUL-terminated unpadded base64url string into a new secret. */
-PRD_API prd_status prd_secret_from_base64url(const char *b64, prd_secret **out);
+PRD_API PRD_NODISCARD prd_status prd_secret_from_base64url(const char *b64, prd_secret **out);
 
 /*
  * Read the environment variable name and decode it. A trailing newline is
@@ -151,7 +155,7 @@ PRD_API prd_status prd_secret_from_base64url(const char *b64, prd_secret **out);
  * Thread safety: getenv() is not safe against concurrent setenv(); load
  * secrets at start-up.
  */
-PRD_API prd_status prd_secret_from_env(const char *name, prd_secret_encoding encoding,
+PRD_API PRD_NODISCARD prd_status prd_secret_from_env(const char *name, prd_secret_encoding encoding,
                                        prd_secret **out);
 
 /*
@@ -162,11 +166,11 @@ PRD_API prd_status prd_secret_from_env(const char *name, prd_secret_encoding enc
  * Errors: also PRD_ENOTFOUND (no such file), PRD_EPERM (group- or
  * world-accessible, or not a regular file), PRD_EIO (read error).
  */
-PRD_API prd_status prd_secret_from_file(const char *path, prd_secret_encoding encoding,
+PRD_API PRD_NODISCARD prd_status prd_secret_from_file(const char *path, prd_secret_encoding encoding,
                                         prd_secret **out);
 
 /* Fill a new secret with len random bytes (1 .. PRD_SECRET_MAX). */
-PRD_API prd_status prd_secret_random(size_t len, prd_secret **out);
+PRD_API PRD_NODISCARD prd_status prd_secret_random(size_t len, prd_secret **out);
 
 /* Number of bytes held; 0 for NULL. */
 PRD_API size_t prd_secret_len(const prd_secret *secret);
@@ -202,7 +206,7 @@ PRD_API int64_t prd_clock_mono_ns(const prd_clock *clock);
  * moves when told to. Errors: PRD_EINVAL (out NULL, mono_ns negative),
  * PRD_ENOMEM.
  */
-PRD_API prd_status prd_clock_manual_new(int64_t wall_ns, int64_t mono_ns, prd_clock **out);
+PRD_API PRD_NODISCARD prd_status prd_clock_manual_new(int64_t wall_ns, int64_t mono_ns, prd_clock **out);
 
 /*
  * Move a manual clock forward (or, for wall time only, backward: wall
@@ -211,11 +215,11 @@ PRD_API prd_status prd_clock_manual_new(int64_t wall_ns, int64_t mono_ns, prd_cl
  * Errors: PRD_EINVAL when clock is NULL or not a manual clock, or the move
  * would overflow.
  */
-PRD_API prd_status prd_clock_manual_advance(prd_clock *clock, int64_t delta_ns);
+PRD_API PRD_NODISCARD prd_status prd_clock_manual_advance(prd_clock *clock, int64_t delta_ns);
 
 /* Set a manual clock's wall time; its monotonic time is unchanged.
  * Errors: PRD_EINVAL when clock is NULL or not a manual clock. */
-PRD_API prd_status prd_clock_manual_set_wall(prd_clock *clock, int64_t wall_ns);
+PRD_API PRD_NODISCARD prd_status prd_clock_manual_set_wall(prd_clock *clock, int64_t wall_ns);
 
 /* Release a clock made by prd_clock_manual_new. NULL is a no-op. */
 PRD_API void prd_clock_free(prd_clock *clock);
@@ -239,7 +243,7 @@ PRD_API void prd_clock_free(prd_clock *clock);
  * Errors: PRD_EINVAL (malformed, or outside what int64 nanoseconds hold:
  * 1677-09-21 .. 2262-04-11).
  */
-PRD_API prd_status prd_rfc3339_parse(const char *text, size_t len, int64_t *unix_ns);
+PRD_API PRD_NODISCARD prd_status prd_rfc3339_parse(const char *text, size_t len, int64_t *unix_ns);
 
 /*
  * Format unix_ns as UTC "YYYY-MM-DDTHH:MM:SS[.fraction]Z" with frac_digits
@@ -282,7 +286,7 @@ PRD_API size_t prd_base64url_encode(char *out, size_t out_size, const void *data
  * PRD_EINVAL. PRD_ENOSPACE when out_cap is too small (nothing useful is
  * left in out). out_len may be NULL.
  */
-PRD_API prd_status prd_hex_decode(void *out, size_t out_cap, size_t *out_len,
+PRD_API PRD_NODISCARD prd_status prd_hex_decode(void *out, size_t out_cap, size_t *out_len,
                                   const char *text, size_t text_len);
 
 /*
@@ -291,7 +295,7 @@ PRD_API prd_status prd_hex_decode(void *out, size_t out_cap, size_t *out_len,
  * non-zero unused bits in the last character are all PRD_EINVAL, so every
  * byte string has exactly one accepted encoding. PRD_ENOSPACE as above.
  */
-PRD_API prd_status prd_base64url_decode(void *out, size_t out_cap, size_t *out_len,
+PRD_API PRD_NODISCARD prd_status prd_base64url_decode(void *out, size_t out_cap, size_t *out_len,
                                         const char *text, size_t text_len);
 
 /* Constant-time comparison of len bytes: 1 when equal, 0 otherwise. */

@@ -98,7 +98,7 @@ typedef struct prd_logger prd_logger;
 
 /* A logger writing to stderr at level info with the default redaction.
  * Errors: PRD_EINVAL, PRD_ENOMEM. */
-PRD_API prd_status prd_logger_new(prd_logger **out);
+PRD_API PRD_NODISCARD prd_status prd_logger_new(prd_logger **out);
 
 /* Release a logger (a child releases only itself; the root flushes and
  * closes its sink when the last logger sharing it is freed). NULL is a no-op. */
@@ -109,7 +109,7 @@ PRD_API void prd_logger_free(prd_logger *lg);
  * an admin endpoint can turn debug on and off). On the root it sets the
  * threshold of the root and of every child that has not set its own; on
  * a child, that child's own (a child made from it starts with it). */
-PRD_API prd_status prd_logger_set_level(prd_logger *lg, prd_log_level level);
+PRD_API PRD_NODISCARD prd_status prd_logger_set_level(prd_logger *lg, prd_log_level level);
 PRD_API int prd_logger_enabled(const prd_logger *lg, prd_log_level level);
 
 /*
@@ -131,13 +131,13 @@ PRD_API int prd_logger_enabled(const prd_logger *lg, prd_log_level level);
  * tee is full), PRD_ENOMEM; for files PRD_EPERM, PRD_ENOTFOUND, PRD_EIO.
  */
 #define PRD_LOG_MAX_SINKS 8
-PRD_API prd_status prd_logger_set_fd(prd_logger *lg, int fd);
-PRD_API prd_status prd_logger_set_file(prd_logger *lg, const char *path);
+PRD_API PRD_NODISCARD prd_status prd_logger_set_fd(prd_logger *lg, int fd);
+PRD_API PRD_NODISCARD prd_status prd_logger_set_file(prd_logger *lg, const char *path);
 typedef void (*prd_log_sink_fn)(void *userdata, const char *line, size_t len);
-PRD_API prd_status prd_logger_set_callback(prd_logger *lg, prd_log_sink_fn fn, void *userdata);
-PRD_API prd_status prd_logger_add_fd(prd_logger *lg, int fd, prd_log_level min_level);
-PRD_API prd_status prd_logger_add_file(prd_logger *lg, const char *path, prd_log_level min_level);
-PRD_API prd_status prd_logger_add_callback(prd_logger *lg, prd_log_sink_fn fn, void *userdata,
+PRD_API PRD_NODISCARD prd_status prd_logger_set_callback(prd_logger *lg, prd_log_sink_fn fn, void *userdata);
+PRD_API PRD_NODISCARD prd_status prd_logger_add_fd(prd_logger *lg, int fd, prd_log_level min_level);
+PRD_API PRD_NODISCARD prd_status prd_logger_add_file(prd_logger *lg, const char *path, prd_log_level min_level);
+PRD_API PRD_NODISCARD prd_status prd_logger_add_callback(prd_logger *lg, prd_log_sink_fn fn, void *userdata,
                                            prd_log_level min_level);
 
 /*
@@ -164,23 +164,23 @@ PRD_API prd_status prd_logger_add_callback(prd_logger *lg, prd_log_sink_fn fn, v
  * caller (a syslog datagram larger than the socket allows, too).
  * Redaction happens before any sink.
  */
-PRD_API prd_status prd_logger_add_syslog(prd_logger *lg, const char *socket_path,
+PRD_API PRD_NODISCARD prd_status prd_logger_add_syslog(prd_logger *lg, const char *socket_path,
                                          const char *app_name, int facility,
                                          prd_log_level min_level);
-PRD_API prd_status prd_logger_add_journald(prd_logger *lg, const char *socket_path,
+PRD_API PRD_NODISCARD prd_status prd_logger_add_journald(prd_logger *lg, const char *socket_path,
                                            const char *identifier, prd_log_level min_level);
 
 /* Reopen every file sink (call it after logrotate moved the files).
  * Errors: PRD_EINVAL (no file sink), PRD_EIO (a file could not be
  * opened: lines go on to the old one). */
-PRD_API prd_status prd_logger_reopen(prd_logger *lg);
+PRD_API PRD_NODISCARD prd_status prd_logger_reopen(prd_logger *lg);
 /* Reopen the file sinks after each SIGHUP (logrotate's postrotate
  * "kill -HUP"): installs, once per process, a SIGHUP handler that only
  * counts signals (a handler installed before is still called); the files
  * are reopened by the next line written after a signal, never inside the
  * handler. Errors: PRD_EINVAL (no file sink), PRD_EINTERNAL (sigaction
  * failed). */
-PRD_API prd_status prd_logger_reopen_on_sighup(prd_logger *lg);
+PRD_API PRD_NODISCARD prd_status prd_logger_reopen_on_sighup(prd_logger *lg);
 
 /* Output profiles: which names the time, level and message get. */
 typedef enum prd_log_profile {
@@ -188,7 +188,7 @@ typedef enum prd_log_profile {
     PRD_LOG_PROFILE_ECS = 1,     /* @timestamp, log.level, message (Elastic Common Schema) */
     PRD_LOG_PROFILE_OTEL = 2     /* timestamp, severity_text, body; trace_id/span_id as given */
 } prd_log_profile;
-PRD_API prd_status prd_logger_set_profile(prd_logger *lg, prd_log_profile profile);
+PRD_API PRD_NODISCARD prd_status prd_logger_set_profile(prd_logger *lg, prd_log_profile profile);
 
 /* Redaction. mode: how a redacted value is written. */
 typedef enum prd_redact_mode {
@@ -199,7 +199,7 @@ typedef enum prd_redact_mode {
 
 /* Add a key (any depth) or a dotted path ("user.address.street") to the
  * rules. Errors: PRD_EINVAL (empty or over 128 bytes), PRD_ETOOBIG, PRD_ENOMEM. */
-PRD_API prd_status prd_logger_redact_key(prd_logger *lg, const char *key_or_path);
+PRD_API PRD_NODISCARD prd_status prd_logger_redact_key(prd_logger *lg, const char *key_or_path);
 
 /*
  * Allowlist mode, which fails closed (the OpenTelemetry collector's
@@ -211,7 +211,7 @@ PRD_API prd_status prd_logger_redact_key(prd_logger *lg, const char *key_or_path
  * the secret rules hide stays hidden even when allowed. Errors: as
  * prd_logger_redact_key.
  */
-PRD_API prd_status prd_logger_allow_key(prd_logger *lg, const char *key_or_path);
+PRD_API PRD_NODISCARD prd_status prd_logger_allow_key(prd_logger *lg, const char *key_or_path);
 /*
  * A value pattern of the application's, applied like the built-in ones to
  * every string and scrubbed line (an employee id, an internal key
@@ -230,7 +230,7 @@ PRD_API prd_status prd_logger_allow_key(prd_logger *lg, const char *key_or_path)
  * Errors: PRD_EINVAL (name or pattern malformed), PRD_ECONFLICT (name
  * taken), PRD_ETOOBIG (32 patterns already), PRD_ENOMEM.
  */
-PRD_API prd_status prd_logger_redact_pattern(prd_logger *lg, const char *name,
+PRD_API PRD_NODISCARD prd_status prd_logger_redact_pattern(prd_logger *lg, const char *name,
                                              const char *pattern);
 
 /*
@@ -244,15 +244,15 @@ PRD_API prd_status prd_logger_redact_pattern(prd_logger *lg, const char *name,
  * logger counts once, when the child is made. Thread-safe. Errors:
  * PRD_EINVAL, PRD_ENOTFOUND (past the last rule).
  */
-PRD_API prd_status prd_logger_redaction_count(const prd_logger *lg, size_t i, const char **name,
+PRD_API PRD_NODISCARD prd_status prd_logger_redaction_count(const prd_logger *lg, size_t i, const char **name,
                                               uint64_t *count);
 
 /* Fingerprints need a key (16-64 bytes); the logger copies it. */
-PRD_API prd_status prd_logger_set_redact_mode(prd_logger *lg, prd_redact_mode mode,
+PRD_API PRD_NODISCARD prd_status prd_logger_set_redact_mode(prd_logger *lg, prd_redact_mode mode,
                                               const prd_secret *fingerprint_key);
 /* Turn redaction off (key, path and value rules; PRD_LF_SECRET fields stay
  * censored). An explicit call, so it shows up in review. */
-PRD_API prd_status prd_logger_disable_redaction(prd_logger *lg);
+PRD_API PRD_NODISCARD prd_status prd_logger_disable_redaction(prd_logger *lg);
 
 /*
  * Asynchronous writing: lines go to a bounded queue (queue_lines, and
@@ -267,20 +267,20 @@ PRD_API prd_status prd_logger_disable_redaction(prd_logger *lg);
  * caller pays a line: docs/performance.md (1.2 us for ten fields here,
  * against 2.1 us writing in place). Errors: PRD_EINVAL, PRD_ENOMEM.
  */
-PRD_API prd_status prd_logger_set_async(prd_logger *lg, size_t queue_lines, int block);
+PRD_API PRD_NODISCARD prd_status prd_logger_set_async(prd_logger *lg, size_t queue_lines, int block);
 /* The same with the queue's bytes bounded too (4 KiB .. 1 GiB; the line
  * count 1 .. 10^6): one ring of queue_bytes allocated here, nothing per
  * line after. set_async sizes it at 1 KiB a line (64 KiB .. 64 MiB). A
  * line larger than the whole ring is dropped and counted. */
-PRD_API prd_status prd_logger_set_async_limits(prd_logger *lg, size_t queue_lines,
+PRD_API PRD_NODISCARD prd_status prd_logger_set_async_limits(prd_logger *lg, size_t queue_lines,
                                                size_t queue_bytes, int block);
 
 /* Sampling (zap's): per message text and second, the first `first` lines
  * are written, then every `thereafter`-th. 0, 0 turns it off (default). */
-PRD_API prd_status prd_logger_set_sampling(prd_logger *lg, uint32_t first, uint32_t thereafter);
+PRD_API PRD_NODISCARD prd_status prd_logger_set_sampling(prd_logger *lg, uint32_t first, uint32_t thereafter);
 
 /* Clock for timestamps (NULL: the system clock). */
-PRD_API prd_status prd_logger_set_clock(prd_logger *lg, const prd_clock *clock);
+PRD_API PRD_NODISCARD prd_status prd_logger_set_clock(prd_logger *lg, const prd_clock *clock);
 
 /* Counters: lines written per level, dropped (async queue full), sampled
  * out, write errors. */
@@ -310,7 +310,7 @@ PRD_API void prd_log(prd_logger *lg, prd_log_level level, const char *msg,
  * written on every line after the standard ones. It shares the parent's
  * sink and settings. Errors: PRD_EINVAL, PRD_ENOMEM.
  */
-PRD_API prd_status prd_log_with(prd_logger *parent, const prd_log_field *fields, size_t n,
+PRD_API PRD_NODISCARD prd_status prd_log_with(prd_logger *parent, const prd_log_field *fields, size_t n,
                                 prd_logger **child);
 
 /*
@@ -326,9 +326,9 @@ PRD_API prd_status prd_log_with(prd_logger *parent, const prd_log_field *fields,
  */
 #define PRD_TRACE_ID_SIZE 33
 #define PRD_SPAN_ID_SIZE 17
-PRD_API prd_status prd_traceparent_parse(const char *traceparent, size_t len, char *trace_id,
+PRD_API PRD_NODISCARD prd_status prd_traceparent_parse(const char *traceparent, size_t len, char *trace_id,
                                          char *span_id, uint8_t *flags);
-PRD_API prd_status prd_log_with_traceparent(prd_logger *parent, const char *traceparent,
+PRD_API PRD_NODISCARD prd_status prd_log_with_traceparent(prd_logger *parent, const char *traceparent,
                                             size_t len, prd_logger **child);
 
 /*
@@ -343,7 +343,7 @@ PRD_API prd_status prd_log_with_traceparent(prd_logger *parent, const char *trac
  * end are counted (PRD_LOG_COUNT_SCRUB_TEXT). *out is freed with
  * prd_free. Errors: PRD_EINVAL, PRD_ENOMEM.
  */
-PRD_API prd_status prd_log_scrub_line(const prd_logger *lg, const char *line, size_t len,
+PRD_API PRD_NODISCARD prd_status prd_log_scrub_line(const prd_logger *lg, const char *line, size_t len,
                                       char **out, size_t *out_len);
 
 /*
@@ -357,7 +357,7 @@ typedef struct prd_log_scrub_state {
     uint64_t opaque_[2];
 } prd_log_scrub_state;
 #define PRD_LOG_SCRUB_STATE_INIT {{0, 0}}
-PRD_API prd_status prd_log_scrub_next(const prd_logger *lg, prd_log_scrub_state *state,
+PRD_API PRD_NODISCARD prd_status prd_log_scrub_next(const prd_logger *lg, prd_log_scrub_state *state,
                                       const char *line, size_t len, char **out, size_t *out_len);
 
 /* The end of a prd_logv field list (the macros add it). */

@@ -64,7 +64,7 @@ typedef struct prd_password_policy prd_password_policy;
  * pepper, legacy hashes refused, memory budget 2 x CPUs x m, wait 5 s.
  * Errors: PRD_EINVAL (unknown preset name, out NULL), PRD_ENOMEM.
  */
-PRD_API prd_status prd_password_policy_new(const char *preset, prd_password_policy **out);
+PRD_API PRD_NODISCARD prd_status prd_password_policy_new(const char *preset, prd_password_policy **out);
 
 /* Release a policy; NULL is a no-op. No call may be using it. */
 PRD_API void prd_password_policy_free(prd_password_policy *policy);
@@ -75,28 +75,28 @@ PRD_API void prd_password_policy_free(prd_password_policy *policy);
  * so do the policy's caps. The memory budget follows m unless it was set
  * explicitly. Errors: PRD_EINVAL (naming nothing: check the limits above).
  */
-PRD_API prd_status prd_password_policy_set_params(prd_password_policy *policy, uint32_t t,
+PRD_API PRD_NODISCARD prd_status prd_password_policy_set_params(prd_password_policy *policy, uint32_t t,
                                                   uint32_t m_kib, uint32_t p);
 
 /* Salt length for new hashes, 16..64 bytes (default 16).
  * Errors: PRD_EINVAL. */
-PRD_API prd_status prd_password_policy_set_salt_len(prd_password_policy *policy, size_t len);
+PRD_API PRD_NODISCARD prd_status prd_password_policy_set_salt_len(prd_password_policy *policy, size_t len);
 
 /* Hash (tag) length for new hashes, 16..64 bytes (default 32).
  * Errors: PRD_EINVAL. */
-PRD_API prd_status prd_password_policy_set_hash_len(prd_password_policy *policy, size_t len);
+PRD_API PRD_NODISCARD prd_status prd_password_policy_set_hash_len(prd_password_policy *policy, size_t len);
 
 /*
  * Caps on the cost of any hash this policy computes or verifies. A stored
  * hash over a cap is refused with PRD_ETOOBIG before memory is allocated.
  * Errors: PRD_EINVAL (zero, or below the policy's own parameters).
  */
-PRD_API prd_status prd_password_policy_set_caps(prd_password_policy *policy, uint32_t max_t,
+PRD_API PRD_NODISCARD prd_status prd_password_policy_set_caps(prd_password_policy *policy, uint32_t max_t,
                                                 uint32_t max_m_kib, uint32_t max_p);
 
 /* Longest password accepted, 1..1 MiB bytes (default 4096); longer ones
  * get PRD_EINVAL. Errors: PRD_EINVAL. */
-PRD_API prd_status prd_password_policy_set_max_password_len(prd_password_policy *policy,
+PRD_API PRD_NODISCARD prd_status prd_password_policy_set_max_password_len(prd_password_policy *policy,
                                                             size_t max_len);
 
 /*
@@ -112,9 +112,9 @@ PRD_API prd_status prd_password_policy_set_max_password_len(prd_password_policy 
  * verifies old hashes, for which needs_rehash then answers yes.
  * Errors: PRD_EINVAL (bad id or length, id already present), PRD_ENOMEM.
  */
-PRD_API prd_status prd_password_policy_set_pepper(prd_password_policy *policy, const char *id,
+PRD_API PRD_NODISCARD prd_status prd_password_policy_set_pepper(prd_password_policy *policy, const char *id,
                                                   const prd_secret *pepper);
-PRD_API prd_status prd_password_policy_add_retired_pepper(prd_password_policy *policy,
+PRD_API PRD_NODISCARD prd_status prd_password_policy_add_retired_pepper(prd_password_policy *policy,
                                                           const char *id,
                                                           const prd_secret *pepper);
 
@@ -123,7 +123,7 @@ PRD_API prd_status prd_password_policy_add_retired_pepper(prd_password_policy *p
  * $2y$), sha512-crypt ($6$) and yescrypt ($y$). Off by default. Such
  * hashes always need rehash. Unsalted digests are never accepted.
  */
-PRD_API prd_status prd_password_policy_set_allow_legacy(prd_password_policy *policy, int allow);
+PRD_API PRD_NODISCARD prd_status prd_password_policy_set_allow_legacy(prd_password_policy *policy, int allow);
 
 /*
  * Caps on what verifying a legacy hash may cost, read from its settings
@@ -134,7 +134,7 @@ PRD_API prd_status prd_password_policy_set_allow_legacy(prd_password_policy *pol
  * verification also runs under the memory budget, charged its real
  * memory. Errors: PRD_EINVAL.
  */
-PRD_API prd_status prd_password_policy_set_legacy_caps(prd_password_policy *policy,
+PRD_API PRD_NODISCARD prd_status prd_password_policy_set_legacy_caps(prd_password_policy *policy,
                                                        uint32_t max_bcrypt_cost,
                                                        uint64_t max_sha512_rounds,
                                                        uint64_t max_yescrypt_kib);
@@ -146,7 +146,7 @@ PRD_API prd_status prd_password_policy_set_legacy_caps(prd_password_policy *poli
  * at its real memory (the peak statistic can then exceed the budget).
  * Errors: PRD_EINVAL.
  */
-PRD_API prd_status prd_password_policy_set_budget(prd_password_policy *policy, uint64_t budget_kib,
+PRD_API PRD_NODISCARD prd_status prd_password_policy_set_budget(prd_password_policy *policy, uint64_t budget_kib,
                                                   uint32_t wait_ms);
 
 /*
@@ -176,7 +176,7 @@ PRD_API uint64_t prd_password_stat_get(const prd_password_policy *policy,
  * PRD_ENOSPACE (out too small; out is then ""), PRD_EBUSY (no budget within
  * the wait), PRD_ENOMEM, PRD_EINTERNAL (the Argon2 backend failed).
  */
-PRD_API prd_status prd_password_hash(const prd_password_policy *policy, const char *password,
+PRD_API PRD_NODISCARD prd_status prd_password_hash(const prd_password_policy *policy, const char *password,
                                      size_t password_len, char *out, size_t out_size);
 
 /*
@@ -190,7 +190,7 @@ PRD_API prd_status prd_password_hash(const prd_password_policy *policy, const ch
  * hash while legacy is off, or another algorithm), PRD_EBUSY, PRD_ENOMEM,
  * PRD_EINTERNAL.
  */
-PRD_API prd_status prd_password_verify(const prd_password_policy *policy, const char *password,
+PRD_API PRD_NODISCARD prd_status prd_password_verify(const prd_password_policy *policy, const char *password,
                                        size_t password_len, const char *stored);
 
 /*
@@ -199,7 +199,7 @@ PRD_API prd_status prd_password_verify(const prd_password_policy *policy, const 
  * so a login form does not reveal which accounts exist by its timing.
  * Errors as prd_password_hash.
  */
-PRD_API prd_status prd_password_verify_dummy(const prd_password_policy *policy,
+PRD_API PRD_NODISCARD prd_status prd_password_verify_dummy(const prd_password_policy *policy,
                                              const char *password, size_t password_len);
 
 /* Why a stored hash should be replaced. */
@@ -222,7 +222,7 @@ PRD_API const char *prd_rehash_reason_str(prd_rehash_reason reason);
  * Errors: PRD_EINVAL (malformed hash or NULL arguments); a legacy hash is
  * answered even when the policy refuses to verify legacy hashes.
  */
-PRD_API prd_status prd_password_needs_rehash(const prd_password_policy *policy,
+PRD_API PRD_NODISCARD prd_status prd_password_needs_rehash(const prd_password_policy *policy,
                                              const char *stored, prd_rehash_reason *reason);
 
 /*
@@ -234,7 +234,7 @@ PRD_API prd_status prd_password_needs_rehash(const prd_password_policy *policy,
  * Returns and errors as prd_password_verify, plus PRD_ENOSPACE when
  * new_hash is too small (then nothing was verified).
  */
-PRD_API prd_status prd_password_verify_and_upgrade(const prd_password_policy *policy,
+PRD_API PRD_NODISCARD prd_status prd_password_verify_and_upgrade(const prd_password_policy *policy,
                                                    const char *password, size_t password_len,
                                                    const char *stored, char *new_hash,
                                                    size_t new_hash_size, int *upgraded);

@@ -89,9 +89,9 @@ typedef struct prd_pg_tx_options prd_pg_tx_options;
  * Messages never contain the conninfo password.
  * Errors: prd_pg_error_new gives PRD_EINVAL (out NULL) or PRD_ENOMEM.
  */
-PRD_API prd_status prd_pg_error_new(prd_pg_error **out);
+PRD_API PRD_NODISCARD prd_status prd_pg_error_new(prd_pg_error **out);
 PRD_API void prd_pg_error_free(prd_pg_error *err);
-PRD_API prd_status prd_pg_error_status(const prd_pg_error *err); /* PRD_OK when empty */
+PRD_API PRD_NODISCARD prd_status prd_pg_error_status(const prd_pg_error *err); /* PRD_OK when empty */
 PRD_API const char *prd_pg_error_sqlstate(const prd_pg_error *err);   /* "40001" or "" */
 PRD_API const char *prd_pg_error_message(const prd_pg_error *err);    /* primary message */
 PRD_API const char *prd_pg_error_detail(const prd_pg_error *err);
@@ -107,7 +107,7 @@ PRD_API const char *prd_pg_error_column(const prd_pg_error *err);
  * serialization failure and deadlock (40001, 40P01) PRD_ERETRY; anything
  * else PRD_EDB. NULL or malformed gives PRD_EDB.
  */
-PRD_API prd_status prd_pg_sqlstate_status(const char *sqlstate);
+PRD_API PRD_NODISCARD prd_status prd_pg_sqlstate_status(const char *sqlstate);
 
 /* ------------------------------------------------------------------ */
 /* Configuration                                                        */
@@ -130,7 +130,7 @@ PRD_API prd_status prd_pg_sqlstate_status(const char *sqlstate);
  * backoff 50 ms doubling to 5 s, slow-query threshold 1 s (logged only
  * with a logger), housekeeping every 1 s.
  */
-PRD_API prd_status prd_pg_config_new(const char *conninfo, prd_pg_config **out);
+PRD_API PRD_NODISCARD prd_status prd_pg_config_new(const char *conninfo, prd_pg_config **out);
 PRD_API void prd_pg_config_free(prd_pg_config *cfg);
 
 /*
@@ -143,25 +143,25 @@ PRD_API const char *prd_pg_config_error(const prd_pg_config *cfg);
 /* Every setter returns PRD_OK or PRD_EINVAL (value out of range, config
  * NULL); a refused value leaves the setting unchanged. Times are in
  * milliseconds; where noted 0 turns the feature off. */
-PRD_API prd_status prd_pg_config_set_conninfo(prd_pg_config *cfg, const char *conninfo);
-PRD_API prd_status prd_pg_config_set_min_size(prd_pg_config *cfg, uint32_t n);   /* 0..max_size */
-PRD_API prd_status prd_pg_config_set_max_size(prd_pg_config *cfg, uint32_t n);   /* 1..10000 */
-PRD_API prd_status prd_pg_config_set_max_waiters(prd_pg_config *cfg, uint32_t n); /* 0..1000000 */
-PRD_API prd_status prd_pg_config_set_acquire_timeout_ms(prd_pg_config *cfg, uint32_t ms); /* 1..3600000 */
-PRD_API prd_status prd_pg_config_set_connect_timeout_ms(prd_pg_config *cfg, uint32_t ms); /* 1..600000 */
-PRD_API prd_status prd_pg_config_set_idle_timeout_ms(prd_pg_config *cfg, uint64_t ms);    /* 0 = never */
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_conninfo(prd_pg_config *cfg, const char *conninfo);
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_min_size(prd_pg_config *cfg, uint32_t n);   /* 0..max_size */
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_max_size(prd_pg_config *cfg, uint32_t n);   /* 1..10000 */
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_max_waiters(prd_pg_config *cfg, uint32_t n); /* 0..1000000 */
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_acquire_timeout_ms(prd_pg_config *cfg, uint32_t ms); /* 1..3600000 */
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_connect_timeout_ms(prd_pg_config *cfg, uint32_t ms); /* 1..600000 */
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_idle_timeout_ms(prd_pg_config *cfg, uint64_t ms);    /* 0 = never */
 /* Connections are closed after ms minus a random share of up to jitter_pct
  * percent of it (0..50), so a pool's connections do not all recycle at once. */
-PRD_API prd_status prd_pg_config_set_max_lifetime_ms(prd_pg_config *cfg, uint64_t ms,
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_max_lifetime_ms(prd_pg_config *cfg, uint64_t ms,
                                                      uint32_t jitter_pct); /* 0 = never */
 /* A connection idle at least ms is checked (one round trip) before it is
  * handed out; 0 checks on every acquire. */
-PRD_API prd_status prd_pg_config_set_health_check_after_ms(prd_pg_config *cfg, uint64_t ms);
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_health_check_after_ms(prd_pg_config *cfg, uint64_t ms);
 /* Session settings sent in the startup packet (no extra round trip).
  * 0 leaves the server's setting. */
-PRD_API prd_status prd_pg_config_set_statement_timeout_ms(prd_pg_config *cfg, uint32_t ms);
-PRD_API prd_status prd_pg_config_set_idle_in_transaction_timeout_ms(prd_pg_config *cfg, uint32_t ms);
-PRD_API prd_status prd_pg_config_set_lock_timeout_ms(prd_pg_config *cfg, uint32_t ms);
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_statement_timeout_ms(prd_pg_config *cfg, uint32_t ms);
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_idle_in_transaction_timeout_ms(prd_pg_config *cfg, uint32_t ms);
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_lock_timeout_ms(prd_pg_config *cfg, uint32_t ms);
 /* The client's own deadline for each statement, enforced whatever the
  * network does (a frozen link, a server that stopped answering): when it
  * passes, the statement fails with PRD_ETIMEOUT and the connection is
@@ -169,33 +169,33 @@ PRD_API prd_status prd_pg_config_set_lock_timeout_ms(prd_pg_config *cfg, uint32_
  * 2 s, so the server's 57014 normally comes first; none when
  * statement_timeout is 0 too. A transaction's deadline
  * (prd_pg_tx_options_set_timeout_ms) bounds it further. */
-PRD_API prd_status prd_pg_config_set_query_timeout_ms(prd_pg_config *cfg, uint32_t ms);
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_query_timeout_ms(prd_pg_config *cfg, uint32_t ms);
 /* 1..63 printable ASCII characters; overrides one in the conninfo. */
-PRD_API prd_status prd_pg_config_set_application_name(prd_pg_config *cfg, const char *name);
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_application_name(prd_pg_config *cfg, const char *name);
 /* A connection held longer than ms is reported once (log WARN with the
  * file:line that acquired it, and the leaks metric); 0 = off. */
-PRD_API prd_status prd_pg_config_set_leak_threshold_ms(prd_pg_config *cfg, uint64_t ms);
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_leak_threshold_ms(prd_pg_config *cfg, uint64_t ms);
 /* Prepared statements kept per connection (0..4096; 0 = unnamed statements). */
-PRD_API prd_status prd_pg_config_set_statement_cache_size(prd_pg_config *cfg, uint32_t n);
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_statement_cache_size(prd_pg_config *cfg, uint32_t n);
 /* Reconnect backoff: initial_ms doubling up to max_ms, with jitter. */
-PRD_API prd_status prd_pg_config_set_reconnect_backoff_ms(prd_pg_config *cfg, uint32_t initial_ms,
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_reconnect_backoff_ms(prd_pg_config *cfg, uint32_t initial_ms,
                                                           uint32_t max_ms);
 /* Queries slower than ms are logged at WARN (0 = off). */
-PRD_API prd_status prd_pg_config_set_slow_query_ms(prd_pg_config *cfg, uint64_t ms);
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_slow_query_ms(prd_pg_config *cfg, uint64_t ms);
 /* Housekeeping (idle/lifetime recycling, min_size, leak reports) runs on a
  * thread of the pool every ms; 0 means no thread: call
  * prd_pg_pool_maintain yourself. */
-PRD_API prd_status prd_pg_config_set_maintenance_interval_ms(prd_pg_config *cfg, uint32_t ms);
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_maintenance_interval_ms(prd_pg_config *cfg, uint32_t ms);
 /* Where slow queries, leaks, failovers and reconnects are logged
  * (borrowed: must outlive the pool); NULL = not logged. */
-PRD_API prd_status prd_pg_config_set_logger(prd_pg_config *cfg, prd_logger *lg);
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_logger(prd_pg_config *cfg, prd_logger *lg);
 /* The pool's name, its metrics' pool="..." label (default "default"):
  * 1-63 of letters, digits, '_', '-', '.'. */
-PRD_API prd_status prd_pg_config_set_name(prd_pg_config *cfg, const char *name);
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_name(prd_pg_config *cfg, const char *name);
 /* The clock ages are measured on (idle, lifetime, leaks, health checks);
  * borrowed; NULL = system clock. Waits (acquire, connect) always use real
  * time. */
-PRD_API prd_status prd_pg_config_set_clock(prd_pg_config *cfg, const prd_clock *clock);
+PRD_API PRD_NODISCARD prd_status prd_pg_config_set_clock(prd_pg_config *cfg, const prd_clock *clock);
 
 /* ------------------------------------------------------------------ */
 /* Pool                                                                 */
@@ -211,7 +211,7 @@ PRD_API prd_status prd_pg_config_set_clock(prd_pg_config *cfg, const prd_clock *
  * message), PRD_ETIMEOUT (connect timed out), PRD_ENOMEM, PRD_EINTERNAL
  * (a thread could not be started).
  */
-PRD_API prd_status prd_pg_pool_new(const prd_pg_config *cfg, prd_pg_pool **out, prd_pg_error *err);
+PRD_API PRD_NODISCARD prd_status prd_pg_pool_new(const prd_pg_config *cfg, prd_pg_pool **out, prd_pg_error *err);
 
 /*
  * Take a connection. Waits in FIFO order up to the acquire timeout.
@@ -220,7 +220,7 @@ PRD_API prd_status prd_pg_pool_new(const prd_pg_config *cfg, prd_pg_pool **out, 
  * PRD_EDB (the server cannot be reached: err says why), PRD_ECLOSED
  * (closing), PRD_EINVAL, PRD_ENOMEM.
  */
-PRD_API prd_status prd_pg_pool_acquire_at(prd_pg_pool *pool, prd_pg_conn **out,
+PRD_API PRD_NODISCARD prd_status prd_pg_pool_acquire_at(prd_pg_pool *pool, prd_pg_conn **out,
                                           prd_pg_error *err, const char *file, int line);
 #define prd_pg_acquire(pool, out, err) prd_pg_pool_acquire_at((pool), (out), (err), __FILE__, __LINE__)
 
@@ -238,7 +238,7 @@ PRD_API void prd_pg_pool_release(prd_pg_conn *conn);
  * closed when released. Returns PRD_OK when all came back, PRD_ETIMEOUT
  * otherwise. Safe to call more than once.
  */
-PRD_API prd_status prd_pg_pool_close(prd_pg_pool *pool, uint32_t drain_ms);
+PRD_API PRD_NODISCARD prd_status prd_pg_pool_close(prd_pg_pool *pool, uint32_t drain_ms);
 
 /*
  * Close (without waiting) and release the pool. Memory is kept until the
@@ -249,7 +249,7 @@ PRD_API void prd_pg_pool_free(prd_pg_pool *pool);
 
 /* Run housekeeping now: recycle idle and old connections, fill min_size,
  * report leaks. Errors: PRD_EINVAL, PRD_ECLOSED. */
-PRD_API prd_status prd_pg_pool_maintain(prd_pg_pool *pool);
+PRD_API PRD_NODISCARD prd_status prd_pg_pool_maintain(prd_pg_pool *pool);
 
 /* ------------------------------------------------------------------ */
 /* Parameters                                                            */
@@ -261,26 +261,26 @@ PRD_API prd_status prd_pg_pool_maintain(prd_pg_pool *pool);
  * (more than PRD_PG_PARAMS_MAX) or PRD_ENOMEM; after a failure the list is
  * unchanged.
  */
-PRD_API prd_status prd_pg_params_new(prd_pg_params **out);
+PRD_API PRD_NODISCARD prd_status prd_pg_params_new(prd_pg_params **out);
 PRD_API void prd_pg_params_free(prd_pg_params *p);
 PRD_API void prd_pg_params_reset(prd_pg_params *p); /* empty, keeps its memory */
 /* Ask for results in binary format (no text conversion on the server and
  * none here: the typed getters read them; prd_pg_result_text then gives
  * the raw bytes). Kept across prd_pg_params_reset. */
-PRD_API prd_status prd_pg_params_set_binary_results(prd_pg_params *p, int binary);
+PRD_API PRD_NODISCARD prd_status prd_pg_params_set_binary_results(prd_pg_params *p, int binary);
 PRD_API size_t prd_pg_params_count(const prd_pg_params *p);
 /* Text; NULL s is SQL NULL. The server infers the type from the statement. */
-PRD_API prd_status prd_pg_params_add_text(prd_pg_params *p, const char *s);
+PRD_API PRD_NODISCARD prd_status prd_pg_params_add_text(prd_pg_params *p, const char *s);
 /* len bytes of text (no NUL inside: PRD_EINVAL). */
-PRD_API prd_status prd_pg_params_add_textn(prd_pg_params *p, const char *s, size_t len);
-PRD_API prd_status prd_pg_params_add_null(prd_pg_params *p);
-PRD_API prd_status prd_pg_params_add_int32(prd_pg_params *p, int32_t v); /* int4 */
-PRD_API prd_status prd_pg_params_add_int64(prd_pg_params *p, int64_t v); /* int8 */
-PRD_API prd_status prd_pg_params_add_double(prd_pg_params *p, double v); /* float8 */
-PRD_API prd_status prd_pg_params_add_bool(prd_pg_params *p, int v);      /* bool */
-PRD_API prd_status prd_pg_params_add_bytea(prd_pg_params *p, const void *data, size_t len);
+PRD_API PRD_NODISCARD prd_status prd_pg_params_add_textn(prd_pg_params *p, const char *s, size_t len);
+PRD_API PRD_NODISCARD prd_status prd_pg_params_add_null(prd_pg_params *p);
+PRD_API PRD_NODISCARD prd_status prd_pg_params_add_int32(prd_pg_params *p, int32_t v); /* int4 */
+PRD_API PRD_NODISCARD prd_status prd_pg_params_add_int64(prd_pg_params *p, int64_t v); /* int8 */
+PRD_API PRD_NODISCARD prd_status prd_pg_params_add_double(prd_pg_params *p, double v); /* float8 */
+PRD_API PRD_NODISCARD prd_status prd_pg_params_add_bool(prd_pg_params *p, int v);      /* bool */
+PRD_API PRD_NODISCARD prd_status prd_pg_params_add_bytea(prd_pg_params *p, const void *data, size_t len);
 /* Any type by OID in binary (format 1) or text (format 0) form. */
-PRD_API prd_status prd_pg_params_add_typed(prd_pg_params *p, uint32_t type_oid, int format,
+PRD_API PRD_NODISCARD prd_status prd_pg_params_add_typed(prd_pg_params *p, uint32_t type_oid, int format,
                                            const void *data, size_t len);
 
 /* ------------------------------------------------------------------ */
@@ -302,12 +302,12 @@ PRD_API prd_status prd_pg_params_add_typed(prd_pg_params *p, uint32_t type_oid, 
  * PRD_EDB (any other server error, or the connection was lost),
  * PRD_ENOMEM. Detail: prd_pg_conn_error(conn).
  */
-PRD_API prd_status prd_pg_query(prd_pg_conn *conn, const char *sql, const prd_pg_params *params,
+PRD_API PRD_NODISCARD prd_status prd_pg_query(prd_pg_conn *conn, const char *sql, const prd_pg_params *params,
                                 prd_pg_result **out);
 
 /* The same with n text parameters (NULL entries are SQL NULL): the form
  * for callers through FFI. */
-PRD_API prd_status prd_pg_query_text(prd_pg_conn *conn, const char *sql, size_t n,
+PRD_API PRD_NODISCARD prd_status prd_pg_query_text(prd_pg_conn *conn, const char *sql, size_t n,
                                      const char *const *values, prd_pg_result **out);
 
 /* The detail of the last failure on conn (never NULL for a valid conn). */
@@ -339,21 +339,21 @@ PRD_API const char *prd_pg_result_text(const prd_pg_result *r, size_t row, size_
  * when out of range or the text is not that type (or overflows). They
  * read text and binary results alike (binary: int2/int4/int8/oid,
  * float4/float8, bool, bytea, uuid, timestamp[tz]). */
-PRD_API prd_status prd_pg_result_int64(const prd_pg_result *r, size_t row, size_t col, int64_t *v);
-PRD_API prd_status prd_pg_result_double(const prd_pg_result *r, size_t row, size_t col, double *v);
-PRD_API prd_status prd_pg_result_bool(const prd_pg_result *r, size_t row, size_t col, int *v);
+PRD_API PRD_NODISCARD prd_status prd_pg_result_int64(const prd_pg_result *r, size_t row, size_t col, int64_t *v);
+PRD_API PRD_NODISCARD prd_status prd_pg_result_double(const prd_pg_result *r, size_t row, size_t col, double *v);
+PRD_API PRD_NODISCARD prd_status prd_pg_result_bool(const prd_pg_result *r, size_t row, size_t col, int *v);
 /* 16 bytes of a uuid column. */
 #define PRD_PG_UUID_SIZE 16
-PRD_API prd_status prd_pg_result_uuid(const prd_pg_result *r, size_t row, size_t col,
+PRD_API PRD_NODISCARD prd_status prd_pg_result_uuid(const prd_pg_result *r, size_t row, size_t col,
                                       uint8_t out[PRD_PG_UUID_SIZE]);
 /* A timestamp or timestamptz as microseconds since 1970 UTC (timestamp
  * without zone read as UTC); PRD_EINVAL for infinity, other types, or
  * years outside 1677..2262. */
-PRD_API prd_status prd_pg_result_timestamp_us(const prd_pg_result *r, size_t row, size_t col,
+PRD_API PRD_NODISCARD prd_status prd_pg_result_timestamp_us(const prd_pg_result *r, size_t row, size_t col,
                                               int64_t *unix_us);
 /* bytea into out (snprintf-style: *len gets the decoded size; PRD_ENOSPACE
  * when out_cap is smaller, with nothing written). */
-PRD_API prd_status prd_pg_result_bytea(const prd_pg_result *r, size_t row, size_t col, void *out,
+PRD_API PRD_NODISCARD prd_status prd_pg_result_bytea(const prd_pg_result *r, size_t row, size_t col, void *out,
                                        size_t out_cap, size_t *len);
 
 /*
@@ -366,7 +366,7 @@ PRD_API prd_status prd_pg_result_bytea(const prd_pg_result *r, size_t row, size_
  * Errors: as prd_pg_query.
  */
 typedef prd_status (*prd_pg_row_fn)(void *userdata, const prd_pg_result *row);
-PRD_API prd_status prd_pg_query_each(prd_pg_conn *conn, const char *sql,
+PRD_API PRD_NODISCARD prd_status prd_pg_query_each(prd_pg_conn *conn, const char *sql,
                                      const prd_pg_params *params, prd_pg_row_fn fn,
                                      void *userdata, uint64_t *rows);
 
@@ -386,11 +386,11 @@ PRD_API prd_status prd_pg_query_each(prd_pg_conn *conn, const char *sql,
  * progress), PRD_ETIMEOUT, PRD_EDB and the rest as prd_pg_query.
  */
 typedef prd_status (*prd_pg_copy_fn)(void *userdata, const char *data, size_t len);
-PRD_API prd_status prd_pg_copy_in_start(prd_pg_conn *conn, const char *sql);
-PRD_API prd_status prd_pg_copy_in_put(prd_pg_conn *conn, const void *data, size_t len);
-PRD_API prd_status prd_pg_copy_in_end(prd_pg_conn *conn, const char *abort_reason,
+PRD_API PRD_NODISCARD prd_status prd_pg_copy_in_start(prd_pg_conn *conn, const char *sql);
+PRD_API PRD_NODISCARD prd_status prd_pg_copy_in_put(prd_pg_conn *conn, const void *data, size_t len);
+PRD_API PRD_NODISCARD prd_status prd_pg_copy_in_end(prd_pg_conn *conn, const char *abort_reason,
                                       uint64_t *rows);
-PRD_API prd_status prd_pg_copy_out(prd_pg_conn *conn, const char *sql, prd_pg_copy_fn fn,
+PRD_API PRD_NODISCARD prd_status prd_pg_copy_out(prd_pg_conn *conn, const char *sql, prd_pg_copy_fn fn,
                                    void *userdata, uint64_t *rows);
 
 /*
@@ -412,12 +412,12 @@ PRD_API prd_status prd_pg_copy_out(prd_pg_conn *conn, const char *sql, prd_pg_co
 typedef struct prd_pg_listener prd_pg_listener;
 typedef void (*prd_pg_notify_fn)(void *userdata, const char *channel, const char *payload,
                                  int sender_pid);
-PRD_API prd_status prd_pg_listener_new(const prd_pg_config *cfg, prd_pg_notify_fn fn,
+PRD_API PRD_NODISCARD prd_status prd_pg_listener_new(const prd_pg_config *cfg, prd_pg_notify_fn fn,
                                        void *userdata, prd_pg_listener **out, prd_pg_error *err);
-PRD_API prd_status prd_pg_listener_listen(prd_pg_listener *l, const char *channel);
-PRD_API prd_status prd_pg_listener_unlisten(prd_pg_listener *l, const char *channel);
+PRD_API PRD_NODISCARD prd_status prd_pg_listener_listen(prd_pg_listener *l, const char *channel);
+PRD_API PRD_NODISCARD prd_status prd_pg_listener_unlisten(prd_pg_listener *l, const char *channel);
 PRD_API void prd_pg_listener_free(prd_pg_listener *l);
-PRD_API prd_status prd_pg_notify(prd_pg_conn *conn, const char *channel, const char *payload);
+PRD_API PRD_NODISCARD prd_status prd_pg_notify(prd_pg_conn *conn, const char *channel, const char *payload);
 
 /* ------------------------------------------------------------------ */
 /* From an event loop: asynchronous acquire and queries                 */
@@ -487,11 +487,11 @@ typedef void (*prd_pg_async_acquire_fn)(void *userdata, prd_status st, prd_pg_co
  * connections. Defaults: pipeline depth 1, max_queued 10000.
  * Errors: PRD_EINVAL, PRD_ENOMEM, PRD_EIO (no epoll or eventfd).
  */
-PRD_API prd_status prd_pg_async_new(prd_pg_pool *pool, uint32_t max_conns, prd_pg_async **out);
+PRD_API PRD_NODISCARD prd_status prd_pg_async_new(prd_pg_pool *pool, uint32_t max_conns, prd_pg_async **out);
 /* Queries in flight on one connection: 1..PRD_PG_ASYNC_DEPTH_MAX. */
-PRD_API prd_status prd_pg_async_set_pipeline_depth(prd_pg_async *a, uint32_t depth);
+PRD_API PRD_NODISCARD prd_status prd_pg_async_set_pipeline_depth(prd_pg_async *a, uint32_t depth);
 /* Submitted requests not yet sent: 1..1000000. */
-PRD_API prd_status prd_pg_async_set_max_queued(prd_pg_async *a, uint32_t n);
+PRD_API PRD_NODISCARD prd_status prd_pg_async_set_max_queued(prd_pg_async *a, uint32_t n);
 
 /* The descriptor to watch for input (level-triggered; never read it). */
 PRD_API int prd_pg_async_fd(const prd_pg_async *a);
@@ -503,7 +503,7 @@ PRD_API int prd_pg_async_timeout_ms(const prd_pg_async *a);
  * connect, expire deadlines, and run the callbacks that are due.
  * Errors: PRD_EINVAL, PRD_ECLOSED (after fork), PRD_EIO (epoll failed).
  */
-PRD_API prd_status prd_pg_async_process(prd_pg_async *a);
+PRD_API PRD_NODISCARD prd_status prd_pg_async_process(prd_pg_async *a);
 /* Requests submitted whose callback has not run yet. */
 PRD_API size_t prd_pg_async_pending(const prd_pg_async *a);
 
@@ -517,7 +517,7 @@ PRD_API size_t prd_pg_async_pending(const prd_pg_async *a);
  * (max_queued reached), PRD_ECLOSED (pool closed, or after fork),
  * PRD_ENOMEM. The callback's status is prd_pg_query's.
  */
-PRD_API prd_status prd_pg_async_query(prd_pg_async *a, const char *sql,
+PRD_API PRD_NODISCARD prd_status prd_pg_async_query(prd_pg_async *a, const char *sql,
                                       const prd_pg_params *params, uint32_t timeout_ms,
                                       prd_pg_async_fn fn, void *userdata);
 
@@ -528,12 +528,12 @@ PRD_API prd_status prd_pg_async_query(prd_pg_async *a, const char *sql,
  * Only the driver's calls may use it; give it back with
  * prd_pg_async_release. Errors as prd_pg_async_query's.
  */
-PRD_API prd_status prd_pg_async_acquire(prd_pg_async *a, uint32_t timeout_ms,
+PRD_API PRD_NODISCARD prd_status prd_pg_async_acquire(prd_pg_async *a, uint32_t timeout_ms,
                                         prd_pg_async_acquire_fn fn, void *userdata);
 /* A statement on a connection from prd_pg_async_acquire; statements on one
  * connection run in the order submitted. Errors as prd_pg_async_query's
  * (PRD_EINVAL also for a conn that is not the driver's or was released). */
-PRD_API prd_status prd_pg_async_conn_query(prd_pg_async *a, prd_pg_conn *conn, const char *sql,
+PRD_API PRD_NODISCARD prd_status prd_pg_async_conn_query(prd_pg_async *a, prd_pg_conn *conn, const char *sql,
                                            const prd_pg_params *params, uint32_t timeout_ms,
                                            prd_pg_async_fn fn, void *userdata);
 /*
@@ -542,7 +542,7 @@ PRD_API prd_status prd_pg_async_conn_query(prd_pg_async *a, prd_pg_conn *conn, c
  * transaction left open is rolled back without blocking; then it returns
  * to the pool. conn must not be used after. Errors: PRD_EINVAL.
  */
-PRD_API prd_status prd_pg_async_release(prd_pg_async *a, prd_pg_conn *conn);
+PRD_API PRD_NODISCARD prd_status prd_pg_async_release(prd_pg_async *a, prd_pg_conn *conn);
 
 /*
  * Free the driver: every request not completed gets its callback with
@@ -586,14 +586,14 @@ typedef struct prd_pg_migration {
  * PRD_EDB (a migration failed: err names its version and the server's
  * message), PRD_ETIMEOUT, PRD_ENOMEM, and acquire's errors.
  */
-PRD_API prd_status prd_pg_migrate(prd_pg_pool *pool, const char *set,
+PRD_API PRD_NODISCARD prd_status prd_pg_migrate(prd_pg_pool *pool, const char *set,
                                   const prd_pg_migration *migrations, size_t n,
                                   uint32_t *applied, prd_pg_error *err);
 
 /* The schema of the library's own PostgreSQL stores (the set
  * "prodready"; docs/scaling.md lists its tables). Idempotent; errors as
  * prd_pg_migrate's. `prodready db migrate` runs it. */
-PRD_API prd_status prd_pg_stores_migrate(prd_pg_pool *pool, uint32_t *applied,
+PRD_API PRD_NODISCARD prd_status prd_pg_stores_migrate(prd_pg_pool *pool, uint32_t *applied,
                                          prd_pg_error *err);
 
 /* ------------------------------------------------------------------ */
@@ -611,22 +611,22 @@ typedef enum prd_pg_isolation {
  * backoff 2 ms doubling to 200 ms with jitter. Setters return PRD_OK or
  * PRD_EINVAL.
  */
-PRD_API prd_status prd_pg_tx_options_new(prd_pg_tx_options **out);
+PRD_API PRD_NODISCARD prd_status prd_pg_tx_options_new(prd_pg_tx_options **out);
 PRD_API void prd_pg_tx_options_free(prd_pg_tx_options *o);
-PRD_API prd_status prd_pg_tx_options_set_isolation(prd_pg_tx_options *o, prd_pg_isolation level);
-PRD_API prd_status prd_pg_tx_options_set_read_only(prd_pg_tx_options *o, int read_only);
+PRD_API PRD_NODISCARD prd_status prd_pg_tx_options_set_isolation(prd_pg_tx_options *o, prd_pg_isolation level);
+PRD_API PRD_NODISCARD prd_status prd_pg_tx_options_set_read_only(prd_pg_tx_options *o, int read_only);
 /* SERIALIZABLE READ ONLY DEFERRABLE: waits for a safe snapshot, never fails
  * with a serialization error. */
-PRD_API prd_status prd_pg_tx_options_set_deferrable(prd_pg_tx_options *o, int deferrable);
-PRD_API prd_status prd_pg_tx_options_set_max_attempts(prd_pg_tx_options *o, uint32_t n); /* 1..1000 */
-PRD_API prd_status prd_pg_tx_options_set_backoff_ms(prd_pg_tx_options *o, uint32_t initial_ms,
+PRD_API PRD_NODISCARD prd_status prd_pg_tx_options_set_deferrable(prd_pg_tx_options *o, int deferrable);
+PRD_API PRD_NODISCARD prd_status prd_pg_tx_options_set_max_attempts(prd_pg_tx_options *o, uint32_t n); /* 1..1000 */
+PRD_API PRD_NODISCARD prd_status prd_pg_tx_options_set_backoff_ms(prd_pg_tx_options *o, uint32_t initial_ms,
                                                     uint32_t max_ms);
 /* A deadline for the whole of prd_pg_tx_run: every statement's and
  * COMMIT's wait ends by it (as with the query timeout: PRD_ETIMEOUT and
  * the connection closed; a COMMIT without answer is PRD_EUNKNOWN), and no
  * retry starts that its backoff would take past it (PRD_ETIMEOUT).
  * 0 (default): none beyond the query timeout. At most 24 h. */
-PRD_API prd_status prd_pg_tx_options_set_timeout_ms(prd_pg_tx_options *o, uint32_t ms);
+PRD_API PRD_NODISCARD prd_status prd_pg_tx_options_set_timeout_ms(prd_pg_tx_options *o, uint32_t ms);
 
 /* The work of a transaction. Return PRD_OK to commit; anything else rolls
  * back and is returned (statuses of failed queries included: a
@@ -651,9 +651,9 @@ typedef prd_status (*prd_pg_tx_fn)(prd_pg_conn *conn, void *userdata);
  * function of the same name stays exported for FFI callers, whose leak
  * reports say prd_pg_tx_run.
  */
-PRD_API prd_status prd_pg_tx_run(prd_pg_pool *pool, const prd_pg_tx_options *opts,
+PRD_API PRD_NODISCARD prd_status prd_pg_tx_run(prd_pg_pool *pool, const prd_pg_tx_options *opts,
                                  prd_pg_tx_fn fn, void *userdata, prd_pg_error *err);
-PRD_API prd_status prd_pg_tx_run_at(prd_pg_pool *pool, const prd_pg_tx_options *opts,
+PRD_API PRD_NODISCARD prd_status prd_pg_tx_run_at(prd_pg_pool *pool, const prd_pg_tx_options *opts,
                                     prd_pg_tx_fn fn, void *userdata, prd_pg_error *err,
                                     const char *file, int line);
 #define prd_pg_tx_run(pool, opts, fn, userdata, err)                                            \
@@ -667,7 +667,7 @@ PRD_API prd_status prd_pg_tx_run_at(prd_pg_pool *pool, const prd_pg_tx_options *
  * Errors: PRD_EINVAL (not inside prd_pg_tx_run, or nested more than 64
  * deep), query errors.
  */
-PRD_API prd_status prd_pg_savepoint_run(prd_pg_conn *conn, prd_pg_tx_fn fn, void *userdata);
+PRD_API PRD_NODISCARD prd_status prd_pg_savepoint_run(prd_pg_conn *conn, prd_pg_tx_fn fn, void *userdata);
 
 /* ------------------------------------------------------------------ */
 /* Metrics                                                               */
@@ -719,7 +719,7 @@ typedef enum prd_pg_histogram {
  * Errors: PRD_EINVAL (NULL, unknown histogram), PRD_ENOTFOUND (i past the
  * last bucket). prd_pg_pool_histogram_sum gives the total in ns.
  */
-PRD_API prd_status prd_pg_pool_histogram_bucket(const prd_pg_pool *pool, prd_pg_histogram h,
+PRD_API PRD_NODISCARD prd_status prd_pg_pool_histogram_bucket(const prd_pg_pool *pool, prd_pg_histogram h,
                                                 size_t i, int64_t *upper_ns, uint64_t *count);
 PRD_API uint64_t prd_pg_pool_histogram_sum_ns(const prd_pg_pool *pool, prd_pg_histogram h);
 

@@ -137,7 +137,7 @@ typedef struct prd_rl_decision {
 } prd_rl_decision;
 
 /* Errors: PRD_EINVAL (out NULL), PRD_ENOMEM. */
-PRD_API prd_status prd_limiter_config_new(prd_limiter_config **out);
+PRD_API PRD_NODISCARD prd_status prd_limiter_config_new(prd_limiter_config **out);
 PRD_API void prd_limiter_config_free(prd_limiter_config *cfg);
 
 /*
@@ -147,25 +147,25 @@ PRD_API void prd_limiter_config_free(prd_limiter_config *cfg);
  * Errors: PRD_EINVAL (a bad value; PRD_RL_EXACT with limit over
  * PRD_RL_EXACT_MAX_LIMIT), PRD_ETOOBIG (over PRD_RL_MAX_RULES rules).
  */
-PRD_API prd_status prd_limiter_config_add_rule(prd_limiter_config *cfg, const char *name,
+PRD_API PRD_NODISCARD prd_status prd_limiter_config_add_rule(prd_limiter_config *cfg, const char *name,
                                                uint64_t limit, int64_t window_ms,
                                                prd_rl_algorithm algorithm);
 
 /* A GCRA rule with its own burst (1 .. what keeps burst·W/N under 146
  * years). Errors: as add_rule. */
-PRD_API prd_status prd_limiter_config_add_gcra(prd_limiter_config *cfg, const char *name,
+PRD_API PRD_NODISCARD prd_status prd_limiter_config_add_gcra(prd_limiter_config *cfg, const char *name,
                                                uint64_t limit, int64_t window_ms, uint64_t burst);
 
 /* Keys tracked per rule (16 .. 2^26; default 100000). Errors: PRD_EINVAL. */
-PRD_API prd_status prd_limiter_config_set_max_keys(prd_limiter_config *cfg, size_t max_keys);
+PRD_API PRD_NODISCARD prd_status prd_limiter_config_set_max_keys(prd_limiter_config *cfg, size_t max_keys);
 
 /* What to do when a rule's table is full (default PRD_RL_EVICT_DECAYED). */
-PRD_API prd_status prd_limiter_config_set_full_policy(prd_limiter_config *cfg,
+PRD_API PRD_NODISCARD prd_status prd_limiter_config_set_full_policy(prd_limiter_config *cfg,
                                                       prd_rl_full_policy policy);
 
 /* Monotonic clock for prd_limiter_check (NULL: the system's). The config
  * borrows it; it must outlive the limiters made from this config. */
-PRD_API prd_status prd_limiter_config_set_clock(prd_limiter_config *cfg, const prd_clock *clock);
+PRD_API PRD_NODISCARD prd_status prd_limiter_config_set_clock(prd_limiter_config *cfg, const prd_clock *clock);
 
 /*
  * A shared-memory segment this config creates gets permission bits mode
@@ -174,7 +174,7 @@ PRD_API prd_status prd_limiter_config_set_clock(prd_limiter_config *cfg, const p
  * privilege to chown): workers that drop privileges after the master made
  * the segment can then attach. Errors: PRD_EINVAL.
  */
-PRD_API prd_status prd_limiter_config_set_shm_access(prd_limiter_config *cfg, uint32_t mode,
+PRD_API PRD_NODISCARD prd_status prd_limiter_config_set_shm_access(prd_limiter_config *cfg, uint32_t mode,
                                                      int64_t uid, int64_t gid);
 
 /*
@@ -183,7 +183,7 @@ PRD_API prd_status prd_limiter_config_set_shm_access(prd_limiter_config *cfg, ui
  * Errors: PRD_EINVAL (no rules), PRD_ENOMEM (also: max_keys x the log
  * size does not fit in the address space).
  */
-PRD_API prd_status prd_limiter_new(const prd_limiter_config *cfg, prd_limiter **out);
+PRD_API PRD_NODISCARD prd_status prd_limiter_new(const prd_limiter_config *cfg, prd_limiter **out);
 
 /*
  * A limiter in a named POSIX shared-memory segment, for the worker
@@ -200,9 +200,9 @@ PRD_API prd_status prd_limiter_new(const prd_limiter_config *cfg, prd_limiter **
  * PRD_EPERM (mode or owner could not be set, or no access), PRD_EIO,
  * PRD_ENOMEM.
  */
-PRD_API prd_status prd_limiter_new_shm(const prd_limiter_config *cfg, const char *name,
+PRD_API PRD_NODISCARD prd_status prd_limiter_new_shm(const prd_limiter_config *cfg, const char *name,
                                        int create, prd_limiter **out);
-PRD_API prd_status prd_limiter_shm_unlink(const char *name);
+PRD_API PRD_NODISCARD prd_status prd_limiter_shm_unlink(const char *name);
 
 /*
  * A reservation: caller-owned storage that a successful reserve fills and
@@ -229,7 +229,7 @@ typedef struct prd_rl_reservation {
  */
 struct prd_pg_pool;
 typedef struct prd_rl_pg prd_rl_pg;
-PRD_API prd_status prd_rl_pg_new(const prd_limiter_config *cfg, struct prd_pg_pool *pool,
+PRD_API PRD_NODISCARD prd_status prd_rl_pg_new(const prd_limiter_config *cfg, struct prd_pg_pool *pool,
                                  prd_rl_pg **out);
 /*
  * When the database cannot be reached or fails: open 0 (default) fails
@@ -238,13 +238,13 @@ PRD_API prd_status prd_rl_pg_new(const prd_limiter_config *cfg, struct prd_pg_po
  * allowed, so an outage of the limiter's database does not take the
  * service down. Either way the check is counted (prd_rl_pg_failures).
  */
-PRD_API prd_status prd_rl_pg_set_fail_open(prd_rl_pg *store, int open);
+PRD_API PRD_NODISCARD prd_status prd_rl_pg_set_fail_open(prd_rl_pg *store, int open);
 /* As prd_limiter_check and prd_limiter_peek (n_keys keys, one per rule),
  * against the shared state. Thread-safe (the pool is). Errors also
  * PRD_EDB (fail closed, above), PRD_ETIMEOUT. */
-PRD_API prd_status prd_rl_pg_check(prd_rl_pg *store, const prd_rl_key *keys, size_t n_keys,
+PRD_API PRD_NODISCARD prd_status prd_rl_pg_check(prd_rl_pg *store, const prd_rl_key *keys, size_t n_keys,
                                    uint64_t cost, prd_rl_decision *out);
-PRD_API prd_status prd_rl_pg_peek(prd_rl_pg *store, const prd_rl_key *keys, size_t n_keys,
+PRD_API PRD_NODISCARD prd_status prd_rl_pg_peek(prd_rl_pg *store, const prd_rl_key *keys, size_t n_keys,
                                   uint64_t cost, prd_rl_decision *out);
 /*
  * Reservations against the shared state, as prd_limiter_reserve: reserve
@@ -260,11 +260,11 @@ PRD_API prd_status prd_rl_pg_peek(prd_rl_pg *store, const prd_rl_key *keys, size
  * leaves the units counted, the safe side, and the reservation live, so
  * it may be tried again. Settle a reservation once. Thread-safe.
  */
-PRD_API prd_status prd_rl_pg_reserve(prd_rl_pg *store, const prd_rl_key *keys, size_t n_keys,
+PRD_API PRD_NODISCARD prd_status prd_rl_pg_reserve(prd_rl_pg *store, const prd_rl_key *keys, size_t n_keys,
                                      uint64_t cost, prd_rl_decision *out,
                                      prd_rl_reservation *resv);
-PRD_API prd_status prd_rl_pg_commit(prd_rl_pg *store, prd_rl_reservation *resv);
-PRD_API prd_status prd_rl_pg_refund(prd_rl_pg *store, const prd_rl_key *keys, size_t n_keys,
+PRD_API PRD_NODISCARD prd_status prd_rl_pg_commit(prd_rl_pg *store, prd_rl_reservation *resv);
+PRD_API PRD_NODISCARD prd_status prd_rl_pg_refund(prd_rl_pg *store, const prd_rl_key *keys, size_t n_keys,
                                     prd_rl_reservation *resv);
 /*
  * The local pre-check (off by default): a key that this process checks
@@ -285,7 +285,7 @@ PRD_API prd_status prd_rl_pg_refund(prd_rl_pg *store, const prd_rl_key *keys, si
  * when another key takes its slot of 1,024, or at prd_rl_pg_free).
  * Set it before checks start. Errors: PRD_EINVAL, PRD_ENOMEM.
  */
-PRD_API prd_status prd_rl_pg_set_local_lease(prd_rl_pg *store, int64_t lease_ms, uint64_t units);
+PRD_API PRD_NODISCARD prd_status prd_rl_pg_set_local_lease(prd_rl_pg *store, int64_t lease_ms, uint64_t units);
 /* Checks answered from a lease, without a round trip. */
 PRD_API uint64_t prd_rl_pg_local(const prd_rl_pg *store);
 /* Checks answered by the failure policy since the store was made. */
@@ -307,21 +307,21 @@ PRD_API void prd_limiter_free(prd_limiter *lim);
  * PRD_EBUSY (a new key while max_keys keys with live state are tracked;
  * nothing recorded; *out zeroed). No allocation; thread-safe.
  */
-PRD_API prd_status prd_limiter_check(prd_limiter *lim, const prd_rl_key *keys, size_t n_keys,
+PRD_API PRD_NODISCARD prd_status prd_limiter_check(prd_limiter *lim, const prd_rl_key *keys, size_t n_keys,
                                      uint64_t cost, prd_rl_decision *out);
 
 /* The same at an explicit monotonic time in milliseconds, 0 .. 2^52
  * (replaying logs, or a server with its own clock; else PRD_EINVAL). */
-PRD_API prd_status prd_limiter_check_at(prd_limiter *lim, const prd_rl_key *keys, size_t n_keys,
+PRD_API PRD_NODISCARD prd_status prd_limiter_check_at(prd_limiter *lim, const prd_rl_key *keys, size_t n_keys,
                                         uint64_t cost, int64_t now_ms, prd_rl_decision *out);
 
 /* Would this check be admitted now? Fills *out like a check and returns
  * PRD_OK or PRD_ELIMITED, but records nothing and inserts no key (a
  * read path: headers on a response that is not itself limited).
  * Errors: PRD_EINVAL. */
-PRD_API prd_status prd_limiter_peek(prd_limiter *lim, const prd_rl_key *keys, size_t n_keys,
+PRD_API PRD_NODISCARD prd_status prd_limiter_peek(prd_limiter *lim, const prd_rl_key *keys, size_t n_keys,
                                     uint64_t cost, prd_rl_decision *out);
-PRD_API prd_status prd_limiter_peek_at(prd_limiter *lim, const prd_rl_key *keys, size_t n_keys,
+PRD_API PRD_NODISCARD prd_status prd_limiter_peek_at(prd_limiter *lim, const prd_rl_key *keys, size_t n_keys,
                                        uint64_t cost, int64_t now_ms, prd_rl_decision *out);
 
 
@@ -336,19 +336,19 @@ PRD_API prd_status prd_limiter_peek_at(prd_limiter *lim, const prd_rl_key *keys,
  * reservations simply stay counted (they need no freeing). Same errors as
  * check; PRD_EINVAL also when resv is NULL. Thread-safe.
  */
-PRD_API prd_status prd_limiter_reserve(prd_limiter *lim, const prd_rl_key *keys, size_t n_keys,
+PRD_API PRD_NODISCARD prd_status prd_limiter_reserve(prd_limiter *lim, const prd_rl_key *keys, size_t n_keys,
                                        uint64_t cost, prd_rl_decision *out,
                                        prd_rl_reservation *resv);
-PRD_API prd_status prd_limiter_reserve_at(prd_limiter *lim, const prd_rl_key *keys,
+PRD_API PRD_NODISCARD prd_status prd_limiter_reserve_at(prd_limiter *lim, const prd_rl_key *keys,
                                           size_t n_keys, uint64_t cost, int64_t now_ms,
                                           prd_rl_decision *out, prd_rl_reservation *resv);
 /* Settle a reservation made by this limiter. Errors: PRD_EINVAL (NULL, not
  * from this limiter, not reserved or already settled; bad now_ms). A
  * refund costs the units admitted to that key since the reservation at
  * most (an exact rule moves the shorter side of its log). */
-PRD_API prd_status prd_limiter_commit(prd_limiter *lim, prd_rl_reservation *resv);
-PRD_API prd_status prd_limiter_refund(prd_limiter *lim, prd_rl_reservation *resv);
-PRD_API prd_status prd_limiter_refund_at(prd_limiter *lim, prd_rl_reservation *resv,
+PRD_API PRD_NODISCARD prd_status prd_limiter_commit(prd_limiter *lim, prd_rl_reservation *resv);
+PRD_API PRD_NODISCARD prd_status prd_limiter_refund(prd_limiter *lim, prd_rl_reservation *resv);
+PRD_API PRD_NODISCARD prd_status prd_limiter_refund_at(prd_limiter *lim, prd_rl_reservation *resv,
                                          int64_t now_ms);
 
 /* Keys currently tracked by rule `rule` (exact, over all shards); 0 for a
@@ -447,19 +447,19 @@ typedef struct prd_login_attempt {
 
 /* Errors: PRD_EINVAL, PRD_ENOMEM. max_keys bounds each table (sources,
  * accounts, pairs, familiar pairs); 16 .. 2^24. */
-PRD_API prd_status prd_login_guard_new(size_t max_keys, prd_login_guard **out);
+PRD_API PRD_NODISCARD prd_status prd_login_guard_new(size_t max_keys, prd_login_guard **out);
 PRD_API void prd_login_guard_free(prd_login_guard *g);
 /* Limits (attempts 1 .. 2^48; failures 1 .. PRD_RL_EXACT_MAX_LIMIT;
  * windows 1 ms .. 30 days) and backoff (base and cap 1 ms .. 1 day). Call
  * before use: the guard's state starts afresh. Errors: PRD_EINVAL,
  * PRD_ENOMEM. Not thread-safe with concurrent checks. */
-PRD_API prd_status prd_login_guard_set_limits(prd_login_guard *g, uint64_t source_attempts,
+PRD_API PRD_NODISCARD prd_status prd_login_guard_set_limits(prd_login_guard *g, uint64_t source_attempts,
                                               int64_t source_window_ms, uint64_t account_failures,
                                               int64_t account_window_ms);
-PRD_API prd_status prd_login_guard_set_backoff(prd_login_guard *g, uint32_t free_failures,
+PRD_API PRD_NODISCARD prd_status prd_login_guard_set_backoff(prd_login_guard *g, uint32_t free_failures,
                                                int64_t base_ms, int64_t cap_ms);
 /* Monotonic clock (NULL: the system's); borrowed, must outlive the guard. */
-PRD_API prd_status prd_login_guard_set_clock(prd_login_guard *g, const prd_clock *clock);
+PRD_API PRD_NODISCARD prd_status prd_login_guard_set_clock(prd_login_guard *g, const prd_clock *clock);
 
 /*
  * Lockouts an operator can see. kind: PRD_LOGIN_LOCKOUT_*; account as
@@ -479,9 +479,9 @@ typedef enum prd_login_lockout_kind {
 typedef void (*prd_login_lockout_fn)(void *user_data, prd_login_lockout_kind kind,
                                      const void *account, size_t account_len,
                                      const char *source_fp, int64_t for_ms);
-PRD_API prd_status prd_login_guard_set_lockout_callback(prd_login_guard *g,
+PRD_API PRD_NODISCARD prd_status prd_login_guard_set_lockout_callback(prd_login_guard *g,
                                                         prd_login_lockout_fn fn, void *user_data);
-PRD_API prd_status prd_login_guard_set_logger(prd_login_guard *g, struct prd_logger *lg);
+PRD_API PRD_NODISCARD prd_status prd_login_guard_set_logger(prd_login_guard *g, struct prd_logger *lg);
 
 /*
  * Keep the guard's state in PostgreSQL (the stores' schema:
@@ -502,7 +502,7 @@ PRD_API prd_status prd_login_guard_set_logger(prd_login_guard *g, struct prd_log
  * the guard first. Errors: PRD_EINVAL.
  */
 struct prd_pg_pool;
-PRD_API prd_status prd_login_guard_set_pg(prd_login_guard *g, struct prd_pg_pool *pool);
+PRD_API PRD_NODISCARD prd_status prd_login_guard_set_pg(prd_login_guard *g, struct prd_pg_pool *pool);
 
 /*
  * May this source try to log in to this account now? On PRD_OK the
@@ -515,7 +515,7 @@ PRD_API prd_status prd_login_guard_set_pg(prd_login_guard *g, struct prd_pg_pool
  * is full of live state: fail closed; nothing counted); in PostgreSQL
  * PRD_EDB, PRD_ETIMEOUT (fail closed, above).
  */
-PRD_API prd_status prd_login_guard_check(prd_login_guard *g, const void *account,
+PRD_API PRD_NODISCARD prd_status prd_login_guard_check(prd_login_guard *g, const void *account,
                                          size_t account_len, const void *source,
                                          size_t source_len, prd_login_attempt *att,
                                          prd_rl_decision *out);
@@ -525,13 +525,13 @@ PRD_API prd_status prd_login_guard_check(prd_login_guard *g, const void *account
  * Errors: PRD_EINVAL (not an attempt of this guard, or already settled),
  * PRD_EBUSY (success only: the familiar-source table is full; the login
  * itself stands). */
-PRD_API prd_status prd_login_guard_success(prd_login_guard *g, prd_login_attempt *att);
-PRD_API prd_status prd_login_guard_failure(prd_login_guard *g, prd_login_attempt *att);
+PRD_API PRD_NODISCARD prd_status prd_login_guard_success(prd_login_guard *g, prd_login_attempt *att);
+PRD_API PRD_NODISCARD prd_status prd_login_guard_failure(prd_login_guard *g, prd_login_attempt *att);
 /* Neither: the attempt could not be judged (the password store or the
  * hashing budget failed: a system error). The failure is refunded and the
  * source gains nothing; the source's attempt stays counted.
  * Errors: PRD_EINVAL. */
-PRD_API prd_status prd_login_guard_abandon(prd_login_guard *g, prd_login_attempt *att);
+PRD_API PRD_NODISCARD prd_status prd_login_guard_abandon(prd_login_guard *g, prd_login_attempt *att);
 
 /*
  * Lift an account's lockout, for the application's recovery path (after
@@ -540,7 +540,7 @@ PRD_API prd_status prd_login_guard_abandon(prd_login_guard *g, prd_login_attempt
  * over the pair table (O(max_keys)); meant for rare calls.
  * Errors: PRD_EINVAL.
  */
-PRD_API prd_status prd_login_guard_unlock(prd_login_guard *g, const void *account,
+PRD_API PRD_NODISCARD prd_status prd_login_guard_unlock(prd_login_guard *g, const void *account,
                                           size_t account_len);
 
 /* Counters: lockouts of each kind, attempts refused with PRD_EBUSY,

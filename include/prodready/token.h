@@ -56,7 +56,7 @@ typedef struct prd_token_key prd_token_key;
  * with prd_token_key_free.
  * Errors: PRD_EINVAL (out NULL, kind PRD_KEY_PUBLIC or unknown), PRD_ENOMEM.
  */
-PRD_API prd_status prd_token_key_generate(prd_key_kind kind, prd_token_key **out);
+PRD_API PRD_NODISCARD prd_status prd_token_key_generate(prd_key_kind kind, prd_token_key **out);
 
 /*
  * Parse a PASERK "k4.local.…", "k4.public.…" or "k4.secret.…" (NUL-
@@ -64,27 +64,27 @@ PRD_API prd_status prd_token_key_generate(prd_key_kind kind, prd_token_key **out
  * canonical base64url, or a secret key whose public half does not match
  * its seed are PRD_EINVAL.
  */
-PRD_API prd_status prd_token_key_from_paserk(const char *paserk, prd_token_key **out);
+PRD_API PRD_NODISCARD prd_status prd_token_key_from_paserk(const char *paserk, prd_token_key **out);
 
 /*
  * Make a key of the given kind from hex: 64 hex digits for a local or
  * public key, 128 (seed || public key) for a secret key.
  * Errors: PRD_EINVAL (wrong length, not hex, mismatched secret key), PRD_ENOMEM.
  */
-PRD_API prd_status prd_token_key_from_hex(prd_key_kind kind, const char *hex, prd_token_key **out);
+PRD_API PRD_NODISCARD prd_status prd_token_key_from_hex(prd_key_kind kind, const char *hex, prd_token_key **out);
 
 /*
  * Make a key from raw bytes: 32 for local or public, 32 (a seed) or 64
  * (seed || public key) for secret. The caller keeps and should wipe bytes.
  */
-PRD_API prd_status prd_token_key_from_bytes(prd_key_kind kind, const void *bytes, size_t len,
+PRD_API PRD_NODISCARD prd_status prd_token_key_from_bytes(prd_key_kind kind, const void *bytes, size_t len,
                                             prd_token_key **out);
 
 /*
  * The public key of a secret key (a new handle), or a copy of a public key.
  * Errors: PRD_EINVAL (NULL, or a local key), PRD_ENOMEM.
  */
-PRD_API prd_status prd_token_key_public(const prd_token_key *key, prd_token_key **out);
+PRD_API PRD_NODISCARD prd_status prd_token_key_public(const prd_token_key *key, prd_token_key **out);
 
 /* The key's kind; 0 for NULL. */
 PRD_API prd_key_kind prd_token_key_kind(const prd_token_key *key);
@@ -135,10 +135,10 @@ typedef enum prd_token_purpose {
  * Errors: PRD_EINVAL (NULL, wrong key kind), PRD_ETOOBIG (the token would
  * exceed PRD_TOKEN_ABSOLUTE_MAX_SIZE), PRD_ENOMEM.
  */
-PRD_API prd_status prd_token_v4_encrypt(const prd_token_key *key, const void *payload,
+PRD_API PRD_NODISCARD prd_status prd_token_v4_encrypt(const prd_token_key *key, const void *payload,
                                         size_t payload_len, const void *footer, size_t footer_len,
                                         const void *implicit, size_t implicit_len, char **out);
-PRD_API prd_status prd_token_v4_sign(const prd_token_key *key, const void *payload,
+PRD_API PRD_NODISCARD prd_status prd_token_v4_sign(const prd_token_key *key, const void *payload,
                                      size_t payload_len, const void *footer, size_t footer_len,
                                      const void *implicit, size_t implicit_len, char **out);
 
@@ -154,14 +154,14 @@ PRD_API prd_status prd_token_v4_sign(const prd_token_key *key, const void *paylo
  * with a static phrase in *why (may be NULL) for logs — never for users.
  * Errors: PRD_EINVAL (NULL arguments, wrong key kind), PRD_ENOMEM.
  */
-PRD_API prd_status prd_token_v4_decrypt(const prd_token_key *key, const char *token,
+PRD_API PRD_NODISCARD prd_status prd_token_v4_decrypt(const prd_token_key *key, const char *token,
                                         size_t token_len, const void *expect_footer,
                                         size_t expect_footer_len, const void *implicit,
                                         size_t implicit_len, size_t max_size,
                                         unsigned char **payload_out, size_t *payload_len,
                                         unsigned char **footer_out, size_t *footer_len,
                                         const char **why);
-PRD_API prd_status prd_token_v4_verify_signed(const prd_token_key *key, const char *token,
+PRD_API PRD_NODISCARD prd_status prd_token_v4_verify_signed(const prd_token_key *key, const char *token,
                                               size_t token_len, const void *expect_footer,
                                               size_t expect_footer_len, const void *implicit,
                                               size_t implicit_len, size_t max_size,
@@ -186,7 +186,7 @@ typedef struct prd_keyring prd_keyring;
 #define PRD_KEYRING_MAX 16
 
 /* Errors: PRD_EINVAL (out NULL), PRD_ENOMEM. */
-PRD_API prd_status prd_keyring_new(prd_keyring **out);
+PRD_API PRD_NODISCARD prd_status prd_keyring_new(prd_keyring **out);
 
 /* Release a ring; NULL is a no-op. No call may be using it. */
 PRD_API void prd_keyring_free(prd_keyring *ring);
@@ -198,16 +198,16 @@ PRD_API void prd_keyring_free(prd_keyring *ring);
  * secret key only). Errors: PRD_EINVAL (NULL, a public key made current,
  * the same key id already present), PRD_ETOOBIG (ring full), PRD_ENOMEM.
  */
-PRD_API prd_status prd_keyring_add(prd_keyring *ring, const prd_token_key *key, int make_current);
+PRD_API PRD_NODISCARD prd_status prd_keyring_add(prd_keyring *ring, const prd_token_key *key, int make_current);
 
 /* Make the key with this id (k4.lid/k4.pid/k4.sid) current.
  * Errors: PRD_EINVAL, PRD_ENOTFOUND. */
-PRD_API prd_status prd_keyring_set_current(prd_keyring *ring, const char *kid);
+PRD_API PRD_NODISCARD prd_status prd_keyring_set_current(prd_keyring *ring, const char *kid);
 
 /* Remove the key with this id; tokens made with it stop verifying.
  * Removing the current key leaves the purpose without one (issuing then
  * fails) until another is made current. Errors: PRD_EINVAL, PRD_ENOTFOUND. */
-PRD_API prd_status prd_keyring_remove(prd_keyring *ring, const char *kid);
+PRD_API PRD_NODISCARD prd_status prd_keyring_remove(prd_keyring *ring, const char *kid);
 
 /* Number of keys in the ring; 0 for NULL. */
 PRD_API size_t prd_keyring_count(const prd_keyring *ring);
@@ -224,17 +224,17 @@ PRD_API size_t prd_keyring_count(const prd_keyring *ring);
  */
 typedef struct prd_token_claims prd_token_claims;
 
-PRD_API prd_status prd_token_claims_new(prd_token_claims **out);
+PRD_API PRD_NODISCARD prd_status prd_token_claims_new(prd_token_claims **out);
 PRD_API void prd_token_claims_free(prd_token_claims *claims);
 
 /* Expire ttl_ms milliseconds after issuing (1 ms .. 10 years). */
-PRD_API prd_status prd_token_claims_set_ttl(prd_token_claims *claims, int64_t ttl_ms);
+PRD_API PRD_NODISCARD prd_status prd_token_claims_set_ttl(prd_token_claims *claims, int64_t ttl_ms);
 /* Expire at a fixed time (Unix nanoseconds); issuing refuses it
  * (PRD_EINVAL) unless it is after the issue time and at most 10 years
  * after it, set_ttl's ceiling. */
-PRD_API prd_status prd_token_claims_set_expiry(prd_token_claims *claims, int64_t unix_ns);
+PRD_API PRD_NODISCARD prd_status prd_token_claims_set_expiry(prd_token_claims *claims, int64_t unix_ns);
 /* Not valid before (Unix nanoseconds). */
-PRD_API prd_status prd_token_claims_set_not_before(prd_token_claims *claims, int64_t unix_ns);
+PRD_API PRD_NODISCARD prd_status prd_token_claims_set_not_before(prd_token_claims *claims, int64_t unix_ns);
 
 /*
  * Set a claim. name: 1-64 bytes; "exp", "nbf" and "iat" are refused (use
@@ -243,11 +243,11 @@ PRD_API prd_status prd_token_claims_set_not_before(prd_token_claims *claims, int
  * (json_incref) to value; a string must be valid UTF-8.
  * Errors: PRD_EINVAL, PRD_ENOMEM.
  */
-PRD_API prd_status prd_token_claims_set_string(prd_token_claims *claims, const char *name,
+PRD_API PRD_NODISCARD prd_status prd_token_claims_set_string(prd_token_claims *claims, const char *name,
                                                const char *value);
-PRD_API prd_status prd_token_claims_set_int(prd_token_claims *claims, const char *name,
+PRD_API PRD_NODISCARD prd_status prd_token_claims_set_int(prd_token_claims *claims, const char *name,
                                             int64_t value);
-PRD_API prd_status prd_token_claims_set_json(prd_token_claims *claims, const char *name,
+PRD_API PRD_NODISCARD prd_status prd_token_claims_set_json(prd_token_claims *claims, const char *name,
                                              json_t *value);
 
 /*
@@ -257,7 +257,7 @@ PRD_API prd_status prd_token_claims_set_json(prd_token_claims *claims, const cha
  * chosen byte for byte. *out is freed with prd_free.
  * Errors: PRD_EINVAL (no expiry, or it is not after now), PRD_ENOMEM.
  */
-PRD_API prd_status prd_token_claims_payload(const prd_token_claims *claims, const prd_clock *clock,
+PRD_API PRD_NODISCARD prd_status prd_token_claims_payload(const prd_token_claims *claims, const prd_clock *clock,
                                             char **out);
 
 /*
@@ -270,7 +270,7 @@ PRD_API prd_status prd_token_claims_payload(const prd_token_claims *claims, cons
  * PRD_ETOOBIG (the footer would be over 1024 bytes or nested over 4
  * levels: the verifier refuses to parse such a footer), PRD_ENOMEM.
  */
-PRD_API prd_status prd_token_issue(const prd_keyring *ring, prd_token_purpose purpose,
+PRD_API PRD_NODISCARD prd_status prd_token_issue(const prd_keyring *ring, prd_token_purpose purpose,
                                    const prd_token_claims *claims, json_t *footer_extra,
                                    const void *implicit, size_t implicit_len,
                                    const prd_clock *clock, char **out);
@@ -288,34 +288,34 @@ PRD_API prd_status prd_token_issue(const prd_keyring *ring, prd_token_purpose pu
  */
 typedef struct prd_token_verifier prd_token_verifier;
 
-PRD_API prd_status prd_token_verifier_new(const prd_keyring *ring, prd_token_purpose purpose,
+PRD_API PRD_NODISCARD prd_status prd_token_verifier_new(const prd_keyring *ring, prd_token_purpose purpose,
                                           prd_token_verifier **out);
 PRD_API void prd_token_verifier_free(prd_token_verifier *v);
 /* Leeways in milliseconds, 0 .. 1 day. Errors: PRD_EINVAL. */
-PRD_API prd_status prd_token_verifier_set_leeway(prd_token_verifier *v, int64_t exp_leeway_ms,
+PRD_API PRD_NODISCARD prd_status prd_token_verifier_set_leeway(prd_token_verifier *v, int64_t exp_leeway_ms,
                                                  int64_t nbf_leeway_ms);
 /* The iss claim must equal this. Errors: PRD_EINVAL, PRD_ENOMEM. */
-PRD_API prd_status prd_token_verifier_set_issuer(prd_token_verifier *v, const char *iss);
+PRD_API PRD_NODISCARD prd_status prd_token_verifier_set_issuer(prd_token_verifier *v, const char *iss);
 /* The aud claim (a string, or an array of strings) must contain one of the
  * audiences added. Errors: PRD_EINVAL, PRD_ETOOBIG (over 16), PRD_ENOMEM. */
-PRD_API prd_status prd_token_verifier_add_audience(prd_token_verifier *v, const char *aud);
+PRD_API PRD_NODISCARD prd_status prd_token_verifier_add_audience(prd_token_verifier *v, const char *aud);
 /* This claim must be present. Errors: PRD_EINVAL, PRD_ETOOBIG (over 16), PRD_ENOMEM. */
-PRD_API prd_status prd_token_verifier_require_claim(prd_token_verifier *v, const char *name);
+PRD_API PRD_NODISCARD prd_status prd_token_verifier_require_claim(prd_token_verifier *v, const char *name);
 /* Largest token accepted (64 .. PRD_TOKEN_ABSOLUTE_MAX_SIZE). Errors: PRD_EINVAL. */
-PRD_API prd_status prd_token_verifier_set_max_size(prd_token_verifier *v, size_t max_size);
+PRD_API PRD_NODISCARD prd_status prd_token_verifier_set_max_size(prd_token_verifier *v, size_t max_size);
 /* The token's footer must be exactly these bytes (no kid lookup then).
  * Errors: PRD_EINVAL, PRD_ENOMEM. */
-PRD_API prd_status prd_token_verifier_set_footer(prd_token_verifier *v, const void *footer,
+PRD_API PRD_NODISCARD prd_status prd_token_verifier_set_footer(prd_token_verifier *v, const void *footer,
                                                  size_t footer_len);
 /* Clock for exp/nbf checks; NULL for the system clock. */
-PRD_API prd_status prd_token_verifier_set_clock(prd_token_verifier *v, const prd_clock *clock);
+PRD_API PRD_NODISCARD prd_status prd_token_verifier_set_clock(prd_token_verifier *v, const prd_clock *clock);
 
 /* Refuse tokens whose jti is on this revocation list (below): such a
  * token fails with PRD_EBADTOKEN ("revoked"), and with a list set a token
  * without a jti is refused too (nothing to look it up by). The verifier
  * borrows the list. Errors: PRD_EINVAL. */
 typedef struct prd_token_revocations prd_token_revocations;
-PRD_API prd_status prd_token_verifier_set_revocations(prd_token_verifier *v,
+PRD_API PRD_NODISCARD prd_status prd_token_verifier_set_revocations(prd_token_verifier *v,
                                                       prd_token_revocations *list);
 
 /* The outcome of a successful verification. */
@@ -335,7 +335,7 @@ typedef struct prd_token_verified prd_token_verified;
  * Errors: PRD_EINVAL (NULL arguments), PRD_ENOMEM; with a revocation list
  * on a pool, PRD_EDB when the list is staler than its bound (fail closed).
  */
-PRD_API prd_status prd_token_verify(const prd_token_verifier *v, const char *token,
+PRD_API PRD_NODISCARD prd_status prd_token_verify(const prd_token_verifier *v, const char *token,
                                     size_t token_len, const void *implicit, size_t implicit_len,
                                     prd_token_verified **out, const char **why);
 
@@ -370,7 +370,7 @@ PRD_API void prd_token_verified_free(prd_token_verified *r);
  * PRD_OPAQUE_TOKEN_MAX always fits) and, if digest is not NULL, its
  * storage digest. Errors: PRD_EINVAL (bad prefix), PRD_ENOSPACE.
  */
-PRD_API prd_status prd_token_opaque_new(const char *prefix, char *out, size_t out_size,
+PRD_API PRD_NODISCARD prd_status prd_token_opaque_new(const char *prefix, char *out, size_t out_size,
                                         unsigned char digest[PRD_OPAQUE_DIGEST_BYTES]);
 
 /*
@@ -378,7 +378,7 @@ PRD_API prd_status prd_token_opaque_new(const char *prefix, char *out, size_t ou
  * has this prefix), then compute its digest (digest may be NULL).
  * Returns PRD_OK or PRD_EBADTOKEN.
  */
-PRD_API prd_status prd_token_opaque_digest(const char *prefix, const char *token, size_t len,
+PRD_API PRD_NODISCARD prd_status prd_token_opaque_digest(const char *prefix, const char *token, size_t len,
                                            unsigned char digest[PRD_OPAQUE_DIGEST_BYTES]);
 
 /*
@@ -393,7 +393,7 @@ typedef struct prd_token_store prd_token_store;
 /* An in-memory store of at most max_entries records (1 .. 10^7). When full,
  * expired records are reclaimed; if none are, creating fails with PRD_EBUSY.
  * Errors: PRD_EINVAL, PRD_ENOMEM. */
-PRD_API prd_status prd_token_store_new_memory(size_t max_entries, prd_token_store **out);
+PRD_API PRD_NODISCARD prd_status prd_token_store_new_memory(size_t max_entries, prd_token_store **out);
 /*
  * A store in PostgreSQL (the stores' schema: prd_pg_stores_migrate), so
  * every instance of a service sees a session made, rotated or revoked on
@@ -406,7 +406,7 @@ PRD_API prd_status prd_token_store_new_memory(size_t max_entries, prd_token_stor
  * pool's deadlines). Errors: PRD_EINVAL, PRD_ENOMEM.
  */
 struct prd_pg_pool;
-PRD_API prd_status prd_token_store_new_pg(struct prd_pg_pool *pool, prd_token_store **out);
+PRD_API PRD_NODISCARD prd_status prd_token_store_new_pg(struct prd_pg_pool *pool, prd_token_store **out);
 PRD_API void prd_token_store_free(prd_token_store *store);
 /* Records held now (expired ones not yet reclaimed included). */
 PRD_API size_t prd_token_store_count(const prd_token_store *store);
@@ -421,13 +421,13 @@ typedef struct prd_token_sessions prd_token_sessions;
 #define PRD_SESSION_SUBJECT_MAX 256
 
 /* prefix: as prd_token_opaque_new ("sess" is a good one). Borrows store. */
-PRD_API prd_status prd_token_sessions_new(prd_token_store *store, const char *prefix,
+PRD_API PRD_NODISCARD prd_status prd_token_sessions_new(prd_token_store *store, const char *prefix,
                                           prd_token_sessions **out);
 PRD_API void prd_token_sessions_free(prd_token_sessions *s);
 /* Errors: PRD_EINVAL (zero, or idle longer than absolute). */
-PRD_API prd_status prd_token_sessions_set_timeouts(prd_token_sessions *s, int64_t idle_ms,
+PRD_API PRD_NODISCARD prd_status prd_token_sessions_set_timeouts(prd_token_sessions *s, int64_t idle_ms,
                                                    int64_t absolute_ms);
-PRD_API prd_status prd_token_sessions_set_clock(prd_token_sessions *s, const prd_clock *clock);
+PRD_API PRD_NODISCARD prd_status prd_token_sessions_set_clock(prd_token_sessions *s, const prd_clock *clock);
 
 /*
  * Create a session for subject (1..PRD_SESSION_SUBJECT_MAX bytes, e.g. a
@@ -435,7 +435,7 @@ PRD_API prd_status prd_token_sessions_set_clock(prd_token_sessions *s, const prd
  * PRD_OPAQUE_TOKEN_MAX). Errors: PRD_EINVAL, PRD_ENOSPACE, PRD_EBUSY
  * (store full), PRD_ENOMEM.
  */
-PRD_API prd_status prd_token_session_create(prd_token_sessions *s, const char *subject,
+PRD_API PRD_NODISCARD prd_status prd_token_session_create(prd_token_sessions *s, const char *subject,
                                             char *token_out, size_t out_size);
 
 /*
@@ -444,7 +444,7 @@ PRD_API prd_status prd_token_session_create(prd_token_sessions *s, const char *s
  * or absolute timeout passed: the record is deleted) or PRD_EBADTOKEN
  * (malformed, unknown or revoked). Errors: PRD_EINVAL, PRD_ENOSPACE.
  */
-PRD_API prd_status prd_token_session_validate(prd_token_sessions *s, const char *token,
+PRD_API PRD_NODISCARD prd_status prd_token_session_validate(prd_token_sessions *s, const char *token,
                                               size_t len, char *subject_out, size_t subject_size);
 
 /*
@@ -452,17 +452,17 @@ PRD_API prd_status prd_token_session_validate(prd_token_sessions *s, const char 
  * password change: defeats session fixation). The old token stops working
  * at once; the absolute lifetime carries over. Returns as validate.
  */
-PRD_API prd_status prd_token_session_rotate(prd_token_sessions *s, const char *old_token,
+PRD_API PRD_NODISCARD prd_status prd_token_session_rotate(prd_token_sessions *s, const char *old_token,
                                             size_t len, char *new_out, size_t out_size);
 
 /* End one session (logout). PRD_OK, or PRD_EBADTOKEN when unknown. */
-PRD_API prd_status prd_token_session_revoke(prd_token_sessions *s, const char *token, size_t len);
+PRD_API PRD_NODISCARD prd_status prd_token_session_revoke(prd_token_sessions *s, const char *token, size_t len);
 
 /* End every session of a subject ("log out everywhere", a password
  * change) and every single-use token issued to it (a reset link sent
  * before must not work after); *count (may be NULL) gets how many.
  * Errors: PRD_EINVAL. */
-PRD_API prd_status prd_token_session_revoke_subject(prd_token_sessions *s, const char *subject,
+PRD_API PRD_NODISCARD prd_status prd_token_session_revoke_subject(prd_token_sessions *s, const char *subject,
                                                     size_t *count);
 
 /*
@@ -473,7 +473,7 @@ PRD_API prd_status prd_token_session_revoke_subject(prd_token_sessions *s, const
  * changes, so a reset link dies when the password does.
  * purpose: 1-32 bytes; ttl_ms: 1 s .. 7 days.
  */
-PRD_API prd_status prd_token_single_use_issue(prd_token_sessions *s, const char *purpose,
+PRD_API PRD_NODISCARD prd_status prd_token_single_use_issue(prd_token_sessions *s, const char *purpose,
                                               const char *subject, int64_t ttl_ms,
                                               const void *binding, size_t binding_len,
                                               char *token_out, size_t out_size);
@@ -483,7 +483,7 @@ PRD_API prd_status prd_token_single_use_issue(prd_token_sessions *s, const char 
  * then PRD_EBADTOKEN forever. PRD_EEXPIRED after its TTL; PRD_EBADTOKEN
  * for another purpose or a changed binding (those also consume it).
  */
-PRD_API prd_status prd_token_single_use_consume(prd_token_sessions *s, const char *purpose,
+PRD_API PRD_NODISCARD prd_status prd_token_single_use_consume(prd_token_sessions *s, const char *purpose,
                                                 const char *token, size_t len, const void *binding,
                                                 size_t binding_len, char *subject_out,
                                                 size_t subject_size);
@@ -510,13 +510,13 @@ PRD_API prd_status prd_token_single_use_consume(prd_token_sessions *s, const cha
  * grace_ms 0 .. 60 s (a window is also a window for a thief: keep it to
  * seconds). Errors: PRD_EINVAL.
  */
-PRD_API prd_status prd_token_refresh_set_policy(prd_token_sessions *s, int64_t token_ttl_ms,
+PRD_API PRD_NODISCARD prd_status prd_token_refresh_set_policy(prd_token_sessions *s, int64_t token_ttl_ms,
                                                 int64_t family_ms, int64_t grace_ms);
 
 /* Start a family for subject and write its first token into token_out
  * (out_size > 3 + 48). Errors: PRD_EINVAL, PRD_ENOSPACE, PRD_EBUSY (the
  * memory store is full), PRD_ENOMEM, PRD_EDB. */
-PRD_API prd_status prd_token_refresh_issue(prd_token_sessions *s, const char *subject,
+PRD_API PRD_NODISCARD prd_status prd_token_refresh_issue(prd_token_sessions *s, const char *subject,
                                            char *token_out, size_t out_size);
 
 /*
@@ -531,14 +531,14 @@ PRD_API prd_status prd_token_refresh_issue(prd_token_sessions *s, const char *su
  * rotation that stands), PRD_EBUSY, PRD_ENOMEM, PRD_EDB.
  * Thread-safe, and safe across processes with the PostgreSQL store.
  */
-PRD_API prd_status prd_token_refresh_rotate(prd_token_sessions *s, const char *token, size_t len,
+PRD_API PRD_NODISCARD prd_status prd_token_refresh_rotate(prd_token_sessions *s, const char *token, size_t len,
                                             char *new_out, size_t out_size, char *subject_out,
                                             size_t subject_size, int *reused);
 
 /* End the family of this token (logout on that device): every token of
  * it stops working. PRD_OK, or PRD_EBADTOKEN when unknown. Errors:
  * PRD_EINVAL, PRD_EDB. prd_token_session_revoke_subject ends families too. */
-PRD_API prd_status prd_token_refresh_revoke(prd_token_sessions *s, const char *token, size_t len);
+PRD_API PRD_NODISCARD prd_status prd_token_refresh_revoke(prd_token_sessions *s, const char *token, size_t len);
 
 /*
  * A subject's sessions and refresh families ("your devices"), live now,
@@ -565,12 +565,12 @@ typedef struct prd_session_info {
  * many there are (possibly more than cap). The memory store scans all its
  * records (O(records)); PostgreSQL uses its subject index.
  * Errors: PRD_EINVAL, PRD_ENOMEM, PRD_EDB. */
-PRD_API prd_status prd_token_session_list(prd_token_sessions *s, const char *subject,
+PRD_API PRD_NODISCARD prd_status prd_token_session_list(prd_token_sessions *s, const char *subject,
                                           prd_session_info *out, size_t cap, size_t *count);
 /* End the subject's session or refresh family with this id (from the
  * list): PRD_OK, or PRD_ENOTFOUND (no such id for this subject: one
  * subject cannot end another's). Errors: PRD_EINVAL, PRD_EDB. */
-PRD_API prd_status prd_token_session_revoke_id(prd_token_sessions *s, const char *subject,
+PRD_API PRD_NODISCARD prd_status prd_token_session_revoke_id(prd_token_sessions *s, const char *subject,
                                                const char *id);
 
 /* ------------------------------------------------------------------ */
@@ -599,34 +599,34 @@ PRD_API prd_status prd_token_session_revoke_id(prd_token_sessions *s, const char
  */
 #define PRD_TOKEN_JTI_MAX 128
 struct prd_pg_pool;
-PRD_API prd_status prd_token_revocations_new(struct prd_pg_pool *pool,
+PRD_API PRD_NODISCARD prd_status prd_token_revocations_new(struct prd_pg_pool *pool,
                                              prd_token_revocations **out);
 PRD_API void prd_token_revocations_free(prd_token_revocations *list);
 /* refresh_ms 10 ms .. 1 h; max_stale_ms refresh_ms .. 1 day. Errors: PRD_EINVAL. */
-PRD_API prd_status prd_token_revocations_set_refresh(prd_token_revocations *list,
+PRD_API PRD_NODISCARD prd_status prd_token_revocations_set_refresh(prd_token_revocations *list,
                                                      int64_t refresh_ms, int64_t max_stale_ms);
 /* Live revocations held at most (16 .. 2^26; default 10^6): one more is
  * refused with PRD_EBUSY, never dropped. Errors: PRD_EINVAL. */
-PRD_API prd_status prd_token_revocations_set_max_entries(prd_token_revocations *list,
+PRD_API PRD_NODISCARD prd_status prd_token_revocations_set_max_entries(prd_token_revocations *list,
                                                          size_t max_entries);
 /* Wall clock for expiries and monotonic clock for staleness (NULL: the
  * system's); borrowed. */
-PRD_API prd_status prd_token_revocations_set_clock(prd_token_revocations *list,
+PRD_API PRD_NODISCARD prd_status prd_token_revocations_set_clock(prd_token_revocations *list,
                                                    const prd_clock *clock);
 
 /* Revoke a jti (1 .. PRD_TOKEN_JTI_MAX bytes) until expires_ns (Unix ns:
  * the token's exp). With a pool it is in the database when this returns
  * PRD_OK. Errors: PRD_EINVAL, PRD_EBUSY (max_entries), PRD_ENOMEM,
  * PRD_EDB, PRD_ETIMEOUT (not revoked: retry). */
-PRD_API prd_status prd_token_revoke_jti(prd_token_revocations *list, const char *jti,
+PRD_API PRD_NODISCARD prd_status prd_token_revoke_jti(prd_token_revocations *list, const char *jti,
                                         int64_t expires_ns);
 /* The same for a verified token, by its jti and exp. PRD_EINVAL when it
  * has no jti. */
-PRD_API prd_status prd_token_revoke_verified(prd_token_revocations *list,
+PRD_API PRD_NODISCARD prd_status prd_token_revoke_verified(prd_token_revocations *list,
                                              const prd_token_verified *token);
 /* PRD_OK (not revoked), PRD_EBADTOKEN (revoked); errors PRD_EINVAL,
  * PRD_EDB (staler than the bound). */
-PRD_API prd_status prd_token_jti_check(prd_token_revocations *list, const char *jti);
+PRD_API PRD_NODISCARD prd_status prd_token_jti_check(prd_token_revocations *list, const char *jti);
 /* Revocations held now. */
 PRD_API size_t prd_token_revocations_count(prd_token_revocations *list);
 /* Checks refused because the copy was staler than max_stale_ms. */

@@ -295,8 +295,10 @@ size_t prd_pg_pool_prometheus(const prd_pg_pool *pool, const char *prefix, char 
              hhelp[h], prefix, hnames[h]);
         uint64_t total = 0;
         for (size_t i = 0; i < PRD__PG_HBUCKETS; i++) {
-            int64_t ub;
-            prd_pg_pool_histogram_bucket(pool, (prd_pg_histogram)h, i, &ub, &total);
+            int64_t ub = INT64_MAX;
+            /* in range by construction: the loop's bounds are the histogram's */
+            if (prd_pg_pool_histogram_bucket(pool, (prd_pg_histogram)h, i, &ub, &total) != PRD_OK)
+                break;
             if (ub == INT64_MAX)
                 emit(out, out_size, &len, "%s%s_bucket{pool=\"%s\",le=\"+Inf\"} %llu\n", prefix,
                      hnames[h], pl, (unsigned long long)total);

@@ -977,7 +977,10 @@ static void *maint_main(void *arg)
         }
         if (now >= next_maint) {
             pthread_mutex_unlock(&p->lock);
-            prd_pg_pool_maintain(p);
+            /* A failed round (database down) is counted by the pool and
+             * retried at the next interval; nobody waits on this thread. */
+            prd_status maintained = prd_pg_pool_maintain(p);
+            (void)maintained;
             pthread_mutex_lock(&p->lock);
             next_maint = prd__pg_real_ns() + (int64_t)p->cfg->maintenance_interval_ms * 1000000;
             continue;
@@ -1136,7 +1139,10 @@ void prd_pg_pool_free(prd_pg_pool *p)
 {
     if (!p)
         return;
-    prd_pg_pool_close(p, 0);
+    /* No grace period: a timeout only says connections were still out,
+     * and they are closed as they come back. */
+    prd_status closed = prd_pg_pool_close(p, 0);
+    (void)closed;
     pthread_mutex_lock(&p->lock);
     int last = --p->refs == 0;
     pthread_mutex_unlock(&p->lock);

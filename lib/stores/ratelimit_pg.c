@@ -368,8 +368,11 @@ static prd_status fast_check(prd_rl_pg *s, const prd_rl_key *key, uint64_t cost,
         st = prd_pg_acquire(s->pool, &c, NULL);
     if (st == PRD_OK)
         st = prd_pg_query(c, counter ? counter_sql : exact_sql, p, &r);
-    if (st == PRD_OK && sweep)
-        prd_pg_query(c, sweep_sql, NULL, NULL); /* a failure here costs nothing but the sweep */
+    if (st == PRD_OK && sweep) {
+        /* a failure here costs nothing but the sweep, retried next time */
+        prd_status swept = prd_pg_query(c, sweep_sql, NULL, NULL);
+        (void)swept;
+    }
     prd_pg_pool_release(c);
     prd_pg_params_free(p);
     int64_t n = 0, a = 0, b = 0, prev = 0;

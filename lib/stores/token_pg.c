@@ -313,8 +313,9 @@ static size_t pg_count(void *impl)
     struct pg_store *s = impl;
     prd_pg_result *r = NULL;
     int64_t n = 0;
-    if (run(s, "SELECT count(*) FROM prd_token_records", NULL, &r) == PRD_OK)
-        prd_pg_result_int64(r, 0, 0, &n);
+    if (run(s, "SELECT count(*) FROM prd_token_records", NULL, &r) != PRD_OK ||
+        prd_pg_result_int64(r, 0, 0, &n) != PRD_OK)
+        n = 0;
     prd_pg_result_free(r);
     return n > 0 ? (size_t)n : 0;
 }

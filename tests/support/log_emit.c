@@ -22,7 +22,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "log_emit: %s\n", prd_status_name(st));
         return 1;
     }
-    prd_logger_set_level(lg, PRD_LOG_DEBUG);
+    if (prd_logger_set_level(lg, PRD_LOG_DEBUG) != PRD_OK)
+        return 1;
     PRD_LOG_DEBUG(lg, "below the sinks");
     PRD_LOG_INFO(lg, "user logged in", PRD_F_STR("user", "alice"),
                  PRD_F_STR("password", "hunter2"), PRD_F_INT("attempt", 2),

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "prodready.h"
+#include "fuzz_util.h"
 #include "internal/log.h"
 #include "internal/log_sink.h"
 
@@ -75,11 +76,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     static prd_logger *lg;
     if (!lg) {
-        prd_logger_new(&lg);
-        prd_logger_set_callback(lg, keep, NULL);
-        prd_logger_redact_key(lg, "a.b");
+        FUZZ_SETUP(prd_logger_new(&lg));
+        FUZZ_SETUP(prd_logger_set_callback(lg, keep, NULL));
+        FUZZ_SETUP(prd_logger_redact_key(lg, "a.b"));
         /* an application pattern too: the linearity oracle covers it */
-        prd_logger_redact_pattern(lg, "fz", "\\b[a-z_]+x\\d{2,8}[^ ]*");
+        FUZZ_SETUP(prd_logger_redact_pattern(lg, "fz", "\\b[a-z_]+x\\d{2,8}[^ ]*"));
     }
     char *out = NULL;
     size_t n = 0;

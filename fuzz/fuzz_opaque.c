@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "prodready.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
@@ -11,16 +12,16 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     static prd_token_store *store;
     static prd_token_sessions *s;
     if (!store) {
-        prd_token_store_new_memory(64, &store);
-        prd_token_sessions_new(store, "sess", &s);
+        FUZZ_SETUP(prd_token_store_new_memory(64, &store));
+        FUZZ_SETUP(prd_token_sessions_new(store, "sess", &s));
         char t[PRD_OPAQUE_TOKEN_MAX + 1];
-        prd_token_session_create(s, "someone", t, sizeof t);
+        FUZZ_SETUP(prd_token_session_create(s, "someone", t, sizeof t));
     }
     unsigned char d[PRD_OPAQUE_DIGEST_BYTES];
-    prd_token_opaque_digest(NULL, (const char *)data, size, d);
+    (void)prd_token_opaque_digest(NULL, (const char *)data, size, d);
     char subject[PRD_SESSION_SUBJECT_MAX + 1];
     if (prd_token_session_validate(s, (const char *)data, size, subject, sizeof subject) == PRD_OK)
         abort(); /* a guess cannot hit a 256-bit token */
-    prd_token_single_use_consume(s, "reset", (const char *)data, size, NULL, 0, NULL, 0);
+    (void)prd_token_single_use_consume(s, "reset", (const char *)data, size, NULL, 0, NULL, 0);
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "prodready.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
@@ -36,12 +37,12 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     prd_limiter_config *cfg = NULL;
     prd_limiter *l = NULL;
-    prd_limiter_config_new(&cfg);
-    prd_limiter_config_add_rule(cfg, "exact", 3, 100, PRD_RL_EXACT);
-    prd_limiter_config_add_rule(cfg, "counter", 5, 50, PRD_RL_COUNTER);
-    prd_limiter_config_add_gcra(cfg, "gcra", 4, 100, 2);
-    prd_limiter_config_set_max_keys(cfg, 16);
-    prd_limiter_new(cfg, &l);
+    FUZZ_SETUP(prd_limiter_config_new(&cfg));
+    FUZZ_SETUP(prd_limiter_config_add_rule(cfg, "exact", 3, 100, PRD_RL_EXACT));
+    FUZZ_SETUP(prd_limiter_config_add_rule(cfg, "counter", 5, 50, PRD_RL_COUNTER));
+    FUZZ_SETUP(prd_limiter_config_add_gcra(cfg, "gcra", 4, 100, 2));
+    FUZZ_SETUP(prd_limiter_config_set_max_keys(cfg, 16));
+    FUZZ_SETUP(prd_limiter_new(cfg, &l));
     prd_limiter_config_free(cfg);
     int64_t t = 1000, key_t = 0;
     struct unit units[MAX_UNITS];

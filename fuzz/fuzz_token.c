@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "prodready.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
@@ -12,17 +13,17 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     static prd_keyring *ring;
     static prd_token_verifier *vl, *vp;
     if (!local) {
-        prd_token_key_from_hex(PRD_KEY_LOCAL,
+        FUZZ_SETUP(prd_token_key_from_hex(PRD_KEY_LOCAL,
                                "707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f",
-                               &local);
-        prd_token_key_from_hex(PRD_KEY_PUBLIC,
+                               &local));
+        FUZZ_SETUP(prd_token_key_from_hex(PRD_KEY_PUBLIC,
                                "1eb9dbbbbc047c03fd70604e0071f0987e16b28b757225c11f00415d0e20b1a2",
-                               &pub);
-        prd_keyring_new(&ring);
-        prd_keyring_add(ring, local, 1);
-        prd_keyring_add(ring, pub, 0);
-        prd_token_verifier_new(ring, PRD_TOKEN_LOCAL, &vl);
-        prd_token_verifier_new(ring, PRD_TOKEN_PUBLIC, &vp);
+                               &pub));
+        FUZZ_SETUP(prd_keyring_new(&ring));
+        FUZZ_SETUP(prd_keyring_add(ring, local, 1));
+        FUZZ_SETUP(prd_keyring_add(ring, pub, 0));
+        FUZZ_SETUP(prd_token_verifier_new(ring, PRD_TOKEN_LOCAL, &vl));
+        FUZZ_SETUP(prd_token_verifier_new(ring, PRD_TOKEN_PUBLIC, &vp));
     }
     const char *t = (const char *)data;
     unsigned char *p = NULL, *f = NULL;
@@ -37,10 +38,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         prd_free(f);
     }
     prd_token_verified *r = NULL;
-    prd_token_verify(vl, t, size, NULL, 0, &r, NULL);
+    (void)prd_token_verify(vl, t, size, NULL, 0, &r, NULL);
     prd_token_verified_free(r);
     r = NULL;
-    prd_token_verify(vp, t, size, NULL, 0, &r, NULL);
+    (void)prd_token_verify(vp, t, size, NULL, 0, &r, NULL);
     prd_token_verified_free(r);
     /* The payload of a local token we make from the input must come back. */
     char *tok = NULL;

@@ -76,10 +76,11 @@ static int make_policy(const struct pw_opts *o, prd_password_policy **pol)
                              "within t<=16, m<=1048576)");
         }
     }
-    if (o->allow_legacy && prd_password_policy_set_allow_legacy(*pol, 1) != PRD_OK) {
+    st = o->allow_legacy ? prd_password_policy_set_allow_legacy(*pol, 1) : PRD_OK;
+    if (st != PRD_OK) {
         prd_password_policy_free(*pol);
         *pol = NULL;
-        return 2;
+        return cli_fail(EXIT_USAGE, "password: --allow-legacy: %s", prd_status_str(st));
     }
     return 0;
 }

@@ -822,17 +822,15 @@ static int m_opaque(const char *s, size_t n, size_t i, struct match *m)
     size_t p = run_of(s, n, i, lower_or_digit);
     if (p > PRD__OPAQUE_PREFIX_MAX || i + p >= n || s[i + p] != '_')
         return 0;
+    /* Exactly the body's 48 characters: base64url's alphabet holds the
+     * underscore, so a longer run is some other token. */
     size_t b = run_of(s, n, i + p + 1, is_b64url);
-    if (b < 48)
+    if (b != PRD__OPAQUE_BODY_CHARS)
         return 0;
-    /* The body's last 48 characters: the underscore alphabet overlaps the
-     * prefix separator, so try the exact shape. */
-    if (b != 48)
-        return 0;
-    if (!prd__opaque_valid(NULL, s + i, p + 1 + 48))
+    if (!prd__opaque_valid(NULL, s + i, p + 1 + PRD__OPAQUE_BODY_CHARS))
         return 0;
     m->start = i;
-    m->end = i + p + 1 + 48;
+    m->end = i + p + 1 + PRD__OPAQUE_BODY_CHARS;
     return 1;
 }
 

@@ -91,7 +91,7 @@ static void bench_preset(const struct preset *pr)
     prd_password_policy *pol = NULL;
     if (prd_password_policy_new(pr->name, &pol) != PRD_OK)
         exit(1);
-    char our_hash[PRD_PASSWORD_HASH_MAX], sodium_hash[256], ref_hash[256];
+    char our_hash[PRD_PASSWORD_HASH_SIZE], sodium_hash[256], ref_hash[256];
     bench_must(prd_password_hash(pol, PW, PW_LEN, our_hash, sizeof our_hash));
     unsigned char salt[16];
     randombytes_buf(salt, sizeof salt);
@@ -153,7 +153,7 @@ struct tp_arg {
 static void *tp_thread(void *p)
 {
     struct tp_arg *a = p;
-    char out[PRD_PASSWORD_HASH_MAX];
+    char out[PRD_PASSWORD_HASH_SIZE];
     for (int i = 0; i < a->n; i++)
         bench_must(prd_password_hash(a->pol, PW, PW_LEN, out, sizeof out));
     return NULL;
@@ -180,7 +180,7 @@ static long peak_kib_for_hash(const char *preset)
     pid_t pid = fork();
     if (pid == 0) {
         prd_password_policy *pol = NULL;
-        char out[PRD_PASSWORD_HASH_MAX];
+        char out[PRD_PASSWORD_HASH_SIZE];
         bench_must(prd_password_policy_new(preset, &pol));
         struct rusage before, after;
         getrusage(RUSAGE_SELF, &before);

@@ -58,7 +58,7 @@ struct ctx {
     size_t msg_len;
     unsigned char sig[64];
     prd_token_sessions *sessions;
-    char opaque[PRD_OPAQUE_TOKEN_MAX + 1];
+    char opaque[PRD_OPAQUE_TOKEN_SIZE];
 };
 
 static void our_issue(void *p)
@@ -110,7 +110,7 @@ static void opaque_cycle(void *p)
 {
     (void)p;
     unsigned char d[PRD_OPAQUE_DIGEST_BYTES];
-    char t[PRD_OPAQUE_TOKEN_MAX + 1];
+    char t[PRD_OPAQUE_TOKEN_SIZE];
     bench_must(prd_token_opaque_new("sess", t, sizeof t, d));
     bench_must(prd_token_opaque_digest("sess", t, strlen(t), d));
     if (!prd_memeq(d, d, sizeof d))
@@ -195,7 +195,7 @@ int main(void)
     bench_must(prd_token_store_new_memory(100000, &store));
     bench_must(prd_token_sessions_new(store, "sess", &c.sessions));
     for (int i = 0; i < 50000; i++) {
-        char t[PRD_OPAQUE_TOKEN_MAX + 1];
+        char t[PRD_OPAQUE_TOKEN_SIZE];
         bench_must(prd_token_session_create(c.sessions, "someone", t, sizeof t));
     }
     bench_must(prd_token_session_create(c.sessions, "me", c.opaque, sizeof c.opaque));

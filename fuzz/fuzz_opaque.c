@@ -14,12 +14,12 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (!store) {
         FUZZ_SETUP(prd_token_store_new_memory(64, &store));
         FUZZ_SETUP(prd_token_sessions_new(store, "sess", &s));
-        char t[PRD_OPAQUE_TOKEN_MAX + 1];
+        char t[PRD_OPAQUE_TOKEN_SIZE];
         FUZZ_SETUP(prd_token_session_create(s, "someone", t, sizeof t));
     }
     unsigned char d[PRD_OPAQUE_DIGEST_BYTES];
     (void)prd_token_opaque_digest(NULL, (const char *)data, size, d);
-    char subject[PRD_SESSION_SUBJECT_MAX + 1];
+    char subject[PRD_SESSION_SUBJECT_SIZE];
     if (prd_token_session_validate(s, (const char *)data, size, subject, sizeof subject) == PRD_OK)
         abort(); /* a guess cannot hit a 256-bit token */
     (void)prd_token_single_use_consume(s, "reset", (const char *)data, size, NULL, 0, NULL, 0);

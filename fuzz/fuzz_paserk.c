@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     s[size] = '\0';
     prd_token_key *k = NULL;
     if (prd_token_key_from_paserk(s, &k) == PRD_OK) {
-        char out[PRD_PASERK_MAX + 1], id[PRD_PASERK_ID_MAX + 1];
+        char out[PRD_PASERK_SIZE], id[PRD_PASERK_ID_SIZE];
         prd_token_key_paserk(k, out, sizeof out);
         if (strcmp(out, s) != 0) /* canonical: one text per key */
             abort();

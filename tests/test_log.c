@@ -300,7 +300,7 @@ static void test_redaction_by_value(void **state)
     (void)state;
     struct lines l;
     prd_logger *lg = logger_to(&l);
-    char opaque[PRD_OPAQUE_TOKEN_MAX + 1];
+    char opaque[PRD_OPAQUE_TOKEN_SIZE];
     assert_ok(prd_token_opaque_new("sess", opaque, sizeof opaque, NULL));
     char with_opaque[128];
     snprintf(with_opaque, sizeof with_opaque, "cookie value %s here", opaque);

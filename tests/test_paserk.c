@@ -53,7 +53,7 @@ static void run_key_vectors(const char *file, prd_key_kind kind)
             continue;
         }
         assert_ok(prd_token_key_from_hex(kind, key_hex, &k));
-        char buf[PRD_PASERK_MAX + 1];
+        char buf[PRD_PASERK_SIZE];
         size_t n = prd_token_key_paserk(k, buf, sizeof buf);
         if (strcmp(buf, paserk) != 0)
             fail_msg("%s: wrote %s want %s", name, buf, paserk);
@@ -107,7 +107,7 @@ static void run_id_vectors(const char *file, prd_key_kind kind)
             continue;
         }
         assert_ok(st);
-        char id[PRD_PASERK_ID_MAX + 1];
+        char id[PRD_PASERK_ID_SIZE];
         size_t n = prd_token_key_id(k, id, sizeof id);
         if (strcmp(id, want) != 0)
             fail_msg("%s: id %s want %s", name, id, want);
@@ -146,7 +146,7 @@ static void test_generate_and_public(void **state)
     assert_status(prd_token_key_public(lk, &bad), PRD_EINVAL);
     assert_status(prd_token_key_generate(PRD_KEY_PUBLIC, &bad), PRD_EINVAL);
     assert_null(bad);
-    char a[PRD_PASERK_MAX + 1], b[PRD_PASERK_MAX + 1];
+    char a[PRD_PASERK_SIZE], b[PRD_PASERK_SIZE];
     prd_token_key_paserk(sk, a, sizeof a);
     assert_int_equal(strncmp(a, "k4.secret.", 10), 0);
     assert_ok(prd_token_key_from_paserk(a, &bad));

@@ -264,7 +264,7 @@ static void test_phc_encode_round_trip(void **state)
     const char *s = "$argon2id$v=19$m=4096,t=3,p=2,keyid=k1,data=BAQEBAQEBAQEBAQE$" SALT16 "$" TAG32;
     struct prd__phc phc;
     assert_ok(prd__phc_parse(s, &phc));
-    char out[PRD_PASSWORD_HASH_MAX];
+    char out[PRD_PASSWORD_HASH_SIZE];
     size_t n = prd__phc_encode(&phc, out, sizeof out);
     assert_string_equal(out, s);
     assert_int_equal(n, strlen(s));
@@ -284,7 +284,7 @@ static void test_round_trip_every_preset(void **state)
     for (size_t i = 0; i < 4; i++) {
         prd_password_policy *p = NULL;
         assert_ok(prd_password_policy_new(presets[i], &p));
-        char h[PRD_PASSWORD_HASH_MAX];
+        char h[PRD_PASSWORD_HASH_SIZE];
         assert_ok(prd_password_hash(p, "correct horse", 13, h, sizeof h));
         if (!strstr(h, want_params[i]) || strncmp(h, "$argon2id$v=19$", 15) != 0)
             fail_msg("preset %s wrote %s", presets[i], h);
@@ -305,7 +305,7 @@ static void test_salts_differ_and_binary_passwords(void **state)
 {
     (void)state;
     prd_password_policy *p = cheap_policy();
-    char a[PRD_PASSWORD_HASH_MAX], b[PRD_PASSWORD_HASH_MAX];
+    char a[PRD_PASSWORD_HASH_SIZE], b[PRD_PASSWORD_HASH_SIZE];
     const char pw[] = {'a', '\0', 'b', '\xff', '\n'};
     assert_ok(prd_password_hash(p, pw, sizeof pw, a, sizeof a));
     assert_ok(prd_password_hash(p, pw, sizeof pw, b, sizeof b));
@@ -321,7 +321,7 @@ static void test_hash_arguments(void **state)
 {
     (void)state;
     prd_password_policy *p = cheap_policy();
-    char h[PRD_PASSWORD_HASH_MAX];
+    char h[PRD_PASSWORD_HASH_SIZE];
     assert_status(prd_password_hash(NULL, "x", 1, h, sizeof h), PRD_EINVAL);
     assert_status(prd_password_hash(p, NULL, 1, h, sizeof h), PRD_EINVAL);
     assert_status(prd_password_hash(p, "x", 1, NULL, 0), PRD_EINVAL);
@@ -384,7 +384,7 @@ static void test_verify_every_variant_and_version(void **state)
         phc.tag_len = shapes[i].tag_len;
         memset(phc.salt, 0x5a, phc.salt_len);
         assert_ok(prd__argon2_compute(&phc, (const unsigned char *)"pw", 2, phc.tag));
-        char s[PRD_PASSWORD_HASH_MAX];
+        char s[PRD_PASSWORD_HASH_SIZE];
         prd__phc_encode(&phc, s, sizeof s);
         if (prd_password_verify(pol, "pw", 2, s) != PRD_OK)
             fail_msg("shape %zu did not verify: %s", i, s);
@@ -471,9 +471,9 @@ static void test_verify_and_upgrade(void **state)
 {
     (void)state;
     prd_password_policy *old = cheap_policy();
-    char stored[PRD_PASSWORD_HASH_MAX], fresh[PRD_PASSWORD_HASH_MAX];
+    char stored[PRD_PASSWORD_HASH_SIZE], fresh[PRD_PASSWORD_HASH_SIZE];
     assert_ok(prd_password_hash(old, "s3cret", 6, stored, sizeof stored));
-    char copy[PRD_PASSWORD_HASH_MAX];
+    char copy[PRD_PASSWORD_HASH_SIZE];
     strcpy(copy, stored);
 
     prd_password_policy *cur = cheap_policy();
@@ -516,7 +516,7 @@ static void test_pepper_rotation(void **state)
     assert_status(prd_password_policy_set_pepper(p, "", k1), PRD_EINVAL);
     assert_ok(prd_password_policy_set_pepper(p, "k1", k1));
     assert_status(prd_password_policy_set_pepper(p, "k1", k2), PRD_EINVAL); /* duplicate id */
-    char h1[PRD_PASSWORD_HASH_MAX], h2[PRD_PASSWORD_HASH_MAX];
+    char h1[PRD_PASSWORD_HASH_SIZE], h2[PRD_PASSWORD_HASH_SIZE];
     assert_ok(prd_password_hash(p, "pw", 2, h1, sizeof h1));
     assert_non_null(strstr(h1, ",keyid=k1$"));
     assert_ok(prd_password_verify(p, "pw", 2, h1));
@@ -528,7 +528,7 @@ static void test_pepper_rotation(void **state)
     struct prd__phc phc;
     assert_ok(prd__phc_parse(h1, &phc));
     phc.keyid[0] = '\0';
-    char unpeppered[PRD_PASSWORD_HASH_MAX];
+    char unpeppered[PRD_PASSWORD_HASH_SIZE];
     prd__phc_encode(&phc, unpeppered, sizeof unpeppered);
     assert_status(prd_password_verify(plain, "pw", 2, unpeppered), PRD_EMISMATCH);
 
@@ -544,7 +544,7 @@ static void test_pepper_rotation(void **state)
     assert_ok(prd_password_needs_rehash(p, h2, &r));
     assert_int_equal(r, PRD_REHASH_NONE);
     /* An unpeppered hash under a peppered policy needs rehash too. */
-    char h0[PRD_PASSWORD_HASH_MAX];
+    char h0[PRD_PASSWORD_HASH_SIZE];
     assert_ok(prd_password_hash(plain, "pw", 2, h0, sizeof h0));
     assert_ok(prd_password_verify(p, "pw", 2, h0));
     assert_ok(prd_password_needs_rehash(p, h0, &r));
@@ -587,7 +587,7 @@ static void test_legacy_upgrade(void **state)
         assert_ok(prd_password_verify(p, "legacy pw", 9, stored));
         assert_status(prd_password_verify(p, "legacy pX", 9, stored), PRD_EMISMATCH);
         assert_status(prd_password_verify(p, "legacy pw\0x", 11, stored), PRD_EMISMATCH);
-        char fresh[PRD_PASSWORD_HASH_MAX];
+        char fresh[PRD_PASSWORD_HASH_SIZE];
         int up = 0;
         assert_ok(prd_password_verify_and_upgrade(p, "legacy pw", 9, stored, fresh, sizeof fresh, &up));
         assert_int_equal(up, 1);
@@ -662,7 +662,7 @@ static void test_budget_under_16_threads(void **state)
     assert_ok(prd_password_policy_set_params(pol, 1, 4096, 1));
     /* Room for exactly 3 hashes at once; a long wait so nobody gives up. */
     assert_ok(prd_password_policy_set_budget(pol, 3 * 4096, 60000));
-    char hash[PRD_PASSWORD_HASH_MAX];
+    char hash[PRD_PASSWORD_HASH_SIZE];
     assert_ok(prd_password_hash(pol, "pw", 2, hash, sizeof hash));
     struct hammer h;
     run_hammer(pol, hash, &h);
@@ -684,7 +684,7 @@ static void test_budget_timeout_gives_busy(void **state)
     assert_ok(prd_password_policy_set_params(pol, 2, 32768, 1));
     /* One hash at a time and no waiting: concurrent callers get EBUSY. */
     assert_ok(prd_password_policy_set_budget(pol, 32768, 0));
-    char hash[PRD_PASSWORD_HASH_MAX];
+    char hash[PRD_PASSWORD_HASH_SIZE];
     assert_ok(prd_password_hash(pol, "pw", 2, hash, sizeof hash));
     struct hammer h;
     run_hammer(pol, hash, &h);
@@ -714,7 +714,7 @@ static void test_budget_oversized_runs_alone(void **state)
     phc.salt_len = 16;
     phc.tag_len = 32;
     assert_ok(prd__argon2_compute(&phc, (const unsigned char *)"pw", 2, phc.tag));
-    char s[PRD_PASSWORD_HASH_MAX];
+    char s[PRD_PASSWORD_HASH_SIZE];
     prd__phc_encode(&phc, s, sizeof s);
     assert_ok(prd_password_verify(pol, "pw", 2, s));
     /* It ran alone and is counted at its real memory, not the budget's. */
@@ -800,7 +800,7 @@ static void test_p4_verify_routes_agree(void **state)
         randombytes_buf(phc.salt, phc.salt_len);
         prd__argon2_force_backend(2);
         assert_ok(prd__argon2_compute(&phc, (const unsigned char *)"pw", 2, phc.tag));
-        char s[PRD_PASSWORD_HASH_MAX];
+        char s[PRD_PASSWORD_HASH_SIZE];
         prd__phc_encode(&phc, s, sizeof s);
         for (int b = 0; b <= 2; b += 2) { /* routed (libsodium), then libargon2 */
             prd__argon2_force_backend(b);
@@ -830,7 +830,7 @@ static void test_dummy_verify_timing(void **state)
     (void)state;
     prd_password_policy *pol = NULL;
     assert_ok(prd_password_policy_new(NULL, &pol)); /* the real default cost */
-    char hash[PRD_PASSWORD_HASH_MAX];
+    char hash[PRD_PASSWORD_HASH_SIZE];
     assert_ok(prd_password_hash(pol, "pw", 2, hash, sizeof hash));
     /* Up to three measurements: the suites run in parallel, and a burst of
      * another test's threads can land on one side of one measurement. The
@@ -885,7 +885,7 @@ static void test_out_of_memory(void **state)
     prd__alloc_fail_after(0);
     assert_ok(prd_password_policy_set_params(pol, 1, 64, 1));
     assert_ok(prd_password_policy_set_pepper(pol, "k", k));
-    char h[PRD_PASSWORD_HASH_MAX];
+    char h[PRD_PASSWORD_HASH_SIZE];
     assert_ok(prd_password_hash(pol, "pw", 2, h, sizeof h));
     /* The peppered digest needs guarded memory: its failure is ENOMEM. */
     prd__alloc_fail_after(1);

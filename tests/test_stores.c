@@ -978,7 +978,7 @@ static prd_token_sessions *sessions_on(prd_pg_pool *pool, prd_token_store **stor
 }
 
 struct token_job {
-    char token[PRD_OPAQUE_TOKEN_MAX + 1];
+    char token[PRD_OPAQUE_TOKEN_SIZE];
 };
 
 /* A child with its own pool redeems the token: "1" when it won. */
@@ -992,7 +992,7 @@ static void consume_child(int i, const void *arg, char report[REPORT_MAX])
     if ((p = child_pool(0)) != NULL &&
         prd_token_store_new_pg(p, &store) == PRD_OK &&
         prd_token_sessions_new(store, "sess", &s) == PRD_OK) {
-        char who[PRD_SESSION_SUBJECT_MAX + 1];
+        char who[PRD_SESSION_SUBJECT_SIZE];
         prd_status st = prd_token_single_use_consume(s, "password-reset", job->token,
                                                      strlen(job->token), NULL, 0, who, sizeof who);
         snprintf(report, REPORT_MAX, "%d %.40s", st == PRD_OK ? 1 : st == PRD_EBADTOKEN ? 0 : -1,
@@ -1033,7 +1033,7 @@ static void test_token_store_shared(void **state)
         assert_int_equal(won, 1);
     }
     /* the token never reaches the table: only its digest */
-    char a[PRD_OPAQUE_TOKEN_MAX + 1], b[PRD_OPAQUE_TOKEN_MAX + 1];
+    char a[PRD_OPAQUE_TOKEN_SIZE], b[PRD_OPAQUE_TOKEN_SIZE];
     assert_ok(prd_token_session_create(s, "erin", a, sizeof a));
     char sql[256];
     snprintf(sql, sizeof sql,
@@ -1045,7 +1045,7 @@ static void test_token_store_shared(void **state)
     prd_pg_pool *pool2 = pool_for_test(2);
     prd_token_store *store2 = NULL;
     prd_token_sessions *s2 = sessions_on(pool2, &store2);
-    char who[PRD_SESSION_SUBJECT_MAX + 1];
+    char who[PRD_SESSION_SUBJECT_SIZE];
     assert_ok(prd_token_session_validate(s2, a, strlen(a), who, sizeof who));
     assert_string_equal(who, "erin");
     /* rotated there: dead here at once, the new one valid here */
@@ -1053,7 +1053,7 @@ static void test_token_store_shared(void **state)
     assert_int_equal(prd_token_session_validate(s, a, strlen(a), NULL, 0), PRD_EBADTOKEN);
     assert_ok(prd_token_session_validate(s, b, strlen(b), NULL, 0));
     /* log out everywhere there: sessions and single-use tokens here end */
-    char reset[PRD_OPAQUE_TOKEN_MAX + 1];
+    char reset[PRD_OPAQUE_TOKEN_SIZE];
     assert_ok(prd_token_single_use_issue(s, "password-reset", "erin", 15 * 60 * 1000, NULL, 0, reset,
                                          sizeof reset));
     size_t n = 0;
@@ -1253,7 +1253,7 @@ static void test_token_store_database_down(void **state)
     prd_pg_pool *pool = proxied_stores_pool(&fp);
     prd_token_store *store = NULL;
     prd_token_sessions *s = sessions_on(pool, &store);
-    char a[PRD_OPAQUE_TOKEN_MAX + 1];
+    char a[PRD_OPAQUE_TOKEN_SIZE];
     assert_ok(prd_token_session_create(s, "fay", a, sizeof a));
     fproxy_set_mode(fp, FP_REFUSE);
     fproxy_cut_all(fp);

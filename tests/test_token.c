@@ -542,7 +542,7 @@ static void test_rotation(void **state)
         assert_status(check(&f, old), PRD_EBADTOKEN); /* removed: no longer verifies */
         assert_ok(check(&f, fresh));
         /* Removing the current key: issuing fails until another is current. */
-        char kid2[PRD_PASERK_ID_MAX + 1];
+        char kid2[PRD_PASERK_ID_SIZE];
         prd_token_key_id(k2, kid2, sizeof kid2);
         assert_ok(prd_keyring_remove(f.ring, kid2));
         prd_token_claims *c = NULL;
@@ -650,7 +650,7 @@ static void test_rotation_under_concurrent_verification(void **state)
     /* Meanwhile: keys come and go; the token's key stays. */
     for (int i = 0; i < 50; i++) {
         prd_token_key *k = NULL;
-        char kid[PRD_PASERK_ID_MAX + 1];
+        char kid[PRD_PASERK_ID_SIZE];
         assert_ok(prd_token_key_generate(PRD_KEY_LOCAL, &k));
         prd_token_key_id(k, kid, sizeof kid);
         assert_ok(prd_keyring_add(f.ring, k, 0));
@@ -722,7 +722,7 @@ static void test_claims_payload_footer_extra_and_ring_admin(void **state)
     assert_ok(prd_token_key_public(sk, &pk));
     assert_status(prd_keyring_add(f.ring, pk, 1), PRD_EINVAL); /* public keys cannot issue */
     assert_ok(prd_keyring_add(f.ring, pk, 0));
-    char pid[PRD_PASERK_ID_MAX + 1], sid[PRD_PASERK_ID_MAX + 1];
+    char pid[PRD_PASERK_ID_SIZE], sid[PRD_PASERK_ID_SIZE];
     prd_token_key_id(pk, pid, sizeof pid);
     prd_token_key_id(sk, sid, sizeof sid);
     assert_status(prd_keyring_set_current(f.ring, pid), PRD_EINVAL);
@@ -809,7 +809,7 @@ static void test_rfc3339(void **state)
         if (prd_rfc3339_parse(bad[i], strlen(bad[i]), &ns) != PRD_EINVAL)
             fail_msg("should reject '%s'", bad[i]);
     }
-    char buf[PRD_RFC3339_MAX + 1];
+    char buf[PRD_RFC3339_SIZE];
     assert_int_equal(prd_rfc3339_format(INT64_C(1640995200) * 1000000000 + 123456789, 6, buf, sizeof buf), 27);
     assert_string_equal(buf, "2022-01-01T00:00:00.123456Z");
     prd_rfc3339_format(-1, 3, buf, sizeof buf);

@@ -15,7 +15,7 @@
 static void test_opaque_format(void **state)
 {
     (void)state;
-    char t[PRD_OPAQUE_TOKEN_MAX + 1], u[PRD_OPAQUE_TOKEN_MAX + 1];
+    char t[PRD_OPAQUE_TOKEN_SIZE], u[PRD_OPAQUE_TOKEN_SIZE];
     unsigned char d1[32], d2[32];
     assert_ok(prd_token_opaque_new("sess", t, sizeof t, d1));
     assert_int_equal(strlen(t), 4 + 1 + 48);
@@ -78,7 +78,7 @@ static void test_session_idle_and_absolute(void **state)
     (void)state;
     struct env e;
     env_init(&e, 100);
-    char t[PRD_OPAQUE_TOKEN_MAX + 1], subject[64];
+    char t[PRD_OPAQUE_TOKEN_SIZE], subject[64];
     assert_ok(prd_token_session_create(e.s, "user-7", t, sizeof t));
     assert_ok(prd_token_session_validate(e.s, t, strlen(t), subject, sizeof subject));
     assert_string_equal(subject, "user-7");
@@ -112,7 +112,7 @@ static void test_session_rotate_revoke(void **state)
     (void)state;
     struct env e;
     env_init(&e, 100);
-    char a[PRD_OPAQUE_TOKEN_MAX + 1], b[PRD_OPAQUE_TOKEN_MAX + 1], c[PRD_OPAQUE_TOKEN_MAX + 1];
+    char a[PRD_OPAQUE_TOKEN_SIZE], b[PRD_OPAQUE_TOKEN_SIZE], c[PRD_OPAQUE_TOKEN_SIZE];
     assert_ok(prd_token_session_create(e.s, "alice", a, sizeof a));
     assert_ok(prd_clock_manual_advance(e.clock, 50 * MIN_MS * MS / 5));
     assert_ok(prd_token_session_rotate(e.s, a, strlen(a), b, sizeof b));
@@ -131,7 +131,7 @@ static void test_session_rotate_revoke(void **state)
     assert_status(prd_token_session_revoke(e.s, a, strlen(a)), PRD_EBADTOKEN);
     assert_status(validate(&e, a), PRD_EBADTOKEN);
     /* "Log out everywhere" ends the subject's single-use tokens too. */
-    char reset[PRD_OPAQUE_TOKEN_MAX + 1];
+    char reset[PRD_OPAQUE_TOKEN_SIZE];
     assert_ok(prd_token_single_use_issue(e.s, "password-reset", "bob", 15 * MIN_MS, NULL, 0, reset,
                                          sizeof reset));
     size_t n = 0;
@@ -143,16 +143,16 @@ static void test_session_rotate_revoke(void **state)
                   PRD_EBADTOKEN);
     assert_ok(validate(&e, c));
     /* A single-use token given to rotate by mistake is not burned. */
-    char once[PRD_OPAQUE_TOKEN_MAX + 1];
+    char once[PRD_OPAQUE_TOKEN_SIZE];
     assert_ok(prd_token_single_use_issue(e.s, "verify-email", "carol", 15 * MIN_MS, NULL, 0, once,
                                          sizeof once));
     assert_status(prd_token_session_rotate(e.s, once, strlen(once), a, sizeof a), PRD_EBADTOKEN);
-    char who[PRD_SESSION_SUBJECT_MAX + 1];
+    char who[PRD_SESSION_SUBJECT_SIZE];
     assert_ok(prd_token_single_use_consume(e.s, "verify-email", once, strlen(once), NULL, 0, who,
                                            sizeof who));
     assert_string_equal(who, "carol");
     /* Tokens with another prefix or malformed: not ours. */
-    char other[PRD_OPAQUE_TOKEN_MAX + 1];
+    char other[PRD_OPAQUE_TOKEN_SIZE];
     assert_ok(prd_token_opaque_new("api", other, sizeof other, NULL));
     assert_status(validate(&e, other), PRD_EBADTOKEN);
     assert_status(validate(&e, "sess_"), PRD_EBADTOKEN);
@@ -167,7 +167,7 @@ static void test_store_bounded(void **state)
     (void)state;
     struct env e;
     env_init(&e, 3);
-    char t[4][PRD_OPAQUE_TOKEN_MAX + 1];
+    char t[4][PRD_OPAQUE_TOKEN_SIZE];
     for (int i = 0; i < 3; i++)
         assert_ok(prd_token_session_create(e.s, "u", t[i], sizeof t[i]));
     assert_status(prd_token_session_create(e.s, "u", t[3], sizeof t[3]), PRD_EBUSY);
@@ -189,7 +189,7 @@ static void test_single_use(void **state)
     env_init(&e, 100);
     const char *hash_v1 = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaDE";
     const char *hash_v2 = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaDI";
-    char t[PRD_OPAQUE_TOKEN_MAX + 1], subject[64];
+    char t[PRD_OPAQUE_TOKEN_SIZE], subject[64];
     assert_ok(prd_token_single_use_issue(e.s, "password-reset", "user-9", 15 * MIN_MS, hash_v1,
                                          strlen(hash_v1), t, sizeof t));
     /* Not a session. */
@@ -218,7 +218,7 @@ static void test_single_use(void **state)
     assert_status(prd_token_single_use_consume(e.s, "verify-email", t, strlen(t), NULL, 0,
                                                subject, sizeof subject), PRD_EEXPIRED);
     /* A session token is not consumed by mistake. */
-    char sess[PRD_OPAQUE_TOKEN_MAX + 1];
+    char sess[PRD_OPAQUE_TOKEN_SIZE];
     assert_ok(prd_token_session_create(e.s, "user-9", sess, sizeof sess));
     assert_status(prd_token_single_use_consume(e.s, "x", sess, strlen(sess), NULL, 0, NULL, 0),
                   PRD_EBADTOKEN);
@@ -253,7 +253,7 @@ static void test_single_use_race(void **state)
     struct env e;
     env_init(&e, 100);
     for (int round = 0; round < 20; round++) {
-        char t[PRD_OPAQUE_TOKEN_MAX + 1];
+        char t[PRD_OPAQUE_TOKEN_SIZE];
         assert_ok(prd_token_single_use_issue(e.s, "reset", "u", MIN_MS, NULL, 0, t, sizeof t));
         struct race r = {&e, t, 0, PTHREAD_MUTEX_INITIALIZER};
         pthread_t th[8];
@@ -289,7 +289,7 @@ static void test_out_of_memory(void **state)
     (void)state;
     struct env e;
     env_init(&e, 10);
-    char t[PRD_OPAQUE_TOKEN_MAX + 1];
+    char t[PRD_OPAQUE_TOKEN_SIZE];
     prd__alloc_fail_after(1);
     assert_status(prd_token_session_create(e.s, "u", t, sizeof t), PRD_ENOMEM);
     prd__alloc_fail_after(0);

@@ -6,7 +6,7 @@
 
 static int print_paserk(const prd_token_key *key)
 {
-    char buf[PRD_PASERK_MAX + 1];
+    char buf[PRD_PASERK_SIZE];
     prd_token_key_paserk(key, buf, sizeof buf);
     puts(buf);
     prd_memzero(buf, sizeof buf);

@@ -145,7 +145,7 @@ static int cmd_hash(int argc, char **argv)
     int rc = setup(argc, argv, " preset t m p ", 0, &o, &pol, &pw, &len);
     if (rc)
         return rc;
-    char out[PRD_PASSWORD_HASH_MAX];
+    char out[PRD_PASSWORD_HASH_SIZE];
     prd_status st = prd_password_hash(pol, pw, len, out, sizeof out);
     drop_pw(pw, len);
     prd_password_policy_free(pol);

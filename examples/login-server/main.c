@@ -30,7 +30,7 @@
 
 struct user {
     char name[64];
-    char hash[PRD_PASSWORD_HASH_MAX];
+    char hash[PRD_PASSWORD_HASH_SIZE];
 };
 
 static struct {
@@ -117,7 +117,7 @@ static enum MHD_Result do_register(struct MHD_Connection *c, const char *form)
     if (!form_field(form, "user", user, sizeof user) || !form_field(form, "password", pw, sizeof pw) ||
         !*user || strlen(pw) < 8)
         return reply(c, 400, "need user and a password of 8+ characters\n", NULL, NULL);
-    char hash[PRD_PASSWORD_HASH_MAX];
+    char hash[PRD_PASSWORD_HASH_SIZE];
     prd_status st = prd_password_hash(app.pol, pw, strlen(pw), hash, sizeof hash);
     prd_memzero(pw, sizeof pw);
     if (st != PRD_OK) {
@@ -153,14 +153,14 @@ static enum MHD_Result do_login(struct MHD_Connection *c, const char *form)
                      PRD_F_INT("retry_after_ms", d.retry_after_ms));
         return reply(c, 429, "too many attempts\n", NULL, &d);
     }
-    char stored[PRD_PASSWORD_HASH_MAX] = "";
+    char stored[PRD_PASSWORD_HASH_SIZE] = "";
     pthread_mutex_lock(&app.mu);
     struct user *u = find_user(user);
     if (u)
         memcpy(stored, u->hash, sizeof stored);
     pthread_mutex_unlock(&app.mu);
     prd_status st;
-    char fresh[PRD_PASSWORD_HASH_MAX];
+    char fresh[PRD_PASSWORD_HASH_SIZE];
     int upgraded = 0;
     if (u)
         st = prd_password_verify_and_upgrade(app.pol, pw, strlen(pw), stored, fresh, sizeof fresh, &upgraded);
@@ -187,7 +187,7 @@ static enum MHD_Result do_login(struct MHD_Connection *c, const char *form)
             memcpy(u->hash, fresh, sizeof fresh);
         pthread_mutex_unlock(&app.mu);
     }
-    char token[PRD_OPAQUE_TOKEN_MAX + 1], cookie[PRD_OPAQUE_TOKEN_MAX + 64];
+    char token[PRD_OPAQUE_TOKEN_SIZE], cookie[PRD_OPAQUE_TOKEN_SIZE + 64];
     if (prd_token_session_create(app.sessions, user, token, sizeof token) != PRD_OK)
         return reply(c, 503, "try again\n", NULL, NULL);
     snprintf(cookie, sizeof cookie, "session=%s; HttpOnly; Secure; SameSite=Strict; Path=/", token);
@@ -202,7 +202,7 @@ static const char *session_cookie(struct MHD_Connection *c)
 static enum MHD_Result do_me(struct MHD_Connection *c)
 {
     const char *tok = session_cookie(c);
-    char subject[PRD_SESSION_SUBJECT_MAX + 1];
+    char subject[PRD_SESSION_SUBJECT_SIZE];
     prd_status st = tok ? prd_token_session_validate(app.sessions, tok, strlen(tok), subject, sizeof subject)
                         : PRD_EBADTOKEN;
     if (st == PRD_EEXPIRED)

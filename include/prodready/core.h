@@ -7,6 +7,12 @@
  * Thread safety: every function in this header may be called from any
  * thread. prd_secret and prd_clock handles may be shared between threads
  * once created; prd_clock_manual_set/advance may race with readers safely.
+ *
+ * Names of constants, in every header: PRD_X_SIZE is the size of a buffer
+ * the caller provides (text: NUL included), and prd_x_size() returns the
+ * same number for bindings that cannot read macros. PRD_X_MAX is the
+ * largest value or length an input may have (a limit, not a buffer size);
+ * PRD_X_LEN(n) is a length without the NUL.
  */
 #ifndef PRODREADY_CORE_H
 #define PRODREADY_CORE_H
@@ -228,8 +234,9 @@ PRD_API void prd_clock_free(prd_clock *clock);
 /* RFC 3339 times                                                      */
 /* ------------------------------------------------------------------ */
 
-/* Longest string prd_rfc3339_format writes, without the NUL. */
-#define PRD_RFC3339_MAX 35
+/* A buffer for any string prd_rfc3339_format writes, NUL included. */
+#define PRD_RFC3339_SIZE 36
+PRD_API size_t prd_rfc3339_size(void); /* PRD_RFC3339_SIZE, for FFI */
 
 /*
  * Parse an RFC 3339 date-time ("2026-11-23T08:00:00Z",
@@ -248,7 +255,9 @@ PRD_API PRD_NODISCARD prd_status prd_rfc3339_parse(const char *text, size_t len,
 /*
  * Format unix_ns as UTC "YYYY-MM-DDTHH:MM:SS[.fraction]Z" with frac_digits
  * (0, 3, 6 or 9) fractional digits, truncated; snprintf rules (returns the
- * length needed, 0 when frac_digits is not one of those).
+ * length needed; 0 when frac_digits is not one of those, or within a
+ * second of the int64 range's ends, which prd_rfc3339_parse could not
+ * read back).
  */
 PRD_API size_t prd_rfc3339_format(int64_t unix_ns, int frac_digits, char *out, size_t out_size);
 
@@ -273,6 +282,9 @@ PRD_API void prd_free(void *p);
  */
 #define PRD_HEX_LEN(n) ((n) * 2)
 #define PRD_BASE64URL_LEN(n) (((n) / 3) * 4 + (((n) % 3) ? ((n) % 3) + 1 : 0))
+/* Buffers for them, NUL included (for FFI: call the encoder with NULL, 0). */
+#define PRD_HEX_SIZE(n) (PRD_HEX_LEN(n) + 1)
+#define PRD_BASE64URL_SIZE(n) (PRD_BASE64URL_LEN(n) + 1)
 
 /* Lower-case hex of len bytes. */
 PRD_API size_t prd_hex_encode(char *out, size_t out_size, const void *data, size_t len);

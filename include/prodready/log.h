@@ -324,8 +324,10 @@ PRD_API PRD_NODISCARD prd_status prd_log_with(prd_logger *parent, const prd_log_
  * span.id, trace.flags (ECS). Errors: PRD_EINVAL (malformed or NULL),
  * PRD_ENOMEM.
  */
-#define PRD_TRACE_ID_SIZE 33
-#define PRD_SPAN_ID_SIZE 17
+#define PRD_TRACE_ID_SIZE 33 /* 32 hex digits and the NUL */
+#define PRD_SPAN_ID_SIZE 17  /* 16 hex digits and the NUL */
+PRD_API size_t prd_trace_id_size(void);
+PRD_API size_t prd_span_id_size(void);
 PRD_API PRD_NODISCARD prd_status prd_traceparent_parse(const char *traceparent, size_t len, char *trace_id,
                                          char *span_id, uint8_t *flags);
 PRD_API PRD_NODISCARD prd_status prd_log_with_traceparent(prd_logger *parent, const char *traceparent,

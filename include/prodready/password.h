@@ -3,7 +3,7 @@
  *
  *   prd_password_policy *pol;
  *   prd_password_policy_new(NULL, &pol);              // "owasp" preset
- *   char phc[PRD_PASSWORD_HASH_MAX];
+ *   char phc[PRD_PASSWORD_HASH_SIZE];
  *   prd_password_hash(pol, pw, pw_len, phc, sizeof phc);
  *   ...
  *   switch (prd_password_verify(pol, pw, pw_len, stored)) { ... }
@@ -38,8 +38,10 @@ extern "C" {
 
 typedef struct prd_password_policy prd_password_policy;
 
-/* Room for any PHC string this library writes, with its NUL. */
-#define PRD_PASSWORD_HASH_MAX 320
+/* Bytes of a buffer that holds any PHC string this library writes, NUL
+ * included (prd_password_hash_size() for FFI). */
+#define PRD_PASSWORD_HASH_SIZE 320
+PRD_API size_t prd_password_hash_size(void);
 
 /* Longest stored hash string the parser looks at; longer is PRD_EINVAL. */
 #define PRD_PASSWORD_PHC_MAX 1024
@@ -171,7 +173,7 @@ PRD_API uint64_t prd_password_stat_get(const prd_password_policy *policy,
 
 /*
  * Hash a password under the policy and write the PHC string into out
- * (out_size >= PRD_PASSWORD_HASH_MAX always suffices).
+ * (out_size >= PRD_PASSWORD_HASH_SIZE always suffices).
  * Errors: PRD_EINVAL (NULL arguments, password over the maximum length),
  * PRD_ENOSPACE (out too small; out is then ""), PRD_EBUSY (no budget within
  * the wait), PRD_ENOMEM, PRD_EINTERNAL (the Argon2 backend failed).

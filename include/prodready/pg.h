@@ -344,6 +344,7 @@ PRD_API PRD_NODISCARD prd_status prd_pg_result_double(const prd_pg_result *r, si
 PRD_API PRD_NODISCARD prd_status prd_pg_result_bool(const prd_pg_result *r, size_t row, size_t col, int *v);
 /* 16 bytes of a uuid column. */
 #define PRD_PG_UUID_SIZE 16
+PRD_API size_t prd_pg_uuid_size(void);
 PRD_API PRD_NODISCARD prd_status prd_pg_result_uuid(const prd_pg_result *r, size_t row, size_t col,
                                       uint8_t out[PRD_PG_UUID_SIZE]);
 /* A timestamp or timestamptz as microseconds since 1970 UTC (timestamp

@@ -103,6 +103,7 @@ typedef enum prd_rl_full_policy {
 #define PRD_RL_PK_MAX 64
 /* A buffer that holds any header value or problem body below, NUL included. */
 #define PRD_RL_HEADER_SIZE 640
+PRD_API size_t prd_rl_header_size(void);
 
 typedef struct prd_limiter_config prd_limiter_config;
 typedef struct prd_limiter prd_limiter;

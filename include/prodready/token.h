@@ -45,10 +45,13 @@ typedef enum prd_key_kind {
 
 typedef struct prd_token_key prd_token_key;
 
-/* Longest PASERK this library writes ("k4.secret." + 86 characters), and
- * longest key id ("k4.sid." + 44), without the terminating NUL. */
-#define PRD_PASERK_MAX 96
-#define PRD_PASERK_ID_MAX 51
+/* Buffers that hold any PASERK this library writes ("k4.secret." + 86
+ * characters) and any key id ("k4.sid." + 44), NUL included
+ * (prd_paserk_size() and prd_paserk_id_size() for FFI). */
+#define PRD_PASERK_SIZE 97
+#define PRD_PASERK_ID_SIZE 52
+PRD_API size_t prd_paserk_size(void);
+PRD_API size_t prd_paserk_id_size(void);
 
 /*
  * Generate a new random key: kind PRD_KEY_LOCAL or PRD_KEY_SECRET (derive
@@ -122,8 +125,8 @@ PRD_API void prd_token_key_free(prd_token_key *key);
  */
 
 /* Default and absolute maximum size of a token string we look at. */
-#define PRD_TOKEN_DEFAULT_MAX_SIZE 8192
-#define PRD_TOKEN_ABSOLUTE_MAX_SIZE (1024 * 1024)
+#define PRD_TOKEN_DEFAULT_MAX_LEN 8192
+#define PRD_TOKEN_ABSOLUTE_MAX_LEN (1024 * 1024)
 
 typedef enum prd_token_purpose {
     PRD_TOKEN_LOCAL = 1, /* v4.local */
@@ -133,7 +136,7 @@ typedef enum prd_token_purpose {
 /*
  * Encrypt (v4.local, key kind LOCAL) or sign (v4.public, key kind SECRET).
  * Errors: PRD_EINVAL (NULL, wrong key kind), PRD_ETOOBIG (the token would
- * exceed PRD_TOKEN_ABSOLUTE_MAX_SIZE), PRD_ENOMEM.
+ * exceed PRD_TOKEN_ABSOLUTE_MAX_LEN), PRD_ENOMEM.
  */
 PRD_API PRD_NODISCARD prd_status prd_token_v4_encrypt(const prd_token_key *key, const void *payload,
                                         size_t payload_len, const void *footer, size_t footer_len,
@@ -147,7 +150,7 @@ PRD_API PRD_NODISCARD prd_status prd_token_v4_sign(const prd_token_key *key, con
  * (key kind PUBLIC or SECRET) of token_len bytes. When expect_footer is
  * not NULL the token's footer must equal it (constant-time); otherwise any
  * footer is accepted and returned in *footer_out (may be NULL). Sizes over
- * max_size (0 = PRD_TOKEN_DEFAULT_MAX_SIZE) are refused before any
+ * max_size (0 = PRD_TOKEN_DEFAULT_MAX_LEN) are refused before any
  * decoding or cryptography.
  * Returns PRD_OK, or PRD_EBADTOKEN for every kind of rejection (wrong
  * header or purpose, bad encoding, wrong footer, failed authentication),
@@ -301,7 +304,7 @@ PRD_API PRD_NODISCARD prd_status prd_token_verifier_set_issuer(prd_token_verifie
 PRD_API PRD_NODISCARD prd_status prd_token_verifier_add_audience(prd_token_verifier *v, const char *aud);
 /* This claim must be present. Errors: PRD_EINVAL, PRD_ETOOBIG (over 16), PRD_ENOMEM. */
 PRD_API PRD_NODISCARD prd_status prd_token_verifier_require_claim(prd_token_verifier *v, const char *name);
-/* Largest token accepted (64 .. PRD_TOKEN_ABSOLUTE_MAX_SIZE). Errors: PRD_EINVAL. */
+/* Largest token accepted (64 .. PRD_TOKEN_ABSOLUTE_MAX_LEN). Errors: PRD_EINVAL. */
 PRD_API PRD_NODISCARD prd_status prd_token_verifier_set_max_size(prd_token_verifier *v, size_t max_size);
 /* The token's footer must be exactly these bytes (no kid lookup then).
  * Errors: PRD_EINVAL, PRD_ENOMEM. */
@@ -362,12 +365,14 @@ PRD_API void prd_token_verified_free(prd_token_verified *r);
  * stores only its digest (BLAKE2b-256 of the text), never the token.
  */
 #define PRD_OPAQUE_PREFIX_MAX 16
-#define PRD_OPAQUE_TOKEN_MAX (PRD_OPAQUE_PREFIX_MAX + 1 + 48)
+/* A buffer for any opaque token, NUL included (prd_opaque_token_size()). */
+#define PRD_OPAQUE_TOKEN_SIZE (PRD_OPAQUE_PREFIX_MAX + 1 + 48 + 1)
+PRD_API size_t prd_opaque_token_size(void);
 #define PRD_OPAQUE_DIGEST_BYTES 32
 
 /*
- * Make a new opaque token into out (snprintf rules: out_size >
- * PRD_OPAQUE_TOKEN_MAX always fits) and, if digest is not NULL, its
+ * Make a new opaque token into out (snprintf rules: out_size >=
+ * PRD_OPAQUE_TOKEN_SIZE always fits) and, if digest is not NULL, its
  * storage digest. Errors: PRD_EINVAL (bad prefix), PRD_ENOSPACE.
  */
 PRD_API PRD_NODISCARD prd_status prd_token_opaque_new(const char *prefix, char *out, size_t out_size,
@@ -418,7 +423,11 @@ PRD_API size_t prd_token_store_count(const prd_token_store *store);
  */
 typedef struct prd_token_sessions prd_token_sessions;
 
+/* Longest subject (bytes); a buffer that receives one needs
+ * PRD_SESSION_SUBJECT_SIZE (NUL included). */
 #define PRD_SESSION_SUBJECT_MAX 256
+#define PRD_SESSION_SUBJECT_SIZE (PRD_SESSION_SUBJECT_MAX + 1)
+PRD_API size_t prd_session_subject_size(void);
 
 /* prefix: as prd_token_opaque_new ("sess" is a good one). Borrows store. */
 PRD_API PRD_NODISCARD prd_status prd_token_sessions_new(prd_token_store *store, const char *prefix,
@@ -431,8 +440,8 @@ PRD_API PRD_NODISCARD prd_status prd_token_sessions_set_clock(prd_token_sessions
 
 /*
  * Create a session for subject (1..PRD_SESSION_SUBJECT_MAX bytes, e.g. a
- * user id) and write its token into token_out (out_size >
- * PRD_OPAQUE_TOKEN_MAX). Errors: PRD_EINVAL, PRD_ENOSPACE, PRD_EBUSY
+ * user id) and write its token into token_out (out_size >=
+ * PRD_OPAQUE_TOKEN_SIZE). Errors: PRD_EINVAL, PRD_ENOSPACE, PRD_EBUSY
  * (store full), PRD_ENOMEM.
  */
 PRD_API PRD_NODISCARD prd_status prd_token_session_create(prd_token_sessions *s, const char *subject,
@@ -440,7 +449,8 @@ PRD_API PRD_NODISCARD prd_status prd_token_session_create(prd_token_sessions *s,
 
 /*
  * Look a session up by its token and slide its idle timeout. subject_out
- * (may be NULL) receives the subject. Returns PRD_OK, PRD_EEXPIRED (idle
+ * (may be NULL) receives the subject (subject_size >=
+ * PRD_SESSION_SUBJECT_SIZE always fits). Returns PRD_OK, PRD_EEXPIRED (idle
  * or absolute timeout passed: the record is deleted) or PRD_EBADTOKEN
  * (malformed, unknown or revoked). Errors: PRD_EINVAL, PRD_ENOSPACE.
  */
@@ -548,6 +558,7 @@ PRD_API PRD_NODISCARD prd_status prd_token_refresh_revoke(prd_token_sessions *s,
  * nanoseconds. Final: this struct will not change.
  */
 #define PRD_SESSION_ID_SIZE 33 /* 32 hex digits and the NUL */
+PRD_API size_t prd_session_id_size(void);
 #define PRD_SESSION_LIST_MAX 1024
 typedef enum prd_session_kind {
     PRD_SESSION_KIND_SESSION = 1,

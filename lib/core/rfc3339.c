@@ -168,3 +168,5 @@ size_t prd_rfc3339_format(int64_t unix_ns, int frac_digits, char *out, size_t ou
         out[0] = '\0';
     return need;
 }
+
+size_t prd_rfc3339_size(void) { return PRD_RFC3339_SIZE; }

@@ -33,7 +33,7 @@ enum prd__refresh_outcome {
 struct prd__token_record {
     unsigned char digest[PRD_OPAQUE_DIGEST_BYTES];
     enum prd__record_kind kind;
-    char subject[PRD_SESSION_SUBJECT_MAX + 1];
+    char subject[PRD_SESSION_SUBJECT_SIZE];
     char purpose[33];
     unsigned char binding_fp[32];
     int has_binding;
@@ -74,7 +74,7 @@ struct prd__token_store_ops {
     prd_status (*refresh)(void *impl, const unsigned char *digest, const unsigned char *next,
                           int64_t now_ns, int64_t ttl_ns, int64_t grace_ns,
                           enum prd__refresh_outcome *outcome,
-                          char subject[PRD_SESSION_SUBJECT_MAX + 1]);
+                          char subject[PRD_SESSION_SUBJECT_SIZE]);
     /* Delete the family of this refresh token, and the token. PRD_OK or
      * PRD_ENOTFOUND. */
     prd_status (*refresh_revoke)(void *impl, const unsigned char *digest);

@@ -805,7 +805,7 @@ static void begin_line(const struct core *c, struct prd__buf *b, prd_log_level l
                        const char *msg)
 {
     const char *const *names = profile_keys[c->profile];
-    char ts[PRD_RFC3339_MAX + 1];
+    char ts[PRD_RFC3339_SIZE];
     size_t tl = prd_rfc3339_format(prd_clock_wall_ns(c->clock), 6, ts, sizeof ts);
     prd__buf_puts(b, "{\"");
     prd__buf_puts(b, names[0]);

@@ -80,3 +80,6 @@ prd_status prd_log_with_traceparent(prd_logger *parent, const char *traceparent,
     };
     return prd_log_with(parent, f, 3, child);
 }
+
+size_t prd_trace_id_size(void) { return PRD_TRACE_ID_SIZE; }
+size_t prd_span_id_size(void) { return PRD_SPAN_ID_SIZE; }

@@ -127,7 +127,7 @@ prd_status prd__argon2_verify(const struct prd__phc *phc, const unsigned char *p
         /* libsodium reads the canonical string: without our keyid. */
         struct prd__phc bare = *phc;
         bare.keyid[0] = '\0';
-        char enc[PRD_PASSWORD_HASH_MAX];
+        char enc[PRD_PASSWORD_HASH_SIZE];
         prd_status st = PRD_EINTERNAL;
         if (prd__phc_encode(&bare, enc, sizeof enc) < sizeof enc) {
             errno = 0;

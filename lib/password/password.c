@@ -247,3 +247,5 @@ prd_status prd_password_verify_and_upgrade(const prd_password_policy *policy,
     *upgraded = st == PRD_OK;
     return PRD_OK;
 }
+
+size_t prd_password_hash_size(void) { return PRD_PASSWORD_HASH_SIZE; }

@@ -168,9 +168,9 @@ static const char *type_name(enum prd__argon2_type t)
 
 size_t prd__phc_encode(const struct prd__phc *phc, char *out, size_t out_size)
 {
-    char salt[PRD_BASE64URL_LEN(PRD__SALT_MAX) + 1];
-    char tag[PRD_BASE64URL_LEN(PRD__TAG_MAX) + 1];
-    char ad[PRD_BASE64URL_LEN(PRD__AD_MAX) + 1];
+    char salt[PRD_BASE64URL_SIZE(PRD__SALT_MAX)];
+    char tag[PRD_BASE64URL_SIZE(PRD__TAG_MAX)];
+    char ad[PRD_BASE64URL_SIZE(PRD__AD_MAX)];
     sodium_bin2base64(salt, sizeof salt, phc->salt, phc->salt_len,
                       sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
     sodium_bin2base64(tag, sizeof tag, phc->tag, phc->tag_len,

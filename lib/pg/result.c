@@ -343,3 +343,5 @@ prd_status prd_pg_result_timestamp_us(const prd_pg_result *r, size_t row, size_t
     *unix_us = ns / 1000;
     return PRD_OK;
 }
+
+size_t prd_pg_uuid_size(void) { return PRD_PG_UUID_SIZE; }

@@ -127,3 +127,5 @@ size_t prd_limiter_problem_json(const prd_limiter *lim, const prd_rl_decision *d
         (long long)wait_s(d), lim->hdr->rules[d->rule].name);
     return finish(&b);
 }
+
+size_t prd_rl_header_size(void) { return PRD_RL_HEADER_SIZE; }

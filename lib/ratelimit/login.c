@@ -362,7 +362,7 @@ static void report(prd_login_guard *g, prd_login_lockout_kind kind, const void *
     if (g->on_lockout)
         g->on_lockout(g->on_lockout_data, kind, account, account_len, fp, for_ms);
     if (g->logger && prd_logger_enabled(g->logger, PRD_LOG_WARN)) {
-        char until[PRD_RFC3339_MAX + 1];
+        char until[PRD_RFC3339_SIZE];
         prd_rfc3339_format(prd_clock_wall_ns(g->clock) + for_ms * 1000000, 0, until, sizeof until);
         prd_log_field f[] = {
             PRD_F_STR("kind", kind_names[kind]),

@@ -181,7 +181,7 @@ static prd_status pg_remove_subject(void *impl, const char *subject, size_t *cou
 static prd_status pg_refresh(void *impl, const unsigned char *digest, const unsigned char *next,
                              int64_t now, int64_t ttl_ns, int64_t grace_ns,
                              enum prd__refresh_outcome *outcome,
-                             char subject[PRD_SESSION_SUBJECT_MAX + 1])
+                             char subject[PRD_SESSION_SUBJECT_SIZE])
 {
     struct pg_store *s = impl;
     prd_pg_params *p = NULL;

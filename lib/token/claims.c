@@ -55,7 +55,7 @@ prd_status prd_token_claims_set_ttl(prd_token_claims *claims, int64_t ttl_ms)
 
 prd_status prd_token_claims_set_expiry(prd_token_claims *claims, int64_t unix_ns)
 {
-    char probe[PRD_RFC3339_MAX + 1];
+    char probe[PRD_RFC3339_SIZE];
     if (!claims || prd_rfc3339_format(unix_ns, 0, probe, sizeof probe) == 0)
         return PRD_EINVAL;
     claims->exp_ns = unix_ns;
@@ -65,7 +65,7 @@ prd_status prd_token_claims_set_expiry(prd_token_claims *claims, int64_t unix_ns
 
 prd_status prd_token_claims_set_not_before(prd_token_claims *claims, int64_t unix_ns)
 {
-    char probe[PRD_RFC3339_MAX + 1];
+    char probe[PRD_RFC3339_SIZE];
     if (!claims || prd_rfc3339_format(unix_ns, 0, probe, sizeof probe) == 0)
         return PRD_EINVAL;
     claims->nbf_ns = unix_ns;
@@ -129,8 +129,8 @@ static prd_status build_payload(const prd_token_claims *claims, int64_t now,
         return PRD_EINVAL;
     if (exp - now > MAX_TTL_NS) /* set_expiry's, by the issuing clock: set_ttl's ceiling */
         return PRD_EINVAL;
-    char iat_s[PRD_RFC3339_MAX + 1], exp_s[PRD_RFC3339_MAX + 1], nbf_s[PRD_RFC3339_MAX + 1];
-    char jti[PRD_BASE64URL_LEN(16) + 1];
+    char iat_s[PRD_RFC3339_SIZE], exp_s[PRD_RFC3339_SIZE], nbf_s[PRD_RFC3339_SIZE];
+    char jti[PRD_BASE64URL_SIZE(16)];
     if (!prd_rfc3339_format(now, 0, iat_s, sizeof iat_s) ||
         !prd_rfc3339_format(exp, 0, exp_s, sizeof exp_s) ||
         (claims->has_nbf && !prd_rfc3339_format(claims->nbf_ns, 0, nbf_s, sizeof nbf_s)))

@@ -162,8 +162,8 @@ prd_status prd_token_key_from_paserk(const char *paserk, prd_token_key **out)
         return st;
     if (!paserk)
         return PRD_EINVAL;
-    size_t len = strnlen(paserk, PRD_PASERK_MAX + 1);
-    if (len > PRD_PASERK_MAX)
+    size_t len = strnlen(paserk, PRD_PASERK_SIZE);
+    if (len >= PRD_PASERK_SIZE)
         return PRD_EINVAL;
     for (size_t i = 0; i < PRD_ARRAY_LEN(kinds); i++) {
         size_t plen = strlen(kinds[i].prefix);
@@ -215,7 +215,7 @@ size_t prd_token_key_paserk(const prd_token_key *key, char *out, size_t out_size
 size_t prd_token_key_id(const prd_token_key *key, char *out, size_t out_size)
 {
     /* PASERK ids: h || base64url(BLAKE2b-264(h || PASERK(key))). */
-    char paserk[PRD_PASERK_MAX + 1];
+    char paserk[PRD_PASERK_SIZE];
     unsigned char digest[33];
     const struct kind_info *info = key ? info_of(key->kind) : NULL;
     if (!info)
@@ -239,3 +239,6 @@ prd_status prd__token_key_dup(const prd_token_key *key, prd_token_key **out)
         return PRD_EINVAL;
     return make_key(key->kind, serialized(key), info->bytes, out);
 }
+
+size_t prd_paserk_size(void) { return PRD_PASERK_SIZE; }
+size_t prd_paserk_id_size(void) { return PRD_PASERK_ID_SIZE; }

@@ -8,8 +8,8 @@
 
 struct entry {
     prd_token_key *key;
-    char kid[PRD_PASERK_ID_MAX + 1]; /* lid (local) or pid (public, secret): what footers carry */
-    char sid[PRD_PASERK_ID_MAX + 1]; /* secret keys only */
+    char kid[PRD_PASERK_ID_SIZE]; /* lid (local) or pid (public, secret): what footers carry */
+    char sid[PRD_PASERK_ID_SIZE]; /* secret keys only */
 };
 
 struct prd_keyring {

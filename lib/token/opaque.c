@@ -10,7 +10,7 @@
 #include <sodium.h>
 
 _Static_assert(PRD__OPAQUE_PREFIX_MAX == PRD_OPAQUE_PREFIX_MAX, "opaque prefix bound");
-_Static_assert(PRD__OPAQUE_TOKEN_MAX == PRD_OPAQUE_TOKEN_MAX, "opaque token bound");
+_Static_assert(PRD__OPAQUE_TOKEN_MAX + 1 == PRD_OPAQUE_TOKEN_SIZE, "opaque token bound");
 _Static_assert(PRD__OPAQUE_BODY_CHARS ==
                    PRD_BASE64URL_LEN(PRD__OPAQUE_RANDOM_BYTES + PRD__OPAQUE_CHECK_BYTES),
                "opaque body");
@@ -55,3 +55,5 @@ prd_status prd_token_opaque_digest(const char *prefix, const char *token, size_t
         digest_of(token, len, digest);
     return PRD_OK;
 }
+
+size_t prd_opaque_token_size(void) { return PRD_OPAQUE_TOKEN_SIZE; }

@@ -26,7 +26,7 @@ prd_status prd_token_sessions_new(prd_token_store *store, const char *prefix,
     if (!out)
         return PRD_EINVAL;
     *out = NULL;
-    char probe[PRD_OPAQUE_TOKEN_MAX + 1];
+    char probe[PRD_OPAQUE_TOKEN_SIZE];
     if (!store || prd_token_opaque_new(prefix, probe, sizeof probe, NULL) != PRD_OK)
         return PRD_EINVAL;
     prd_token_sessions *s = prd__calloc(1, sizeof *s);
@@ -355,7 +355,7 @@ prd_status prd_token_refresh_rotate(prd_token_sessions *s, const char *token, si
     prd_status st = prd_token_opaque_new(REFRESH_PREFIX, new_out, out_size, next);
     if (st != PRD_OK)
         return st;
-    char subject[PRD_SESSION_SUBJECT_MAX + 1] = "";
+    char subject[PRD_SESSION_SUBJECT_SIZE] = "";
     enum prd__refresh_outcome outcome = PRD__REFRESH_UNKNOWN;
     st = s->store->ops->refresh(s->store->impl, digest, next, prd_clock_wall_ns(s->clock),
                                 s->refresh_ttl_ns, s->grace_ns, &outcome, subject);
@@ -444,3 +444,6 @@ prd_status prd_token_session_revoke_id(prd_token_sessions *s, const char *subjec
     prd_status st = s->store->ops->remove_id(s->store->impl, subject, bin);
     return st;
 }
+
+size_t prd_session_subject_size(void) { return PRD_SESSION_SUBJECT_SIZE; }
+size_t prd_session_id_size(void) { return PRD_SESSION_ID_SIZE; }

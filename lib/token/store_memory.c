@@ -172,7 +172,7 @@ static void drop_with_family(struct mem *m, const unsigned char *digest,
 static prd_status mem_refresh(void *impl, const unsigned char *digest, const unsigned char *next,
                               int64_t now, int64_t ttl_ns, int64_t grace_ns,
                               enum prd__refresh_outcome *outcome,
-                              char subject[PRD_SESSION_SUBJECT_MAX + 1])
+                              char subject[PRD_SESSION_SUBJECT_SIZE])
 {
     struct mem *m = impl;
     struct node *fresh = prd__malloc(sizeof *fresh); /* allocated out of the lock */

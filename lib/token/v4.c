@@ -67,7 +67,7 @@ static prd_status assemble(const char *hdr, const unsigned char *body, size_t bo
     size_t blen = PRD_BASE64URL_LEN(body_len);
     size_t flen = footer_len ? 1 + PRD_BASE64URL_LEN(footer_len) : 0;
     size_t total = hlen + blen + flen;
-    if (total > PRD_TOKEN_ABSOLUTE_MAX_SIZE)
+    if (total > PRD_TOKEN_ABSOLUTE_MAX_LEN)
         return PRD_ETOOBIG;
     char *t = prd__returned_alloc(total + 1);
     if (!t)
@@ -87,8 +87,8 @@ static int args_ok(const void *payload, size_t payload_len, const void *footer, 
                    const void *implicit, size_t implicit_len, char **out)
 {
     return out && (payload || !payload_len) && (footer || !footer_len) &&
-           (implicit || !implicit_len) && payload_len <= PRD_TOKEN_ABSOLUTE_MAX_SIZE &&
-           footer_len <= PRD_TOKEN_ABSOLUTE_MAX_SIZE && implicit_len <= PRD_TOKEN_ABSOLUTE_MAX_SIZE;
+           (implicit || !implicit_len) && payload_len <= PRD_TOKEN_ABSOLUTE_MAX_LEN &&
+           footer_len <= PRD_TOKEN_ABSOLUTE_MAX_LEN && implicit_len <= PRD_TOKEN_ABSOLUTE_MAX_LEN;
 }
 
 /* Ek || n2 and Ak from the key and nonce (the spec's key splitting). */
@@ -285,8 +285,8 @@ static prd_status open_common(const char *token, size_t token_len, prd_token_pur
                               size_t *footer_len, const char **why)
 {
     if (max_size == 0)
-        max_size = PRD_TOKEN_DEFAULT_MAX_SIZE;
-    if (token_len > max_size || token_len > PRD_TOKEN_ABSOLUTE_MAX_SIZE)
+        max_size = PRD_TOKEN_DEFAULT_MAX_LEN;
+    if (token_len > max_size || token_len > PRD_TOKEN_ABSOLUTE_MAX_LEN)
         REJECT("token larger than the size limit");
     prd_status st = prd__token_split(token, token_len, parts, why);
     if (st != PRD_OK)

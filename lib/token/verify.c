@@ -52,7 +52,7 @@ prd_status prd_token_verifier_new(const prd_keyring *ring, prd_token_purpose pur
     v->ring = ring;
     v->purpose = purpose;
     v->exp_leeway_ns = v->nbf_leeway_ns = INT64_C(30) * 1000000000;
-    v->max_size = PRD_TOKEN_DEFAULT_MAX_SIZE;
+    v->max_size = PRD_TOKEN_DEFAULT_MAX_LEN;
     *out = v;
     return PRD_OK;
 }
@@ -116,7 +116,7 @@ prd_status prd_token_verifier_require_claim(prd_token_verifier *v, const char *n
 
 prd_status prd_token_verifier_set_max_size(prd_token_verifier *v, size_t max_size)
 {
-    if (!v || max_size < 64 || max_size > PRD_TOKEN_ABSOLUTE_MAX_SIZE)
+    if (!v || max_size < 64 || max_size > PRD_TOKEN_ABSOLUTE_MAX_LEN)
         return PRD_EINVAL;
     v->max_size = max_size;
     return PRD_OK;
@@ -124,7 +124,7 @@ prd_status prd_token_verifier_set_max_size(prd_token_verifier *v, size_t max_siz
 
 prd_status prd_token_verifier_set_footer(prd_token_verifier *v, const void *footer, size_t len)
 {
-    if (!v || (len && !footer) || len > PRD_TOKEN_ABSOLUTE_MAX_SIZE)
+    if (!v || (len && !footer) || len > PRD_TOKEN_ABSOLUTE_MAX_LEN)
         return PRD_EINVAL;
     unsigned char *d = prd__malloc(len + 1);
     if (!d)

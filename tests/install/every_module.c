@@ -21,7 +21,7 @@ int main(void)
     /* password */
     prd_password_policy *pol;
     CHECK(prd_password_policy_new(NULL, &pol));
-    char phc[PRD_PASSWORD_HASH_MAX];
+    char phc[PRD_PASSWORD_HASH_SIZE];
     CHECK(prd_password_hash(pol, "hunter22", 8, phc, sizeof phc));
     CHECK(prd_password_verify(pol, "hunter22", 8, phc));
     prd_password_policy_free(pol);

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,46 +129,54 @@ int cli_parse_duration_ms(const char *s, int64_t *ms)
     return -1;
 }
 
-char *cli_read_stdin(size_t max, size_t *len)
+/* All of fd, at most max bytes, NUL-terminated. Growth copies and wipes
+ * rather than realloc, which would leave a password's bytes behind in
+ * freed memory. NULL on error (errno-style reason in *err) or when longer
+ * than max (*too_long set). */
+static char *read_all(int fd, size_t max, size_t *len, int *too_long, int *err)
 {
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap + 1);
+    *too_long = 0;
+    *err = 0;
     if (!buf) {
-        cli_fail(EXIT_USAGE, "out of memory");
+        *err = ENOMEM;
         return NULL;
     }
     for (;;) {
         if (n == cap) {
             if (cap > max) {
-                free(buf);
-                cli_usage("input longer than %zu bytes", max);
-                return NULL;
+                *too_long = 1;
+                break;
             }
-            char *nb = realloc(buf, cap * 2 + 1);
+            char *nb = malloc(cap * 2 + 1);
             if (!nb) {
-                free(buf);
-                cli_fail(EXIT_USAGE, "out of memory");
-                return NULL;
+                *err = ENOMEM;
+                break;
             }
+            memcpy(nb, buf, n);
+            prd_memzero(buf, n);
+            free(buf);
             buf = nb;
             cap *= 2;
         }
-        ssize_t r = read(0, buf + n, cap - n);
+        ssize_t r = read(fd, buf + n, cap - n);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            free(buf);
-            cli_usage("cannot read standard input: %s", strerror(errno));
-            return NULL;
-        }
-        if (r == 0)
+            *err = errno;
             break;
+        }
+        if (r == 0) {
+            if (n > max)
+                *too_long = 1;
+            break;
+        }
         n += (size_t)r;
     }
-    if (n > max) {
+    if (*too_long || *err) {
         prd_memzero(buf, n);
         free(buf);
-        cli_usage("input longer than %zu bytes", max);
         return NULL;
     }
     buf[n] = '\0';
@@ -175,15 +184,117 @@ char *cli_read_stdin(size_t max, size_t *len)
     return buf;
 }
 
-char *cli_read_password(size_t max, size_t *len)
+void cli_free_secret(char *s)
 {
-    char *buf = cli_read_stdin(max + 2, len);
-    if (!buf)
-        return NULL;
+    if (s) {
+        prd_memzero(s, strlen(s));
+        free(s);
+    }
+}
+
+char *cli_read_stdin(size_t max, size_t *len)
+{
+    int too_long, err;
+    char *buf = read_all(0, max, len, &too_long, &err);
+    if (too_long)
+        cli_usage("input longer than %zu bytes", max);
+    else if (err)
+        cli_usage("cannot read standard input: %s", strerror(err));
+    return buf;
+}
+
+char *cli_read_stdin_bounded(size_t max, size_t *len, int *too_long)
+{
+    int err;
+    char *buf = read_all(0, max, len, too_long, &err);
+    if (err)
+        cli_usage("cannot read standard input: %s", strerror(err));
+    return buf;
+}
+
+/* One trailing newline (\n or \r\n) off. */
+static void strip_newline(char *buf, size_t *len)
+{
     if (*len > 0 && buf[*len - 1] == '\n') {
         buf[--*len] = '\0';
         if (*len > 0 && buf[*len - 1] == '\r')
             buf[--*len] = '\0';
     }
+}
+
+char *cli_read_password(size_t max, size_t *len)
+{
+    int too_long, err;
+    char *buf = read_all(0, max + 2, len, &too_long, &err); /* room for the newline */
+    if (buf) {
+        strip_newline(buf, len);
+        too_long = *len > max;
+        if (too_long) {
+            prd_memzero(buf, *len);
+            free(buf);
+            buf = NULL;
+        }
+    }
+    if (too_long)
+        cli_usage("password longer than %zu bytes (the limit)", max);
+    else if (err)
+        cli_usage("cannot read standard input: %s", strerror(err));
     return buf;
+}
+
+char *cli_read_key(const char *what, const char *key, const char *key_file, const char *key_env)
+{
+    int sources = (key != NULL) + (key_file != NULL) + (key_env != NULL);
+    if (sources != 1) {
+        cli_usage("%s: give the key once: --key KEY, --key -, --key-file FILE or --key-env NAME",
+                  what);
+        return NULL;
+    }
+    const size_t max = 1024; /* a PASERK is under 100 bytes, hex 128 */
+    size_t len = 0;
+    int too_long = 0, err = 0;
+    char *text = NULL;
+    const char *from = "--key";
+    if (key && strcmp(key, "-") != 0) {
+        text = strdup(key);
+        len = text ? strlen(text) : 0;
+        err = text ? 0 : ENOMEM;
+    } else if (key) {
+        from = "standard input";
+        text = read_all(0, max, &len, &too_long, &err);
+    } else if (key_file) {
+        from = key_file;
+        int fd = open(key_file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            err = errno;
+        } else {
+            text = read_all(fd, max, &len, &too_long, &err);
+            close(fd);
+        }
+    } else {
+        from = key_env;
+        const char *v = getenv(key_env);
+        if (!v) {
+            cli_usage("%s: --key-env: %.60s is not set", what, key_env);
+            return NULL;
+        }
+        text = strdup(v);
+        len = text ? strlen(text) : 0;
+        err = text ? 0 : ENOMEM;
+    }
+    if (too_long) {
+        cli_usage("%s: key from %.200s longer than %zu bytes", what, from, max);
+        return NULL;
+    }
+    if (!text) {
+        cli_usage("%s: cannot read the key from %.200s: %s", what, from, strerror(err));
+        return NULL;
+    }
+    strip_newline(text, &len);
+    if (strlen(text) != len) {
+        cli_free_secret(text);
+        cli_usage("%s: the key from %.200s holds a NUL byte", what, from);
+        return NULL;
+    }
+    return text;
 }

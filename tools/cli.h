@@ -42,8 +42,25 @@ int cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
  * buffer; returns NULL (after printing why) on error or when too long. */
 char *cli_read_stdin(size_t max, size_t *len);
 
+/* The same, silent when the input is longer than max (*too_long set,
+ * NULL returned): the caller words that answer. */
+char *cli_read_stdin_bounded(size_t max, size_t *len, int *too_long);
+
 /* Read a password from stdin: one trailing newline (\n or \r\n) stripped. */
 char *cli_read_password(size_t max, size_t *len);
+
+/* True when --help or -h comes before any "--" in argv. */
+int cli_wants_help(int argc, char **argv);
+/* Print the help of "command sub" (the nearest known topic; NULLs for the
+ * overview) on stdout; returns EXIT_YES. */
+int cli_help(const char *command, const char *sub);
+
+/* The key text from exactly one of --key KEY, --key - (stdin), --key-file
+ * FILE or --key-env NAME, in a malloc'd buffer for cli_free_secret; NULL
+ * (after printing why) when none, several, or the source cannot be read. */
+char *cli_read_key(const char *what, const char *key, const char *key_file, const char *key_env);
+/* Wipe and free a buffer from cli_read_key or cli_read_stdin. */
+void cli_free_secret(char *s);
 
 int cmd_keygen(int argc, char **argv);
 int cmd_password(int argc, char **argv);

@@ -9,6 +9,7 @@ struct pw_opts {
     const char *preset;
     const char *t, *m, *p;
     int allow_legacy;
+    int allow_empty;
     const char *phc;
 };
 
@@ -46,6 +47,8 @@ static int parse(int argc, char **argv, const char *allowed, int want_phc, struc
             o->p = value;
         else if (strcmp(flag, "allow-legacy") == 0)
             o->allow_legacy = 1;
+        else if (strcmp(flag, "allow-empty") == 0)
+            o->allow_empty = 1;
     }
     if (r < 0)
         return EXIT_USAGE;
@@ -88,15 +91,7 @@ static int make_policy(const struct pw_opts *o, prd_password_policy **pol)
 static int read_pw(char **pw, size_t *len)
 {
     *pw = cli_read_password(PRD_PASSWORD_DEFAULT_MAX_LEN, len);
-    if (!*pw)
-        return EXIT_USAGE;
-    if (*len > PRD_PASSWORD_DEFAULT_MAX_LEN) {
-        prd_memzero(*pw, *len);
-        free(*pw);
-        *pw = NULL;
-        return cli_usage("password: longer than %u bytes", PRD_PASSWORD_DEFAULT_MAX_LEN);
-    }
-    return 0;
+    return *pw ? 0 : EXIT_USAGE;
 }
 
 static void drop_pw(char *pw, size_t len)
@@ -142,9 +137,17 @@ static int cmd_hash(int argc, char **argv)
     prd_password_policy *pol;
     char *pw;
     size_t len;
-    int rc = setup(argc, argv, " preset t m p ", 0, &o, &pol, &pw, &len);
+    int rc = setup(argc, argv, " preset t m p allow-empty ", 0, &o, &pol, &pw, &len);
     if (rc)
         return rc;
+    if (len == 0 && !o.allow_empty) {
+        /* An empty pipe (a missing variable, a closed terminal) is a mistake
+         * far more often than a wanted password. */
+        drop_pw(pw, len);
+        prd_password_policy_free(pol);
+        return cli_usage("password hash: the password on standard input is empty (pass "
+                         "--allow-empty to hash it anyway)");
+    }
     char out[PRD_PASSWORD_HASH_SIZE];
     prd_status st = prd_password_hash(pol, pw, len, out, sizeof out);
     drop_pw(pw, len);
@@ -186,8 +189,12 @@ static int cmd_needs_rehash(int argc, char **argv)
     prd_password_policy_free(pol);
     if (st != PRD_OK)
         return cli_fail(EXIT_USAGE, "password needs-rehash: %s", why_invalid(st));
-    puts(reason == PRD_REHASH_NONE ? "no" : "yes");
-    return reason == PRD_REHASH_NONE ? EXIT_NO : EXIT_YES;
+    if (reason == PRD_REHASH_NONE) {
+        puts("no");
+        return EXIT_NO;
+    }
+    printf("yes\nreason: %s\n", prd_rehash_reason_str(reason));
+    return EXIT_YES;
 }
 
 int cmd_password(int argc, char **argv)

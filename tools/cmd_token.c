@@ -8,7 +8,7 @@
 #define MAX_CLAIMS 64
 
 struct tok_opts {
-    const char *purpose, *key, *ttl, *footer, *implicit, *at, *issuer, *leeway;
+    const char *purpose, *key, *key_file, *key_env, *ttl, *footer, *implicit, *at, *issuer, *leeway;
     const char *claims[MAX_CLAIMS];
     int claim_is_json[MAX_CLAIMS];
     int n_claims;
@@ -19,9 +19,10 @@ struct tok_opts {
 
 static int tok_has_value(const char *name)
 {
-    static const char *const with_value[] = {"purpose", "key",    "ttl",      "claim",
-                                             "claim-json", "footer", "implicit", "at",
-                                             "issuer",  "audience", "leeway"};
+    static const char *const with_value[] = {"purpose",  "key",      "key-file", "key-env",
+                                             "ttl",      "claim",    "claim-json", "footer",
+                                             "implicit", "at",       "issuer",   "audience",
+                                             "leeway"};
     for (size_t i = 0; i < sizeof with_value / sizeof with_value[0]; i++)
         if (strcmp(name, with_value[i]) == 0)
             return 1;
@@ -43,6 +44,10 @@ static int parse(int argc, char **argv, int verify, struct tok_opts *o)
             o->purpose = value;
         } else if (strcmp(flag, "key") == 0) {
             o->key = value;
+        } else if (strcmp(flag, "key-file") == 0) {
+            o->key_file = value;
+        } else if (strcmp(flag, "key-env") == 0) {
+            o->key_env = value;
         } else if (strcmp(flag, "footer") == 0) {
             o->footer = value;
         } else if (strcmp(flag, "implicit") == 0) {
@@ -72,10 +77,13 @@ static int parse(int argc, char **argv, int verify, struct tok_opts *o)
         return EXIT_USAGE;
     if (!o->purpose || (strcmp(o->purpose, "local") != 0 && strcmp(o->purpose, "public") != 0))
         return cli_usage("token: --purpose local|public is required");
-    if (!o->key)
-        return cli_usage("token: --key is required (PASERK or hex)");
+    if (!o->key && !o->key_file && !o->key_env)
+        return cli_usage("token: a key is required: --key KEY (PASERK or hex), --key -, "
+                         "--key-file FILE or --key-env NAME");
     if (verify && !o->token)
-        return cli_usage("token verify: missing the TOKEN argument");
+        return cli_usage("token verify: missing the TOKEN argument (- reads standard input)");
+    if (verify && o->key && strcmp(o->key, "-") == 0 && strcmp(o->token, "-") == 0)
+        return cli_usage("token verify: --key - and TOKEN - cannot both read standard input");
     if (!verify && !o->ttl)
         return cli_usage("token issue: --ttl is required: tokens must expire");
     return 0;
@@ -86,11 +94,14 @@ static int parse(int argc, char **argv, int verify, struct tok_opts *o)
  * 128: Ed25519 secret key). For verify with purpose public, a secret key
  * is reduced to its public half.
  */
-static int load_key(const char *text, int local, int issuing, prd_token_key **out)
+static int load_key(const struct tok_opts *o, int local, int issuing, prd_token_key **out)
 {
+    char *text = cli_read_key("token", o->key, o->key_file, o->key_env);
+    if (!text)
+        return EXIT_USAGE;
     prd_token_key *k = NULL;
     prd_status st;
-    size_t n = strlen(text); // NOLINT(clang-analyzer-core.NonNullParamChecker): parse() requires --key
+    size_t n = strlen(text);
     if (strncmp(text, "k4.", 3) == 0)
         st = prd_token_key_from_paserk(text, &k);
     else if (n == 64)
@@ -99,14 +110,16 @@ static int load_key(const char *text, int local, int issuing, prd_token_key **ou
         st = prd_token_key_from_hex(PRD_KEY_SECRET, text, &k);
     else
         st = PRD_EINVAL;
+    cli_free_secret(text);
     if (st != PRD_OK)
-        return cli_usage("token: --key is not a valid v4 key (PASERK k4.*, or 64/128 hex digits)");
+        return cli_usage("token: the key is not a valid v4 key (PASERK k4.*, or 64/128 hex "
+                         "digits)");
     prd_key_kind kind = prd_token_key_kind(k);
     int fits = local ? kind == PRD_KEY_LOCAL
                      : (issuing ? kind == PRD_KEY_SECRET : kind != PRD_KEY_LOCAL);
     if (!fits) {
         prd_token_key_free(k);
-        return cli_usage("token: --key does not fit --purpose %s%s", local ? "local" : "public",
+        return cli_usage("token: the key does not fit --purpose %s%s", local ? "local" : "public",
                          !local && issuing ? " (signing needs a k4.secret key)" : "");
     }
     *out = k;
@@ -166,7 +179,7 @@ static int cmd_issue(int argc, char **argv)
         json_decref(f);
     }
     prd_token_key *key = NULL;
-    if ((rc = load_key(o.key, local, 1, &key)))
+    if ((rc = load_key(&o, local, 1, &key)))
         return rc;
     prd_token_claims *claims = NULL;
     prd_status st = prd_token_claims_new(&claims);
@@ -212,6 +225,30 @@ static int cmd_issue(int argc, char **argv)
     return EXIT_YES;
 }
 
+/* TOKEN "-": standard input, one trailing newline off. A token longer
+ * than the library's absolute limit is not read whole: *why says so and
+ * the token is rejected as invalid, as an argument that long would be. */
+static char *read_token(size_t *len, const char **why)
+{
+    static char too_long_why[64];
+    int too_long = 0;
+    *why = NULL;
+    char *buf = cli_read_stdin_bounded(PRD_TOKEN_ABSOLUTE_MAX_LEN + 2, len, &too_long);
+    if (buf) {
+        while (*len > 0 && (buf[*len - 1] == '\n' || buf[*len - 1] == '\r'))
+            buf[--*len] = '\0';
+        too_long = *len > PRD_TOKEN_ABSOLUTE_MAX_LEN;
+    }
+    if (too_long) {
+        free(buf);
+        snprintf(too_long_why, sizeof too_long_why, "token longer than %d bytes",
+                 PRD_TOKEN_ABSOLUTE_MAX_LEN);
+        *why = too_long_why;
+        return NULL;
+    }
+    return buf;
+}
+
 static int cmd_verify(int argc, char **argv)
 {
     struct tok_opts o;
@@ -233,7 +270,7 @@ static int cmd_verify(int argc, char **argv)
         return cli_usage("token verify: --leeway wants a duration");
     }
     prd_token_key *key = NULL;
-    if ((rc = load_key(o.key, local, 0, &key))) {
+    if ((rc = load_key(&o, local, 0, &key))) {
         prd_clock_free(clock);
         return rc;
     }
@@ -260,15 +297,35 @@ static int cmd_verify(int argc, char **argv)
         code = cli_usage("token verify: %s", prd_status_str(st));
     } else {
         prd_token_verified *r = NULL;
-        st = prd_token_verify(v, o.token, strlen(o.token), o.implicit, // NOLINT(clang-analyzer-core.NonNullParamChecker): parse() requires TOKEN
-                              o.implicit ? strlen(o.implicit) : 0, &r, NULL);
+        const char *why = NULL;
+        const char *token = o.token;
+        size_t token_len = 0;
+        char *read = NULL;
+        if (strcmp(token, "-") == 0) { // NOLINT(clang-analyzer-core.NonNullParamChecker): parse() requires TOKEN
+            read = read_token(&token_len, &why);
+            token = read ? read : "";
+            if (!read && !why)
+                st = PRD_EIO;
+        } else {
+            token_len = strlen(token);
+        }
+        if (st == PRD_OK && why)
+            st = PRD_EBADTOKEN; /* longer than any verifier takes */
+        else if (st == PRD_OK)
+            st = prd_token_verify(v, token, token_len, o.implicit,
+                                  o.implicit ? strlen(o.implicit) : 0, &r, &why);
+        free(read);
         if (st == PRD_OK) {
             puts(prd_token_verified_claims_text(r));
             code = EXIT_YES;
         } else if (st == PRD_EEXPIRED || st == PRD_ENOTYET || st == PRD_EBADTOKEN) {
-            fprintf(stderr, "rejected: %s\n",
-                    st == PRD_EEXPIRED ? "expired" : st == PRD_ENOTYET ? "not_yet_valid" : "invalid");
+            /* Line 1 is the contract scripts match; line 2 says why. */
+            fprintf(stderr, "rejected: %s\n%s\n",
+                    st == PRD_EEXPIRED ? "expired" : st == PRD_ENOTYET ? "not_yet_valid" : "invalid",
+                    why ? why : prd_status_str(st));
             code = EXIT_NO;
+        } else if (st == PRD_EIO) {
+            code = EXIT_USAGE; /* read_token printed why */
         } else {
             code = cli_usage("token verify: %s", prd_status_str(st));
         }

@@ -32,42 +32,24 @@ static const struct {
     {"db", cmd_db},
 };
 
-static void print_help(FILE *f)
-{
-    fputs("usage: prodready COMMAND [ARGS]\n"
-          "commands:\n"
-          "  version                      print the library version\n"
-          "  keygen local|public          print a new PASETO v4 key as PASERK\n"
-          "  password hash [--preset NAME | --t N --m KIB --p N]    password on stdin -> PHC\n"
-          "  password verify [--allow-legacy] PHC                   password on stdin -> 0/1/2\n"
-          "  password needs-rehash PHC [--preset NAME]              prints yes or no\n"
-          "  token issue --purpose local|public --key KEY --ttl DURATION [--claim name=value]...\n"
-          "              [--claim-json name=JSON]... [--footer JSON] [--implicit STR]\n"
-          "  token verify --purpose local|public --key KEY [--footer JSON] [--implicit STR]\n"
-          "              [--at RFC3339] [--issuer ISS] [--audience AUD]... [--leeway DURATION] TOKEN\n"
-          "  ratelimit replay --limit N --window DURATION [--algorithm exact|counter]\n"
-          "              stdin \"<ms> <key>\" lines -> allow or deny per line\n"
-          "  ratelimit check --db CONNINFO --limit N --window DURATION\n"
-          "              [--algorithm exact|counter|gcra] KEY\n"
-          "              one check against the PostgreSQL store -> allow (0) or deny (1)\n"
-          "  log scrub [--rules FILE] [--stats]\n"
-          "              stdin JSON lines -> the same lines, secrets redacted\n"
-          "  db migrate --db CONNINFO     apply the stores' schema (idempotent)\n",
-          f);
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return cli_usage("usage: prodready COMMAND [ARGS] (see prodready help)");
-    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
-        print_help(stdout);
-        return EXIT_YES;
+        return cli_usage("usage: prodready COMMAND [ARGS] (see prodready --help)");
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+        return cli_help(argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL);
+    if (strcmp(cmd, "--version") == 0)
+        cmd = "version";
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(cmd, commands[i].name) != 0)
+            continue;
+        /* Help before anything reads standard input or touches a database. */
+        if (cli_wants_help(argc - 2, argv + 2))
+            return cli_help(cmd, argc > 2 && argv[2][0] != '-' ? argv[2] : NULL);
+        if (prd_init() != PRD_OK)
+            return cli_fail(EXIT_USAGE, "cannot initialise libprodready (no entropy source?)");
+        return commands[i].run(argc - 2, argv + 2);
     }
-    if (prd_init() != PRD_OK)
-        return cli_fail(EXIT_USAGE, "cannot initialise libprodready (no entropy source?)");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(argc - 2, argv + 2);
-    return cli_usage("unknown command '%.40s' (see prodready help)", argv[1]);
+    return cli_usage("unknown command '%.40s' (see prodready --help)", cmd);
 }

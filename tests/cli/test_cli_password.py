@@ -57,12 +57,15 @@ def test_custom_params_and_bad_params(cli):
 def test_needs_rehash(cli):
     weak = phc_from_cffi(b"pw", b"saltsaltsaltsalt", 1, 1024, 1, Type.ID)
     p = cli("password", "needs-rehash", weak)
-    assert (p.returncode, p.stdout) == (0, b"yes\n")
+    assert (p.returncode, p.stdout) == (0, b"yes\nreason: weaker params\n")
     cur = cli("password", "hash", stdin="pw").stdout.decode().strip()
     p = cli("password", "needs-rehash", cur)
     assert (p.returncode, p.stdout) == (1, b"no\n")
     p = cli("password", "needs-rehash", cur, "--preset", "sensitive")
-    assert (p.returncode, p.stdout) == (0, b"yes\n")
+    assert (p.returncode, p.stdout) == (0, b"yes\nreason: weaker params\n")
+    strong = cli("password", "hash", "--preset", "sensitive", stdin="pw").stdout.decode().strip()
+    p = cli("password", "needs-rehash", strong)
+    assert (p.returncode, p.stdout) == (0, b"yes\nreason: other params\n")
     cli.usage_error("password", "needs-rehash", "$argon2id$garbage")
     cli.usage_error("password", "needs-rehash")
 
@@ -144,9 +147,29 @@ def test_legacy_needs_flag(cli):
         assert cli("password", "verify", "--allow-legacy", h, stdin="old pw").returncode == 0
         assert cli("password", "verify", "--allow-legacy", h, stdin="new pw").returncode == 1
         p = cli("password", "needs-rehash", h)
-        assert (p.returncode, p.stdout) == (0, b"yes\n")
+        assert (p.returncode, p.stdout) == (0, b"yes\nreason: legacy format\n")
 
 
 def test_password_too_long(cli):
-    cli.usage_error("password", "hash", stdin="x" * 5000)
+    """The limit the message states is the limit enforced: 4096 bytes, a
+    trailing newline not counted."""
+    for n in (4097, 4098, 5000):
+        line = cli.usage_error("password", "hash", stdin="x" * n)
+        assert "longer than 4096 bytes" in line, line
     assert cli("password", "hash", stdin="x" * 4096).returncode == 0
+    assert cli("password", "hash", stdin="x" * 4096 + "\r\n").returncode == 0
+    line = cli.usage_error("password", "verify", "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
+                           stdin="x" * 4097)
+    assert "longer than 4096 bytes" in line, line
+
+
+def test_empty_password_is_refused_unless_allowed(cli):
+    for stdin in ("", "\n", "\r\n"):
+        line = cli.usage_error("password", "hash", stdin=stdin)
+        assert "--allow-empty" in line, line
+    p = cli("password", "hash", "--allow-empty", stdin="\n")
+    assert p.returncode == 0, p.stderr
+    phc = p.stdout.decode().strip()
+    assert cli("password", "verify", phc, stdin="").returncode == 0
+    assert cli("password", "verify", phc, stdin="x").returncode == 1
+    cli.usage_error("password", "verify", "--allow-empty", phc, stdin="")

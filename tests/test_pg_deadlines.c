@@ -34,7 +34,7 @@ static int64_t now_ms(void)
 
 static struct fproxy *proxy_up(void)
 {
-    pgt_conninfo(); /* skips (or fails in CI) without a server */
+    pgt_conninfo(); /* the suite never starts without a server (pgtest.c) */
     int port = fproxy_server_port();
     assert_true(port > 0);
     return fproxy_start("127.0.0.1", port);

@@ -2,8 +2,7 @@
  * prodready: the command-line face of libprodready, for operators and for
  * tests written outside C. Exit status: 0 success or "yes", 1 a negative
  * answer (mismatch, rejected, denied), 2 bad usage or malformed input, with
- * one line on stderr saying why. The contract is in DESIGN.md and
- * docs/cli.md.
+ * one line on stderr saying why. The contract is in docs/cli.md.
  */
 #include "cli.h"
 

@@ -25,7 +25,7 @@ class Cli:
         return p
 
     def usage_error(self, *args, stdin=b""):
-        """Assert the DESIGN.md contract for bad usage: exit 2, one stderr line."""
+        """Assert the docs/cli.md contract for bad usage: exit 2, one stderr line."""
         p = self(*args, stdin=stdin)
         assert p.returncode == 2, (args, p.returncode, p.stdout, p.stderr)
         lines = p.stderr.decode().splitlines()

@@ -1,5 +1,5 @@
 """prodready db migrate and ratelimit check --db against a throwaway
-PostgreSQL (scripts/pg-temp): the contract in DESIGN.md and docs/cli.md."""
+PostgreSQL (scripts/pg-temp): the contract in docs/cli.md."""
 import os
 import subprocess
 import tempfile

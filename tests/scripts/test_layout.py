@@ -1,5 +1,5 @@
 """The module folders and the one-way dependencies between them
-(../shared/DESIGN.md): a module's sources may include the headers, public
+(the design drawn in docs/README.md): a module's sources may include the headers, public
 or internal, of the modules below it only."""
 import pathlib
 import re

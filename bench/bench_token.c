@@ -65,7 +65,7 @@ static void our_issue(void *p)
 {
     struct ctx *c = p;
     char *t = NULL;
-    if (prd_token_issue(c->ring, c->purpose, c->claims, NULL, NULL, 0, NULL, &t) != PRD_OK)
+    if (prd_token_issue(c->ring, c->purpose, c->claims, NULL, 0, NULL, 0, NULL, &t) != PRD_OK)
         abort();
     prd_free(t);
 }
@@ -156,7 +156,7 @@ int main(void)
         prd_token_key_free(k);
         c.claims = five_claims();
         bench_must(prd_token_verifier_new(c.ring, c.purpose, &c.v));
-        bench_must(prd_token_issue(c.ring, c.purpose, c.claims, NULL, NULL, 0, NULL, &c.token));
+        bench_must(prd_token_issue(c.ring, c.purpose, c.claims, NULL, 0, NULL, 0, NULL, &c.token));
         char *payload = NULL;
         bench_must(prd_token_claims_payload(c.claims, NULL, &payload));
         c.msg_len = strlen(payload) < sizeof c.msg ? strlen(payload) : sizeof c.msg;

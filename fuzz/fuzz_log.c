@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "prodready.h"
+#include "prodready/jansson.h"
 #include "fuzz_util.h"
 #include "internal/log.h"
 #include "internal/log_sink.h"

@@ -180,6 +180,110 @@ static void test_hostile_inputs_stay_valid_json(void **state)
     lines_free(&l);
 }
 
+/* JSON text instead of jansson values (what bindings pass): written as the
+ * same JSON, redacted the same way, and never lost when it is not JSON. */
+static void test_json_text_fields(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    const char *ctx = "{\"user\":\"alice\",\"form\":{\"password\":\"hunter2\"},\"n\":[1,2.5,null]}";
+    PRD_LOG_INFO(lg, "m", PRD_F_JSON_TEXT("ctx", ctx, SIZE_MAX), PRD_F_JSON_TEXT("cut", "[1]zzz", 3));
+    json_t *j = last(&l);
+    json_t *c = json_object_get(j, "ctx");
+    assert_string_equal(sget(c, "user"), "alice");
+    assert_string_equal(sget(json_object_get(c, "form"), "password"), "[REDACTED]");
+    assert_int_equal(json_array_size(json_object_get(c, "n")), 3);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "cut"), 0)), 1);
+    assert_null(strstr(l.v[l.n - 1], "hunter2"));
+    json_decref(j);
+    /* Not JSON: kept as a string, still redacted by value. */
+    const char *text = "{broken password=hunter2";
+    PRD_LOG_INFO(lg, "m", PRD_F_JSON_TEXT("raw", text, strlen(text)), PRD_F_JSON_TEXT("nul", NULL, 0));
+    j = last(&l);
+    assert_non_null(sget(j, "raw"));
+    assert_null(strstr(sget(j, "raw"), "hunter2"));
+    assert_true(json_is_null(json_object_get(j, "nul")));
+    json_decref(j);
+    /* By key: the whole value, whatever its type. */
+    PRD_LOG_INFO(lg, "m", PRD_F_JSON_TEXT("token", "{\"a\":1}", SIZE_MAX));
+    j = last(&l);
+    assert_true(json_is_string(json_object_get(j, "token")));
+    assert_null(strstr(l.v[l.n - 1], "\"a\""));
+    json_decref(j);
+    /* Bound on a child logger too. */
+    prd_logger *child = NULL;
+    assert_ok(prd_log_with(lg, (prd_log_field[]){PRD_F_JSON_TEXT("req", "{\"id\":7,\"secret\":\"s\"}", SIZE_MAX)}, 1, &child));
+    PRD_LOG_INFO(child, "m");
+    j = last(&l);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "req"), "id")), 7);
+    assert_string_equal(sget(json_object_get(j, "req"), "secret"), "[REDACTED]");
+    json_decref(j);
+    prd_logger_free(child);
+    prd_logger_free(lg);
+    lines_free(&l);
+}
+
+static void test_log_json(void **state)
+{
+    (void)state;
+    struct lines l;
+    prd_logger *lg = logger_to(&l);
+    const char *f = "{\"user\":\"bob\",\"attempt\":3,\"ok\":false,\"password\":\"pw1\","
+                    "\"msg\":\"spoof\",\"meta\":{\"api_key\":\"k\",\"ip\":\"10.0.0.1\"}}";
+    prd_log_json(lg, PRD_LOG_WARN, "login failed", f, strlen(f));
+    json_t *j = last(&l);
+    assert_string_equal(sget(j, "msg"), "login failed");
+    assert_string_equal(sget(j, "level"), "warn");
+    assert_string_equal(sget(j, "user"), "bob");
+    assert_int_equal(json_integer_value(json_object_get(j, "attempt")), 3);
+    assert_true(json_is_false(json_object_get(j, "ok")));
+    assert_string_equal(sget(j, "password"), "[REDACTED]");
+    assert_string_equal(sget(j, "fields.msg"), "spoof"); /* reserved keys renamed, as prd_log */
+    assert_string_equal(sget(json_object_get(j, "meta"), "api_key"), "[REDACTED]");
+    assert_string_equal(sget(json_object_get(j, "meta"), "ip"), "10.0.0.1");
+    assert_null(strstr(l.v[l.n - 1], "pw1"));
+    /* Members in the order given. */
+    assert_true(strstr(l.v[l.n - 1], "\"user\"") < strstr(l.v[l.n - 1], "\"attempt\""));
+    json_decref(j);
+    /* NULL: no fields. Not an object: the line still goes out, the text kept. */
+    size_t before = l.n;
+    prd_log_json(lg, PRD_LOG_INFO, "none", NULL, 0);
+    prd_log_json(lg, PRD_LOG_INFO, "array", "[1,2]", SIZE_MAX);
+    prd_log_json(lg, PRD_LOG_INFO, "broken", "{\"password\": \"hunter2\"", SIZE_MAX);
+    assert_int_equal(l.n, before + 3);
+    j = last(&l);
+    assert_non_null(sget(j, "fields"));
+    assert_null(strstr(l.v[l.n - 1], "hunter2"));
+    json_decref(j);
+    /* Below the level: nothing, and the text is not even parsed. */
+    assert_ok(prd_logger_set_level(lg, PRD_LOG_ERROR));
+    prd_log_json(lg, PRD_LOG_INFO, "quiet", "{\"a\":1}", SIZE_MAX);
+    assert_int_equal(l.n, before + 3);
+    assert_ok(prd_logger_set_level(lg, PRD_LOG_DEBUG));
+    /* Many members (past the on-stack array), and no memory for them. */
+    char big[4096];
+    size_t n = 0;
+    n += (size_t)snprintf(big + n, sizeof big - n, "{");
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "%s\"k%d\":%d", i ? "," : "", i, i);
+    snprintf(big + n, sizeof big - n, "}");
+    prd_log_json(lg, PRD_LOG_INFO, "wide", big, SIZE_MAX);
+    j = last(&l);
+    assert_int_equal(json_integer_value(json_object_get(j, "k99")), 99);
+    json_decref(j);
+    prd__alloc_fail_after(1);
+    prd_log_json(lg, PRD_LOG_INFO, "wide, no memory", big, SIZE_MAX);
+    prd__alloc_fail_after(0);
+    j = last(&l);
+    assert_string_equal(sget(j, "msg"), "wide, no memory");
+    assert_non_null(strstr(sget(j, "fields"), "\"k99\":99"));
+    json_decref(j);
+    prd_log_json(NULL, PRD_LOG_INFO, "no logger", "{}", 2); /* ignored, no crash */
+    prd_logger_free(lg);
+    lines_free(&l);
+}
+
 static void test_duplicates_and_reserved_keys(void **state)
 {
     (void)state;
@@ -1424,6 +1528,8 @@ int main(void)
         cmocka_unit_test(test_traceparent),
         cmocka_unit_test(test_allowlist_mode),
         cmocka_unit_test(test_user_patterns),
+        cmocka_unit_test(test_json_text_fields),
+        cmocka_unit_test(test_log_json),
         cmocka_unit_test(test_redaction_counts_per_rule),
         cmocka_unit_test(test_redaction_counts_threads),
         cmocka_unit_test(test_redaction_counts_runs),

@@ -344,7 +344,7 @@ static char *issue(struct fixture *f, prd_token_purpose purpose, int64_t ttl_ms,
     if (nbf)
         assert_ok(prd_token_claims_set_not_before(c, nbf));
     char *t = NULL;
-    assert_ok(prd_token_issue(f->ring, purpose, c, NULL, NULL, 0, f->clock, &t));
+    assert_ok(prd_token_issue(f->ring, purpose, c, NULL, 0, NULL, 0, f->clock, &t));
     prd_token_claims_free(c);
     return t;
 }
@@ -406,7 +406,7 @@ static void test_expiry_is_mandatory(void **state)
     prd_token_claims *c = NULL;
     char *t = NULL;
     assert_ok(prd_token_claims_new(&c));
-    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, NULL, 0, f.clock, &t), PRD_EINVAL);
+    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, 0, NULL, 0, f.clock, &t), PRD_EINVAL);
     assert_null(t);
     assert_status(prd_token_claims_set_ttl(c, 0), PRD_EINVAL);
     assert_status(prd_token_claims_set_ttl(c, -5), PRD_EINVAL);
@@ -416,21 +416,21 @@ static void test_expiry_is_mandatory(void **state)
     assert_status(prd_token_claims_set_string(c, "bad", "\xff\xfe"), PRD_EINVAL);
     /* An expiry in the past is refused too. */
     assert_ok(prd_token_claims_set_expiry(c, T0 - SEC));
-    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, NULL, 0, f.clock, &t), PRD_EINVAL);
+    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, 0, NULL, 0, f.clock, &t), PRD_EINVAL);
     /* Beyond ten years is refused, as set_ttl refuses it. */
     assert_ok(prd_token_claims_set_expiry(c, T0 + INT64_C(10) * 367 * 86400 * SEC));
-    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, NULL, 0, f.clock, &t), PRD_EINVAL);
+    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, 0, NULL, 0, f.clock, &t), PRD_EINVAL);
     assert_status(prd_token_claims_set_ttl(c, INT64_C(10) * 367 * 86400 * 1000), PRD_EINVAL);
     assert_ok(prd_token_claims_set_expiry(c, T0 + INT64_C(9) * 365 * 86400 * SEC));
-    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, NULL, 0, f.clock, &t));
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, 0, NULL, 0, f.clock, &t));
     prd_free(t);
     assert_ok(prd_token_claims_set_expiry(c, T0 + SEC));
-    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, NULL, 0, f.clock, &t));
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, 0, NULL, 0, f.clock, &t));
     assert_ok(check(&f, t));
     prd_free(t);
     /* A footer its own verifier would refuse to parse is not issued. */
     json_t *deep = json_pack("{s:{s:{s:{s:{s:i}}}}}", "a", "b", "c", "d", "e", 1);
-    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, deep, NULL, 0, f.clock, &t),
+    assert_status(prd_token_issue_json(f.ring, PRD_TOKEN_LOCAL, c, deep, NULL, 0, f.clock, &t),
                   PRD_ETOOBIG);
     json_decref(deep);
     json_t *big = json_object();
@@ -438,11 +438,11 @@ static void test_expiry_is_mandatory(void **state)
     memset(filler, 'x', sizeof filler - 1);
     filler[sizeof filler - 1] = '\0';
     json_object_set_new(big, "note", json_string(filler));
-    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, big, NULL, 0, f.clock, &t),
+    assert_status(prd_token_issue_json(f.ring, PRD_TOKEN_LOCAL, c, big, NULL, 0, f.clock, &t),
                   PRD_ETOOBIG);
     json_decref(big);
     json_t *fine = json_pack("{s:{s:{s:i}}}", "a", "b", "c", 1); /* 3 deep with kid's object */
-    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, fine, NULL, 0, f.clock, &t));
+    assert_ok(prd_token_issue_json(f.ring, PRD_TOKEN_LOCAL, c, fine, NULL, 0, f.clock, &t));
     assert_ok(check(&f, t));
     json_decref(fine);
     prd_free(t);
@@ -487,7 +487,7 @@ static void test_issuer_audience_required(void **state)
     assert_ok(prd_token_claims_set_json(c, "aud", aud));
     json_decref(aud);
     char *t = NULL;
-    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_PUBLIC, c, NULL, NULL, 0, f.clock, &t));
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_PUBLIC, c, NULL, 0, NULL, 0, f.clock, &t));
     assert_ok(check(&f, t));
     assert_ok(prd_token_verifier_set_issuer(f.v, "https://auth.example"));
     assert_ok(prd_token_verifier_add_audience(f.v, "web"));
@@ -499,11 +499,11 @@ static void test_issuer_audience_required(void **state)
     prd_free(t);
     assert_ok(prd_token_claims_set_string(c, "sub", "u"));
     assert_ok(prd_token_claims_set_string(c, "aud", "billing")); /* a single string */
-    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_PUBLIC, c, NULL, NULL, 0, f.clock, &t));
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_PUBLIC, c, NULL, 0, NULL, 0, f.clock, &t));
     assert_ok(check(&f, t));
     prd_free(t);
     assert_ok(prd_token_claims_set_string(c, "iss", "https://evil.example"));
-    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_PUBLIC, c, NULL, NULL, 0, f.clock, &t));
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_PUBLIC, c, NULL, 0, NULL, 0, f.clock, &t));
     assert_status(check(&f, t), PRD_EBADTOKEN);
     prd_free(t);
     prd_token_claims_free(c);
@@ -549,7 +549,7 @@ static void test_rotation(void **state)
         char *t = NULL;
         assert_ok(prd_token_claims_new(&c));
         assert_ok(prd_token_claims_set_ttl(c, 1000));
-        assert_status(prd_token_issue(f.ring, (prd_token_purpose)purpose, c, NULL, NULL, 0, f.clock, &t), PRD_EINVAL);
+        assert_status(prd_token_issue(f.ring, (prd_token_purpose)purpose, c, NULL, 0, NULL, 0, f.clock, &t), PRD_EINVAL);
         prd_token_claims_free(c);
         prd_token_key_free(k2);
         prd_free(old);
@@ -665,6 +665,72 @@ static void test_rotation_under_concurrent_verification(void **state)
     fixture_free(&f);
 }
 
+/* The JSON-text forms (what bindings call) do what the jansson forms do,
+ * and refuse what is not one JSON value (or not an object, for footers). */
+static void test_json_text_forms(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, PRD_TOKEN_LOCAL);
+    prd_token_claims *c = NULL;
+    assert_ok(prd_token_claims_new(&c));
+    assert_ok(prd_token_claims_set_ttl(c, 60000));
+    const char *roles = "[\"admin\", {\"scope\": \"ops\"}]";
+    assert_ok(prd_token_claims_set_json_text(c, "roles", roles, strlen(roles)));
+    assert_ok(prd_token_claims_set_json_text(c, "n", "12", 2));
+    assert_ok(prd_token_claims_set_json_text(c, "s", "\"h\\u00e9\"", 9));
+    assert_ok(prd_token_claims_set_json_text(c, "z", "null", 4));
+    /* Not one JSON value, or not one we sign. */
+    const char *bad[] = {"", "[1,", "{\"a\":1,\"a\":2}", "1 2", "\"\\u0000\"", "\"\xff\"", "nul"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_status(prd_token_claims_set_json_text(c, "bad", bad[i], strlen(bad[i])), PRD_EINVAL);
+    /* len counts: the text is not read past it. */
+    assert_ok(prd_token_claims_set_json_text(c, "cut", "[1]garbage", 3));
+    assert_status(prd_token_claims_set_json_text(c, NULL, "1", 1), PRD_EINVAL);
+    assert_status(prd_token_claims_set_json_text(c, "x", NULL, 0), PRD_EINVAL);
+    assert_status(prd_token_claims_set_json_text(c, "exp", "\"2030-01-01T00:00:00Z\"", 22), PRD_EINVAL);
+
+    const char *extra = "{\"tenant\":\"t1\",\"tags\":[1,2]}";
+    char *t = NULL;
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, extra, strlen(extra), NULL, 0, f.clock, &t));
+    prd_token_verified *r = NULL;
+    assert_ok(prd_token_verify(f.v, t, strlen(t), NULL, 0, &r, NULL));
+    const char *claims = prd_token_verified_claims_text(r);
+    assert_non_null(strstr(claims, "\"roles\":[\"admin\",{\"scope\":\"ops\"}]"));
+    assert_non_null(strstr(claims, "\"n\":12"));
+    assert_non_null(strstr(claims, "\"cut\":[1]"));
+    json_t *j = prd_token_verified_claims(r); /* the jansson view agrees */
+    assert_string_equal(json_string_value(json_object_get(j, "s")), "h\xc3\xa9");
+    assert_true(json_is_null(json_object_get(j, "z")));
+    size_t flen = 0;
+    const char *foot = prd_token_verified_footer(r, &flen);
+    assert_non_null(strstr(foot, "\"tenant\":\"t1\""));
+    assert_non_null(strstr(foot, "\"kid\":\"k4.lid."));
+    prd_token_verified_free(r);
+    prd_free(t);
+    /* Footers: an object, without kid, that fits; nothing else. */
+    const char *not_footers[] = {"[1]", "3", "{\"kid\":\"mine\"}", "{\"a\":1,\"a\":2}", "{", "{} x"};
+    for (size_t i = 0; i < sizeof not_footers / sizeof not_footers[0]; i++) {
+        assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, not_footers[i],
+                                      strlen(not_footers[i]), NULL, 0, f.clock, &t),
+                      PRD_EINVAL);
+        assert_null(t);
+    }
+    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, 5, NULL, 0, f.clock, &t),
+                  PRD_EINVAL);
+    /* Longer than any footer the verifier parses: refused unparsed. */
+    size_t big_len = 1 << 20;
+    char *big = malloc(big_len);
+    memset(big, ' ', big_len);
+    big[0] = '{';
+    big[big_len - 1] = '}';
+    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, big, big_len, NULL, 0, f.clock, &t),
+                  PRD_ETOOBIG);
+    free(big);
+    prd_token_claims_free(c);
+    fixture_free(&f);
+}
+
 static void test_claims_payload_footer_extra_and_ring_admin(void **state)
 {
     (void)state;
@@ -696,7 +762,7 @@ static void test_claims_payload_footer_extra_and_ring_admin(void **state)
     /* Footer extras are merged with kid; a kid of their own is refused. */
     json_t *extra = json_pack("{s:s}", "tenant", "t1");
     char *t = NULL;
-    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, extra, "ia", 2, f.clock, &t));
+    assert_ok(prd_token_issue_json(f.ring, PRD_TOKEN_LOCAL, c, extra, "ia", 2, f.clock, &t));
     prd_token_verified *r = NULL;
     assert_ok(prd_token_verify(f.v, t, strlen(t), "ia", 2, &r, NULL));
     size_t flen = 0;
@@ -708,14 +774,14 @@ static void test_claims_payload_footer_extra_and_ring_admin(void **state)
     prd_token_verified_free(r);
     prd_free(t);
     json_t *bad_extra = json_pack("{s:s}", "kid", "mine");
-    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, bad_extra, NULL, 0, f.clock, &t), PRD_EINVAL);
+    assert_status(prd_token_issue_json(f.ring, PRD_TOKEN_LOCAL, c, bad_extra, NULL, 0, f.clock, &t), PRD_EINVAL);
     json_decref(bad_extra);
     json_t *not_obj = json_integer(3);
-    assert_status(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, not_obj, NULL, 0, f.clock, &t), PRD_EINVAL);
+    assert_status(prd_token_issue_json(f.ring, PRD_TOKEN_LOCAL, c, not_obj, NULL, 0, f.clock, &t), PRD_EINVAL);
     json_decref(not_obj);
     json_decref(extra);
     /* A public-purpose issue with only a local key in the ring fails. */
-    assert_status(prd_token_issue(f.ring, PRD_TOKEN_PUBLIC, c, NULL, NULL, 0, f.clock, &t), PRD_EINVAL);
+    assert_status(prd_token_issue(f.ring, PRD_TOKEN_PUBLIC, c, NULL, 0, NULL, 0, f.clock, &t), PRD_EINVAL);
     /* Ring administration. */
     prd_token_key *pk = NULL, *sk = NULL;
     assert_ok(prd_token_key_generate(PRD_KEY_SECRET, &sk));
@@ -731,7 +797,7 @@ static void test_claims_payload_footer_extra_and_ring_admin(void **state)
     assert_ok(prd_keyring_remove(f.ring, pid));
     assert_ok(prd_keyring_add(f.ring, sk, 0));
     assert_ok(prd_keyring_set_current(f.ring, sid)); /* by sid */
-    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_PUBLIC, c, NULL, NULL, 0, f.clock, &t));
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_PUBLIC, c, NULL, 0, NULL, 0, f.clock, &t));
     prd_free(t);
     assert_int_equal(prd_keyring_count(f.ring), 2);
     assert_int_equal(prd_keyring_count(NULL), 0);
@@ -855,7 +921,7 @@ static void test_revocation_list(void **state)
     assert_ok(prd_token_claims_set_ttl(c, 60000));
     assert_ok(prd_token_claims_set_string(c, "jti", "order-42"));
     char *t = NULL;
-    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, NULL, 0, f.clock, &t));
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, 0, NULL, 0, f.clock, &t));
     assert_ok(check(&f, t));
     assert_ok(prd_token_revoke_jti(rv, "order-42", T0 + 60 * SEC));
     assert_status(check(&f, t), PRD_EBADTOKEN);
@@ -863,7 +929,7 @@ static void test_revocation_list(void **state)
     assert_ok(prd_token_jti_check(rv, "order-43"));
     prd_free(t);
     assert_ok(prd_token_claims_set_string(c, "jti", ""));
-    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, NULL, 0, f.clock, &t));
+    assert_ok(prd_token_issue(f.ring, PRD_TOKEN_LOCAL, c, NULL, 0, NULL, 0, f.clock, &t));
     assert_ok(prd_token_verifier_set_revocations(f.v, NULL));
     assert_ok(check(&f, t));
     assert_ok(prd_token_verifier_set_revocations(f.v, rv));
@@ -939,6 +1005,7 @@ int main(void)
         cmocka_unit_test(test_rotation_under_concurrent_verification),
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_claims_payload_footer_extra_and_ring_admin),
+        cmocka_unit_test(test_json_text_forms),
         cmocka_unit_test(test_revocation_list),
     };
     return cmocka_run_group_tests_name("token", tests, NULL, NULL);

@@ -283,6 +283,7 @@ char *cli_read_key(const char *what, const char *key, const char *key_file, cons
         err = text ? 0 : ENOMEM;
     }
     if (too_long) {
+        cli_free_secret(text); /* NULL from read_all: kept safe if that changes */
         cli_usage("%s: key from %.200s longer than %zu bytes", what, from, max);
         return NULL;
     }

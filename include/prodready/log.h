@@ -38,8 +38,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 #include "prodready/core.h"
 
 #ifdef __cplusplus
@@ -62,9 +60,13 @@ typedef enum prd_log_field_type {
     PRD_LF_DOUBLE = 4, /* v.d; NaN and infinities are written as strings */
     PRD_LF_BOOL = 5,   /* v.b */
     PRD_LF_NULL = 6,
-    PRD_LF_JSON = 7,   /* v.j, borrowed; redacted by key at every depth */
+    PRD_LF_JSON = 7,   /* v.j, a jansson value, borrowed (PRD_F_JSON in prodready/jansson.h) */
     PRD_LF_STATUS = 8, /* v.st: written as {"code":N,"name":"…","msg":"…"} */
-    PRD_LF_SECRET = 9  /* v.s: never written; always the censor */
+    PRD_LF_SECRET = 9, /* v.s: never written; always the censor */
+    PRD_LF_JSON_TEXT = 10 /* v.s, len bytes of JSON text (len SIZE_MAX: NUL-terminated),
+                             written as that JSON value and redacted by key at every
+                             depth, as PRD_LF_JSON; text that is not one JSON value is
+                             written as a string */
 } prd_log_field_type;
 
 /* One field. Final: this struct will not change. Build with the macros. */
@@ -78,7 +80,7 @@ typedef struct prd_log_field {
         uint64_t u;
         double d;
         int b;
-        json_t *j;
+        struct json_t *j; /* jansson's json_t; no jansson header needed here */
         prd_status st;
     } v;
 } prd_log_field;
@@ -90,7 +92,7 @@ typedef struct prd_log_field {
 #define PRD_F_DOUBLE(k, val) ((prd_log_field){(k), PRD_LF_DOUBLE, 0, {.d = (double)(val)}})
 #define PRD_F_BOOL(k, val) ((prd_log_field){(k), PRD_LF_BOOL, 0, {.b = (val) ? 1 : 0}})
 #define PRD_F_NULL(k) ((prd_log_field){(k), PRD_LF_NULL, 0, {.i = 0}})
-#define PRD_F_JSON(k, val) ((prd_log_field){(k), PRD_LF_JSON, 0, {.j = (val)}})
+#define PRD_F_JSON_TEXT(k, text, n) ((prd_log_field){(k), PRD_LF_JSON_TEXT, (n), {.s = (text)}})
 #define PRD_F_STATUS(k, val) ((prd_log_field){(k), PRD_LF_STATUS, 0, {.st = (val)}})
 #define PRD_F_SECRET(k, val) ((prd_log_field){(k), PRD_LF_SECRET, SIZE_MAX, {.s = (val)}})
 
@@ -304,6 +306,20 @@ PRD_API uint64_t prd_logger_count(const prd_logger *lg, prd_log_counter which);
  */
 PRD_API void prd_log(prd_logger *lg, prd_log_level level, const char *msg,
                      const prd_log_field *fields, size_t n);
+
+/*
+ * The same with the fields as JSON text, for bindings: fields_json is len
+ * bytes (len SIZE_MAX: NUL-terminated) holding one JSON object whose
+ * members are the fields, in order, each written as its JSON value and
+ * redacted as prd_log's fields are (by key at every depth, strings by
+ * value); a repeated key keeps its last value, as most JSON readers
+ * do. fields_json may be NULL
+ * (no fields). Text that is not a JSON object still makes its line, with
+ * the text as the string field "fields" (redacted by value), so nothing
+ * is lost. Only reads fields_json.
+ */
+PRD_API void prd_log_json(prd_logger *lg, prd_log_level level, const char *msg,
+                          const char *fields_json, size_t len);
 
 /*
  * A child logger with bound fields, encoded (and redacted) once now and

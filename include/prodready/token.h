@@ -29,7 +29,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
 
 #include "prodready/core.h"
 
@@ -242,16 +241,20 @@ PRD_API PRD_NODISCARD prd_status prd_token_claims_set_not_before(prd_token_claim
 /*
  * Set a claim. name: 1-64 bytes; "exp", "nbf" and "iat" are refused (use
  * the setters above), everything else (iss, sub, aud, jti, custom) is
- * accepted. A value replaces an earlier one. set_json takes a reference
- * (json_incref) to value; a string must be valid UTF-8.
- * Errors: PRD_EINVAL, PRD_ENOMEM.
+ * accepted. A value replaces an earlier one; a string must be valid
+ * UTF-8. set_json_text: any JSON value as len bytes of text (an object,
+ * an array, a number, ...), parsed and copied; duplicate keys and text
+ * after the value are refused (prd_token_claims_set_json in
+ * prodready/jansson.h takes a jansson value instead).
+ * Errors: PRD_EINVAL (bad name, invalid UTF-8 or JSON), PRD_ENOMEM.
  */
 PRD_API PRD_NODISCARD prd_status prd_token_claims_set_string(prd_token_claims *claims, const char *name,
                                                const char *value);
 PRD_API PRD_NODISCARD prd_status prd_token_claims_set_int(prd_token_claims *claims, const char *name,
                                             int64_t value);
-PRD_API PRD_NODISCARD prd_status prd_token_claims_set_json(prd_token_claims *claims, const char *name,
-                                             json_t *value);
+PRD_API PRD_NODISCARD prd_status prd_token_claims_set_json_text(prd_token_claims *claims,
+                                                                const char *name, const char *json,
+                                                                size_t len);
 
 /*
  * The payload prd_token_issue would encrypt or sign, as compact JSON text:
@@ -266,16 +269,18 @@ PRD_API PRD_NODISCARD prd_status prd_token_claims_payload(const prd_token_claims
 /*
  * Issue a token of the given purpose with the ring's current key for it:
  * the claims as the JSON payload, and as footer {"kid": current key id}
- * merged with footer_extra (a JSON object, may be NULL; "kid" in it is
- * refused). implicit: an optional implicit assertion (may be NULL, 0).
+ * merged with footer_extra (footer_extra_len bytes of JSON text holding an
+ * object; NULL, 0 for none; "kid" in it is refused; prd_token_issue_json
+ * in prodready/jansson.h takes a jansson object). footer_extra is only
+ * read. implicit: an optional implicit assertion (may be NULL, 0).
  * clock: NULL for the system clock. *out freed with prd_free.
  * Errors: PRD_EINVAL (no expiry, no current key, bad footer_extra),
  * PRD_ETOOBIG (the footer would be over 1024 bytes or nested over 4
  * levels: the verifier refuses to parse such a footer), PRD_ENOMEM.
  */
 PRD_API PRD_NODISCARD prd_status prd_token_issue(const prd_keyring *ring, prd_token_purpose purpose,
-                                   const prd_token_claims *claims, json_t *footer_extra,
-                                   const void *implicit, size_t implicit_len,
+                                   const prd_token_claims *claims, const char *footer_extra,
+                                   size_t footer_extra_len, const void *implicit, size_t implicit_len,
                                    const prd_clock *clock, char **out);
 
 /* ------------------------------------------------------------------ */
@@ -344,8 +349,7 @@ PRD_API PRD_NODISCARD prd_status prd_token_verify(const prd_token_verifier *v, c
 
 /* The claims as JSON text exactly as in the token (NUL-terminated). */
 PRD_API const char *prd_token_verified_claims_text(const prd_token_verified *r);
-/* The claims as a jansson object, borrowed (json_incref to keep it). */
-PRD_API json_t *prd_token_verified_claims(const prd_token_verified *r);
+/* (prd_token_verified_claims in prodready/jansson.h: as a jansson object.) */
 /* The footer bytes ("" and 0 when none). */
 PRD_API const char *prd_token_verified_footer(const prd_token_verified *r, size_t *len);
 /* Expiry in Unix nanoseconds. */

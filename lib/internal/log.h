@@ -2,6 +2,7 @@
 #ifndef PRD_INTERNAL_LOG_H
 #define PRD_INTERNAL_LOG_H
 
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -2,6 +2,8 @@
 #ifndef PRD_INTERNAL_TOKEN_H
 #define PRD_INTERNAL_TOKEN_H
 
+#include <jansson.h>
+
 #include "prodready/token.h"
 
 #define PRD__LOCAL_KEY_BYTES 32
@@ -16,6 +18,20 @@ struct prd_token_key {
 
 /* The key's secret bytes (local or secret kinds), NULL otherwise. */
 const unsigned char *prd__token_key_bytes(const prd_token_key *key);
+
+/* The jansson forms the text API is built on (lib/jansson/ exports them
+ * as prodready/jansson.h). set_value takes a reference to value; issue
+ * only reads footer_extra (an object or NULL); verified_claims is
+ * borrowed from r. */
+prd_status prd__token_claims_set_value(prd_token_claims *claims, const char *name, json_t *value);
+prd_status prd__token_issue(const prd_keyring *ring, prd_token_purpose purpose,
+                            const prd_token_claims *claims, json_t *footer_extra,
+                            const void *implicit, size_t implicit_len, const prd_clock *clock,
+                            char **out);
+json_t *prd__token_verified_claims(const prd_token_verified *r);
+
+/* Bytes of a footer the verifier parses before verification. */
+#define PRD__FOOTER_MAX 1024
 
 /* A JSON footer the verifier will parse for its kid: at most 1024 bytes
  * and 4 levels deep (token/verify.c). The issuer refuses others, so it

@@ -646,6 +646,17 @@ static int reserved(const struct core *c, const char *key)
     return same_key(key, names[0]) || same_key(key, names[1]) || same_key(key, names[2]);
 }
 
+/* A JSON value under key, redacted by key at every depth (paths start at key). */
+static void put_json(const struct prd__redact *r, struct prd__buf *b, const char *key, size_t klen,
+                     json_t *j)
+{
+    char path[512];
+    size_t pl = klen < sizeof path ? klen : 0;
+    memcpy(path, key, pl);
+    path[pl] = '\0';
+    prd__json_value(r, b, j, path, pl, sizeof path, 0);
+}
+
 /* Write ,"key":value for one field; returns 0 when the field was left out. */
 static int encode_field(const struct core *c, struct prd__buf *b, const prd_log_field *f)
 {
@@ -688,6 +699,7 @@ static int encode_field(const struct core *c, struct prd__buf *b, const prd_log_
             text = dumped;
             tl = dumped ? strlen(dumped) : 0;
             break;
+        case PRD_LF_JSON_TEXT: text = f->v.s; tl = f->v.s ? field_len(f) : 0; break;
         /* By value, so equal values correlate and different ones do not. */
         case PRD_LF_DOUBLE: tl = (size_t)snprintf(num, sizeof num, "%.17g", f->v.d); break;
         case PRD_LF_BOOL: tl = (size_t)snprintf(num, sizeof num, "%s", f->v.b ? "true" : "false"); break;
@@ -710,14 +722,23 @@ static int encode_field(const struct core *c, struct prd__buf *b, const prd_log_
     case PRD_LF_DOUBLE: prd__json_double(b, f->v.d); break;
     case PRD_LF_BOOL: prd__buf_puts(b, f->v.b ? "true" : "false"); break;
     case PRD_LF_JSON:
-        if (!f->v.j) {
+        if (!f->v.j)
+            prd__buf_puts(b, "null");
+        else
+            put_json(r, b, f->key, klen, f->v.j);
+        break;
+    case PRD_LF_JSON_TEXT:
+        if (!f->v.s) {
             prd__buf_puts(b, "null");
         } else {
-            char path[512];
-            size_t pl = klen < sizeof path ? klen : 0;
-            memcpy(path, f->key, pl);
-            path[pl] = '\0';
-            prd__json_value(r, b, f->v.j, path, pl, sizeof path, 0);
+            size_t tl = field_len(f);
+            json_error_t err;
+            json_t *j = json_loadb(f->v.s, tl, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+            if (j)
+                put_json(r, b, f->key, klen, j);
+            else /* not one JSON value: kept, as a string redacted by value */
+                prd__json_string_scrubbed(r, b, f->v.s, tl);
+            json_decref(j);
         }
         break;
     case PRD_LF_STATUS:
@@ -872,6 +893,42 @@ void prd_logv(prd_logger *lg, prd_log_level level, const char *msg, ...)
     }
     va_end(ap);
     prd_log(lg, level, msg, fields, n);
+}
+
+void prd_log_json(prd_logger *lg, prd_log_level level, const char *msg, const char *fields_json,
+                  size_t len)
+{
+    if (!prd_logger_enabled(lg, level))
+        return;
+    if (!fields_json) {
+        prd_log(lg, level, msg, NULL, 0);
+        return;
+    }
+    if (len == SIZE_MAX)
+        len = strlen(fields_json);
+    json_error_t err;
+    json_t *obj = json_loadb(fields_json, len, JSON_ALLOW_NUL, &err);
+    size_t n = json_is_object(obj) ? json_object_size(obj) : 0;
+    prd_log_field stack[16], *fields = n <= PRD_ARRAY_LEN(stack) ? stack : NULL;
+    if (!fields)
+        fields = prd__malloc(n * sizeof *fields); /* n is bounded by len */
+    if (!json_is_object(obj) || !fields) {
+        /* Not an object (or no memory for its fields): the line still goes
+         * out, with the text kept as a string and redacted by value. */
+        prd_log_field f = PRD_F_STRN("fields", fields_json, len);
+        prd_log(lg, level, msg, &f, 1);
+    } else {
+        size_t i = 0;
+        const char *key;
+        json_t *value;
+        json_object_foreach(obj, key, value) {
+            fields[i++] = (prd_log_field){key, PRD_LF_JSON, 0, {.j = value}};
+        }
+        prd_log(lg, level, msg, fields, i);
+    }
+    if (fields != stack)
+        prd__free(fields);
+    json_decref(obj);
 }
 
 static void emit_dropped_note(struct core *c, uint64_t n)

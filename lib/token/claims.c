@@ -83,11 +83,25 @@ static int name_ok(const char *name)
     return strcmp(name, "exp") != 0 && strcmp(name, "nbf") != 0 && strcmp(name, "iat") != 0;
 }
 
-prd_status prd_token_claims_set_json(prd_token_claims *claims, const char *name, json_t *value)
+prd_status prd__token_claims_set_value(prd_token_claims *claims, const char *name, json_t *value)
 {
     if (!claims || !name_ok(name) || !value)
         return PRD_EINVAL;
     return json_object_set(claims->obj, name, value) == 0 ? PRD_OK : PRD_ENOMEM;
+}
+
+prd_status prd_token_claims_set_json_text(prd_token_claims *claims, const char *name,
+                                          const char *json, size_t len)
+{
+    if (!claims || !name_ok(name) || !json)
+        return PRD_EINVAL;
+    json_error_t err;
+    /* No \u0000 in strings (jansson's default): a claim a C consumer would
+     * cut short is not one we sign. */
+    json_t *v = json_loadb(json, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
+    if (!v)
+        return json_error_code(&err) == json_error_out_of_memory ? PRD_ENOMEM : PRD_EINVAL;
+    return json_object_set_new(claims->obj, name, v) == 0 ? PRD_OK : PRD_ENOMEM;
 }
 
 prd_status prd_token_claims_set_string(prd_token_claims *claims, const char *name,
@@ -213,9 +227,35 @@ static prd_status build_footer(const char *kid, json_t *extra, char **out, size_
 }
 
 prd_status prd_token_issue(const prd_keyring *ring, prd_token_purpose purpose,
-                           const prd_token_claims *claims, json_t *footer_extra,
-                           const void *implicit, size_t implicit_len, const prd_clock *clock,
-                           char **out)
+                           const prd_token_claims *claims, const char *footer_extra,
+                           size_t footer_extra_len, const void *implicit, size_t implicit_len,
+                           const prd_clock *clock, char **out)
+{
+    if (out)
+        *out = NULL;
+    if (!footer_extra) {
+        if (footer_extra_len)
+            return PRD_EINVAL;
+        return prd__token_issue(ring, purpose, claims, NULL, implicit, implicit_len, clock, out);
+    }
+    /* The footer that comes out must fit PRD__FOOTER_MAX: longer text
+     * never will, and is not worth parsing. */
+    if (footer_extra_len > PRD__FOOTER_MAX)
+        return PRD_ETOOBIG;
+    json_error_t err;
+    json_t *extra = json_loadb(footer_extra, footer_extra_len, JSON_REJECT_DUPLICATES, &err);
+    if (!extra)
+        return json_error_code(&err) == json_error_out_of_memory ? PRD_ENOMEM : PRD_EINVAL;
+    prd_status st = prd__token_issue(ring, purpose, claims, extra, implicit, implicit_len, clock,
+                                     out);
+    json_decref(extra);
+    return st;
+}
+
+prd_status prd__token_issue(const prd_keyring *ring, prd_token_purpose purpose,
+                            const prd_token_claims *claims, json_t *footer_extra,
+                            const void *implicit, size_t implicit_len, const prd_clock *clock,
+                            char **out)
 {
     if (out)
         *out = NULL;

@@ -321,7 +321,7 @@ prd_status prd_token_revoke_verified(prd_token_revocations *rv, const prd_token_
 {
     if (!rv || !t)
         return PRD_EINVAL;
-    json_t *jti = json_object_get(prd_token_verified_claims(t), "jti");
+    json_t *jti = json_object_get(prd__token_verified_claims(t), "jti");
     if (!json_is_string(jti))
         return PRD_EINVAL; /* nothing to name it by */
     return prd_token_revoke_jti(rv, json_string_value(jti), prd_token_verified_expiry(t));

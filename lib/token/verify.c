@@ -8,7 +8,7 @@
 #include <string.h>
 
 #define LIST_MAX 16
-#define FOOTER_MAX 1024     /* decoded bytes parsed before verification */
+#define FOOTER_MAX PRD__FOOTER_MAX /* decoded bytes parsed before verification */
 #define FOOTER_MAX_DEPTH 4  /* JSON nesting allowed in such a footer */
 #define DAY_NS (INT64_C(86400) * 1000000000)
 
@@ -388,7 +388,7 @@ const char *prd_token_verified_claims_text(const prd_token_verified *r)
     return r ? (const char *)r->payload : NULL;
 }
 
-json_t *prd_token_verified_claims(const prd_token_verified *r)
+json_t *prd__token_verified_claims(const prd_token_verified *r)
 {
     return r ? r->claims : NULL;
 }

@@ -1,5 +1,7 @@
-/* prodready.h must compile as strict C99 and link against the library. */
+/* The public headers (prodready.h and prodready/jansson.h) must compile
+ * as strict C99 and link against the library. */
 #include "prodready.h"
+#include "prodready/jansson.h"
 
 #include <stdio.h>
 #include <string.h>

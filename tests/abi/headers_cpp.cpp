@@ -1,5 +1,6 @@
-// prodready.h must compile as C++ (extern "C") and link against the library.
+// The public headers must compile as C++ (extern "C") and link against the library.
 #include "prodready.h"
+#include "prodready/jansson.h"
 
 #include <cstdio>
 #include <cstring>

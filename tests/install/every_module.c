@@ -25,7 +25,7 @@ int main(void)
     CHECK(prd_password_hash(pol, "hunter22", 8, phc, sizeof phc));
     CHECK(prd_password_verify(pol, "hunter22", 8, phc));
     prd_password_policy_free(pol);
-    /* token, with jansson in the verified claims */
+    /* token */
     prd_token_key *key;
     prd_keyring *ring;
     prd_token_claims *claims;
@@ -36,13 +36,12 @@ int main(void)
     CHECK(prd_token_claims_new(&claims));
     CHECK(prd_token_claims_set_ttl(claims, 60000));
     CHECK(prd_token_claims_set_string(claims, "sub", "alice"));
-    CHECK(prd_token_issue(ring, PRD_TOKEN_LOCAL, claims, NULL, NULL, 0, NULL, &tok));
+    CHECK(prd_token_issue(ring, PRD_TOKEN_LOCAL, claims, NULL, 0, NULL, 0, NULL, &tok));
     prd_token_verifier *v;
     prd_token_verified *r;
     CHECK(prd_token_verifier_new(ring, PRD_TOKEN_LOCAL, &v));
     CHECK(prd_token_verify(v, tok, strlen(tok), NULL, 0, &r, NULL));
-    json_t *sub = json_object_get(prd_token_verified_claims(r), "sub");
-    if (!json_is_string(sub) || strcmp(json_string_value(sub), "alice") != 0)
+    if (!strstr(prd_token_verified_claims_text(r), "\"sub\":\"alice\""))
         return 1;
     prd_token_verified_free(r);
     prd_token_verifier_free(v);

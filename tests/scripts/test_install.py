@@ -21,12 +21,14 @@ def prefix(tmp_path_factory):
     pcs = list(dest.rglob("prodready.pc"))
     assert len(pcs) == 1, pcs
     pc = pcs[0]
-    # Relocate the prefix as a packager would: prodready.pc's own prefix
-    # line (a --define-variable would move libpq's and jansson's too).
-    text = pc.read_text()
-    old = text.split("prefix=", 1)[1].split("\n", 1)[0]
-    root = dest / pathlib.Path(old).relative_to("/")
-    pc.write_text(text.replace("prefix=" + old, "prefix=" + str(root), 1))
+    # Relocate the prefix as a packager would: each of our .pc files' own
+    # prefix line (a --define-variable would move libpq's and jansson's too).
+    for ours in ("prodready.pc", "prodready-jansson.pc"):
+        f = pc.parent / ours
+        text = f.read_text()
+        old = text.split("prefix=", 1)[1].split("\n", 1)[0]
+        root = dest / pathlib.Path(old).relative_to("/")
+        f.write_text(text.replace("prefix=" + old, "prefix=" + str(root), 1))
     return root, pc.parent
 
 
@@ -94,5 +96,44 @@ def test_a_program_using_every_module_links_static(prefix, tmp_path):
                    check=True)
     assert not any(n.startswith("libprodready") for n in needed(exe))
     run = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("ok ")
+
+
+def test_the_core_headers_need_no_jansson(prefix, tmp_path):
+    """prodready.h and every module header compile with a jansson.h that
+    cannot be included (first in the include path), and a program using
+    them links without jansson's flags: only prodready/jansson.h needs it."""
+    root, pcdir = prefix
+    poison = tmp_path / "poison"
+    poison.mkdir()
+    (poison / "jansson.h").write_text('#error "jansson.h was included"\n')
+    cflags = pkg_config(pcdir, "--cflags")
+    assert not any("jansson" in f for f in pkg_config(pcdir, "--libs")), "jansson in Libs"
+    headers = sorted(p.name for p in (ROOT / "include" / "prodready").glob("*.h")
+                     if p.name != "jansson.h")
+    for h in ["prodready.h"] + [f"prodready/{n}" for n in headers]:
+        src = tmp_path / "use.c"
+        src.write_text(f"#include <{h}>\nint main(void) {{ return 0; }}\n")
+        p = subprocess.run(["cc", "-std=c99", "-Wall", "-Werror", f"-I{poison}", *cflags, "-c",
+                            str(src), "-o", str(tmp_path / "use.o")], capture_output=True, text=True)
+        assert p.returncode == 0, (h, p.stderr)
+    # The poisoned header is really in the way: the jansson header fails.
+    src = tmp_path / "use.c"
+    src.write_text("#include <prodready/jansson.h>\nint main(void) { return 0; }\n")
+    p = subprocess.run(["cc", "-std=c99", f"-I{poison}", *cflags, "-c", str(src), "-o",
+                        str(tmp_path / "use.o")], capture_output=True, text=True)
+    assert p.returncode != 0 and "jansson.h was included" in p.stderr
+
+
+def test_a_program_using_the_jansson_conveniences_links(prefix, tmp_path):
+    root, pcdir = prefix
+    exe = tmp_path / "with_jansson"
+    subprocess.run(["cc", "-std=c11", "-Wall", "-Werror", str(ROOT / "tests" / "install" / "with_jansson.c"),
+                    "-o", str(exe), *pkg_config(pcdir, "--cflags", "--libs", package="prodready-jansson")],
+                   check=True)
+    assert "libjansson.so.4" in needed(exe)
+    run = subprocess.run([str(exe)], capture_output=True, text=True,
+                         env=dict(os.environ, LD_LIBRARY_PATH=str(pcdir.parent)))
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("ok ")

@@ -9,6 +9,9 @@
 
 #include <cmocka.h>
 
+/* The tests use the jansson conveniences too (prodready/jansson.h). */
+#include "prodready/jansson.h"
+
 #include "prodready.h"
 
 /* Assert a status with both values named on failure. */

@@ -135,11 +135,11 @@ PRD_API int prd_logger_enabled(const prd_logger *lg, prd_log_level level);
 #define PRD_LOG_MAX_SINKS 8
 PRD_API PRD_NODISCARD prd_status prd_logger_set_fd(prd_logger *lg, int fd);
 PRD_API PRD_NODISCARD prd_status prd_logger_set_file(prd_logger *lg, const char *path);
-typedef void (*prd_log_sink_fn)(void *userdata, const char *line, size_t len);
-PRD_API PRD_NODISCARD prd_status prd_logger_set_callback(prd_logger *lg, prd_log_sink_fn fn, void *userdata);
+typedef void (*prd_log_sink_fn)(void *user_data, const char *line, size_t len);
+PRD_API PRD_NODISCARD prd_status prd_logger_set_callback(prd_logger *lg, prd_log_sink_fn fn, void *user_data);
 PRD_API PRD_NODISCARD prd_status prd_logger_add_fd(prd_logger *lg, int fd, prd_log_level min_level);
 PRD_API PRD_NODISCARD prd_status prd_logger_add_file(prd_logger *lg, const char *path, prd_log_level min_level);
-PRD_API PRD_NODISCARD prd_status prd_logger_add_callback(prd_logger *lg, prd_log_sink_fn fn, void *userdata,
+PRD_API PRD_NODISCARD prd_status prd_logger_add_callback(prd_logger *lg, prd_log_sink_fn fn, void *user_data,
                                            prd_log_level min_level);
 
 /*

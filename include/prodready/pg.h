@@ -366,10 +366,10 @@ PRD_API PRD_NODISCARD prd_status prd_pg_result_bytea(const prd_pg_result *r, siz
  * midway but dropping the session). *rows (may be NULL): rows delivered.
  * Errors: as prd_pg_query.
  */
-typedef prd_status (*prd_pg_row_fn)(void *userdata, const prd_pg_result *row);
+typedef prd_status (*prd_pg_row_fn)(void *user_data, const prd_pg_result *row);
 PRD_API PRD_NODISCARD prd_status prd_pg_query_each(prd_pg_conn *conn, const char *sql,
                                      const prd_pg_params *params, prd_pg_row_fn fn,
-                                     void *userdata, uint64_t *rows);
+                                     void *user_data, uint64_t *rows);
 
 /*
  * COPY, streaming in bounded memory. In: prd_pg_copy_in_start with a
@@ -386,13 +386,13 @@ PRD_API PRD_NODISCARD prd_status prd_pg_query_each(prd_pg_conn *conn, const char
  * Errors: PRD_EINVAL (not a COPY of that direction, a COPY already in
  * progress), PRD_ETIMEOUT, PRD_EDB and the rest as prd_pg_query.
  */
-typedef prd_status (*prd_pg_copy_fn)(void *userdata, const char *data, size_t len);
+typedef prd_status (*prd_pg_copy_fn)(void *user_data, const char *data, size_t len);
 PRD_API PRD_NODISCARD prd_status prd_pg_copy_in_start(prd_pg_conn *conn, const char *sql);
 PRD_API PRD_NODISCARD prd_status prd_pg_copy_in_put(prd_pg_conn *conn, const void *data, size_t len);
 PRD_API PRD_NODISCARD prd_status prd_pg_copy_in_end(prd_pg_conn *conn, const char *abort_reason,
                                       uint64_t *rows);
 PRD_API PRD_NODISCARD prd_status prd_pg_copy_out(prd_pg_conn *conn, const char *sql, prd_pg_copy_fn fn,
-                                   void *userdata, uint64_t *rows);
+                                   void *user_data, uint64_t *rows);
 
 /*
  * LISTEN/NOTIFY. A listener holds one connection of its own (made from a
@@ -411,10 +411,10 @@ PRD_API PRD_NODISCARD prd_status prd_pg_copy_out(prd_pg_conn *conn, const char *
  * prd_pg_pool_new and prd_pg_query.
  */
 typedef struct prd_pg_listener prd_pg_listener;
-typedef void (*prd_pg_notify_fn)(void *userdata, const char *channel, const char *payload,
+typedef void (*prd_pg_notify_fn)(void *user_data, const char *channel, const char *payload,
                                  int sender_pid);
 PRD_API PRD_NODISCARD prd_status prd_pg_listener_new(const prd_pg_config *cfg, prd_pg_notify_fn fn,
-                                       void *userdata, prd_pg_listener **out, prd_pg_error *err);
+                                       void *user_data, prd_pg_listener **out, prd_pg_error *err);
 PRD_API PRD_NODISCARD prd_status prd_pg_listener_listen(prd_pg_listener *l, const char *channel);
 PRD_API PRD_NODISCARD prd_status prd_pg_listener_unlisten(prd_pg_listener *l, const char *channel);
 PRD_API void prd_pg_listener_free(prd_pg_listener *l);
@@ -476,9 +476,9 @@ PRD_API PRD_NODISCARD prd_status prd_pg_notify(prd_pg_conn *conn, const char *ch
  * new one there. Free every driver before its pool.
  */
 typedef struct prd_pg_async prd_pg_async;
-typedef void (*prd_pg_async_fn)(void *userdata, prd_status st, prd_pg_result *res,
+typedef void (*prd_pg_async_fn)(void *user_data, prd_status st, prd_pg_result *res,
                                 const prd_pg_error *err);
-typedef void (*prd_pg_async_acquire_fn)(void *userdata, prd_status st, prd_pg_conn *conn,
+typedef void (*prd_pg_async_acquire_fn)(void *user_data, prd_status st, prd_pg_conn *conn,
                                         const prd_pg_error *err);
 
 #define PRD_PG_ASYNC_DEPTH_MAX 64 /* queries in flight a connection */
@@ -520,7 +520,7 @@ PRD_API size_t prd_pg_async_pending(const prd_pg_async *a);
  */
 PRD_API PRD_NODISCARD prd_status prd_pg_async_query(prd_pg_async *a, const char *sql,
                                       const prd_pg_params *params, uint32_t timeout_ms,
-                                      prd_pg_async_fn fn, void *userdata);
+                                      prd_pg_async_fn fn, void *user_data);
 
 /*
  * Take a connection for several statements in order (a transaction: send
@@ -530,13 +530,13 @@ PRD_API PRD_NODISCARD prd_status prd_pg_async_query(prd_pg_async *a, const char 
  * prd_pg_async_release. Errors as prd_pg_async_query's.
  */
 PRD_API PRD_NODISCARD prd_status prd_pg_async_acquire(prd_pg_async *a, uint32_t timeout_ms,
-                                        prd_pg_async_acquire_fn fn, void *userdata);
+                                        prd_pg_async_acquire_fn fn, void *user_data);
 /* A statement on a connection from prd_pg_async_acquire; statements on one
  * connection run in the order submitted. Errors as prd_pg_async_query's
  * (PRD_EINVAL also for a conn that is not the driver's or was released). */
 PRD_API PRD_NODISCARD prd_status prd_pg_async_conn_query(prd_pg_async *a, prd_pg_conn *conn, const char *sql,
                                            const prd_pg_params *params, uint32_t timeout_ms,
-                                           prd_pg_async_fn fn, void *userdata);
+                                           prd_pg_async_fn fn, void *user_data);
 /*
  * Give back a connection from prd_pg_async_acquire. Statements still
  * queued or in flight on it complete first (their callbacks run); a
@@ -633,7 +633,7 @@ PRD_API PRD_NODISCARD prd_status prd_pg_tx_options_set_timeout_ms(prd_pg_tx_opti
  * back and is returned (statuses of failed queries included: a
  * PRD_ERETRY from a query makes the whole function run again). It may run
  * more than once: keep effects outside the database idempotent. */
-typedef prd_status (*prd_pg_tx_fn)(prd_pg_conn *conn, void *userdata);
+typedef prd_status (*prd_pg_tx_fn)(prd_pg_conn *conn, void *user_data);
 
 /*
  * Acquire, BEGIN (with the options), fn, COMMIT, release. Retries the
@@ -653,12 +653,12 @@ typedef prd_status (*prd_pg_tx_fn)(prd_pg_conn *conn, void *userdata);
  * reports say prd_pg_tx_run.
  */
 PRD_API PRD_NODISCARD prd_status prd_pg_tx_run(prd_pg_pool *pool, const prd_pg_tx_options *opts,
-                                 prd_pg_tx_fn fn, void *userdata, prd_pg_error *err);
+                                 prd_pg_tx_fn fn, void *user_data, prd_pg_error *err);
 PRD_API PRD_NODISCARD prd_status prd_pg_tx_run_at(prd_pg_pool *pool, const prd_pg_tx_options *opts,
-                                    prd_pg_tx_fn fn, void *userdata, prd_pg_error *err,
+                                    prd_pg_tx_fn fn, void *user_data, prd_pg_error *err,
                                     const char *file, int line);
-#define prd_pg_tx_run(pool, opts, fn, userdata, err)                                            \
-    prd_pg_tx_run_at((pool), (opts), (fn), (userdata), (err), __FILE__, __LINE__)
+#define prd_pg_tx_run(pool, opts, fn, user_data, err)                                            \
+    prd_pg_tx_run_at((pool), (opts), (fn), (user_data), (err), __FILE__, __LINE__)
 
 /*
  * Nested work inside a transaction function: SAVEPOINT, fn, RELEASE; when
@@ -668,7 +668,7 @@ PRD_API PRD_NODISCARD prd_status prd_pg_tx_run_at(prd_pg_pool *pool, const prd_p
  * Errors: PRD_EINVAL (not inside prd_pg_tx_run, or nested more than 64
  * deep), query errors.
  */
-PRD_API PRD_NODISCARD prd_status prd_pg_savepoint_run(prd_pg_conn *conn, prd_pg_tx_fn fn, void *userdata);
+PRD_API PRD_NODISCARD prd_status prd_pg_savepoint_run(prd_pg_conn *conn, prd_pg_tx_fn fn, void *user_data);
 
 /* ------------------------------------------------------------------ */
 /* Metrics                                                               */

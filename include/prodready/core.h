@@ -13,6 +13,18 @@
  * same number for bindings that cannot read macros. PRD_X_MAX is the
  * largest value or length an input may have (a limit, not a buffer size);
  * PRD_X_LEN(n) is a length without the NUL.
+ *
+ * Ownership, in every header unless a function says otherwise:
+ * - An object or buffer returned through an out parameter (**out) is the
+ *   caller's on PRD_OK, released with the matching _free (buffers with
+ *   prd_free). On any failure *out is NULL, never a stale value, so
+ *   freeing it unconditionally is safe.
+ * - Pointer arguments are borrowed for the call only; what a function
+ *   keeps (a footer to expect, a claim value, a key's bytes) it copies,
+ *   except where a header says "borrows" (clocks, pools, stores, loggers
+ *   and lists handed to a longer-lived object: they must outlive it).
+ * - Strings returned as const char * are static or owned by the handle
+ *   they came from, valid until it is freed.
  */
 #ifndef PRODREADY_CORE_H
 #define PRODREADY_CORE_H

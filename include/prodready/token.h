@@ -312,6 +312,7 @@ PRD_API PRD_NODISCARD prd_status prd_token_verifier_require_claim(prd_token_veri
 /* Largest token accepted (64 .. PRD_TOKEN_ABSOLUTE_MAX_LEN). Errors: PRD_EINVAL. */
 PRD_API PRD_NODISCARD prd_status prd_token_verifier_set_max_size(prd_token_verifier *v, size_t max_size);
 /* The token's footer must be exactly these bytes (no kid lookup then).
+ * footer is copied: the caller may free it on return.
  * Errors: PRD_EINVAL, PRD_ENOMEM. */
 PRD_API PRD_NODISCARD prd_status prd_token_verifier_set_footer(prd_token_verifier *v, const void *footer,
                                                  size_t footer_len);

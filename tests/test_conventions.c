@@ -1,8 +1,12 @@
-/* Buffer sizes: every PRD_*_SIZE macro has a function with the same
- * answer (bindings cannot read macros), and the longest text each output
- * can have fits its size with the NUL and not one byte less. */
+/* The conventions core.h states for every header. Buffer sizes: every
+ * PRD_*_SIZE macro has a function with the same answer (bindings cannot
+ * read macros), and the longest text each output can have fits its size
+ * with the NUL and not one byte less. Out parameters: on failure *out is
+ * NULL, never what it held before (a binding that frees it on error must
+ * not free a stale pointer). */
 #include "support/testutil.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void test_functions_match_macros(void **state)
@@ -105,6 +109,75 @@ static void test_encoding_sizes(void **state)
     }
 }
 
+/* A pointer no call returns: set before each failing call, it must come
+ * back NULL. */
+static char sentinel_storage;
+#define SENTINEL ((void *)&sentinel_storage)
+#define OUT_IS_NULL_ON_FAILURE(var, call, want)                                           \
+    do {                                                                                  \
+        var = SENTINEL;                                                                   \
+        assert_status(call, want);                                                        \
+        assert_null(var);                                                                 \
+    } while (0)
+
+static void test_out_is_null_on_failure(void **state)
+{
+    (void)state;
+    prd_secret *sec;
+    OUT_IS_NULL_ON_FAILURE(sec, prd_secret_from_hex("zz", &sec), PRD_EINVAL);
+    OUT_IS_NULL_ON_FAILURE(sec, prd_secret_from_bytes(NULL, 4, &sec), PRD_EINVAL);
+    OUT_IS_NULL_ON_FAILURE(sec, prd_secret_random(PRD_SECRET_MAX + 1, &sec), PRD_ETOOBIG);
+    prd_password_policy *pol;
+    OUT_IS_NULL_ON_FAILURE(pol, prd_password_policy_new("no-such-preset", &pol), PRD_EINVAL);
+    prd_token_key *key, *local = NULL;
+    OUT_IS_NULL_ON_FAILURE(key, prd_token_key_from_paserk("k4.local.AAAA", &key), PRD_EINVAL);
+    OUT_IS_NULL_ON_FAILURE(key, prd_token_key_from_hex(PRD_KEY_LOCAL, "00", &key), PRD_EINVAL);
+    assert_ok(prd_token_key_generate(PRD_KEY_LOCAL, &local));
+    OUT_IS_NULL_ON_FAILURE(key, prd_token_key_public(local, &key), PRD_EINVAL);
+    prd_keyring *ring = NULL;
+    assert_ok(prd_keyring_new(&ring));
+    assert_ok(prd_keyring_add(ring, local, 1));
+    prd_token_claims *claims = NULL;
+    assert_ok(prd_token_claims_new(&claims));
+    char *tok;
+    /* no expiry set: refused, and nothing comes back */
+    OUT_IS_NULL_ON_FAILURE(tok, prd_token_issue(ring, PRD_TOKEN_LOCAL, claims, NULL, 0, NULL, 0,
+                                                NULL, &tok),
+                           PRD_EINVAL);
+    assert_ok(prd_token_claims_set_ttl(claims, 60000));
+    OUT_IS_NULL_ON_FAILURE(tok, prd_token_issue(ring, PRD_TOKEN_LOCAL, claims, "[1]", 3, NULL, 0,
+                                                NULL, &tok),
+                           PRD_EINVAL);
+    prd_token_verifier *v = NULL;
+    assert_ok(prd_token_verifier_new(ring, PRD_TOKEN_LOCAL, &v));
+    prd_token_verified *r;
+    OUT_IS_NULL_ON_FAILURE(r, prd_token_verify(v, "v4.local.AAAA", 13, NULL, 0, &r, NULL),
+                           PRD_EBADTOKEN);
+    prd_token_verifier_free(v);
+    prd_token_claims_free(claims);
+    prd_keyring_free(ring);
+    prd_token_key_free(local);
+    prd_limiter_config *cfg = NULL;
+    prd_limiter *lim;
+    assert_ok(prd_limiter_config_new(&cfg));
+    OUT_IS_NULL_ON_FAILURE(lim, prd_limiter_new(cfg, &lim), PRD_EINVAL); /* no rules */
+    prd_limiter_config_free(cfg);
+    prd_login_guard *g;
+    OUT_IS_NULL_ON_FAILURE(g, prd_login_guard_new(1, &g), PRD_EINVAL);
+    prd_token_store *store;
+    OUT_IS_NULL_ON_FAILURE(store, prd_token_store_new_pg(NULL, &store), PRD_EINVAL);
+    prd_logger *lg = NULL, *child;
+    assert_ok(prd_logger_new(&lg));
+    OUT_IS_NULL_ON_FAILURE(child, prd_log_with(lg, NULL, 3, &child), PRD_EINVAL);
+    prd_logger_free(lg);
+    prd_pg_config *pcfg;
+    char *huge = malloc(PRD_PG_CONNINFO_MAX + 2);
+    memset(huge, 'a', PRD_PG_CONNINFO_MAX + 1);
+    huge[PRD_PG_CONNINFO_MAX + 1] = '\0';
+    OUT_IS_NULL_ON_FAILURE(pcfg, prd_pg_config_new(huge, &pcfg), PRD_ETOOBIG);
+    free(huge);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -114,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_rfc3339_size_fits_the_longest),
         cmocka_unit_test(test_trace_ids_fill_their_sizes),
         cmocka_unit_test(test_encoding_sizes),
+        cmocka_unit_test(test_out_is_null_on_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -361,7 +361,7 @@ static void *store_loop(void *arg)
     while (!atomic_load_explicit(x->stop, memory_order_relaxed)) {
         int n = snprintf(key, sizeof key, "user%lu", (unsigned long)rand_r(&x->seed) % 100000ul);
         prd_rl_key k = {key, (size_t)n};
-        prd_rl_decision d;
+        prd_rl_decision d = PRD_RL_DECISION_INIT;
         prd_status st = x->store ? prd_rl_pg_check(x->store, &k, 1, 1, &d)
                                  : prd_limiter_check(x->local, &k, 1, 1, &d);
         if (st != PRD_OK && st != PRD_ELIMITED)

@@ -31,7 +31,7 @@ struct run {
 static void *worker(void *p)
 {
     struct run *r = p;
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     unsigned x = r->seed;
     for (long i = 0; i < r->ops; i++) {
         x = x * 1103515245u + 12345u;
@@ -59,7 +59,7 @@ static double ns_per_check(prd_rl_algorithm alg, uint64_t limit, size_t keys, in
     if (keys > 1)
         for (size_t k = 0; k < keys; k++) {
             prd_rl_key key = {names[k], strlen(names[k])};
-            prd_rl_decision d;
+            prd_rl_decision d = PRD_RL_DECISION_INIT;
             bench_must_check(prd_limiter_check(l, &key, 1, 1, &d));
         }
     else

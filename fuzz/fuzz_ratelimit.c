@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         if (klen > size)
             klen = size;
         prd_rl_key keys[3] = {{"k", 1}, {data, klen}, {"g", 1}};
-        prd_rl_decision d;
+        prd_rl_decision d = PRD_RL_DECISION_INIT;
         prd_status st;
         if (op == 2 && n_open > 0) {
             int keep = cost & 1;

@@ -178,6 +178,111 @@ static void test_out_is_null_on_failure(void **state)
     free(huge);
 }
 
+/* Records that can grow declare their size. A decision whose size is
+ * unset or too small is refused before anything is counted; one declared
+ * larger (a program built against a later header) is filled in its known
+ * part with the rest untouched; the header writers read only a sized one. */
+static void test_versioned_structs(void **state)
+{
+    (void)state;
+    prd_limiter_config *cfg = NULL;
+    prd_limiter *lim = NULL;
+    assert_ok(prd_limiter_config_new(&cfg));
+    assert_ok(prd_limiter_config_add_rule(cfg, "ip", 2, 60000, PRD_RL_EXACT));
+    assert_ok(prd_limiter_new(cfg, &lim));
+    prd_limiter_config_free(cfg);
+    prd_rl_key k[1] = {{"10.0.0.1", 8}};
+    prd_rl_decision unset;
+    memset(&unset, 0, sizeof unset);
+    assert_status(prd_limiter_check_at(lim, k, 1, 1, 1000, &unset), PRD_EINVAL);
+    unset.size = sizeof unset - 1;
+    assert_status(prd_limiter_check_at(lim, k, 1, 1, 1000, &unset), PRD_EINVAL);
+    prd_rl_reservation resv;
+    assert_status(prd_limiter_reserve_at(lim, k, 1, 1, 1000, &unset, &resv), PRD_EINVAL);
+    /* nothing was counted by the refused calls: two units remain */
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
+    assert_ok(prd_limiter_peek_at(lim, k, 1, 1, 1000, &d));
+    assert_int_equal(d.remaining, 1);
+    assert_int_equal(d.size, sizeof d);
+    /* a later, larger decision: known fields written, the tail left alone */
+    struct {
+        prd_rl_decision d;
+        uint64_t later_field;
+    } bigger;
+    memset(&bigger, 0xAB, sizeof bigger);
+    bigger.d.size = sizeof bigger;
+    assert_ok(prd_limiter_check_at(lim, k, 1, 1, 1000, &bigger.d));
+    assert_int_equal(bigger.d.size, sizeof bigger);
+    assert_int_equal(bigger.d.allowed, 1);
+    assert_int_equal(bigger.d.remaining, 1);
+    assert_true(bigger.later_field == UINT64_C(0xABABABABABABABAB));
+    char buf[PRD_RL_HEADER_SIZE];
+    assert_true(prd_limiter_ratelimit_header(lim, &d, buf, sizeof buf) > 0);
+    d.size = 0;
+    assert_int_equal(prd_limiter_ratelimit_header(lim, &d, buf, sizeof buf), 0);
+    assert_int_equal(prd_limiter_problem_json(lim, &d, buf, sizeof buf), 0);
+    d.allowed = 0;
+    assert_int_equal(prd_limiter_retry_after_header(&d, buf, sizeof buf), 0);
+    prd_limiter_free(lim);
+
+    /* the login guard: the same rule for its decision */
+    prd_login_guard *g = NULL;
+    assert_ok(prd_login_guard_new(64, &g));
+    prd_login_attempt att;
+    memset(&unset, 0, sizeof unset);
+    assert_status(prd_login_guard_check(g, "alice", 5, "10.0.0.1", 8, &att, &unset), PRD_EINVAL);
+    assert_int_equal(prd_login_guard_count(g, PRD_LOGIN_COUNT_ALLOWED), 0);
+    prd_rl_decision gd = PRD_RL_DECISION_INIT;
+    assert_ok(prd_login_guard_check(g, "alice", 5, "10.0.0.1", 8, &att, &gd));
+    assert_int_equal(gd.size, sizeof gd);
+    assert_ok(prd_login_guard_success(g, &att));
+    assert_ok(prd_login_guard_check(g, "alice", 5, "10.0.0.1", 8, &att, NULL)); /* NULL: fine */
+    assert_ok(prd_login_guard_abandon(g, &att));
+    prd_login_guard_free(g);
+}
+
+/* A list's first entry gives the stride: unset is refused, and a larger
+ * stride (a later header's struct) is honoured entry by entry. */
+static void test_session_list_stride(void **state)
+{
+    (void)state;
+    prd_token_store *store = NULL;
+    prd_token_sessions *s = NULL;
+    assert_ok(prd_token_store_new_memory(64, &store));
+    assert_ok(prd_token_sessions_new(store, "sess", &s));
+    char t[PRD_OPAQUE_TOKEN_SIZE];
+    for (int i = 0; i < 3; i++)
+        assert_ok(prd_token_session_create(s, "carol", t, sizeof t));
+    prd_session_info plain[4];
+    memset(plain, 0, sizeof plain);
+    size_t n = 0;
+    assert_status(prd_token_session_list(s, "carol", plain, 4, &n), PRD_EINVAL);
+    assert_ok(prd_token_session_list(s, "carol", NULL, 0, &n)); /* cap 0: count only */
+    assert_int_equal(n, 3);
+    struct wide {
+        prd_session_info info;
+        char later[24];
+    } wide[4];
+    memset(wide, 0x5A, sizeof wide);
+    wide[0].info.size = sizeof wide[0];
+    assert_ok(prd_token_session_list(s, "carol", &wide[0].info, 4, &n));
+    assert_int_equal(n, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(wide[i].info.size, sizeof wide[0]);
+        assert_int_equal(strlen(wide[i].info.id), 32);
+        assert_int_equal(wide[i].info.kind, PRD_SESSION_KIND_SESSION);
+        assert_int_equal(wide[i].later[0], 0x5A);
+        assert_int_equal(wide[i].later[23], 0x5A);
+    }
+    assert_int_equal(wide[3].info.id[0], 0x5A); /* past the count: untouched */
+    prd_session_info info[4] = {PRD_SESSION_INFO_INIT};
+    assert_ok(prd_token_session_list(s, "carol", info, 4, &n));
+    assert_true(strcmp(info[0].id, wide[0].info.id) == 0);
+    assert_int_equal(info[2].size, sizeof info[2]);
+    prd_token_sessions_free(s);
+    prd_token_store_free(store);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +293,8 @@ int main(void)
         cmocka_unit_test(test_trace_ids_fill_their_sizes),
         cmocka_unit_test(test_encoding_sizes),
         cmocka_unit_test(test_out_is_null_on_failure),
+        cmocka_unit_test(test_versioned_structs),
+        cmocka_unit_test(test_session_list_stride),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

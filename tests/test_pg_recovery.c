@@ -547,7 +547,7 @@ static void store_round(struct store_run *r, int n)
 {
     prd_rl_key k = {"restart-key", 11};
     for (int i = 0; i < n; i++) {
-        prd_rl_decision d;
+        prd_rl_decision d = PRD_RL_DECISION_INIT;
         prd_status st = prd_rl_pg_check(r->closed, &k, 1, 1, &d);
         if (st == PRD_OK)
             r->allowed++;
@@ -624,7 +624,7 @@ static void test_stores_across_restart_and_crash(void **state)
     /* a crash: unlogged state is gone (forgiven), sessions are not */
     assert_int_equal(pg_ctl_mode("stop", "immediate"), 0);
     assert_int_equal(pg_ctl("start"), 0);
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     prd_rl_key k = {"restart-key", 11};
     st = PRD_EDB;
     for (int i = 0; i < 30 && st == PRD_EDB; i++) {

@@ -37,7 +37,7 @@ static void test_exact_boundaries(void **state)
 {
     (void)state;
     prd_limiter *l = one_rule(3, 1000, PRD_RL_EXACT, 0);
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     assert_ok(hit(l, "k", 1, 100, &d));
     assert_int_equal(d.remaining, 2);
     assert_int_equal(d.reset_ms, 1000);
@@ -68,7 +68,7 @@ static void test_counter_semantics(void **state)
 {
     (void)state;
     prd_limiter *l = one_rule(10, 1000, PRD_RL_COUNTER, 0);
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     for (int i = 0; i < 10; i++)
         assert_ok(hit(l, "k", 1, 500, &d));
     assert_status(hit(l, "k", 1, 999, &d), PRD_ELIMITED);
@@ -111,7 +111,7 @@ static void test_exact_matches_brute_force_and_never_exceeds(void **state)
         t += (int64_t)((seed >> 33) % 300); /* bursts (gap 0) and lulls */
         uint64_t cost = 1 + (seed >> 60) % 3;
         int want = reference_allows(admitted, n_adm, t, W, N, cost);
-        prd_rl_decision d;
+        prd_rl_decision d = PRD_RL_DECISION_INIT;
         prd_status st = hit(l, "key", cost, t, &d);
         if ((st == PRD_OK) != want)
             fail_msg("step %d t=%lld cost=%llu: limiter %s, reference %s", i, (long long)t,
@@ -149,7 +149,7 @@ static void test_counter_error_bound(void **state)
     for (int i = 0; i < 200000; i++) {
         seed = seed * 6364136223846793005u + 1442695040888963407u;
         t += (int64_t)((seed >> 33) % 15);
-        prd_rl_decision d;
+        prd_rl_decision d = PRD_RL_DECISION_INIT;
         if (hit(l, "key", 1, t, &d) == PRD_OK)
             admitted[n_adm++] = t;
     }
@@ -184,7 +184,7 @@ static void test_multi_rule_atomic(void **state)
     prd_limiter_config_free(cfg);
     prd_rl_key a1[3] = {{"alice", 5}, {"1.2.3.4", 7}, {NULL, 0}};
     prd_rl_key a2[3] = {{"bob", 3}, {"1.2.3.4", 7}, {NULL, 0}};
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     for (int i = 0; i < 5; i++)
         assert_ok(prd_limiter_check_at(l, a1, 3, 1, 1000 + i, &d));
     /* alice is out; the denied request must not consume from ip or global. */
@@ -209,7 +209,7 @@ static void test_multi_rule_atomic(void **state)
     assert_string_equal(buf, "\"ip\";r=0;t=3598"); /* until quota is available again */
     prd_limiter_retry_after_header(&d, buf, sizeof buf);
     assert_string_equal(buf, "3598");
-    prd_rl_decision bad;
+    prd_rl_decision bad = PRD_RL_DECISION_INIT;
     assert_status(prd_limiter_check_at(l, a2, 2, 1, 3000, &bad), PRD_EINVAL); /* key count */
     char small[4] = "xyz";
     assert_true(prd_limiter_policy_header(l, small, sizeof small) > 3);
@@ -223,7 +223,7 @@ static void test_bounded_memory_under_key_spray(void **state)
     const size_t max = 10000;
     prd_limiter *l = one_rule(5, 60000, PRD_RL_COUNTER, max);
     size_t region = l->map_bytes;
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     char key[32];
     /* 10^6 fresh keys within one window: every one of them still
      * constrains its key, so once max keys are tracked the rest are
@@ -298,7 +298,7 @@ static void test_reclaims_expired_incrementally(void **state)
      * step visits the same table and the outcome does not depend on which
      * shards the random SipHash key sends the live keys to. */
     prd_limiter *l = one_rule(5, 1000, PRD_RL_EXACT, 1000);
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     char key[32];
     for (int i = 0; i < 500; i++) {
         snprintf(key, sizeof key, "old-%d", i);
@@ -326,7 +326,7 @@ struct hammer {
 static void *hammer_thread(void *p)
 {
     struct hammer *h = p;
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     char key[16];
     for (int i = 0; i < 20000; i++) {
         snprintf(key, sizeof key, "shared-%d", i % 10);
@@ -377,7 +377,7 @@ static void test_shared_memory_across_fork_and_sigkill(void **state)
             if (prd_limiter_new_shm(cfg, name, 0, &c) != PRD_OK)
                 _exit(100);
             int ok = 0;
-            prd_rl_decision d;
+            prd_rl_decision d = PRD_RL_DECISION_INIT;
             for (int j = 0; j < 60; j++)
                 if (hit(c, "shared", 1, 1000, &d) == PRD_OK)
                     ok++;
@@ -414,7 +414,7 @@ static void test_shared_memory_across_fork_and_sigkill(void **state)
     kill(victim, SIGKILL);
     waitpid(victim, NULL, 0);
     alarm(20); /* a wedged lock would hang here: fail loudly instead */
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     assert_ok(hit(l, "after-crash", 1, 2000, &d));
     assert_status(hit(l, "shared", 1, 2000, &d), PRD_ELIMITED); /* state survived */
     alarm(0);
@@ -458,7 +458,7 @@ static void test_config_validation(void **state)
     l = one_rule(5, 1000, PRD_RL_EXACT, 0);
     char *big = calloc(1, PRD_RL_KEY_MAX + 1);
     prd_rl_key k = {big, PRD_RL_KEY_MAX + 1};
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     assert_status(prd_limiter_check_at(l, &k, 1, 1, 0, &d), PRD_EINVAL);
     free(big);
     prd_limiter_free(l);
@@ -477,7 +477,7 @@ static void test_system_and_manual_clock(void **state)
     assert_ok(prd_limiter_new(cfg, &l));
     prd_limiter_config_free(cfg);
     prd_rl_key k = {"x", 1};
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     assert_ok(prd_limiter_check(l, &k, 1, 1, &d));
     assert_ok(prd_limiter_check(l, &k, 1, 1, &d));
     assert_status(prd_limiter_check(l, &k, 1, 1, &d), PRD_ELIMITED);
@@ -509,7 +509,7 @@ static void test_login_guard(void **state)
     assert_ok(prd_login_guard_set_limits(g, 1000, 3600000, 10, 900000));
     assert_ok(prd_login_guard_set_backoff(g, 3, 1000, 8000));
     const char *user = "alice", *home = "198.51.100.7", *evil = "203.0.113.9";
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
 #define SEC_NS INT64_C(1000000000)
     /* Alice logs in from home once: home becomes familiar. */
     assert_ok(attempt(g, user, home, 1, &d));

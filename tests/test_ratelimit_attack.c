@@ -54,7 +54,7 @@ struct racer {
 static void *race_check(void *p)
 {
     struct racer *r = p;
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     pthread_barrier_wait(r->go);
     r->allowed = prd_login_guard_check(r->g, r->account, strlen(r->account), r->source,
                                        strlen(r->source), &r->att, &d) == PRD_OK;
@@ -108,7 +108,7 @@ static void test_guard_concurrent_attempts(void **state)
         fail_msg("50 concurrent attempts from 50 sources: %d allowed, want 10", got);
     /* A success refunds its failure: alternate rounds keep the account open. */
     prd_login_attempt att;
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     assert_ok(prd_login_guard_check(g, "carol", 5, "192.0.2.1", 9, &att, &d));
     assert_ok(prd_login_guard_success(g, &att));
     got = race(g, 50, "carol", 1);
@@ -131,7 +131,7 @@ static void *resv_thread(void *p)
     for (int i = 0; i < 4000; i++) {
         snprintf(acct, sizeof acct, "a%d", (r->id + i) % 7);
         prd_rl_key keys[2] = {{acct, strlen(acct)}, {"shared", 6}};
-        prd_rl_decision d;
+        prd_rl_decision d = PRD_RL_DECISION_INIT;
         prd_rl_reservation resv;
         if (prd_limiter_reserve_at(r->l, keys, 2, 1, 1000, &d, &resv) != PRD_OK)
             continue;
@@ -183,7 +183,7 @@ static void test_flood_cannot_evict_a_limited_key(void **state)
     for (size_t a = 0; a < N_ALGS; a++)
         for (int policy = 0; policy <= 1; policy++) {
             prd_limiter *l = rule("r", 5, 60000, algs[a], 16, (prd_rl_full_policy)policy);
-            prd_rl_decision d;
+            prd_rl_decision d = PRD_RL_DECISION_INIT;
             int victim = 0;
             char key[32];
             /* One new key a millisecond for 60 s, the victim trying too. */
@@ -215,7 +215,7 @@ static void test_flood_cannot_evict_guard_records(void **state)
     assert_ok(prd_login_guard_new(1024, &g));
     assert_ok(prd_login_guard_set_clock(g, c));
     prd_login_attempt att;
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     /* alice at home, familiar. */
     assert_ok(prd_login_guard_check(g, "alice", 5, "home", 4, &att, &d));
     assert_ok(prd_login_guard_success(g, &att));
@@ -268,7 +268,7 @@ static void test_clock_steps(void **state)
         /* Stray future times for other keys do not erase this one (a
          * shard's clock follows the earliest of its last few requests). */
         prd_limiter *l = rule("r", 1, 60000, algs[a], 16, PRD_RL_EVICT_DECAYED);
-        prd_rl_decision d;
+        prd_rl_decision d = PRD_RL_DECISION_INIT;
         assert_ok(hit(l, "a", 1, 1000, &d));
         assert_ok(hit(l, "b", 1, 1000000000, &d));
         assert_ok(hit(l, "b2", 1, 1000000001, &d));
@@ -294,7 +294,7 @@ static void test_clock_steps(void **state)
      * not find room they would have taken. */
     {
         prd_limiter *l = rule("r", 3, 100, PRD_RL_EXACT, 16, PRD_RL_EVICT_DECAYED);
-        prd_rl_decision d;
+        prd_rl_decision d = PRD_RL_DECISION_INIT;
         prd_rl_key k = {"k", 1};
         assert_ok(hit(l, "k", 2, 1033, &d));
         assert_ok(prd_limiter_peek_at(l, &k, 1, 3, 1146, &d)); /* the 1033 units are out */
@@ -312,7 +312,7 @@ static void test_clock_steps(void **state)
     }
     /* Out-of-range times are refused, not wrapped. */
     prd_limiter *l = rule("r", 1, 1000, PRD_RL_GCRA, 16, PRD_RL_EVICT_DECAYED);
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     assert_status(hit(l, "k", 1, -1, &d), PRD_EINVAL);
     assert_status(hit(l, "k", 1, INT64_MAX, &d), PRD_EINVAL);
     prd_limiter_free(l);
@@ -328,7 +328,7 @@ static void test_reserve_refund_each_kind(void **state)
         prd_limiter *l = rule("r", 3, 60000, algs[a], 0, PRD_RL_EVICT_DECAYED);
         prd_limiter *other = rule("r", 3, 60000, algs[a], 0, PRD_RL_EVICT_DECAYED);
         prd_rl_key k = {"k", 1};
-        prd_rl_decision d;
+        prd_rl_decision d = PRD_RL_DECISION_INIT;
         prd_rl_reservation r[4];
         for (int i = 0; i < 3; i++)
             assert_ok(prd_limiter_reserve_at(l, &k, 1, 1, 1000 + i, &d, &r[i]));
@@ -370,7 +370,7 @@ static void test_gcra(void **state)
                   PRD_EINVAL);
     assert_ok(prd_limiter_new(cfg, &l));
     prd_limiter_config_free(cfg);
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     for (int i = 0; i < 4; i++) {
         assert_ok(hit(l, "k", 1, 0, &d));
         assert_int_equal(d.remaining, (uint64_t)(3 - i));
@@ -402,7 +402,7 @@ static void test_headers_draft10_and_problem(void **state)
 {
     (void)state;
     prd_limiter *l = rule("api", 2, 60000, PRD_RL_EXACT, 0, PRD_RL_EVICT_DECAYED);
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     char buf[PRD_RL_HEADER_SIZE], ra[PRD_RL_HEADER_SIZE];
     assert_ok(hit(l, "k", 1, 0, &d));
     prd_limiter_ratelimit_header(l, &d, buf, sizeof buf);
@@ -502,7 +502,7 @@ static void test_lockout_reports_and_unlock(void **state)
     assert_ok(prd_login_guard_set_lockout_callback(g, on_lockout, &seen));
     assert_ok(prd_login_guard_set_logger(g, lg));
     prd_login_attempt att;
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     /* Five failures from five sources lock the account for new sources. */
     for (int i = 0; i < 5; i++) {
         char src[16];
@@ -557,7 +557,7 @@ static void test_guard_full_tables_fail_closed(void **state)
     assert_ok(prd_login_guard_new(16, &g));
     assert_ok(prd_login_guard_set_clock(g, c));
     prd_login_attempt att;
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     int busy = 0;
     for (int i = 0; i < 40; i++) {
         char src[16];

@@ -31,7 +31,7 @@ static void measure(prd_rl_algorithm alg, uint64_t limit, size_t keys)
     prd_limiter_config_free(cfg);
     size_t before = rss_bytes();
     char key[32];
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     for (size_t i = 0; i < keys; i++) {
         int n = snprintf(key, sizeof key, "key-%zu", i);
         prd_rl_key k = {key, (size_t)n};

@@ -120,8 +120,8 @@ static void test_migrate_once_and_refuse_edits(void **state)
     prd_pg_error *err;
     assert_ok(prd_pg_error_new(&err));
     prd_pg_migration m[] = {
-        {1, "a", "CREATE TABLE mig_a (id int); INSERT INTO mig_a VALUES (1), (2)"},
-        {2, "b", "CREATE TABLE mig_b (id int)"},
+        PRD_PG_MIGRATION(1, "a", "CREATE TABLE mig_a (id int); INSERT INTO mig_a VALUES (1), (2)"),
+        PRD_PG_MIGRATION(2, "b", "CREATE TABLE mig_b (id int)"),
     };
     uint32_t applied = 99;
     assert_ok(prd_pg_migrate(pool, "test_app", m, 2, &applied, err));
@@ -132,18 +132,18 @@ static void test_migrate_once_and_refuse_edits(void **state)
     assert_int_equal(pgt_scalar("SELECT count(*) FROM mig_a"), 2);
     /* an edited migration is refused, and what follows it does not run */
     prd_pg_migration edited[] = {
-        {1, "a", "CREATE TABLE mig_a (id int); INSERT INTO mig_a VALUES (1), (2), (3)"},
-        {2, "b", "CREATE TABLE mig_b (id int)"},
-        {3, "c", "CREATE TABLE mig_c (id int)"},
+        PRD_PG_MIGRATION(1, "a", "CREATE TABLE mig_a (id int); INSERT INTO mig_a VALUES (1), (2), (3)"),
+        PRD_PG_MIGRATION(2, "b", "CREATE TABLE mig_b (id int)"),
+        PRD_PG_MIGRATION(3, "c", "CREATE TABLE mig_c (id int)"),
     };
     assert_int_equal(prd_pg_migrate(pool, "test_app", edited, 3, &applied, err), PRD_ECONFLICT);
     assert_non_null(strstr(prd_pg_error_message(err), "edited"));
     assert_int_equal(pgt_scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'mig_c'"), 0);
     /* a failing migration leaves nothing behind: its own transaction */
     prd_pg_migration bad[] = {
-        {1, "a", m[0].sql},
-        {2, "b", m[1].sql},
-        {3, "c", "CREATE TABLE mig_c (id int); SELECT * FROM no_such_table"},
+        PRD_PG_MIGRATION(1, "a", m[0].sql),
+        PRD_PG_MIGRATION(2, "b", m[1].sql),
+        PRD_PG_MIGRATION(3, "c", "CREATE TABLE mig_c (id int); SELECT * FROM no_such_table"),
     };
     assert_int_equal(prd_pg_migrate(pool, "test_app", bad, 3, &applied, err), PRD_EDB);
     assert_non_null(strstr(prd_pg_error_message(err), "migration 3"));
@@ -153,12 +153,17 @@ static void test_migrate_once_and_refuse_edits(void **state)
                                 "'test_app'"),
                      2);
     /* versions out of order, and other misuse */
-    prd_pg_migration disorder[] = {{2, "b", "SELECT 1"}, {1, "a", "SELECT 1"}};
+    prd_pg_migration disorder[] = {PRD_PG_MIGRATION(2, "b", "SELECT 1"), PRD_PG_MIGRATION(1, "a", "SELECT 1")};
     assert_int_equal(prd_pg_migrate(pool, "test_app", disorder, 2, NULL, err), PRD_EINVAL);
-    prd_pg_migration zero[] = {{0, "z", "SELECT 1"}};
+    prd_pg_migration zero[] = {PRD_PG_MIGRATION(0, "z", "SELECT 1")};
     assert_int_equal(prd_pg_migrate(pool, "test_app", zero, 1, NULL, err), PRD_EINVAL);
-    prd_pg_migration nosql[] = {{1, "z", NULL}};
+    prd_pg_migration nosql[] = {PRD_PG_MIGRATION(1, "z", NULL)};
     assert_int_equal(prd_pg_migrate(pool, "test_app", nosql, 1, NULL, err), PRD_EINVAL);
+    /* entries without their size (not made with PRD_PG_MIGRATION), or of two sizes */
+    prd_pg_migration unsized[] = {{0, 1, "a", "SELECT 1"}};
+    assert_int_equal(prd_pg_migrate(pool, "test_app", unsized, 1, NULL, err), PRD_EINVAL);
+    prd_pg_migration mixed[] = {PRD_PG_MIGRATION(1, "a", "SELECT 1"), {8, 2, "b", "SELECT 1"}};
+    assert_int_equal(prd_pg_migrate(pool, "test_app", mixed, 2, NULL, err), PRD_EINVAL);
     assert_int_equal(prd_pg_migrate(pool, "", m, 2, NULL, err), PRD_EINVAL);
     assert_int_equal(prd_pg_migrate(NULL, "x", m, 2, NULL, err), PRD_EINVAL);
     prd_pg_error_free(err);
@@ -191,10 +196,10 @@ static void test_migrate_processes_race(void **state)
     pgt_exec("CREATE TABLE mig_race_log (pid int)");
     pgt_exec("DELETE FROM prd_schema_migrations WHERE migration_set = 'race'");
     prd_pg_migration m[] = {
-        {1, "slow", "INSERT INTO mig_race_log VALUES (pg_backend_pid()); SELECT pg_sleep(0.2); "
-                    "CREATE TABLE mig_race (id int)"},
-        {2, "second", "INSERT INTO mig_race_log VALUES (pg_backend_pid()); "
-                      "ALTER TABLE mig_race ADD COLUMN v text"},
+        PRD_PG_MIGRATION(1, "slow", "INSERT INTO mig_race_log VALUES (pg_backend_pid()); SELECT pg_sleep(0.2); "
+                    "CREATE TABLE mig_race (id int)"),
+        PRD_PG_MIGRATION(2, "second", "INSERT INTO mig_race_log VALUES (pg_backend_pid()); "
+                      "ALTER TABLE mig_race ADD COLUMN v text"),
     };
     char reports[4][REPORT_MAX];
     run_children(4, migrate_child, m, reports);
@@ -268,7 +273,7 @@ static void test_exact_store(void **state)
     prd_pg_pool *pool = pool_for_test(2);
     assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
     prd_rl_pg *s = store_of(pool, "exact_t", 5, 60000, PRD_RL_EXACT);
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     /* a peek records nothing */
     prd_rl_key k = {"alice", 5};
     assert_ok(prd_rl_pg_peek(s, &k, 1, 1, &d));
@@ -310,7 +315,7 @@ static void test_window_slides(void **state)
     prd_pg_pool *pool = pool_for_test(2);
     assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
     prd_rl_pg *s = store_of(pool, "slide_t", 3, 400, PRD_RL_EXACT);
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     for (int i = 0; i < 3; i++)
         assert_ok(check1(s, "k", 1, &d));
     assert_int_equal(check1(s, "k", 1, &d), PRD_ELIMITED);
@@ -361,7 +366,7 @@ static void test_fast_path_matches_function(void **state)
         prd_rl_key k = {"k", 1};
         int allowed = 0, denied = 0;
         for (int i = 0; i < 24; i++) {
-            prd_rl_decision look, d;
+            prd_rl_decision look = PRD_RL_DECISION_INIT, d = PRD_RL_DECISION_INIT;
             prd_status sl = prd_rl_pg_peek(s, &k, 1, 1 + (i % 3 == 2), &look);
             prd_status sc = prd_rl_pg_check(s, &k, 1, 1 + (i % 3 == 2), &d);
             if (sl != sc || look.allowed != d.allowed || look.limit != d.limit ||
@@ -397,7 +402,7 @@ static void test_rules_atomic(void **state)
     assert_ok(prd_rl_pg_new(cfg, pool, &s));
     prd_limiter_config_free(cfg);
     prd_rl_key keys[2] = {{"acct1", 5}, {"10.0.0.1", 8}};
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     for (int i = 0; i < 3; i++) {
         assert_ok(prd_rl_pg_check(s, keys, 2, 1, &d));
         assert_int_equal(d.rule, 0); /* the rule with the fewest left */
@@ -433,7 +438,7 @@ static void limit_child(int i, const void *arg, char report[REPORT_MAX])
     int allowed = 0, errors = 0;
     if (s) {
         for (int t = 0; t < 60; t++) {
-            prd_rl_decision d;
+            prd_rl_decision d = PRD_RL_DECISION_INIT;
             prd_status st = check1(s, "one-account", 1, &d);
             if (st == PRD_OK)
                 allowed++;
@@ -493,7 +498,7 @@ static void test_fail_closed_and_open(void **state)
     struct fproxy *fp = NULL;
     prd_pg_pool *pool = proxied_stores_pool(&fp);
     prd_rl_pg *s = store_of(pool, "fail_t", 100, 60000, PRD_RL_EXACT);
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     assert_ok(check1(s, "k", 1, &d));
     fproxy_set_mode(fp, FP_REFUSE);
     fproxy_cut_all(fp);
@@ -525,7 +530,7 @@ static void test_fail_closed_and_open(void **state)
 static prd_status reserve1(prd_rl_pg *s, const char *key, uint64_t cost, prd_rl_reservation *r)
 {
     prd_rl_key k = {key, strlen(key)};
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     return prd_rl_pg_reserve(s, &k, 1, cost, &d, r);
 }
 
@@ -562,7 +567,7 @@ static void test_store_reservations(void **state)
         prd_rl_pg_free(other);
         assert_ok(refund1(s, "k", &r[2]));
         assert_ok(refund1(s, "k", &r[3]));
-        prd_rl_decision d;
+        prd_rl_decision d = PRD_RL_DECISION_INIT;
         assert_ok(prd_rl_pg_peek(s, &(prd_rl_key){"k", 1}, 1, 1, &d));
         assert_int_equal(d.remaining, 3 - 1 - 1); /* the committed one counts */
         prd_rl_pg_free(s);
@@ -651,7 +656,7 @@ static void test_store_refund_database_down(void **state)
             usleep(100 * 1000);
     }
     assert_ok(st);
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     assert_ok(check1(s, "k", 2, &d)); /* both units back */
     /* failed open: admitted, nothing recorded, nothing to give back */
     assert_ok(prd_rl_pg_set_fail_open(s, 1));
@@ -679,7 +684,7 @@ static void lease_child(int i, const void *arg, char report[REPORT_MAX])
     int allowed = 0, errors = 0;
     if (s && prd_rl_pg_set_local_lease(s, 5000, 5) == PRD_OK) {
         for (int t = 0; t < 40; t++) {
-            prd_rl_decision d;
+            prd_rl_decision d = PRD_RL_DECISION_INIT;
             prd_status st = check1(s, "hot", 1, &d);
             if (st == PRD_OK)
                 allowed++;
@@ -705,7 +710,7 @@ static void test_store_local_lease(void **state)
     pgt_exec("DELETE FROM prd_rl_state WHERE rule LIKE 'lease_%'");
     prd_rl_pg *s = store_of(pool, "lease_one", 100, 60000, PRD_RL_EXACT);
     assert_ok(prd_rl_pg_set_local_lease(s, 5000, 10));
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     int allowed = 0;
     for (int i = 0; i < 60; i++)
         allowed += check1(s, "hot", 1, &d) == PRD_OK;
@@ -749,7 +754,7 @@ static void test_decayed_rows_cleaned(void **state)
     assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
     pgt_exec("DELETE FROM prd_rl_state");
     prd_rl_pg *s = store_of(pool, "decay_t", 5, 50, PRD_RL_EXACT);
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     char key[16];
     for (int i = 0; i < 20; i++) {
         snprintf(key, sizeof key, "old%d", i);
@@ -822,7 +827,7 @@ static void guess_child(int i, const void *arg, char report[REPORT_MAX])
             char acct[32], src[32];
             snprintf(acct, sizeof acct, "acct-%d-%d", i, t);
             snprintf(src, sizeof src, "10.0.%d.%d", i, t);
-            prd_rl_decision d;
+            prd_rl_decision d = PRD_RL_DECISION_INIT;
             prd_status st = try_login(g, job->account ? job->account : acct,
                                       job->source ? job->source : src, 0, &d);
             if (st == PRD_OK)
@@ -880,7 +885,7 @@ static void test_login_guard_store_semantics(void **state)
     prd_login_guard *ga = guard_on(a, 1000), *gb = guard_on(b, 1000);
     assert_non_null(ga);
     assert_non_null(gb);
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     /* backoff: three free failures on A, the fourth attempt waits on B */
     for (int i = 0; i < 3; i++)
         assert_ok(try_login(ga, "bob", "198.51.100.1", 0, &d));
@@ -938,7 +943,7 @@ static void test_login_guard_database_down(void **state)
     pgt_exec("DELETE FROM prd_login_pairs");
     prd_login_guard *g = guard_on(pool, 1000);
     assert_non_null(g);
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     prd_login_attempt att;
     assert_ok(try_login(g, "dave", "198.51.100.7", 0, &d));
     assert_ok(prd_login_guard_check(g, "dave", 4, "198.51.100.7", 12, &att, &d));

@@ -474,14 +474,21 @@ static void test_expiry_is_mandatory(void **state)
     fixture_free(&f);
 }
 
+/* Claims that expire a minute after issue. */
+static prd_token_claims *minute_claims(void)
+{
+    prd_token_claims *c = NULL;
+    assert_ok(prd_token_claims_new(&c));
+    assert_ok(prd_token_claims_set_ttl(c, 60000));
+    return c;
+}
+
 static void test_issuer_audience_required(void **state)
 {
     (void)state;
     struct fixture f;
     fixture_init(&f, PRD_TOKEN_PUBLIC);
-    prd_token_claims *c = NULL;
-    assert_ok(prd_token_claims_new(&c));
-    assert_ok(prd_token_claims_set_ttl(c, 60000));
+    prd_token_claims *c = minute_claims();
     assert_ok(prd_token_claims_set_string(c, "iss", "https://auth.example"));
     json_t *aud = json_pack("[ss]", "api", "billing");
     assert_ok(prd_token_claims_set_json(c, "aud", aud));
@@ -672,9 +679,7 @@ static void test_json_text_forms(void **state)
     (void)state;
     struct fixture f;
     fixture_init(&f, PRD_TOKEN_LOCAL);
-    prd_token_claims *c = NULL;
-    assert_ok(prd_token_claims_new(&c));
-    assert_ok(prd_token_claims_set_ttl(c, 60000));
+    prd_token_claims *c = minute_claims();
     const char *roles = "[\"admin\", {\"scope\": \"ops\"}]";
     assert_ok(prd_token_claims_set_json_text(c, "roles", roles, strlen(roles)));
     assert_ok(prd_token_claims_set_json_text(c, "n", "12", 2));

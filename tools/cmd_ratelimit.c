@@ -40,7 +40,7 @@ static int replay(prd_limiter *lim)
         const char *key = sp + 1;
         size_t klen = (size_t)(line + n - key);
         prd_rl_key k = {key, klen};
-        prd_rl_decision d;
+        prd_rl_decision d = PRD_RL_DECISION_INIT;
         prd_status st = prd_limiter_check_at(lim, &k, 1, 1, (int64_t)ms, &d);
         if (st != PRD_OK && st != PRD_ELIMITED) {
             rc = cli_usage("ratelimit replay: line %ld: %s", lineno,
@@ -81,7 +81,7 @@ static int check_db(const char *db, const char *key, uint64_t limit, int64_t win
         cli_stores_migrate(pool, "ratelimit check", NULL) == PRD_OK) {
         st = prd_rl_pg_new(cfg, pool, &store);
         prd_rl_key k = {key, strlen(key)};
-        prd_rl_decision d;
+        prd_rl_decision d = PRD_RL_DECISION_INIT;
         if (st == PRD_OK)
             st = prd_rl_pg_check(store, &k, 1, 1, &d);
         if (st == PRD_OK || st == PRD_ELIMITED) {

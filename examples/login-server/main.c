@@ -143,7 +143,7 @@ static enum MHD_Result do_login(struct MHD_Connection *c, const char *form)
         return reply(c, 400, "need user and password\n", NULL, NULL);
     const char *ip = client_ip(c);
     prd_login_attempt att;
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     prd_status gst = prd_login_guard_check(app.guard, user, strlen(user), ip, strlen(ip), &att, &d);
     if (gst != PRD_OK) {
         prd_memzero(pw, sizeof pw);

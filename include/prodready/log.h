@@ -69,7 +69,9 @@ typedef enum prd_log_field_type {
                              written as a string */
 } prd_log_field_type;
 
-/* One field. Final: this struct will not change. Build with the macros. */
+/* One field. Build with the macros. Versioned by its type: a new kind of
+ * value is a new prd_log_field_type using len and the 8-byte union (as
+ * PRD_LF_JSON_TEXT was added), never a new member; the layout is final. */
 typedef struct prd_log_field {
     const char *key;
     prd_log_field_type type;

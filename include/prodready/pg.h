@@ -561,13 +561,21 @@ PRD_API void prd_pg_async_free(prd_pg_async *a);
 /*
  * One versioned migration: version 1, 2, 3, ... (strictly increasing,
  * never reused), a short name, and its SQL (one or more statements, sent
- * as a simple query). Final: this struct will not change.
+ * as a simple query). size: sizeof(prd_pg_migration), set by
+ * PRD_PG_MIGRATION; prd_pg_migrate takes it as the array's stride, so a
+ * later version may append fields without breaking an older program.
+ *   static const prd_pg_migration app[] = {
+ *       PRD_PG_MIGRATION(1, "users", "CREATE TABLE users (...)"),
+ *       PRD_PG_MIGRATION(2, "users.email", "ALTER TABLE users ADD email text"),
+ *   };
  */
 typedef struct prd_pg_migration {
+    size_t size;
     uint32_t version;
     const char *name;
     const char *sql;
 } prd_pg_migration;
+#define PRD_PG_MIGRATION(version, name, sql) {sizeof(prd_pg_migration), (version), (name), (sql)}
 
 /*
  * Apply the migrations of set (an application's name for its schema,
@@ -583,7 +591,8 @@ typedef struct prd_pg_migration {
  * *applied (may be NULL) counts the migrations applied by this call.
  * Statements run under the pool's statement timeout: give a pool for
  * long migrations a larger one.
- * Errors: PRD_EINVAL (versions out of order, NULL SQL), PRD_ECONFLICT,
+ * Errors: PRD_EINVAL (versions out of order, NULL SQL, entries whose
+ * size is unset or differs), PRD_ECONFLICT,
  * PRD_EDB (a migration failed: err names its version and the server's
  * message), PRD_ETIMEOUT, PRD_ENOMEM, and acquire's errors.
  */

@@ -109,14 +109,20 @@ typedef struct prd_limiter_config prd_limiter_config;
 typedef struct prd_limiter prd_limiter;
 
 /* A key for one rule: len bytes at data (data may be NULL when len is 0,
- * e.g. for a global rule). Final: this struct will not change. */
+ * e.g. for a global rule). Final: a (pointer, length) pair, like struct
+ * iovec, has nothing to add; it is not versioned. */
 typedef struct prd_rl_key {
     const void *data;
     size_t len;
 } prd_rl_key;
 
 /*
- * The outcome of a check. Final: this struct will not change.
+ * The outcome of a check, in the caller's storage.
+ *   size            set by the caller: sizeof(prd_rl_decision), as
+ *                   PRD_RL_DECISION_INIT does; a check refuses a smaller
+ *                   one with PRD_EINVAL (nothing counted). Later versions
+ *                   may append fields and write only those size covers, so
+ *                   a program built against this header keeps working.
  *   allowed         1 when admitted
  *   rule            index of the deciding rule: when denied, the rule that
  *                   denied with the longest wait; when allowed, the rule
@@ -129,6 +135,7 @@ typedef struct prd_rl_key {
  *                   PRD_RL_COUNTER; -1 when cost exceeds the limit); 0 when allowed
  */
 typedef struct prd_rl_decision {
+    size_t size;
     int allowed;
     int rule;
     uint64_t limit;
@@ -136,6 +143,7 @@ typedef struct prd_rl_decision {
     int64_t reset_ms;
     int64_t retry_after_ms;
 } prd_rl_decision;
+#define PRD_RL_DECISION_INIT {sizeof(prd_rl_decision), 0, 0, 0, 0, 0, 0}
 
 /* Errors: PRD_EINVAL (out NULL), PRD_ENOMEM. */
 PRD_API PRD_NODISCARD prd_status prd_limiter_config_new(prd_limiter_config **out);

@@ -560,7 +560,10 @@ PRD_API PRD_NODISCARD prd_status prd_token_refresh_revoke(prd_token_sessions *s,
  * oldest first. id: 32 hex digits naming it (a prefix of its digest, never
  * the token); expires_ns: when it ends if unused (a session's idle end,
  * or its absolute end if sooner; a family's absolute end); times are Unix
- * nanoseconds. Final: this struct will not change.
+ * nanoseconds. size: the caller sets out[0].size to
+ * sizeof(prd_session_info) (PRD_SESSION_INFO_INIT), which the list takes
+ * as the array's stride and sets in every entry it writes; a later version
+ * may append fields without breaking an older program.
  */
 #define PRD_SESSION_ID_SIZE 33 /* 32 hex digits and the NUL */
 PRD_API size_t prd_session_id_size(void);
@@ -570,17 +573,20 @@ typedef enum prd_session_kind {
     PRD_SESSION_KIND_REFRESH = 2
 } prd_session_kind;
 typedef struct prd_session_info {
+    size_t size;
     char id[PRD_SESSION_ID_SIZE];
     prd_session_kind kind;
     int64_t created_ns;
     int64_t last_used_ns;
     int64_t expires_ns;
 } prd_session_info;
+#define PRD_SESSION_INFO_INIT {sizeof(prd_session_info), "", (prd_session_kind)0, 0, 0, 0}
 
 /* Up to cap (0 .. PRD_SESSION_LIST_MAX) of them into out; *count gets how
  * many there are (possibly more than cap). The memory store scans all its
  * records (O(records)); PostgreSQL uses its subject index.
- * Errors: PRD_EINVAL, PRD_ENOMEM, PRD_EDB. */
+ * Errors: PRD_EINVAL (also when cap > 0 and out[0].size is unset),
+ * PRD_ENOMEM, PRD_EDB. */
 PRD_API PRD_NODISCARD prd_status prd_token_session_list(prd_token_sessions *s, const char *subject,
                                           prd_session_info *out, size_t cap, size_t *count);
 /* End the subject's session or refresh family with this id (from the

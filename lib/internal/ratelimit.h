@@ -19,6 +19,19 @@
 
 #include "prodready/ratelimit.h"
 
+/* A caller's prd_rl_decision declares its size (PRD_RL_DECISION_INIT).
+ * Entry points refuse one smaller than this version's (out_ok: NULL is
+ * fine where the API allows it) and keep the field across the internal
+ * code, which treats the struct as its own (memset, assignment). */
+static inline int prd__rl_out_ok(const prd_rl_decision *d)
+{
+    return !d || d->size >= sizeof *d;
+}
+static inline int prd__rl_in_ok(const prd_rl_decision *d)
+{
+    return d && d->size >= sizeof *d;
+}
+
 #define PRD__RL_MAGIC UINT64_C(0x50524452544c494d) /* "PRDRTLIM" */
 #define PRD__RL_LAYOUT_VERSION 2u
 #define PRD__RL_NAME_MAX 32

@@ -143,12 +143,21 @@ prd_status prd_pg_migrate(prd_pg_pool *pool, const char *set, const prd_pg_migra
     prd__pg_error_clear(err);
     if (!pool || !set || !*set || strlen(set) > 100 || (n && !migs))
         return PRD_EINVAL;
+    /* Each entry declares its size (PRD_PG_MIGRATION): the array's stride,
+     * the same for all, at least this version's. */
+    size_t stride = n ? migs[0].size : sizeof *migs;
+    if (stride < sizeof *migs) {
+        prd__pg_error_set(err, PRD_EINVAL, NULL,
+                          "migration entries must be made with PRD_PG_MIGRATION (size unset)");
+        return PRD_EINVAL;
+    }
+#define MIG(i) ((const prd_pg_migration *)(const void *)((const char *)migs + (i) * stride))
     for (size_t i = 0; i < n; i++) {
-        if (!migs[i].sql || migs[i].version == 0 || migs[i].version > INT32_MAX ||
-            (i > 0 && migs[i].version <= migs[i - 1].version)) {
+        if (MIG(i)->size != stride || !MIG(i)->sql || MIG(i)->version == 0 ||
+            MIG(i)->version > INT32_MAX || (i > 0 && MIG(i)->version <= MIG(i - 1)->version)) {
             prd__pg_error_set(err, PRD_EINVAL, NULL,
-                              "migrations must have SQL and strictly increasing versions from 1 "
-                              "(entry %zu)",
+                              "migrations must have one size, SQL and strictly increasing "
+                              "versions from 1 (entry %zu)",
                               i);
             return PRD_EINVAL;
         }
@@ -160,10 +169,11 @@ prd_status prd_pg_migrate(prd_pg_pool *pool, const char *set, const prd_pg_migra
     int64_t key = lock_key(set);
     for (size_t i = 0; i < n && st == PRD_OK; i++) {
         int ran = 0;
-        st = apply_one(c, set, key, &migs[i], &ran, err);
+        st = apply_one(c, set, key, MIG(i), &ran, err);
         if (ran && applied)
             (*applied)++;
     }
     prd_pg_pool_release(c);
     return st;
+#undef MIG
 }

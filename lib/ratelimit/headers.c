@@ -54,7 +54,7 @@ static int64_t ceil_s(int64_t ms)
 
 static int decision_ok(const prd_limiter *lim, const prd_rl_decision *d)
 {
-    return lim && d && d->rule >= 0 && (uint32_t)d->rule < lim->hdr->n_rules;
+    return lim && prd__rl_in_ok(d) && d->rule >= 0 && (uint32_t)d->rule < lim->hdr->n_rules;
 }
 
 /* The wait a client is told: until the request would be admitted (a
@@ -106,7 +106,7 @@ size_t prd_limiter_ratelimit_header(const prd_limiter *lim, const prd_rl_decisio
 size_t prd_limiter_retry_after_header(const prd_rl_decision *d, char *out, size_t out_size)
 {
     struct sbuf b = sbuf_start(out, out_size);
-    if (!d || d->allowed)
+    if (!prd__rl_in_ok(d) || d->allowed)
         return 0;
     /* The same rounding as RateLimit's t: never earlier than it. */
     put(&b, "%lld", (long long)wait_s(d));

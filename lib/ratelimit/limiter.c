@@ -333,16 +333,30 @@ prd_status prd__limiter_run(prd_limiter *l, const prd_rl_key *keys, size_t n_key
     return out->allowed ? PRD_OK : PRD_ELIMITED;
 }
 
+/* The public face of prd__limiter_run: the caller's decision keeps the
+ * size it declared. */
+static prd_status run_public(prd_limiter *l, const prd_rl_key *keys, size_t n_keys,
+                             uint64_t cost, int64_t now, int record, prd_rl_decision *out,
+                             struct prd__rl_resv *resv)
+{
+    if (!out || !prd__rl_out_ok(out))
+        return PRD_EINVAL;
+    size_t size = out->size;
+    prd_status st = prd__limiter_run(l, keys, n_keys, cost, now, record, out, resv);
+    out->size = size;
+    return st;
+}
+
 prd_status prd_limiter_check_at(prd_limiter *l, const prd_rl_key *keys, size_t n_keys,
                                 uint64_t cost, int64_t now, prd_rl_decision *out)
 {
-    return prd__limiter_run(l, keys, n_keys, cost, now, 1, out, NULL);
+    return run_public(l, keys, n_keys, cost, now, 1, out, NULL);
 }
 
 prd_status prd_limiter_peek_at(prd_limiter *l, const prd_rl_key *keys, size_t n_keys,
                                uint64_t cost, int64_t now, prd_rl_decision *out)
 {
-    return prd__limiter_run(l, keys, n_keys, cost, now, 0, out, NULL);
+    return run_public(l, keys, n_keys, cost, now, 0, out, NULL);
 }
 
 prd_status prd_limiter_peek(prd_limiter *l, const prd_rl_key *keys, size_t n_keys, uint64_t cost,
@@ -364,12 +378,9 @@ prd_status prd_limiter_reserve_at(prd_limiter *l, const prd_rl_key *keys, size_t
                                   uint64_t cost, int64_t now, prd_rl_decision *out,
                                   prd_rl_reservation *resv)
 {
-    if (!resv) {
-        if (out)
-            memset(out, 0, sizeof *out);
+    if (!resv)
         return PRD_EINVAL;
-    }
-    return prd__limiter_run(l, keys, n_keys, cost, now, 1, out, resv_of(resv));
+    return run_public(l, keys, n_keys, cost, now, 1, out, resv_of(resv));
 }
 
 prd_status prd_limiter_reserve(prd_limiter *l, const prd_rl_key *keys, size_t n_keys,

@@ -575,9 +575,29 @@ static prd_status check_pg(prd_login_guard *g, const void *account, size_t accou
     return PRD_OK;
 }
 
+static prd_status guard_check(prd_login_guard *g, const void *account, size_t account_len,
+                              const void *source, size_t source_len, prd_login_attempt *att,
+                              prd_rl_decision *out);
+
 prd_status prd_login_guard_check(prd_login_guard *g, const void *account, size_t account_len,
                                  const void *source, size_t source_len, prd_login_attempt *att,
                                  prd_rl_decision *out)
+{
+    if (!prd__rl_out_ok(out)) {
+        if (att)
+            memset(att, 0, sizeof *att);
+        return PRD_EINVAL;
+    }
+    size_t size = out ? out->size : 0;
+    prd_status st = guard_check(g, account, account_len, source, source_len, att, out);
+    if (out)
+        out->size = size;
+    return st;
+}
+
+static prd_status guard_check(prd_login_guard *g, const void *account, size_t account_len,
+                              const void *source, size_t source_len, prd_login_attempt *att,
+                              prd_rl_decision *out)
 {
     prd_rl_decision scratch = {0}, *d = out ? out : &scratch;
     memset(d, 0, sizeof *d);
@@ -635,7 +655,7 @@ prd_status prd_login_guard_failure(prd_login_guard *g, prd_login_attempt *att)
      * now real (a success would have refunded it). */
     if (at->flags & F_LOCKS_ACCOUNT) {
         prd_rl_key k = {at->account, at->report_len};
-        prd_rl_decision d;
+        prd_rl_decision d = PRD_RL_DECISION_INIT;
         int64_t for_ms = g->acct_window;
         if (g->pool)
             for_ms = at->u.pg.account_lock_ms;
@@ -789,7 +809,7 @@ size_t prd_login_guard_ratelimit_header(const prd_login_guard *g, const prd_rl_d
 {
     if (out && out_size)
         out[0] = '\0';
-    if (!g || !d || d->rule < 0 || d->rule > 2)
+    if (!g || !prd__rl_in_ok(d) || d->rule < 0 || d->rule > 2)
         return 0;
     prd_rl_decision one = *d;
     one.rule = 0; /* each table has one rule */

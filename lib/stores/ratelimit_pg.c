@@ -547,15 +547,27 @@ static prd_status check_leased(prd_rl_pg *s, const prd_rl_key *keys, uint64_t co
 prd_status prd_rl_pg_check(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys, uint64_t cost,
                            prd_rl_decision *out)
 {
-    if (s && s->leases && keys && n_keys == s->n && out && cost > 0 && cost <= ((uint64_t)1 << 48))
-        return check_leased(s, keys, cost, out);
-    return run(s, keys, n_keys, cost, 1, out, NULL);
+    if (!out || !prd__rl_out_ok(out))
+        return PRD_EINVAL;
+    size_t size = out->size; /* the caller's, kept across the internal writes */
+    prd_status st;
+    if (s && s->leases && keys && n_keys == s->n && cost > 0 && cost <= ((uint64_t)1 << 48))
+        st = check_leased(s, keys, cost, out);
+    else
+        st = run(s, keys, n_keys, cost, 1, out, NULL);
+    out->size = size;
+    return st;
 }
 
 prd_status prd_rl_pg_peek(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys, uint64_t cost,
                           prd_rl_decision *out)
 {
-    return run(s, keys, n_keys, cost, 0, out, NULL);
+    if (!out || !prd__rl_out_ok(out))
+        return PRD_EINVAL;
+    size_t size = out->size;
+    prd_status st = run(s, keys, n_keys, cost, 0, out, NULL);
+    out->size = size;
+    return st;
 }
 
 static uint64_t keys_hash(const prd_rl_pg *s, const prd_rl_key *keys, size_t n)
@@ -578,14 +590,13 @@ prd_status prd_rl_pg_reserve(prd_rl_pg *s, const prd_rl_key *keys, size_t n_keys
 {
     if (resv)
         memset(resv, 0, sizeof *resv);
-    if (!resv) {
-        if (out)
-            memset(out, 0, sizeof *out);
+    if (!resv || !out || !prd__rl_out_ok(out))
         return PRD_EINVAL;
-    }
     struct pg_resv *r = (struct pg_resv *)(void *)resv;
     r->times[0] = INT64_MIN; /* stays so when the failure policy answered */
+    size_t size = out->size;
     prd_status st = run(s, keys, n_keys, cost, 1, out, r->times);
+    out->size = size;
     if (st != PRD_OK) {
         memset(resv, 0, sizeof *resv);
         return st;

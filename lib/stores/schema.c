@@ -409,11 +409,11 @@ static const char v5_revoked[] =
     "CREATE INDEX prd_token_revoked_expires ON prd_token_revoked (expires_ns);\n";
 
 static const prd_pg_migration store_migrations[] = {
-    {1, "rate-limit state (unlogged), prd_rl_check and prd_rl_refund", v1_ratelimit},
-    {2, "session and single-use token records", v2_tokens},
-    {3, "login guard: failure streaks (unlogged), familiar sources", v3_login},
-    {4, "refresh-token families", v4_refresh},
-    {5, "jti revocation list", v5_revoked},
+    PRD_PG_MIGRATION(1, "rate-limit state (unlogged), prd_rl_check and prd_rl_refund", v1_ratelimit),
+    PRD_PG_MIGRATION(2, "session and single-use token records", v2_tokens),
+    PRD_PG_MIGRATION(3, "login guard: failure streaks (unlogged), familiar sources", v3_login),
+    PRD_PG_MIGRATION(4, "refresh-token families", v4_refresh),
+    PRD_PG_MIGRATION(5, "jti revocation list", v5_revoked),
 };
 
 prd_status prd_pg_stores_migrate(prd_pg_pool *pool, uint32_t *applied, prd_pg_error *err)

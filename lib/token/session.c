@@ -398,6 +398,11 @@ prd_status prd_token_session_list(prd_token_sessions *s, const char *subject,
         strnlen(subject, PRD_SESSION_SUBJECT_MAX + 1) > PRD_SESSION_SUBJECT_MAX ||
         cap > PRD_SESSION_LIST_MAX)
         return PRD_EINVAL;
+    /* out[0].size declares the element size (PRD_SESSION_INFO_INIT): the
+     * stride, at least this version's struct. */
+    size_t stride = cap ? out[0].size : sizeof *out;
+    if (stride < sizeof *out)
+        return PRD_EINVAL;
     struct prd__token_record *recs = NULL;
     if (cap) {
         recs = prd__calloc(cap, sizeof *recs);
@@ -409,8 +414,9 @@ prd_status prd_token_session_list(prd_token_sessions *s, const char *subject,
                                                 prd_clock_wall_ns(s->clock), recs, cap, &total);
     if (st == PRD_OK) {
         for (size_t i = 0; i < cap && i < total; i++) {
-            prd_session_info *o = &out[i];
+            prd_session_info *o = (prd_session_info *)(void *)((char *)out + i * stride);
             memset(o, 0, sizeof *o);
+            o->size = stride;
             prd_hex_encode(o->id, sizeof o->id, recs[i].digest, PRD__SESSION_ID_BYTES);
             o->kind = recs[i].kind == PRD__RECORD_FAMILY ? PRD_SESSION_KIND_REFRESH
                                                           : PRD_SESSION_KIND_SESSION;

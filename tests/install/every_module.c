@@ -6,14 +6,7 @@
 
 #include <prodready.h>
 
-#define CHECK(x)                                                       \
-    do {                                                               \
-        prd_status st_ = (x);                                          \
-        if (st_ != PRD_OK) {                                           \
-            fprintf(stderr, "%s: %s\n", #x, prd_status_str(st_));      \
-            return 1;                                                  \
-        }                                                              \
-    } while (0)
+#include "check.h"
 
 int main(void)
 {
@@ -56,7 +49,7 @@ int main(void)
     CHECK(prd_limiter_config_add_rule(cfg, "ip", 1, 60000, PRD_RL_EXACT));
     CHECK(prd_limiter_new(cfg, &lim));
     prd_rl_key k[1] = {{"10.0.0.1", 8}};
-    prd_rl_decision d;
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
     CHECK(prd_limiter_check(lim, k, 1, 1, &d));
     if (prd_limiter_check(lim, k, 1, 1, &d) != PRD_ELIMITED)
         return 1;

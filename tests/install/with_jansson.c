@@ -7,14 +7,7 @@
 #include <prodready.h>
 #include <prodready/jansson.h>
 
-#define CHECK(x)                                                       \
-    do {                                                               \
-        prd_status st_ = (x);                                          \
-        if (st_ != PRD_OK) {                                           \
-            fprintf(stderr, "%s: %s\n", #x, prd_status_str(st_));      \
-            return 1;                                                  \
-        }                                                              \
-    } while (0)
+#include "check.h"
 
 int main(void)
 {

@@ -46,7 +46,7 @@ def test_peer_local_tokens_verify_here(peer, cli, local_key, footer, implicit):
     assert json.loads(p.stdout) == PAYLOAD
     # The wrong implicit assertion must fail.
     p = cli("token", "verify", "--purpose", "local", "--key", local_key, "--implicit", "other", token)
-    assert p.returncode == 1 and p.stderr.strip() == "rejected: invalid"
+    assert p.returncode == 1 and p.stderr.splitlines()[0] == "rejected: invalid"
 
 
 def test_peer_public_tokens_verify_here(peer, cli, public_keys):
@@ -84,11 +84,11 @@ def test_our_tokens_verify_in_peer(peer, cli, local_key, public_keys, purpose):
 def test_peer_expired_and_not_yet_valid(peer, cli, local_key):
     expired = peer("encrypt", local_key, json.dumps({"sub": "x", "exp": "2020-01-01T00:00:00Z"}))
     p = cli("token", "verify", "--purpose", "local", "--key", local_key, expired.stdout.strip())
-    assert p.returncode == 1 and p.stderr.strip() == "rejected: expired"
+    assert p.returncode == 1 and p.stderr.splitlines()[0] == "rejected: expired"
     future = peer("encrypt", local_key, json.dumps({"sub": "x", "exp": "2040-01-01T00:00:00Z",
                                                     "nbf": "2039-01-01T00:00:00Z"}))
     p = cli("token", "verify", "--purpose", "local", "--key", local_key, future.stdout.strip())
-    assert p.returncode == 1 and p.stderr.strip() == "rejected: not_yet_valid"
+    assert p.returncode == 1 and p.stderr.splitlines()[0] == "rejected: not_yet_valid"
     # --at moves our clock: the same token is valid in 2039-06.
     p = cli("token", "verify", "--purpose", "local", "--key", local_key,
             "--at", "2039-06-01T00:00:00Z", future.stdout.strip())
@@ -96,7 +96,7 @@ def test_peer_expired_and_not_yet_valid(peer, cli, local_key):
     # A peer token without exp never expires: we refuse it.
     forever = peer("encrypt", local_key, json.dumps({"sub": "x"}))
     p = cli("token", "verify", "--purpose", "local", "--key", local_key, forever.stdout.strip())
-    assert p.returncode == 1 and p.stderr.strip() == "rejected: invalid"
+    assert p.returncode == 1 and p.stderr.splitlines()[0] == "rejected: invalid"
 
 
 def test_peer_tampered_tokens_rejected(peer, cli, local_key, public_keys):
@@ -111,4 +111,4 @@ def test_peer_tampered_tokens_rejected(peer, cli, local_key, public_keys):
             bad = token[:pos] + c + token[pos + 1:]
             p = cli("token", "verify", "--purpose", purpose, "--key", k_verify, bad)
             assert p.returncode == 1, (pos, p.stdout)
-            assert p.stderr.strip() == "rejected: invalid"
+            assert p.stderr.splitlines()[0] == "rejected: invalid"

@@ -164,7 +164,7 @@ void token_cases_listing(prd_token_store *store)
     assert_ok(prd_token_session_create(e.s, "gina", b, sizeof b));
     assert_ok(prd_token_single_use_issue(e.s, "reset", "gina", 60000, NULL, 0, u, sizeof u));
     assert_ok(prd_token_session_create(e.s, "hugo", other, sizeof other));
-    prd_session_info info[8];
+    prd_session_info info[8] = {PRD_SESSION_INFO_INIT};
     size_t n = 99;
     assert_ok(prd_token_session_list(e.s, "gina", info, 8, &n));
     assert_int_equal(n, 3); /* two sessions and a family; not the reset token */

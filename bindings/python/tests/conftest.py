@@ -1,0 +1,10 @@
+"""The binding's tests run against the library of the build tree (or
+PRODREADY_LIBRARY), and the C command beside it for the mirror tests."""
+import os
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+BUILD = pathlib.Path(os.environ.get("PRODREADY", ROOT / "build" / "tools" / "prodready")).parents[1]
+os.environ.setdefault("PRODREADY_LIBRARY", str(BUILD / "lib" / "libprodready.so.1"))
+sys.path.insert(0, str(ROOT / "bindings" / "python"))

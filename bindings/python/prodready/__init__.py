@@ -1,7 +1,8 @@
 """prodready: libprodready from Python, through ctypes.
 
 Password hashing (PasswordHasher), PASETO v4 tokens and PASERK keys
-(Key, Keyring, Token), with errors as exceptions in two families,
+(Key, Keyring, Token), rate limits and the login guard (Limiter,
+LoginGuard), with errors as exceptions in two families,
 ClientError (4xx) and ServiceError (5xx). The library is found through
 PRODREADY_LIBRARY, then a build tree beside this package, then the
 system loader; its version is checked at import.
@@ -13,12 +14,14 @@ from .errors import (Busy, ClientError, Closed, Conflict, DatabaseError, Expired
                      RetriesExhausted, ServiceError, Timeout, TooBig, Unsupported,
                      VerifyMismatchError)
 from .password import PRESETS, Parameters, PasswordHasher, extract_parameters
+from .ratelimit import Decision, Limiter, LoginAttempt, LoginGuard, Reservation, Rule
 from .tokens import Key, Keyring, RawJSON, Token
 
 __version__ = "1.0.0"
 
 __all__ = [
-    "LibraryNotFound", "library_version", "PRESETS", "Parameters", "PasswordHasher",
+    "LibraryNotFound", "library_version", "Decision", "Limiter", "LoginAttempt", "LoginGuard",
+    "Reservation", "Rule", "PRESETS", "Parameters", "PasswordHasher",
     "extract_parameters", "Key", "Keyring", "RawJSON", "Token", "ProdreadyError", "ClientError",
     "ServiceError", "InvalidInput", "VerifyMismatchError", "ExpiredToken", "NotYetValid",
     "RateLimited", "Busy", "Timeout", "OutOfMemory", "IOFailure", "DatabaseError",

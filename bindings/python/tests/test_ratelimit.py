@@ -1,0 +1,90 @@
+"""Limiter, reservations and the login guard from Python."""
+import threading
+
+import pytest
+
+import prodready as p
+
+
+def test_exact_limit_and_headers():
+    lim = p.Limiter([p.Rule("ip", 3, 60)])
+    seen = [lim.check("10.0.0.1") for _ in range(5)]
+    assert [d.allowed for d in seen] == [True, True, True, False, False]
+    assert [d.remaining for d in seen[:3]] == [2, 1, 0]
+    denied = seen[-1]
+    h = denied.headers(lim)
+    assert h["RateLimit-Policy"] == '"ip";q=3;w=60'
+    assert h["RateLimit"].startswith('"ip";r=0;t=')
+    assert int(h["Retry-After"]) >= 1
+    assert '"status":429' in denied.problem_json(lim)
+    assert "Retry-After" not in seen[0].headers(lim)
+    assert lim.check("10.0.0.2").allowed  # another key, its own budget
+    assert lim.check(b"\x00\xff").allowed  # keys are bytes
+
+
+def test_threads_never_exceed_the_limit():
+    lim = p.Limiter([p.Rule("global", 500, 60)])
+    allowed = []
+
+    def hammer():
+        n = 0
+        for _ in range(400):
+            n += lim.check("k").allowed
+        allowed.append(n)
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(allowed) == 500
+
+
+def test_several_rules_and_key_errors():
+    lim = p.Limiter([p.Rule("user", 2, 60), p.Rule("ip", 10, 60, "counter")])
+    assert lim.check(("alice", "10.0.0.1")).allowed
+    assert lim.check(("alice", "10.0.0.1")).allowed
+    d = lim.check(("alice", "10.0.0.1"))
+    assert not d.allowed and d.rule == 0 and d.limit == 2
+    with pytest.raises(p.InvalidInput):
+        lim.check(("a", "b", "c"))
+    with pytest.raises(p.InvalidInput):
+        p.Limiter([p.Rule("x", 1, 60, "nope")])
+    with pytest.raises(p.InvalidInput):
+        p.Limiter([])
+    assert p.Limiter([p.Rule("g", 2, 60, "gcra", burst=2)]).check("k").allowed
+
+
+def test_reservations_commit_and_refund():
+    lim = p.Limiter([p.Rule("jobs", 2, 60)])
+    with lim.reserve("q") as r:
+        assert r.decision.allowed and r.decision.remaining == 1
+    with pytest.raises(RuntimeError):
+        with lim.reserve("q"):
+            raise RuntimeError("the job failed: its unit comes back")
+    assert lim.peek("q").remaining == 0  # one kept, one refunded: one left to take
+    with lim.reserve("q"):
+        pass
+    with pytest.raises(p.RateLimited) as e:
+        lim.reserve("q")
+    assert not e.value.decision.allowed
+
+
+def test_login_guard_locks_out_and_settles():
+    g = p.LoginGuard(64, source_attempts=100, source_window=60, account_failures=3,
+                     account_window=600)
+    for i in range(3):
+        with g.attempt("alice", f"10.0.0.{i}") as a:
+            a.failure()
+    with pytest.raises(p.RateLimited) as e:
+        g.attempt("alice", "10.0.0.99")
+    assert e.value.decision.rule == 1 and e.value.decision.retry_after_ms > 0
+    assert "RateLimit" in e.value.decision.headers(g)
+    g.unlock("alice")
+    a = g.attempt("alice", "10.0.0.99")
+    a.success()
+    with pytest.raises(p.InvalidInput):
+        a.failure()  # settled once
+    with pytest.raises(KeyError):
+        with g.attempt("bob", "10.0.0.5"):
+            raise KeyError("the user store failed: abandoned, not a failure")

@@ -13,6 +13,7 @@ from .errors import (Busy, ClientError, Closed, Conflict, DatabaseError, Expired
                      OutcomeUnknown, OutOfMemory, PermissionProblem, ProdreadyError, RateLimited,
                      RetriesExhausted, ServiceError, Timeout, TooBig, Unsupported,
                      VerifyMismatchError)
+from .log import DEBUG, ERROR, FATAL, INFO, OFF, WARN, LogHandler, Logger
 from .password import PRESETS, Parameters, PasswordHasher, extract_parameters
 from .ratelimit import Decision, Limiter, LoginAttempt, LoginGuard, Reservation, Rule
 from .tokens import Key, Keyring, RawJSON, Token
@@ -20,7 +21,8 @@ from .tokens import Key, Keyring, RawJSON, Token
 __version__ = "1.0.0"
 
 __all__ = [
-    "LibraryNotFound", "library_version", "Decision", "Limiter", "LoginAttempt", "LoginGuard",
+    "LibraryNotFound", "library_version", "LogHandler", "Logger", "DEBUG", "INFO", "WARN",
+    "ERROR", "FATAL", "OFF", "Decision", "Limiter", "LoginAttempt", "LoginGuard",
     "Reservation", "Rule", "PRESETS", "Parameters", "PasswordHasher",
     "extract_parameters", "Key", "Keyring", "RawJSON", "Token", "ProdreadyError", "ClientError",
     "ServiceError", "InvalidInput", "VerifyMismatchError", "ExpiredToken", "NotYetValid",

@@ -2,10 +2,13 @@
 PostgreSQL (scripts/pg-temp): the contract in docs/cli.md."""
 import os
 import subprocess
-import tempfile
+import sys
 import threading
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+from pgtemp import pg_temp_env  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -13,22 +16,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 @pytest.fixture(scope="module")
 def pgenv():
     """A server for the module: its PG* variables, for --db \"\"."""
-    with tempfile.TemporaryDirectory() as d:
-        envfile = os.path.join(d, "env")
-        p = subprocess.Popen(
-            [os.path.join(ROOT, "scripts", "pg-temp"), "--", "sh", "-c",
-             f'env | grep -E "^(PG|PRD_PG)" > "{envfile}"; echo ready; read _'],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        line = p.stdout.readline()
-        assert line.strip() == "ready", "pg-temp did not start"
-        env = dict(os.environ)
-        with open(envfile) as f:
-            for kv in f.read().splitlines():
-                k, _, v = kv.partition("=")
-                env[k] = v
+    with pg_temp_env() as env:
         yield env
-        p.stdin.close()  # the shell's read ends: pg-temp stops the server and cleans up
-        p.wait(timeout=60)
 
 
 def run(cli, env, *args):

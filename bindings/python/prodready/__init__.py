@@ -15,6 +15,7 @@ from .errors import (Busy, ClientError, Closed, Conflict, DatabaseError, Expired
                      VerifyMismatchError)
 from .log import DEBUG, ERROR, FATAL, INFO, OFF, WARN, LogHandler, Logger
 from .password import PRESETS, Parameters, PasswordHasher, extract_parameters
+from .pg import Conn, Pool
 from .ratelimit import Decision, Limiter, LoginAttempt, LoginGuard, Reservation, Rule
 from .tokens import Key, Keyring, RawJSON, Token
 
@@ -23,7 +24,7 @@ __version__ = "1.0.0"
 __all__ = [
     "LibraryNotFound", "library_version", "LogHandler", "Logger", "DEBUG", "INFO", "WARN",
     "ERROR", "FATAL", "OFF", "Decision", "Limiter", "LoginAttempt", "LoginGuard",
-    "Reservation", "Rule", "PRESETS", "Parameters", "PasswordHasher",
+    "Reservation", "Rule", "Conn", "Pool", "PRESETS", "Parameters", "PasswordHasher",
     "extract_parameters", "Key", "Keyring", "RawJSON", "Token", "ProdreadyError", "ClientError",
     "ServiceError", "InvalidInput", "VerifyMismatchError", "ExpiredToken", "NotYetValid",
     "RateLimited", "Busy", "Timeout", "OutOfMemory", "IOFailure", "DatabaseError",

@@ -17,6 +17,7 @@ from .log import DEBUG, ERROR, FATAL, INFO, OFF, WARN, LogHandler, Logger
 from .password import PRESETS, Parameters, PasswordHasher, extract_parameters
 from .pg import Conn, Pool
 from .ratelimit import Decision, Limiter, LoginAttempt, LoginGuard, Reservation, Rule
+from .sessions import Sessions, TokenStore
 from .tokens import Key, Keyring, RawJSON, Token
 
 __version__ = "1.0.0"
@@ -24,7 +25,7 @@ __version__ = "1.0.0"
 __all__ = [
     "LibraryNotFound", "library_version", "LogHandler", "Logger", "DEBUG", "INFO", "WARN",
     "ERROR", "FATAL", "OFF", "Decision", "Limiter", "LoginAttempt", "LoginGuard",
-    "Reservation", "Rule", "Conn", "Pool", "PRESETS", "Parameters", "PasswordHasher",
+    "Reservation", "Rule", "Conn", "Pool", "Sessions", "TokenStore", "PRESETS", "Parameters", "PasswordHasher",
     "extract_parameters", "Key", "Keyring", "RawJSON", "Token", "ProdreadyError", "ClientError",
     "ServiceError", "InvalidInput", "VerifyMismatchError", "ExpiredToken", "NotYetValid",
     "RateLimited", "Busy", "Timeout", "OutOfMemory", "IOFailure", "DatabaseError",

@@ -66,7 +66,8 @@ for name, res, args in (
         ("prd_pg_tx_options_set_isolation", _I, [_P, _I]),
         ("prd_pg_tx_options_set_read_only", _I, [_P, _I]),
         ("prd_pg_tx_options_set_max_attempts", _I, [_P, ctypes.c_uint32]),
-        ("prd_pg_tx_run_at", _I, [_P, _P, _TX_FN, _P, _P, _S, _I])):
+        ("prd_pg_tx_run_at", _I, [_P, _P, _TX_FN, _P, _P, _S, _I]),
+        ("prd_pg_stores_migrate", _I, [_P, ctypes.POINTER(ctypes.c_uint32), _P])):
     fn = getattr(_lib_, name)
     fn.restype, fn.argtypes = res, args
 
@@ -232,6 +233,19 @@ class Pool:
             return work(Conn(c))
         finally:
             _lib_.prd_pg_pool_release(c)
+
+    def migrate_stores(self) -> int:
+        """Apply the library's stores' schema (sessions, shared limits, the
+        login guard), idempotent; how many migrations ran."""
+        applied, err = ctypes.c_uint32(), ctypes.c_void_p()
+        check(_lib_.prd_pg_error_new(ctypes.byref(err)))
+        try:
+            st = _lib_.prd_pg_stores_migrate(self._pool, ctypes.byref(applied), err)
+            if st != 0:
+                raise error_for(st, _error_text(err))
+        finally:
+            _lib_.prd_pg_error_free(err)
+        return applied.value
 
     def execute(self, sql: str, *params: Any) -> int:
         return self._with_conn(lambda c: c.execute(sql, *params))

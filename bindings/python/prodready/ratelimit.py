@@ -77,6 +77,16 @@ for name, res, args in (
         ("prd_login_guard_abandon", _I, [_P, ctypes.POINTER(_Attempt)]),
         ("prd_login_guard_unlock", _I, [_P, _P, _SZ]),
         ("prd_login_guard_policy_header", _SZ, [_P, _P, _SZ]),
+        ("prd_login_guard_set_pg", _I, [_P, _P]),
+        ("prd_rl_pg_new", _I, [_P, _P, _lib.c_void_pp]),
+        ("prd_rl_pg_free", None, [_P]),
+        ("prd_rl_pg_set_fail_open", _I, [_P, _I]),
+        ("prd_rl_pg_check", _I, [_P, _KEYS, _SZ, ctypes.c_uint64, _DEC]),
+        ("prd_rl_pg_peek", _I, [_P, _KEYS, _SZ, ctypes.c_uint64, _DEC]),
+        ("prd_rl_pg_reserve", _I, [_P, _KEYS, _SZ, ctypes.c_uint64, _DEC,
+                                   ctypes.POINTER(_Reservation)]),
+        ("prd_rl_pg_commit", _I, [_P, ctypes.POINTER(_Reservation)]),
+        ("prd_rl_pg_refund", _I, [_P, _KEYS, _SZ, ctypes.POINTER(_Reservation)]),
         ("prd_login_guard_ratelimit_header", _SZ, [_P, _DEC, _P, _SZ])):
     fn = getattr(_lib_, name)
     fn.restype, fn.argtypes = res, args
@@ -136,7 +146,12 @@ class Limiter:
     """Sliding-window limits over keys, in this process; thread-safe.
     check() with one key per rule (a single key when there is one rule)."""
 
-    def __init__(self, rules: Sequence[Rule], max_keys: Optional[int] = None):
+    def __init__(self, rules: Sequence[Rule], max_keys: Optional[int] = None, *, pool=None,
+                 fail_open: bool = False):
+        """pool: keep the state in PostgreSQL (a prodready.Pool with the
+        stores' schema, pool.migrate_stores()), shared by every instance;
+        the database's clock decides. fail_open: admit while the database
+        cannot answer (default: deny, raising DatabaseError)."""
         if not rules or len(rules) > MAX_RULES:
             raise InvalidInput(detail=f"1 to {MAX_RULES} rules")
         cfg = ctypes.c_void_p()
@@ -156,13 +171,23 @@ class Limiter:
             if max_keys is not None:
                 check(_lib_.prd_limiter_config_set_max_keys(cfg, max_keys))
             h = ctypes.c_void_p()
+            # the local limiter also writes the header values for the shared one
             check(_lib_.prd_limiter_new(cfg, ctypes.byref(h)))
+            self._l = h
+            self._pg, self._pool = None, pool
+            if pool is not None:
+                pg = ctypes.c_void_p()
+                check(_lib_.prd_rl_pg_new(cfg, pool._pool, ctypes.byref(pg)))
+                self._pg = pg
+                check(_lib_.prd_rl_pg_set_fail_open(pg, 1 if fail_open else 0))
         finally:
             _lib_.prd_limiter_config_free(cfg)
-        self._l = h
         self._n = len(rules)
 
     def __del__(self):
+        if getattr(self, "_pg", None):
+            _lib_.prd_rl_pg_free(self._pg)
+            self._pg = None
         if getattr(self, "_l", None):
             _lib_.prd_limiter_free(self._l)
             self._l = None
@@ -183,7 +208,7 @@ class Limiter:
     def _run(self, fn, key, cost, *extra):
         arr, keep = self._keys(key)
         d = _RlDecision(size=ctypes.sizeof(_RlDecision))
-        st = fn(self._l, arr, self._n, cost, ctypes.byref(d), *extra)
+        st = fn(self._pg or self._l, arr, self._n, cost, ctypes.byref(d), *extra)
         del keep
         if st not in (0, RateLimited.status):
             check(st)
@@ -192,23 +217,24 @@ class Limiter:
     def check(self, key, cost: int = 1) -> Decision:
         """Count cost units for key (one per rule, or the same key for all)
         when every rule admits them; the decision either way."""
-        return self._run(_lib_.prd_limiter_check, key, cost)
+        return self._run(_lib_.prd_rl_pg_check if self._pg else _lib_.prd_limiter_check, key, cost)
 
     def peek(self, key, cost: int = 1) -> Decision:
         """Would check admit this? Nothing is recorded."""
-        return self._run(_lib_.prd_limiter_peek, key, cost)
+        return self._run(_lib_.prd_rl_pg_peek if self._pg else _lib_.prd_limiter_peek, key, cost)
 
     def reserve(self, key, cost: int = 1) -> "Reservation":
         """Take units now and settle later: a context manager that commits
         when the block ends normally and refunds when it raises. RateLimited
         (with .decision) when the units are not available."""
         resv = _Reservation()
-        d = self._run(_lib_.prd_limiter_reserve, key, cost, ctypes.byref(resv))
+        d = self._run(_lib_.prd_rl_pg_reserve if self._pg else _lib_.prd_limiter_reserve, key, cost,
+                      ctypes.byref(resv))
         if not d.allowed:
             err = RateLimited()
             err.decision = d
             raise err
-        return Reservation(self, resv, d)
+        return Reservation(self, resv, d, key)
 
     def _headers(self, raw) -> dict:
         h = {"RateLimit-Policy": _text(_lib_.prd_limiter_policy_header, self._l),
@@ -222,18 +248,29 @@ class Reservation:
     """Units taken by Limiter.reserve: commit() keeps them, refund() gives
     them back; as a context manager, refunded if the block raises."""
 
-    def __init__(self, limiter, resv, decision):
+    def __init__(self, limiter, resv, decision, key):
         self._lim, self._resv, self.decision, self._settled = limiter, resv, decision, False
+        self._key = key
 
     def commit(self) -> None:
         if not self._settled:
             self._settled = True
-            check(_lib_.prd_limiter_commit(self._lim._l, ctypes.byref(self._resv)))
+            lim = self._lim
+            if lim._pg:
+                check(_lib_.prd_rl_pg_commit(lim._pg, ctypes.byref(self._resv)))
+            else:
+                check(_lib_.prd_limiter_commit(lim._l, ctypes.byref(self._resv)))
 
     def refund(self) -> None:
         if not self._settled:
             self._settled = True
-            check(_lib_.prd_limiter_refund(self._lim._l, ctypes.byref(self._resv)))
+            lim = self._lim
+            if lim._pg:
+                arr, keep = lim._keys(self._key)
+                check(_lib_.prd_rl_pg_refund(lim._pg, arr, lim._n, ctypes.byref(self._resv)))
+                del keep
+            else:
+                check(_lib_.prd_limiter_refund(lim._l, ctypes.byref(self._resv)))
 
     def __enter__(self):
         return self
@@ -252,16 +289,23 @@ class LoginGuard:
 
     def __init__(self, max_keys: int = 100000, *, source_attempts: Optional[int] = None,
                  source_window: Optional[float] = None, account_failures: Optional[int] = None,
-                 account_window: Optional[float] = None):
+                 account_window: Optional[float] = None, pool=None):
+        """pool: keep the guard's state in PostgreSQL (a prodready.Pool with
+        the stores' schema), so the per-account limit holds across every
+        instance; the guard then fails closed (RateLimited is not raised,
+        DatabaseError is) while the database cannot answer."""
         h = ctypes.c_void_p()
         check(_lib_.prd_login_guard_new(max_keys, ctypes.byref(h)))
         self._g = h
+        self._pool = pool
         given = (source_attempts, source_window, account_failures, account_window)
         if any(v is not None for v in given):
             if any(v is None for v in given):
                 raise InvalidInput(detail="give all four limits or none")
             check(_lib_.prd_login_guard_set_limits(h, source_attempts, int(source_window * 1000),
                                                    account_failures, int(account_window * 1000)))
+        if pool is not None:
+            check(_lib_.prd_login_guard_set_pg(h, pool._pool))
 
     def __del__(self):
         if getattr(self, "_g", None):

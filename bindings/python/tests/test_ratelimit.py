@@ -88,3 +88,28 @@ def test_login_guard_locks_out_and_settles():
     with pytest.raises(KeyError):
         with g.attempt("bob", "10.0.0.5"):
             raise KeyError("the user store failed: abandoned, not a failure")
+
+
+def test_shared_limit_in_postgres_across_limiters(pg_conninfo):
+    """Two limiters on one database (two instances of a service) share one
+    limit; the login guard on the pool shares the account's failures."""
+    pools = [p.Pool(pg_conninfo, max_size=2) for _ in range(2)]
+    pools[0].migrate_stores()
+    lims = [p.Limiter([p.Rule("py-shared", 5, 60)], pool=pl) for pl in pools]
+    allowed = sum(lims[i % 2].check("client-9").allowed for i in range(12))
+    assert allowed == 5
+    d = lims[1].check("client-9")
+    assert not d.allowed and "RateLimit" in d.headers(lims[1])
+    with lims[0].reserve("jobs-1") as r:
+        assert r.decision.allowed
+    with pytest.raises(ValueError):
+        with lims[1].reserve("jobs-2"):
+            raise ValueError("refunded")
+    assert lims[0].peek("jobs-2").remaining == 4
+    guards = [p.LoginGuard(64, source_attempts=100, source_window=60, account_failures=3,
+                           account_window=600, pool=pl) for pl in pools]
+    for i in range(3):
+        with guards[i % 2].attempt("py-erin", f"10.1.0.{i}") as a:
+            a.failure()
+    with pytest.raises(p.RateLimited):
+        guards[1].attempt("py-erin", "10.1.0.77")

@@ -125,17 +125,31 @@ _DECLS = {
     "prd_token_verified_free": (None, [_P]),
 }
 
-for _name, (_res, _args) in _DECLS.items():
-    _fn = getattr(lib, _name)
-    _fn.restype = _res
-    _fn.argtypes = _args
+def declare(table):
+    """Set restype and argtypes of every function in table on the library;
+    a missing one means this is not (a recent enough) libprodready."""
+    for name, (res, args) in table.items():
+        try:
+            fn = getattr(lib, name)
+        except AttributeError:
+            raise LibraryNotFound(f"{path} has no {name}: not libprodready 1.x, or older than "
+                                  f"{REQUIRED[0]}.{REQUIRED[1]}") from None
+        fn.restype = res
+        fn.argtypes = args
 
+
+def check_version(number: int, text: str) -> None:
+    """Refuse a library whose major differs or whose minor is older than REQUIRED."""
+    major, minor = number // 10000, number // 100 % 100
+    if major != REQUIRED[0] or minor < REQUIRED[1]:
+        raise LibraryNotFound(f"{path} is libprodready {text}; this binding needs "
+                              f"{REQUIRED[0]}.{REQUIRED[1]} or a later {REQUIRED[0]}.x")
+
+
+declare({"prd_version": (_S, []), "prd_version_number": (ctypes.c_uint, [])})
 version = lib.prd_version().decode()
-_number = lib.prd_version_number()
-_major, _minor = _number // 10000, _number // 100 % 100
-if _major != REQUIRED[0] or _minor < REQUIRED[1]:
-    raise LibraryNotFound(f"{path} is libprodready {version}; this binding needs "
-                          f"{REQUIRED[0]}.{REQUIRED[1]} or a later {REQUIRED[0]}.x")
+check_version(lib.prd_version_number(), version)
+declare(_DECLS)
 if lib.prd_init() != 0:
     raise LibraryNotFound("libprodready could not initialise (no entropy source?)")
 

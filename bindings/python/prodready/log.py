@@ -19,7 +19,7 @@ _lib_ = _lib.lib
 DEBUG, INFO, WARN, ERROR, FATAL, OFF = range(6)
 _SINK_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t)
 
-for name, res, args in (
+_lib.declare({name: (res, args) for name, res, args in (
         ("prd_logger_new", ctypes.c_int, [_lib.c_void_pp]),
         ("prd_logger_free", None, [ctypes.c_void_p]),
         ("prd_logger_set_level", ctypes.c_int, [ctypes.c_void_p, ctypes.c_int]),
@@ -30,9 +30,7 @@ for name, res, args in (
         ("prd_logger_redact_key", ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
         ("prd_logger_allow_key", ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
         ("prd_log_json", None, [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p,
-                                ctypes.c_size_t])):
-    fn = getattr(_lib_, name)
-    fn.restype, fn.argtypes = res, args
+                                ctypes.c_size_t]))})
 
 
 def _level_of(levelno: int) -> int:

@@ -27,7 +27,7 @@ _P, _I, _S, _SZ = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_
 _TX_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 _ISOLATION = {"read committed": 0, "repeatable read": 1, "serializable": 2}
 
-for name, res, args in (
+_lib.declare({name: (res, args) for name, res, args in (
         ("prd_pg_error_new", _I, [_lib.c_void_pp]),
         ("prd_pg_error_free", None, [_P]),
         ("prd_pg_error_message", _S, [_P]),
@@ -67,9 +67,7 @@ for name, res, args in (
         ("prd_pg_tx_options_set_read_only", _I, [_P, _I]),
         ("prd_pg_tx_options_set_max_attempts", _I, [_P, ctypes.c_uint32]),
         ("prd_pg_tx_run_at", _I, [_P, _P, _TX_FN, _P, _P, _S, _I]),
-        ("prd_pg_stores_migrate", _I, [_P, ctypes.POINTER(ctypes.c_uint32), _P])):
-    fn = getattr(_lib_, name)
-    fn.restype, fn.argtypes = res, args
+        ("prd_pg_stores_migrate", _I, [_P, ctypes.POINTER(ctypes.c_uint32), _P]))})
 
 
 def _error_text(err_handle) -> Optional[str]:

@@ -46,7 +46,7 @@ class _Attempt(ctypes.Structure):
 _P, _I, _SZ = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
 _KEYS = ctypes.POINTER(_RlKey)
 _DEC = ctypes.POINTER(_RlDecision)
-for name, res, args in (
+_lib.declare({name: (res, args) for name, res, args in (
         ("prd_limiter_config_new", _I, [_lib.c_void_pp]),
         ("prd_limiter_config_free", None, [_P]),
         ("prd_limiter_config_add_rule", _I, [_P, ctypes.c_char_p, ctypes.c_uint64, ctypes.c_int64, _I]),
@@ -87,9 +87,7 @@ for name, res, args in (
                                    ctypes.POINTER(_Reservation)]),
         ("prd_rl_pg_commit", _I, [_P, ctypes.POINTER(_Reservation)]),
         ("prd_rl_pg_refund", _I, [_P, _KEYS, _SZ, ctypes.POINTER(_Reservation)]),
-        ("prd_login_guard_ratelimit_header", _SZ, [_P, _DEC, _P, _SZ])):
-    fn = getattr(_lib_, name)
-    fn.restype, fn.argtypes = res, args
+        ("prd_login_guard_ratelimit_header", _SZ, [_P, _DEC, _P, _SZ]))})
 
 _HEADER_SIZE = _lib_.prd_rl_header_size()
 

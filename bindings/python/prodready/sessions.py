@@ -16,7 +16,7 @@ from .errors import check
 
 _lib_ = _lib.lib
 _P, _I, _S, _SZ = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t
-for name, res, args in (
+_lib.declare({name: (res, args) for name, res, args in (
         ("prd_token_store_new_memory", _I, [_SZ, _lib.c_void_pp]),
         ("prd_token_store_new_pg", _I, [_P, _lib.c_void_pp]),
         ("prd_token_store_free", None, [_P]),
@@ -35,9 +35,7 @@ for name, res, args in (
         ("prd_token_refresh_rotate", _I, [_P, _P, _SZ, _P, _SZ, _P, _SZ, ctypes.POINTER(_I)]),
         ("prd_token_refresh_revoke", _I, [_P, _P, _SZ]),
         ("prd_opaque_token_size", _SZ, []),
-        ("prd_session_subject_size", _SZ, [])):
-    fn = getattr(_lib_, name)
-    fn.restype, fn.argtypes = res, args
+        ("prd_session_subject_size", _SZ, []))})
 
 _TOKEN_SIZE = _lib_.prd_opaque_token_size()
 _SUBJECT_SIZE = _lib_.prd_session_subject_size()

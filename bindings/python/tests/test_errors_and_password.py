@@ -95,3 +95,24 @@ def test_threads_share_a_hasher():
     for t in threads:
         t.join()
     assert errors == [] and results == [True] * 8
+
+
+def test_version_check_and_a_wrong_library(tmp_path):
+    import subprocess
+    import sys
+    from prodready import _lib
+    _lib.check_version(10000, "1.0.0")
+    _lib.check_version(10203, "1.2.3")
+    for number, text in ((20000, "2.0.0"), (9900, "0.99.0")):
+        with pytest.raises(p.LibraryNotFound) as e:
+            _lib.check_version(number, text)
+        assert text in str(e.value) and "needs 1.0" in str(e.value)
+    # a shared library that is not libprodready: a clear ImportError, not an AttributeError
+    import ctypes.util
+    libm = ctypes.util.find_library("m")
+    import pathlib
+    env = dict(__import__("os").environ, PRODREADY_LIBRARY=libm,
+               PYTHONPATH=str(pathlib.Path(__file__).resolve().parents[1]))
+    r = subprocess.run([sys.executable, "-c", "import prodready"], capture_output=True, text=True,
+                       env=env)
+    assert r.returncode != 0 and "LibraryNotFound" in r.stderr and "not libprodready" in r.stderr

@@ -121,14 +121,19 @@ def duration_ms(text):
     return int(text[:digits]) * units[unit]
 
 
+def subcommand(args, command, subs):
+    """(sub, rest) of "command sub ...", or the C command's usage errors."""
+    if not args:
+        raise Usage(f"usage: prodready {command} {'|'.join(subs)} ...")
+    if args[0] not in subs:
+        raise Usage(f"{command}: unknown subcommand '{args[0][:40]}' ({', '.join(subs)})")
+    return args[0], args[1:]
+
+
 # ---- password ---------------------------------------------------------------
 
 def password(args):
-    if not args:
-        raise Usage("usage: prodready password hash|verify ...")
-    sub, rest = args[0], args[1:]
-    if sub not in ("hash", "verify"):
-        raise Usage(f"password: unknown subcommand '{sub[:40]}' (hash, verify)")
+    sub, rest = subcommand(args, "password", ("hash", "verify"))
     allowed = {"hash": {"preset", "t", "m", "p", "allow-empty"}, "verify": {"allow-legacy"}}[sub]
     opts, phc = {}, None
     for flag, value in scan(rest, {"preset", "t", "m", "p"}):
@@ -254,11 +259,7 @@ def load_key(o, local, issuing):
 
 
 def token(args):
-    if not args:
-        raise Usage("usage: prodready token issue|verify ...")
-    sub, rest = args[0], args[1:]
-    if sub not in ("issue", "verify"):
-        raise Usage(f"token: unknown subcommand '{sub[:40]}' (issue, verify)")
+    sub, rest = subcommand(args, "token", ("issue", "verify"))
     verify = sub == "verify"
     o, claims, audiences, tok = {}, [], [], None
     for flag, value in scan(rest, TOKEN_VALUE_FLAGS):

@@ -98,6 +98,21 @@ def _text(fn, *args) -> str:
     return buf.value.decode()
 
 
+def _headers(policy_fn, ratelimit_fn, handle, raw) -> dict:
+    """RateLimit-Policy and RateLimit for a decision, and Retry-After when denied."""
+    h = {"RateLimit-Policy": _text(policy_fn, handle),
+         "RateLimit": _text(ratelimit_fn, handle, ctypes.byref(raw))}
+    if not raw.allowed:
+        h["Retry-After"] = _text(_lib_.prd_limiter_retry_after_header, ctypes.byref(raw))
+    return h
+
+
+def _limited(decision) -> RateLimited:
+    err = RateLimited()
+    err.decision = decision
+    return err
+
+
 def _bytes(k: Union[str, bytes]) -> bytes:
     return k.encode("utf-8", "surrogateescape") if isinstance(k, str) else bytes(k)
 
@@ -229,17 +244,12 @@ class Limiter:
         d = self._run(_lib_.prd_rl_pg_reserve if self._pg else _lib_.prd_limiter_reserve, key, cost,
                       ctypes.byref(resv))
         if not d.allowed:
-            err = RateLimited()
-            err.decision = d
-            raise err
+            raise _limited(d)
         return Reservation(self, resv, d, key)
 
     def _headers(self, raw) -> dict:
-        h = {"RateLimit-Policy": _text(_lib_.prd_limiter_policy_header, self._l),
-             "RateLimit": _text(_lib_.prd_limiter_ratelimit_header, self._l, ctypes.byref(raw))}
-        if not raw.allowed:
-            h["Retry-After"] = _text(_lib_.prd_limiter_retry_after_header, ctypes.byref(raw))
-        return h
+        return _headers(_lib_.prd_limiter_policy_header, _lib_.prd_limiter_ratelimit_header,
+                        self._l, raw)
 
 
 class Reservation:
@@ -320,9 +330,7 @@ class LoginGuard:
                                          ctypes.byref(d))
         decision = Decision._of(d)
         if st == RateLimited.status:
-            err = RateLimited()
-            err.decision = decision
-            raise err
+            raise _limited(decision)
         check(st)
         return LoginAttempt(self, att, decision)
 
@@ -332,11 +340,8 @@ class LoginGuard:
         check(_lib_.prd_login_guard_unlock(self._g, a, len(a)))
 
     def _headers(self, raw) -> dict:
-        h = {"RateLimit-Policy": _text(_lib_.prd_login_guard_policy_header, self._g),
-             "RateLimit": _text(_lib_.prd_login_guard_ratelimit_header, self._g, ctypes.byref(raw))}
-        if not raw.allowed:
-            h["Retry-After"] = _text(_lib_.prd_limiter_retry_after_header, ctypes.byref(raw))
-        return h
+        return _headers(_lib_.prd_login_guard_policy_header, _lib_.prd_login_guard_ratelimit_header,
+                        self._g, raw)
 
 
 class LoginAttempt:

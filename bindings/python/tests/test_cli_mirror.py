@@ -177,3 +177,12 @@ def test_help_and_unknown_commands():
     assert py.returncode == 0 and py.stdout.startswith(b"usage: prodready password hash|verify")
     c, py = both([])
     assert c.returncode == py.returncode == 2
+
+
+def test_legacy_hashes_agree():
+    import crypt  # noqa: PLC0415 - deprecated in 3.11, still the system's crypt(3)
+    for method in (crypt.METHOD_SHA512, crypt.METHOD_BLOWFISH):
+        h = crypt.crypt("old pw", crypt.mksalt(method))
+        same(["password", "verify", h], "old pw")                       # refused without the flag
+        same(["password", "verify", "--allow-legacy", h], "old pw")     # 0
+        same(["password", "verify", "--allow-legacy", h], "new pw")     # 1

@@ -87,6 +87,9 @@ _lib.declare({name: (res, args) for name, res, args in (
                                    ctypes.POINTER(_Reservation)]),
         ("prd_rl_pg_commit", _I, [_P, ctypes.POINTER(_Reservation)]),
         ("prd_rl_pg_refund", _I, [_P, _KEYS, _SZ, ctypes.POINTER(_Reservation)]),
+        ("prd_rl_pg_set_local_lease", _I, [_P, ctypes.c_int64, ctypes.c_uint64]),
+        ("prd_rl_pg_local", ctypes.c_uint64, [_P]),
+        ("prd_rl_pg_failures", ctypes.c_uint64, [_P]),
         ("prd_login_guard_ratelimit_header", _SZ, [_P, _DEC, _P, _SZ]))})
 
 _HEADER_SIZE = _lib_.prd_rl_header_size()
@@ -160,11 +163,15 @@ class Limiter:
     check() with one key per rule (a single key when there is one rule)."""
 
     def __init__(self, rules: Sequence[Rule], max_keys: Optional[int] = None, *, pool=None,
-                 fail_open: bool = False):
+                 fail_open: bool = False, lease: Optional[tuple] = None):
         """pool: keep the state in PostgreSQL (a prodready.Pool with the
         stores' schema, pool.migrate_stores()), shared by every instance;
         the database's clock decides. fail_open: admit while the database
-        cannot answer (default: deny, raising DatabaseError)."""
+        cannot answer (default: deny, raising DatabaseError). lease:
+        (seconds, units), the local pre-check: a key with plenty of room
+        spends `units` reserved in one round trip locally for up to
+        `seconds` (at most 10); each rule then holds over its window
+        shortened by the lease, and the count is never exceeded."""
         if not rules or len(rules) > MAX_RULES:
             raise InvalidInput(detail=f"1 to {MAX_RULES} rules")
         cfg = ctypes.c_void_p()
@@ -193,6 +200,12 @@ class Limiter:
                 check(_lib_.prd_rl_pg_new(cfg, pool._pool, ctypes.byref(pg)))
                 self._pg = pg
                 check(_lib_.prd_rl_pg_set_fail_open(pg, 1 if fail_open else 0))
+                if lease is not None:
+                    seconds, units = lease
+                    check(_lib_.prd_rl_pg_set_local_lease(pg, int(seconds * 1000), units),
+                          "lease: 0.001 .. 10 seconds, units >= 1")
+            elif lease is not None:
+                raise InvalidInput(detail="a lease is for a limiter in PostgreSQL (pool=)")
         finally:
             _lib_.prd_limiter_config_free(cfg)
         self._n = len(rules)
@@ -226,6 +239,16 @@ class Limiter:
         if st not in (0, RateLimited.status):
             check(st)
         return Decision._of(d)
+
+    @property
+    def local_checks(self) -> int:
+        """Checks answered from a lease, without a round trip (shared limiters)."""
+        return _lib_.prd_rl_pg_local(self._pg) if self._pg else 0
+
+    @property
+    def failure_policy_checks(self) -> int:
+        """Checks answered by the failure policy while the database could not."""
+        return _lib_.prd_rl_pg_failures(self._pg) if self._pg else 0
 
     def check(self, key, cost: int = 1) -> Decision:
         """Count cost units for key (one per rule, or the same key for all)

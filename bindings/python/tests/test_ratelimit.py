@@ -113,3 +113,17 @@ def test_shared_limit_in_postgres_across_limiters(pg_conninfo):
             a.failure()
     with pytest.raises(p.RateLimited):
         guards[1].attempt("py-erin", "10.1.0.77")
+
+
+def test_local_lease_never_exceeds_the_count(pg_conninfo):
+    pool = p.Pool(pg_conninfo, max_size=2)
+    pool.migrate_stores()
+    lim = p.Limiter([p.Rule("py-leased", 50, 60, "counter")], pool=pool, lease=(5, 5))
+    allowed = sum(lim.check("hot-key").allowed for _ in range(80))
+    # never over the count; at most one lease's units (5) held back unspent
+    assert 45 <= allowed <= 50
+    assert lim.local_checks > 0  # some checks skipped the round trip
+    with pytest.raises(p.InvalidInput):
+        p.Limiter([p.Rule("x", 1, 60)], lease=(1, 1))  # only for a shared limiter
+    with pytest.raises(p.InvalidInput):
+        p.Limiter([p.Rule("y", 1, 60)], pool=pool, lease=(60, 1))  # over 10 s

@@ -411,18 +411,13 @@ def main(argv):
             topic = " ".join(a for a in argv[1:3] if not a.startswith("-"))
             sys.stdout.write(HELP.get(topic, HELP[""]))
             return YES
-        if argv[0] == "password":
+        commands = {"password": password, "token": token}
+        if argv[0] in commands:
             if "--help" in head or "-h" in head:
                 sub = argv[1] if len(argv) > 1 and not argv[1].startswith("-") else ""
-                sys.stdout.write(HELP.get(f"password {sub}".strip(), HELP["password"]))
+                sys.stdout.write(HELP.get(f"{argv[0]} {sub}".strip(), HELP[argv[0]]))
                 return YES
-            return password(argv[1:])
-        if argv[0] == "token":
-            if "--help" in head or "-h" in head:
-                sub = argv[1] if len(argv) > 1 and not argv[1].startswith("-") else ""
-                sys.stdout.write(HELP.get(f"token {sub}".strip(), HELP["token"]))
-                return YES
-            return token(argv[1:])
+            return commands[argv[0]](argv[1:])
         return usage_line(f"unknown command '{argv[0][:40]}' (this mirror has password and "
                           "token)")
     except Usage as e:

@@ -13,7 +13,7 @@ import math
 from typing import Any, Callable, Mapping, Optional, Union
 
 from . import _lib
-from .errors import InvalidInput, check
+from .errors import check
 
 _lib_ = _lib.lib
 DEBUG, INFO, WARN, ERROR, FATAL, OFF = range(6)

@@ -1,6 +1,5 @@
 """The Flask example end to end with its test client, on a real PostgreSQL."""
 import json
-import logging
 import pathlib
 import sys
 

@@ -257,6 +257,9 @@ static void test_session_list_stride(void **state)
     memset(plain, 0, sizeof plain);
     size_t n = 0;
     assert_status(prd_token_session_list(s, "carol", plain, 4, &n), PRD_EINVAL);
+    plain[0].size = SIZE_MAX / 2; /* uninitialised memory, not a later version */
+    assert_status(prd_token_session_list(s, "carol", plain, 4, &n), PRD_EINVAL);
+    assert_int_equal(plain[1].size, 0); /* nothing written */
     assert_ok(prd_token_session_list(s, "carol", NULL, 0, &n)); /* cap 0: count only */
     assert_int_equal(n, 3);
     struct wide {

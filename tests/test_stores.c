@@ -162,6 +162,8 @@ static void test_migrate_once_and_refuse_edits(void **state)
     /* entries without their size (not made with PRD_PG_MIGRATION), or of two sizes */
     prd_pg_migration unsized[] = {{0, 1, "a", "SELECT 1"}};
     assert_int_equal(prd_pg_migrate(pool, "test_app", unsized, 1, NULL, err), PRD_EINVAL);
+    prd_pg_migration huge[] = {{SIZE_MAX / 2, 1, "a", "SELECT 1"}};
+    assert_int_equal(prd_pg_migrate(pool, "test_app", huge, 1, NULL, err), PRD_EINVAL);
     prd_pg_migration mixed[] = {PRD_PG_MIGRATION(1, "a", "SELECT 1"), {8, 2, "b", "SELECT 1"}};
     assert_int_equal(prd_pg_migrate(pool, "test_app", mixed, 2, NULL, err), PRD_EINVAL);
     assert_int_equal(prd_pg_migrate(pool, "", m, 2, NULL, err), PRD_EINVAL);

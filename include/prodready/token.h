@@ -562,8 +562,9 @@ PRD_API PRD_NODISCARD prd_status prd_token_refresh_revoke(prd_token_sessions *s,
  * or its absolute end if sooner; a family's absolute end); times are Unix
  * nanoseconds. size: the caller sets out[0].size to
  * sizeof(prd_session_info) (PRD_SESSION_INFO_INIT), which the list takes
- * as the array's stride and sets in every entry it writes; a later version
- * may append fields without breaking an older program.
+ * as the array's stride (refused when smaller than this struct or over 16
+ * times it) and sets in every entry it writes; a later version may append
+ * fields without breaking an older program.
  */
 #define PRD_SESSION_ID_SIZE 33 /* 32 hex digits and the NUL */
 PRD_API size_t prd_session_id_size(void);

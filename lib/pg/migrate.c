@@ -146,7 +146,9 @@ prd_status prd_pg_migrate(prd_pg_pool *pool, const char *set, const prd_pg_migra
     /* Each entry declares its size (PRD_PG_MIGRATION): the array's stride,
      * the same for all, at least this version's. */
     size_t stride = n ? migs[0].size : sizeof *migs;
-    if (stride < sizeof *migs) {
+    /* Above 16 times this struct it is uninitialised memory, not a later
+     * version: striding by it would read far outside the array. */
+    if (stride < sizeof *migs || stride > 16 * sizeof *migs) {
         prd__pg_error_set(err, PRD_EINVAL, NULL,
                           "migration entries must be made with PRD_PG_MIGRATION (size unset)");
         return PRD_EINVAL;

@@ -401,7 +401,9 @@ prd_status prd_token_session_list(prd_token_sessions *s, const char *subject,
     /* out[0].size declares the element size (PRD_SESSION_INFO_INIT): the
      * stride, at least this version's struct. */
     size_t stride = cap ? out[0].size : sizeof *out;
-    if (stride < sizeof *out)
+    /* Above 16 times this struct it is uninitialised memory, not a later
+     * version: striding by it would write far outside the caller's array. */
+    if (stride < sizeof *out || stride > 16 * sizeof *out)
         return PRD_EINVAL;
     struct prd__token_record *recs = NULL;
     if (cap) {

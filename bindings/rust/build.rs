@@ -1,0 +1,51 @@
+//! Link libprodready.so.1: from PRODREADY_LIB_DIR when set (a folder
+//! holding libprodready.so), else from `pkg-config --libs prodready`, which
+//! finds an installed library or, with
+//! PKG_CONFIG_PATH=<build>/meson-uninstalled, an uninstalled build tree.
+//! Folders outside the system's are also put in the binaries' run path, so
+//! tests and examples run against the tree they were linked with.
+use std::env;
+use std::process::Command;
+
+fn link_dir(dir: &str) {
+    println!("cargo:rustc-link-search=native={dir}");
+    println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
+}
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=PRODREADY_LIB_DIR");
+    println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
+    println!("cargo:rerun-if-changed=build.rs");
+    if let Ok(dir) = env::var("PRODREADY_LIB_DIR") {
+        if !dir.is_empty() {
+            link_dir(&dir);
+            println!("cargo:rustc-link-lib=dylib=prodready");
+            return;
+        }
+    }
+    let out = Command::new("pkg-config").args(["--libs", "prodready"]).output();
+    let libs = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+        Ok(o) => panic!(
+            "libprodready not found by pkg-config ({}): install it, or set \
+             PKG_CONFIG_PATH=<build>/meson-uninstalled or PRODREADY_LIB_DIR=<folder>",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Err(e) => panic!(
+            "cannot run pkg-config ({e}): install it, or set PRODREADY_LIB_DIR=<folder of \
+             libprodready.so>"
+        ),
+    };
+    let mut linked = false;
+    for flag in libs.split_whitespace() {
+        if let Some(dir) = flag.strip_prefix("-L") {
+            link_dir(dir);
+        } else if let Some(lib) = flag.strip_prefix("-l") {
+            println!("cargo:rustc-link-lib=dylib={lib}");
+            linked |= lib == "prodready";
+        }
+    }
+    if !linked {
+        println!("cargo:rustc-link-lib=dylib=prodready");
+    }
+}

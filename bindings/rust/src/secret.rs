@@ -174,3 +174,10 @@ impl Drop for SecretString {
         unsafe { sys::prd_memzero(self.bytes.as_mut_ptr().cast(), cap) }
     }
 }
+
+impl From<String> for SecretString {
+    /// Takes the text over (no copy is left behind by this conversion).
+    fn from(text: String) -> SecretString {
+        SecretString { bytes: text.into_bytes() }
+    }
+}

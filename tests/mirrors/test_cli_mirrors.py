@@ -1,34 +1,26 @@
-"""python3 -m prodready against the C prodready command: the same
-arguments and standard input give the same exit code, the same stdout
-where it is deterministic, the same first stderr line for rejections, and
-one "prodready: " line for usage errors. Tokens and hashes made by one
-are accepted by the other."""
+"""Each binding's mirror of the prodready command (python3 -m prodready,
+the Rust example, ...) against the C command: the same arguments and
+standard input give the same exit code, the same stdout where it is
+deterministic, the same first stderr line for rejections, and one
+"prodready: " line for usage errors. Tokens and hashes made by one are
+accepted by the other. Every case runs for every mirror."""
 import os
 import pathlib
-import subprocess
 import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
-C_CLI = os.environ.get("PRODREADY", str(ROOT / "build" / "tools" / "prodready"))
-ENV = dict(os.environ, PYTHONPATH=str(ROOT / "bindings" / "python"))
-MIRROR = [sys.executable, "-m", "prodready"]
+from mirrors import C_CLI, ENV, MIRRORS, run
+
+pytestmark = pytest.mark.parametrize("mirror", MIRRORS, indirect=True)
 
 
-def run(cmd, args, stdin=b"", env=None):
-    if isinstance(stdin, str):
-        stdin = stdin.encode()
-    return subprocess.run(cmd + list(args), input=stdin, capture_output=True, timeout=120,
-                          env=env or ENV)
+def both(mirror, args, stdin=b"", env=None):
+    return run([C_CLI], args, stdin, env), run(mirror, args, stdin, env)
 
 
-def both(args, stdin=b"", env=None):
-    return run([C_CLI], args, stdin, env), run(MIRROR, args, stdin, env)
-
-
-def same(args, stdin=b"", stdout=True, env=None):
-    c, py = both(args, stdin, env)
+def same(mirror, args, stdin=b"", stdout=True, env=None):
+    c, py = both(mirror, args, stdin, env)
     assert py.returncode == c.returncode, (args, c.returncode, py.returncode, c.stderr, py.stderr)
     if c.returncode == 2:
         for r in (c, py):
@@ -53,16 +45,16 @@ def keys():
 LOW = ["--t", "1", "--m", "1024", "--p", "1"]
 
 
-def test_password_hash_and_verify_cross():
+def test_password_hash_and_verify_cross(mirror):
     for pw in ("correct horse\n", "über\r\n", "x" * 4096, "a b"):
-        c, py = both(["password", "hash", *LOW], pw)
+        c, py = both(mirror, ["password", "hash", *LOW], pw)
         assert c.returncode == py.returncode == 0
         for phc in (c.stdout.decode().strip(), py.stdout.decode().strip()):
-            same(["password", "verify", phc], pw)
-            same(["password", "verify", phc], "wrong")
+            same(mirror, ["password", "verify", phc], pw)
+            same(mirror, ["password", "verify", phc], "wrong")
 
 
-def test_password_usage_errors_agree():
+def test_password_usage_errors_agree(mirror):
     phc = run([C_CLI], ["password", "hash", *LOW], "pw").stdout.decode().strip()
     cases = [
         (["password", "hash"], ""),                       # empty refused
@@ -84,12 +76,12 @@ def test_password_usage_errors_agree():
         (["password"], ""),
     ]
     for args, stdin in cases:
-        c, _ = same(args, stdin)
+        c, _ = same(mirror, args, stdin)
         assert c.returncode == 2, args
-    same(["password", "hash", "--allow-empty", *LOW], "", stdout=False)
+    same(mirror, ["password", "hash", "--allow-empty", *LOW], "", stdout=False)
 
 
-def test_tokens_cross_and_rejections(keys, tmp_path):
+def test_tokens_cross_and_rejections(mirror, keys, tmp_path):
     kf = tmp_path / "k"
     kf.write_text(keys["local"] + "\n")
     env = dict(ENV, PRD_MIRROR_KEY=keys["local"])
@@ -101,7 +93,7 @@ def test_tokens_cross_and_rejections(keys, tmp_path):
          "nbf=2020-01-01T00:00:00Z"],
     ]
     for args in issue_args:
-        c, py = both(["token", "issue", *args], env=env)
+        c, py = both(mirror, ["token", "issue", *args], env=env)
         assert c.returncode == py.returncode == 0, (c.stderr, py.stderr)
         purpose = args[1]
         vkey = ["--key", keys["public"] if purpose == "public" else keys["local"]]
@@ -111,20 +103,20 @@ def test_tokens_cross_and_rejections(keys, tmp_path):
         if "--footer" in args:
             extra += ["--footer", '{"kid2":"x"}']
         for tok in (c.stdout.decode().strip(), py.stdout.decode().strip()):
-            same(["token", "verify", "--purpose", purpose, *vkey, *extra, tok])
-            same(["token", "verify", "--purpose", purpose, *vkey, *extra, "-"], tok + "\n")
-            same(["token", "verify", "--purpose", purpose, "--key-env", "PRD_MIRROR_KEY", *extra,
+            same(mirror, ["token", "verify", "--purpose", purpose, *vkey, *extra, tok])
+            same(mirror, ["token", "verify", "--purpose", purpose, *vkey, *extra, "-"], tok + "\n")
+            same(mirror, ["token", "verify", "--purpose", purpose, "--key-env", "PRD_MIRROR_KEY", *extra,
                   tok], env=env)
             # rejections: wrong implicit, tampered, later than exp, other key
-            same(["token", "verify", "--purpose", purpose, *vkey, "--implicit", "other", tok])
-            same(["token", "verify", "--purpose", purpose, *vkey, *extra, tok[:-3] + "AAA"])
-            same(["token", "verify", "--purpose", purpose, *vkey, *extra, "--at",
+            same(mirror, ["token", "verify", "--purpose", purpose, *vkey, "--implicit", "other", tok])
+            same(mirror, ["token", "verify", "--purpose", purpose, *vkey, *extra, tok[:-3] + "AAA"])
+            same(mirror, ["token", "verify", "--purpose", purpose, *vkey, *extra, "--at",
                   "2200-01-01T00:00:00Z", tok])
-            same(["token", "verify", "--purpose", purpose, *vkey, *extra, "--at",
+            same(mirror, ["token", "verify", "--purpose", purpose, *vkey, *extra, "--at",
                   "2000-01-01T00:00:00Z", tok])
 
 
-def test_token_usage_errors_agree(keys):
+def test_token_usage_errors_agree(mirror, keys):
     L = keys["local"]
     cases = [
         ["token", "issue", "--purpose", "local", "--key", L],                 # no ttl
@@ -153,36 +145,38 @@ def test_token_usage_errors_agree(keys):
         ["token", "issue", "--purpose"],
     ]
     for args in cases:
-        c, _ = same(args)
+        c, _ = same(mirror, args)
         assert c.returncode == 2, (args, c.stderr)
 
 
-def test_token_rejections_agree(keys):
+def test_token_rejections_agree(mirror, keys):
     L = keys["local"]
     for tok in ("not a token", "v4.local.", "v4.public.AAAA", "v3.local.AAAA", "v4.local." + "A" * 20000):
-        c, _ = same(["token", "verify", "--purpose", "local", "--key", L, tok])
+        c, _ = same(mirror, ["token", "verify", "--purpose", "local", "--key", L, tok])
         assert c.returncode == 1
-    c, _ = same(["token", "verify", "--purpose", "local", "--key", L, "-"], b"v4.local." + b"A" * 1_100_000)
+    c, _ = same(mirror, ["token", "verify", "--purpose", "local", "--key", L, "-"], b"v4.local." + b"A" * 1_100_000)
     assert c.returncode == 1 and b"longer than" in c.stderr
 
 
-def test_help_and_unknown_commands():
+def test_help_and_unknown_commands(mirror):
     for args in (["password", "hash", "--help"], ["token", "verify", "-h"],
                  ["token", "issue", "--purpose", "local", "--help"]):
-        c, py = both(args)
+        c, py = both(mirror, args)
         assert c.returncode == py.returncode == 0
         assert py.stdout.splitlines()[0] == c.stdout.splitlines()[0], args
     # the mirror's own overview names the subcommands it has
-    py = run(MIRROR, ["password", "--help"])
+    py = run(mirror, ["password", "--help"])
     assert py.returncode == 0 and py.stdout.startswith(b"usage: prodready password hash|verify")
-    c, py = both([])
+    c, py = both(mirror, ["frobnicate"])
+    assert c.returncode == py.returncode == 2
+    c, py = both(mirror, [])
     assert c.returncode == py.returncode == 2
 
 
-def test_legacy_hashes_agree():
+def test_legacy_hashes_agree(mirror):
     import crypt  # noqa: PLC0415 - deprecated in 3.11, still the system's crypt(3)
     for method in (crypt.METHOD_SHA512, crypt.METHOD_BLOWFISH):
         h = crypt.crypt("old pw", crypt.mksalt(method))
-        same(["password", "verify", h], "old pw")                       # refused without the flag
-        same(["password", "verify", "--allow-legacy", h], "old pw")     # 0
-        same(["password", "verify", "--allow-legacy", h], "new pw")     # 1
+        same(mirror, ["password", "verify", h], "old pw")                       # refused without the flag
+        same(mirror, ["password", "verify", "--allow-legacy", h], "old pw")     # 0
+        same(mirror, ["password", "verify", "--allow-legacy", h], "new pw")     # 1

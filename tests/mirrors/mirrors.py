@@ -1,0 +1,51 @@
+"""The bindings' mirrors of the prodready command, and how to run them."""
+import os
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+C_CLI = os.environ.get("PRODREADY", str(ROOT / "build" / "tools" / "prodready"))
+BUILD = pathlib.Path(C_CLI).resolve().parents[1]
+ENV = dict(os.environ, PYTHONPATH=str(ROOT / "bindings" / "python"),
+           PRODREADY_LIBRARY=os.environ.get("PRODREADY_LIBRARY",
+                                            str(BUILD / "lib" / "libprodready.so.1")))
+
+MIRRORS = ["python", "rust"]
+
+
+def run(cmd, args, stdin=b"", env=None):
+    if isinstance(stdin, str):
+        stdin = stdin.encode()
+    return subprocess.run(cmd + list(args), input=stdin, capture_output=True, timeout=120,
+                          env=env or ENV)
+
+
+def cargo():
+    """The machine's cargo: on PATH or in ~/.cargo/bin (rustup's place)."""
+    for c in ("cargo", str(pathlib.Path.home() / ".cargo" / "bin" / "cargo")):
+        try:
+            subprocess.run([c, "--version"], capture_output=True, check=True)
+            return c
+        except (OSError, subprocess.CalledProcessError):
+            continue
+    return None
+
+
+def build_rust_mirror():
+    """bindings/rust's example `prodready`, built offline against this
+    build tree; (command, None) or (None, why not)."""
+    c = cargo()
+    if c is None:
+        return None, "no cargo on this machine"
+    crate = ROOT / "bindings" / "rust"
+    env = dict(os.environ, PKG_CONFIG_PATH=str(BUILD / "meson-uninstalled"))
+    r = subprocess.run([c, "build", "--offline", "--quiet", "--example", "prodready"], cwd=crate,
+                       env=env, capture_output=True, timeout=900)
+    if r.returncode != 0:
+        return None, "cargo build --example prodready failed:\n" + r.stderr.decode()[-3000:]
+    return [str(crate / "target" / "debug" / "examples" / "prodready")], None
+
+
+def python_mirror():
+    return [sys.executable, "-m", "prodready"], None

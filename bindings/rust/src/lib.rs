@@ -29,6 +29,18 @@
 
 pub mod sys;
 
+/// `Debug` for a handle: its type name only (handles hold keys, conninfo
+/// and other state that must not reach a log through `{:?}`).
+macro_rules! opaque_debug {
+    ($($t:ty),* $(,)?) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($t), " { .. }"))
+            }
+        }
+    )*};
+}
+
 mod clock;
 pub mod encoding;
 mod error;

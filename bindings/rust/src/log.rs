@@ -647,3 +647,5 @@ macro_rules! warn {
 macro_rules! error {
     ($logger:expr, $($rest:tt)*) => { $crate::log!($logger, $crate::Level::Error, $($rest)*) };
 }
+
+opaque_debug!(Logger, Scrubber<'_>);

@@ -326,3 +326,5 @@ impl Drop for Attempt<'_> {
         }
     }
 }
+
+opaque_debug!(LoginGuard, Attempt<'_>, Login<'_>);

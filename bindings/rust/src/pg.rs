@@ -1086,3 +1086,5 @@ pub fn sqlstate_status(sqlstate: &str) -> Status {
     };
     Status::from_code(st).unwrap_or(Status::Db)
 }
+
+opaque_debug!(PoolConfig, Pool, Conn, PooledConn<'_>, TxOptions, Rows, Row<'_>, Listener);

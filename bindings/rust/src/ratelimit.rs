@@ -545,3 +545,5 @@ impl Drop for SharedReservation<'_> {
         }
     }
 }
+
+opaque_debug!(LimiterConfig, Limiter, SharedLimiter, Reservation<'_>, SharedReservation<'_>);

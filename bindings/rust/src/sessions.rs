@@ -345,3 +345,5 @@ pub fn opaque_digest(prefix: &str, token: &str) -> Result<[u8; 32]> {
     check(unsafe { sys::prd_token_opaque_digest(p.as_ptr(), token.as_ptr().cast(), token.len(), digest.as_mut_ptr()) })?;
     Ok(digest)
 }
+
+opaque_debug!(TokenStore, Sessions);

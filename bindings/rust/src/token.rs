@@ -774,3 +774,5 @@ impl Revocations {
         unsafe { sys::prd_token_revocations_stale_refusals(self.ptr()) }
     }
 }
+
+opaque_debug!(Claims, Verifier, Revocations);

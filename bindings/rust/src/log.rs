@@ -112,7 +112,7 @@ pub enum Value<'a> {
     Null,
     /// Any JSON value as text, written as that value (redacted inside).
     Json(&'a str),
-    /// A status, written as its identifier.
+    /// A status, written as an object of its code, name and phrase.
     Status(Status),
     /// Always written as `"[REDACTED]"`, whatever the rules.
     Secret(&'a str),

@@ -175,21 +175,29 @@ fn keys_rotate_while_threads_verify() {
     let old_token = ring.issue(Purpose::Local, &c).unwrap();
     let v = Arc::new(Verifier::new(&ring, Purpose::Local).unwrap());
     let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let workers: Vec<_> = (0..3)
         .map(|_| {
-            let (v, stop, t) = (Arc::clone(&v), Arc::clone(&stop), old_token.clone());
+            let (v, stop, done, t) = (Arc::clone(&v), Arc::clone(&stop), Arc::clone(&done), old_token.clone());
             std::thread::spawn(move || {
                 let mut n = 0u32;
-                while !stop.load(Ordering::Relaxed) {
+                while !stop.load(Ordering::Relaxed) || n == 0 {
                     v.verify(&t).expect("the retired key still verifies");
+                    done.fetch_add(1, Ordering::Relaxed);
                     n += 1;
                 }
                 n
             })
         })
         .collect();
+    // Each rotation happens while verifications go on: wait for some
+    // between rotations (threads may start late on a busy machine).
     let mut made = Vec::new();
     for _ in 0..10 {
+        let before = done.load(Ordering::Relaxed);
+        while done.load(Ordering::Relaxed) < before + 3 {
+            std::thread::yield_now();
+        }
         let k = Key::generate(KeyKind::Local).unwrap();
         ring.add(&k, true).unwrap();
         made.push((k.id(), ring.issue(Purpose::Local, &c).unwrap()));

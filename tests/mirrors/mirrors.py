@@ -22,14 +22,9 @@ def run(cmd, args, stdin=b"", env=None):
 
 
 def cargo():
-    """The machine's cargo: on PATH or in ~/.cargo/bin (rustup's place)."""
-    for c in ("cargo", str(pathlib.Path.home() / ".cargo" / "bin" / "cargo")):
-        try:
-            subprocess.run([c, "--version"], capture_output=True, check=True)
-            return c
-        except (OSError, subprocess.CalledProcessError):
-            continue
-    return None
+    """The cargo scripts/bootstrap chose (the machine's, else Debian's)."""
+    r = subprocess.run([str(ROOT / "scripts" / "bootstrap"), "--print-cargo"], capture_output=True)
+    return r.stdout.decode().strip() if r.returncode == 0 else None
 
 
 def build_rust_mirror():

@@ -57,7 +57,10 @@ fn help(topic: &str) -> String {
 
 /// The C command's flag scanner: (flag, value) pairs in order, flag None
 /// for a positional; `--name value` or `--name=value`; `--` ends flags.
-fn scan(args: &[String], with_value: &[&str]) -> Result<Vec<(Option<String>, Option<String>)>, Usage> {
+/// (flag, value): flag None for a positional argument.
+type Flag = (Option<String>, Option<String>);
+
+fn scan(args: &[String], with_value: &[&str]) -> Result<Vec<Flag>, Usage> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < args.len() {
@@ -168,7 +171,8 @@ const BAD_PARAMS: &str = "password: invalid parameters (need t>=1, 1<=p<=16, m>=
 fn password(args: &[String]) -> Run {
     let (sub, rest) = subcommand(args, "password", &["hash", "verify"])?;
     let allowed: &[&str] = if sub == "hash" { &["preset", "t", "m", "p", "allow-empty"] } else { &["allow-legacy"] };
-    let (mut preset, mut cost, mut allow_empty, mut allow_legacy, mut phc) = (None, [None, None, None], false, false, None);
+    let (mut preset, mut cost, mut allow_empty, mut allow_legacy, mut phc) =
+        (None, [None, None, None], false, false, None);
     for (flag, value) in scan(rest, &["preset", "t", "m", "p"])? {
         match flag.as_deref() {
             None => {
@@ -223,7 +227,9 @@ fn password(args: &[String]) -> Run {
     let answer = if sub == "hash" {
         if pw.is_empty() && !allow_empty {
             wipe(pw);
-            return usage("password hash: the password on standard input is empty (pass --allow-empty to hash it anyway)");
+            return usage(
+                "password hash: the password on standard input is empty (pass --allow-empty to hash it anyway)",
+            );
         }
         let r = policy.hash(&pw);
         wipe(pw);
@@ -254,8 +260,19 @@ fn password(args: &[String]) -> Run {
 // ---- token ------------------------------------------------------------
 
 const TOKEN_FLAGS: &[&str] = &[
-    "purpose", "key", "key-file", "key-env", "ttl", "claim", "claim-json", "footer", "implicit", "at", "issuer",
-    "audience", "leeway",
+    "purpose",
+    "key",
+    "key-file",
+    "key-env",
+    "ttl",
+    "claim",
+    "claim-json",
+    "footer",
+    "implicit",
+    "at",
+    "issuer",
+    "audience",
+    "leeway",
 ];
 
 #[derive(Default)]
@@ -393,7 +410,9 @@ fn token(args: &[String]) -> Run {
         _ => return usage("token: --purpose local|public is required"),
     }
     if o.key.is_none() && o.key_file.is_none() && o.key_env.is_none() {
-        return usage("token: a key is required: --key KEY (PASERK or hex), --key -, --key-file FILE or --key-env NAME");
+        return usage(
+            "token: a key is required: --key KEY (PASERK or hex), --key -, --key-file FILE or --key-env NAME",
+        );
     }
     if verify && o.token.is_none() {
         return usage("token verify: missing the TOKEN argument (- reads standard input)");
@@ -415,7 +434,7 @@ fn token(args: &[String]) -> Run {
 /// One JSON object and nothing after it, duplicate keys refused: checked
 /// by the library's own parser, as the C command does.
 fn is_json_object(text: &str) -> bool {
-    let t = text.trim_start_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
+    let t = text.trim_start_matches([' ', '\t', '\r', '\n']);
     t.starts_with('{') && Claims::new().map_or(false, |mut c| c.json("footer", text).is_ok())
 }
 

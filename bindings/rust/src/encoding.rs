@@ -14,9 +14,7 @@ pub fn hex_encode(data: &[u8]) -> String {
 
 /// Unpadded base64url.
 pub fn base64url_encode(data: &[u8]) -> String {
-    text_out(|out, size| unsafe {
-        sys::prd_base64url_encode(out, size, data.as_ptr().cast(), data.len())
-    })
+    text_out(|out, size| unsafe { sys::prd_base64url_encode(out, size, data.as_ptr().cast(), data.len()) })
 }
 
 fn decode(

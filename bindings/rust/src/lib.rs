@@ -41,16 +41,16 @@ macro_rules! opaque_debug {
     )*};
 }
 
-mod clock;
+pub mod clock;
 pub mod encoding;
-mod error;
-mod log;
-mod login;
+pub mod error;
+pub mod log;
+pub mod login;
 pub mod password;
 pub mod pg;
-mod ratelimit;
-mod secret;
-mod sessions;
+pub mod ratelimit;
+pub mod secret;
+pub mod sessions;
 pub mod token;
 mod util;
 
@@ -59,8 +59,13 @@ pub use error::{Error, Result, Status};
 pub use log::{parse_traceparent, Level, LogCounter, Logger, Profile, RedactMode, Scrubber, TraceParent, Value};
 pub use login::{Attempt, Lockout, LockoutKind, Login, LoginCounter, LoginGuard};
 pub use password::{PasswordPolicy, PasswordStat, RehashReason};
-pub use pg::{Conn, Isolation, Listener, Migration, Notification, Pool, PoolConfig, PooledConn, Row, Rows, ToParam, TxOptions};
-pub use ratelimit::{Algorithm, Decision, FullPolicy, Limiter, LimiterConfig, Reservation, SharedLimiter, SharedReservation};
+pub use pg::{
+    Conn, Isolation, Listener, Migration, Notification, ParamSink, Pool, PoolConfig, PooledConn, Row, Rows, ToParam,
+    TxOptions,
+};
+pub use ratelimit::{
+    Algorithm, Decision, FullPolicy, Limiter, LimiterConfig, Reservation, SharedLimiter, SharedReservation,
+};
 pub use secret::{Encoding, Secret, SecretString};
 pub use sessions::{opaque_digest, opaque_token, Refresh, SessionInfo, SessionKind, Sessions, TokenStore};
 pub use token::{Claims, IssueOptions, Key, KeyKind, Keyring, Purpose, Revocations, Verified, Verifier};

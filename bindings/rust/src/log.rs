@@ -245,6 +245,9 @@ unsafe extern "C" fn sink_trampoline(user_data: *mut c_void, line: *const c_char
 /// and the clock the C side points at.
 #[derive(Default)]
 struct Shared {
+    // Boxed twice on purpose: the C side holds the address of each Sink,
+    // which must not move when the Vec grows.
+    #[allow(clippy::vec_box)]
     sinks: Mutex<Vec<Box<Sink>>>,
     clock: Mutex<Option<Clock>>,
 }
@@ -370,7 +373,12 @@ impl Logger {
     }
 
     /// Another sink: journald's native protocol (`None`: its usual socket).
-    pub fn add_journald(&mut self, socket: Option<&Path>, identifier: Option<&str>, min_level: Level) -> Result<&mut Logger> {
+    pub fn add_journald(
+        &mut self,
+        socket: Option<&Path>,
+        identifier: Option<&str>,
+        min_level: Level,
+    ) -> Result<&mut Logger> {
         let s = socket.map(path_cstring).transpose()?;
         let i = opt_cstring(identifier, "identifier")?;
         self.set(|p| unsafe { sys::prd_logger_add_journald(p, opt_ptr(&s), opt_ptr(&i), min_level.code()) })
@@ -501,7 +509,9 @@ impl Logger {
             return;
         }
         let m = message(msg);
-        unsafe { sys::prd_log_json(self.as_ptr(), level.code(), m.as_ptr(), fields_json.as_ptr().cast(), fields_json.len()) }
+        unsafe {
+            sys::prd_log_json(self.as_ptr(), level.code(), m.as_ptr(), fields_json.as_ptr().cast(), fields_json.len())
+        }
     }
 
     /// A debug line.
@@ -581,7 +591,14 @@ impl Scrubber<'_> {
     pub fn next_line(&mut self, line: &str) -> Result<String> {
         let (mut out, mut len) = (ptr::null_mut(), 0usize);
         check(unsafe {
-            sys::prd_log_scrub_next(self.logger.as_ptr(), &mut self.state, line.as_ptr().cast(), line.len(), &mut out, &mut len)
+            sys::prd_log_scrub_next(
+                self.logger.as_ptr(),
+                &mut self.state,
+                line.as_ptr().cast(),
+                line.len(),
+                &mut out,
+                &mut len,
+            )
         })?;
         Ok(take_text(out, len))
     }
@@ -605,7 +622,13 @@ pub fn parse_traceparent(value: &str) -> Result<TraceParent> {
     let mut span = [0u8; sys::PRD_SPAN_ID_SIZE];
     let mut flags = 0u8;
     check(unsafe {
-        sys::prd_traceparent_parse(value.as_ptr().cast(), value.len(), trace.as_mut_ptr().cast(), span.as_mut_ptr().cast(), &mut flags)
+        sys::prd_traceparent_parse(
+            value.as_ptr().cast(),
+            value.len(),
+            trace.as_mut_ptr().cast(),
+            span.as_mut_ptr().cast(),
+            &mut flags,
+        )
     })?;
     Ok(TraceParent { trace_id: buf_to_string(&trace), span_id: buf_to_string(&span), flags })
 }

@@ -178,9 +178,7 @@ impl PasswordPolicy {
     /// A retired pepper that still verifies old hashes (they then need rehash).
     pub fn add_retired_pepper(&mut self, id: &str, pepper: &Secret) -> Result<&mut PasswordPolicy> {
         let c = cstring(id, "pepper id")?;
-        let st = unsafe {
-            sys::prd_password_policy_add_retired_pepper(self.raw.as_ptr(), c.as_ptr(), pepper.as_ptr())
-        };
+        let st = unsafe { sys::prd_password_policy_add_retired_pepper(self.raw.as_ptr(), c.as_ptr(), pepper.as_ptr()) };
         self.set(st, "pepper: id of 1-32 [A-Za-z0-9.-] not already present, 16-64 bytes")
     }
 
@@ -240,13 +238,7 @@ impl PasswordPolicy {
         let pw = password.as_ref();
         let mut out = [0u8; sys::PRD_PASSWORD_HASH_SIZE];
         check(unsafe {
-            sys::prd_password_hash(
-                self.raw.as_ptr(),
-                pw.as_ptr().cast(),
-                pw.len(),
-                out.as_mut_ptr().cast(),
-                out.len(),
-            )
+            sys::prd_password_hash(self.raw.as_ptr(), pw.as_ptr().cast(), pw.len(), out.as_mut_ptr().cast(), out.len())
         })?;
         Ok(buf_to_string(&out))
     }

@@ -351,7 +351,15 @@ impl Pool {
         let mut body = Body::new(f);
         let o = opts.map_or(ptr::null(), |o| o.raw.as_ptr() as *const _);
         let st = unsafe {
-            sys::prd_pg_tx_run_at(self.as_ptr(), o, Some(Body::<T, E, F>::call), body.user_data(), err.0, file.as_ptr(), line)
+            sys::prd_pg_tx_run_at(
+                self.as_ptr(),
+                o,
+                Some(Body::<T, E, F>::call),
+                body.user_data(),
+                err.0,
+                file.as_ptr(),
+                line,
+            )
         };
         body.finish(st, || pg_error(st, err.0))
     }
@@ -386,7 +394,9 @@ impl Pool {
         }
         let err = ErrBox::new()?;
         let mut applied = 0u32;
-        err.fail(unsafe { sys::prd_pg_migrate(self.as_ptr(), s.as_ptr(), list.as_ptr(), list.len(), &mut applied, err.0) })?;
+        err.fail(unsafe {
+            sys::prd_pg_migrate(self.as_ptr(), s.as_ptr(), list.as_ptr(), list.len(), &mut applied, err.0)
+        })?;
         Ok(applied)
     }
 
@@ -527,7 +537,8 @@ impl Conn {
         let q = cstring(sql, "SQL")?;
         let p = Params::new(params)?;
         let mut out = ptr::null_mut();
-        let st = unsafe { sys::prd_pg_query(self.p(), q.as_ptr(), p.raw, if want { &mut out } else { ptr::null_mut() }) };
+        let st =
+            unsafe { sys::prd_pg_query(self.p(), q.as_ptr(), p.raw, if want { &mut out } else { ptr::null_mut() }) };
         self.failed(st)?;
         Ok(NonNull::new(out).map(|raw| Rows { raw }))
     }
@@ -546,7 +557,12 @@ impl Conn {
 
     /// Rows one at a time as they arrive (memory of one row, whatever the
     /// result's size); `f` returning `Err` stops.
-    pub fn query_each(&mut self, sql: &str, params: &[&dyn ToParam], mut f: impl FnMut(&Row<'_>) -> Result<()>) -> Result<u64> {
+    pub fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[&dyn ToParam],
+        mut f: impl FnMut(&Row<'_>) -> Result<()>,
+    ) -> Result<u64> {
         struct Ctx<'a> {
             f: &'a mut dyn FnMut(&Row<'_>) -> Result<()>,
             err: Option<Error>,
@@ -572,7 +588,16 @@ impl Conn {
         let p = Params::new(params)?;
         let mut ctx = Ctx { f: &mut f, err: None, panic: None };
         let mut rows = 0u64;
-        let st = unsafe { sys::prd_pg_query_each(self.p(), q.as_ptr(), p.raw, Some(each), &mut ctx as *mut Ctx<'_> as *mut c_void, &mut rows) };
+        let st = unsafe {
+            sys::prd_pg_query_each(
+                self.p(),
+                q.as_ptr(),
+                p.raw,
+                Some(each),
+                &mut ctx as *mut Ctx<'_> as *mut c_void,
+                &mut rows,
+            )
+        };
         if let Some(pn) = ctx.panic {
             resume_unwind(pn);
         }
@@ -636,7 +661,13 @@ impl Conn {
         let mut dynf: &mut dyn FnMut(&[u8]) = &mut f;
         let mut rows = 0u64;
         let st = unsafe {
-            sys::prd_pg_copy_out(self.p(), q.as_ptr(), Some(each), &mut dynf as *mut &mut dyn FnMut(&[u8]) as *mut c_void, &mut rows)
+            sys::prd_pg_copy_out(
+                self.p(),
+                q.as_ptr(),
+                Some(each),
+                &mut dynf as *mut &mut dyn FnMut(&[u8]) as *mut c_void,
+                &mut rows,
+            )
         };
         self.failed(st)?;
         Ok(rows)
@@ -754,68 +785,95 @@ impl Drop for TxOptions {
     }
 }
 
-/// A value for a `$n` placeholder.
+/// A value for a `$n` placeholder: text, integers, floats, booleans,
+/// bytes (bytea) and `Option` of any of them (`None` is NULL). Implement
+/// it for a type of yours by passing one of these on:
+/// `fn add_to(&self, p: &mut ParamSink) -> Result<()> { self.0.as_str().add_to(p) }`.
 pub trait ToParam {
-    /// Append self to the C parameter list.
-    #[doc(hidden)]
-    fn add_to(&self, p: *mut sys::prd_pg_params) -> c_int;
+    /// Append self to the statement's parameters.
+    fn add_to(&self, p: &mut ParamSink) -> Result<()>;
+}
+
+/// The parameter list being built for one statement (only the crate makes
+/// one, so a parameter can only be added, never point anywhere else).
+pub struct ParamSink {
+    raw: *mut sys::prd_pg_params,
+}
+
+impl ParamSink {
+    fn added(&mut self, st: c_int) -> Result<()> {
+        match Status::from_code(st) {
+            None => Ok(()),
+            Some(Status::Invalid) => Err(Error::with_detail(Status::Invalid, "text with a NUL byte")),
+            Some(s) => Err(Error::new(s)),
+        }
+    }
 }
 
 impl ToParam for str {
-    fn add_to(&self, p: *mut sys::prd_pg_params) -> c_int {
-        unsafe { sys::prd_pg_params_add_textn(p, self.as_ptr().cast(), self.len()) }
+    fn add_to(&self, p: &mut ParamSink) -> Result<()> {
+        let st = unsafe { sys::prd_pg_params_add_textn(p.raw, self.as_ptr().cast(), self.len()) };
+        p.added(st)
     }
 }
 impl ToParam for &str {
-    fn add_to(&self, p: *mut sys::prd_pg_params) -> c_int {
+    fn add_to(&self, p: &mut ParamSink) -> Result<()> {
         (**self).add_to(p)
     }
 }
 impl ToParam for String {
-    fn add_to(&self, p: *mut sys::prd_pg_params) -> c_int {
+    fn add_to(&self, p: &mut ParamSink) -> Result<()> {
         self.as_str().add_to(p)
     }
 }
 impl ToParam for i64 {
-    fn add_to(&self, p: *mut sys::prd_pg_params) -> c_int {
-        unsafe { sys::prd_pg_params_add_int64(p, *self) }
+    fn add_to(&self, p: &mut ParamSink) -> Result<()> {
+        let st = unsafe { sys::prd_pg_params_add_int64(p.raw, *self) };
+        p.added(st)
     }
 }
 impl ToParam for i32 {
-    fn add_to(&self, p: *mut sys::prd_pg_params) -> c_int {
-        unsafe { sys::prd_pg_params_add_int32(p, *self) }
+    fn add_to(&self, p: &mut ParamSink) -> Result<()> {
+        let st = unsafe { sys::prd_pg_params_add_int32(p.raw, *self) };
+        p.added(st)
     }
 }
 impl ToParam for f64 {
-    fn add_to(&self, p: *mut sys::prd_pg_params) -> c_int {
-        unsafe { sys::prd_pg_params_add_double(p, *self) }
+    fn add_to(&self, p: &mut ParamSink) -> Result<()> {
+        let st = unsafe { sys::prd_pg_params_add_double(p.raw, *self) };
+        p.added(st)
     }
 }
 impl ToParam for bool {
-    fn add_to(&self, p: *mut sys::prd_pg_params) -> c_int {
-        unsafe { sys::prd_pg_params_add_bool(p, *self as c_int) }
+    fn add_to(&self, p: &mut ParamSink) -> Result<()> {
+        let st = unsafe { sys::prd_pg_params_add_bool(p.raw, *self as c_int) };
+        p.added(st)
     }
 }
 impl ToParam for [u8] {
-    fn add_to(&self, p: *mut sys::prd_pg_params) -> c_int {
-        unsafe { sys::prd_pg_params_add_bytea(p, self.as_ptr().cast(), self.len()) }
+    fn add_to(&self, p: &mut ParamSink) -> Result<()> {
+        let st = unsafe { sys::prd_pg_params_add_bytea(p.raw, self.as_ptr().cast(), self.len()) };
+        p.added(st)
     }
 }
 impl ToParam for &[u8] {
-    fn add_to(&self, p: *mut sys::prd_pg_params) -> c_int {
+    fn add_to(&self, p: &mut ParamSink) -> Result<()> {
         (**self).add_to(p)
     }
 }
 impl ToParam for Vec<u8> {
-    fn add_to(&self, p: *mut sys::prd_pg_params) -> c_int {
+    fn add_to(&self, p: &mut ParamSink) -> Result<()> {
         self.as_slice().add_to(p)
     }
 }
 impl<T: ToParam> ToParam for Option<T> {
-    fn add_to(&self, p: *mut sys::prd_pg_params) -> c_int {
+    fn add_to(&self, p: &mut ParamSink) -> Result<()> {
         match self {
             Some(v) => v.add_to(p),
-            None => unsafe { sys::prd_pg_params_add_null(p) },
+            None => {
+                let st = unsafe { sys::prd_pg_params_add_null(p.raw) };
+                p.added(st)
+            }
         }
     }
 }
@@ -832,14 +890,12 @@ impl Params {
         let mut raw = ptr::null_mut();
         check(unsafe { sys::prd_pg_params_new(&mut raw) })?;
         let p = Params { raw };
+        let mut sink = ParamSink { raw };
         for (i, v) in values.iter().enumerate() {
-            match Status::from_code(v.add_to(p.raw)) {
-                None => {}
-                Some(Status::Invalid) => {
-                    return Err(Error::with_detail(Status::Invalid, format!("parameter ${}: text with a NUL byte", i + 1)))
-                }
-                Some(s) => return Err(Error::new(s)),
-            }
+            v.add_to(&mut sink).map_err(|e| match e.detail() {
+                Some(d) => Error::with_detail(e.status(), format!("parameter ${}: {d}", i + 1)),
+                None => e,
+            })?;
         }
         Ok(p)
     }
@@ -879,7 +935,9 @@ impl Rows {
     /// The column names.
     pub fn columns(&self) -> Vec<String> {
         let n = unsafe { sys::prd_pg_result_cols(self.raw.as_ptr()) };
-        (0..n).map(|c| from_c(unsafe { sys::prd_pg_result_column_name(self.raw.as_ptr(), c) }).unwrap_or_default()).collect()
+        (0..n)
+            .map(|c| from_c(unsafe { sys::prd_pg_result_column_name(self.raw.as_ptr(), c) }).unwrap_or_default())
+            .collect()
     }
 
     /// A row, `None` past the end.
@@ -903,16 +961,28 @@ impl Drop for Rows {
     }
 }
 
-/// A column by position or by name.
-pub trait Column {
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for usize {}
+    impl Sealed for &str {}
+}
+
+/// The columns of a result, as [`Column`] sees them (only the crate makes one).
+#[doc(hidden)]
+pub struct ResultColumns {
+    raw: *const sys::prd_pg_result,
+}
+
+/// A column by position (`usize`) or by name (`&str`).
+pub trait Column: sealed::Sealed {
     /// The position, or `Invalid` when there is no such column.
     #[doc(hidden)]
-    fn index(&self, r: *const sys::prd_pg_result) -> Result<usize>;
+    fn index(&self, r: &ResultColumns) -> Result<usize>;
 }
 
 impl Column for usize {
-    fn index(&self, r: *const sys::prd_pg_result) -> Result<usize> {
-        if *self < unsafe { sys::prd_pg_result_cols(r) } {
+    fn index(&self, r: &ResultColumns) -> Result<usize> {
+        if *self < unsafe { sys::prd_pg_result_cols(r.raw) } {
             Ok(*self)
         } else {
             Err(Error::with_detail(Status::Invalid, format!("no column {self}")))
@@ -921,9 +991,9 @@ impl Column for usize {
 }
 
 impl Column for &str {
-    fn index(&self, r: *const sys::prd_pg_result) -> Result<usize> {
+    fn index(&self, r: &ResultColumns) -> Result<usize> {
         let c = cstring(self, "column name")?;
-        let i = unsafe { sys::prd_pg_result_column_index(r, c.as_ptr()) };
+        let i = unsafe { sys::prd_pg_result_column_index(r.raw, c.as_ptr()) };
         usize::try_from(i).map_err(|_| Error::with_detail(Status::Invalid, format!("no column '{self}'")))
     }
 }
@@ -937,7 +1007,7 @@ pub struct Row<'r> {
 
 impl<'r> Row<'r> {
     fn typed<T: Default>(&self, col: impl Column, f: impl FnOnce(&mut T) -> c_int) -> Result<Option<T>> {
-        let _ = col.index(self.raw)?;
+        let _ = col.index(&ResultColumns { raw: self.raw })?;
         let mut v = T::default();
         match f(&mut v) {
             sys::PRD_OK => Ok(Some(v)),
@@ -950,13 +1020,15 @@ impl<'r> Row<'r> {
     pub fn str(&self, col: impl Column) -> Result<Option<&'r str>> {
         match self.bytes_text(col)? {
             None => Ok(None),
-            Some(b) => std::str::from_utf8(b).map(Some).map_err(|_| Error::with_detail(Status::Invalid, "not UTF-8 text")),
+            Some(b) => {
+                std::str::from_utf8(b).map(Some).map_err(|_| Error::with_detail(Status::Invalid, "not UTF-8 text"))
+            }
         }
     }
 
     /// The raw text (or binary) form of a cell; `None` for NULL.
     pub fn bytes_text(&self, col: impl Column) -> Result<Option<&'r [u8]>> {
-        let c = col.index(self.raw)?;
+        let c = col.index(&ResultColumns { raw: self.raw })?;
         let mut len = 0usize;
         let p = unsafe { sys::prd_pg_result_text(self.raw, self.row, c, &mut len) };
         if p.is_null() {
@@ -967,47 +1039,51 @@ impl<'r> Row<'r> {
 
     /// An integer cell.
     pub fn i64(&self, col: impl Column) -> Result<Option<i64>> {
-        let c = col.index(self.raw)?;
+        let c = col.index(&ResultColumns { raw: self.raw })?;
         self.typed(c, |v| unsafe { sys::prd_pg_result_int64(self.raw, self.row, c, v) })
     }
 
     /// A float cell.
     pub fn f64(&self, col: impl Column) -> Result<Option<f64>> {
-        let c = col.index(self.raw)?;
+        let c = col.index(&ResultColumns { raw: self.raw })?;
         self.typed(c, |v| unsafe { sys::prd_pg_result_double(self.raw, self.row, c, v) })
     }
 
     /// A boolean cell.
     pub fn bool(&self, col: impl Column) -> Result<Option<bool>> {
-        let c = col.index(self.raw)?;
+        let c = col.index(&ResultColumns { raw: self.raw })?;
         let v: Option<c_int> = self.typed(c, |v| unsafe { sys::prd_pg_result_bool(self.raw, self.row, c, v) })?;
         Ok(v.map(|b| b != 0))
     }
 
     /// A uuid cell's 16 bytes.
     pub fn uuid(&self, col: impl Column) -> Result<Option<[u8; 16]>> {
-        let c = col.index(self.raw)?;
+        let c = col.index(&ResultColumns { raw: self.raw })?;
         self.typed(c, |v: &mut [u8; 16]| unsafe { sys::prd_pg_result_uuid(self.raw, self.row, c, v.as_mut_ptr()) })
     }
 
     /// A timestamp(tz) cell as microseconds since 1970 UTC.
     pub fn timestamp_us(&self, col: impl Column) -> Result<Option<i64>> {
-        let c = col.index(self.raw)?;
+        let c = col.index(&ResultColumns { raw: self.raw })?;
         self.typed(c, |v| unsafe { sys::prd_pg_result_timestamp_us(self.raw, self.row, c, v) })
     }
 
     /// A bytea cell, decoded.
     pub fn bytea(&self, col: impl Column) -> Result<Option<Vec<u8>>> {
-        let c = col.index(self.raw)?;
+        let c = col.index(&ResultColumns { raw: self.raw })?;
         let mut len = 0usize;
         let st = unsafe { sys::prd_pg_result_bytea(self.raw, self.row, c, ptr::null_mut(), 0, &mut len) };
         match st {
             sys::PRD_ENOTFOUND => return Ok(None),
             sys::PRD_OK | sys::PRD_ENOSPACE => {}
-            st => return Err(Error::with_detail(Status::from_code(st).unwrap_or(Status::Invalid), "not a bytea value")),
+            st => {
+                return Err(Error::with_detail(Status::from_code(st).unwrap_or(Status::Invalid), "not a bytea value"))
+            }
         }
         let mut out = vec![0u8; len];
-        check(unsafe { sys::prd_pg_result_bytea(self.raw, self.row, c, out.as_mut_ptr().cast(), out.len(), &mut len) })?;
+        check(unsafe {
+            sys::prd_pg_result_bytea(self.raw, self.row, c, out.as_mut_ptr().cast(), out.len(), &mut len)
+        })?;
         out.truncate(len);
         Ok(Some(out))
     }
@@ -1037,7 +1113,12 @@ pub struct Listener {
 unsafe impl Send for Listener {}
 unsafe impl Sync for Listener {}
 
-unsafe extern "C" fn notify_trampoline(user_data: *mut c_void, channel: *const c_char, payload: *const c_char, pid: c_int) {
+unsafe extern "C" fn notify_trampoline(
+    user_data: *mut c_void,
+    channel: *const c_char,
+    payload: *const c_char,
+    pid: c_int,
+) {
     let f = &*(user_data as *const NotifyFn);
     let text = |p: *const c_char| if p.is_null() { None } else { CStr::from_ptr(p).to_str().ok() };
     let n = match (text(channel), text(payload)) {

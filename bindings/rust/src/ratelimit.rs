@@ -106,7 +106,8 @@ impl Keys {
         if keys.len() > sys::PRD_RL_MAX_RULES {
             return Err(Error::with_detail(Status::Invalid, "more keys than a limiter has rules"));
         }
-        let mut out = Keys { keys: [sys::prd_rl_key { data: ptr::null(), len: 0 }; sys::PRD_RL_MAX_RULES], n: keys.len() };
+        let mut out =
+            Keys { keys: [sys::prd_rl_key { data: ptr::null(), len: 0 }; sys::PRD_RL_MAX_RULES], n: keys.len() };
         for (slot, k) in out.keys.iter_mut().zip(keys) {
             let b = k.as_ref();
             *slot = sys::prd_rl_key { data: b.as_ptr().cast(), len: b.len() };
@@ -159,7 +160,13 @@ impl LimiterConfig {
 
     /// Add a rule: at most `limit` units per `window` (1 ms to 30 days).
     /// `name`: 1-32 of `[A-Za-z0-9_-]`, used in the headers. Up to 8 rules.
-    pub fn rule(&mut self, name: &str, limit: u64, window: Duration, algorithm: Algorithm) -> Result<&mut LimiterConfig> {
+    pub fn rule(
+        &mut self,
+        name: &str,
+        limit: u64,
+        window: Duration,
+        algorithm: Algorithm,
+    ) -> Result<&mut LimiterConfig> {
         let n = cstring(name, "rule name")?;
         let a = match algorithm {
             Algorithm::Exact => sys::PRD_RL_EXACT,
@@ -173,7 +180,8 @@ impl LimiterConfig {
     /// A GCRA rule with its own burst.
     pub fn gcra(&mut self, name: &str, limit: u64, window: Duration, burst: u64) -> Result<&mut LimiterConfig> {
         let n = cstring(name, "rule name")?;
-        let st = unsafe { sys::prd_limiter_config_add_gcra(self.raw.as_ptr(), n.as_ptr(), limit, ms_i64(window), burst) };
+        let st =
+            unsafe { sys::prd_limiter_config_add_gcra(self.raw.as_ptr(), n.as_ptr(), limit, ms_i64(window), burst) };
         self.set(st, "gcra rule out of range")
     }
 

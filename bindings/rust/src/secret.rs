@@ -106,9 +106,8 @@ impl Secret {
 
 pub(crate) fn path_cstring(p: &Path) -> Result<std::ffi::CString> {
     use std::os::unix::ffi::OsStrExt;
-    std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(|_| {
-        crate::Error::with_detail(crate::Status::Invalid, "path contains a NUL byte")
-    })
+    std::ffi::CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| crate::Error::with_detail(crate::Status::Invalid, "path contains a NUL byte"))
 }
 
 impl PartialEq for Secret {

@@ -161,8 +161,15 @@ impl Sessions {
 
     /// Refresh tokens: each token's lifetime, the family's, and the grace
     /// window for a retried rotation (0 to 60 s).
-    pub fn set_refresh_policy(&mut self, token_ttl: Duration, family: Duration, grace: Duration) -> Result<&mut Sessions> {
-        check(unsafe { sys::prd_token_refresh_set_policy(self.p(), ms_i64(token_ttl), ms_i64(family), ms_i64(grace)) })?;
+    pub fn set_refresh_policy(
+        &mut self,
+        token_ttl: Duration,
+        family: Duration,
+        grace: Duration,
+    ) -> Result<&mut Sessions> {
+        check(unsafe {
+            sys::prd_token_refresh_set_policy(self.p(), ms_i64(token_ttl), ms_i64(family), ms_i64(grace))
+        })?;
         Ok(self)
     }
 
@@ -179,7 +186,13 @@ impl Sessions {
     pub fn validate(&self, token: &str) -> Result<String> {
         let mut subject = [0u8; SUBJECT];
         check(unsafe {
-            sys::prd_token_session_validate(self.p(), token.as_ptr().cast(), token.len(), subject.as_mut_ptr().cast(), SUBJECT)
+            sys::prd_token_session_validate(
+                self.p(),
+                token.as_ptr().cast(),
+                token.len(),
+                subject.as_mut_ptr().cast(),
+                SUBJECT,
+            )
         })?;
         Ok(buf_to_string(&subject))
     }
@@ -342,7 +355,9 @@ pub fn opaque_token(prefix: &str) -> Result<(String, [u8; 32])> {
 pub fn opaque_digest(prefix: &str, token: &str) -> Result<[u8; 32]> {
     let p = cstring(prefix, "prefix")?;
     let mut digest = [0u8; sys::PRD_OPAQUE_DIGEST_BYTES];
-    check(unsafe { sys::prd_token_opaque_digest(p.as_ptr(), token.as_ptr().cast(), token.len(), digest.as_mut_ptr()) })?;
+    check(unsafe {
+        sys::prd_token_opaque_digest(p.as_ptr(), token.as_ptr().cast(), token.len(), digest.as_mut_ptr())
+    })?;
     Ok(digest)
 }
 

@@ -31,7 +31,10 @@ fn the_loaded_library_is_checked() {
     prodready::init().expect("init");
     let (major, _, _) = prodready::version_number();
     assert_eq!(major, prodready::REQUIRED_VERSION.0);
-    assert_eq!(prodready::version(), format!("{}.{}.{}", major, prodready::version_number().1, prodready::version_number().2));
+    assert_eq!(
+        prodready::version(),
+        format!("{}.{}.{}", major, prodready::version_number().1, prodready::version_number().2)
+    );
     let out = common::c(&["version"], b"");
     assert_eq!(common::text(&out), format!("prodready {}", prodready::version()));
 }

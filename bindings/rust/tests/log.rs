@@ -37,7 +37,16 @@ fn secrets_are_redacted_by_key_value_and_type() {
     for secret in ["hunter2", "abcdefghijklmnopqrstuvwxyz012345", "s3cret-value", "zzz"] {
         assert!(!line.contains(secret), "{secret} leaked: {line}");
     }
-    for shown in [r#""user":"alice""#, r#""attempt":2"#, r#""ok":true"#, r#""ratio":0.5"#, r#""missing":null"#, r#""status":{"code":5,"name":"ELIMITED""#, r#""n":[1,2]"#, r#""msg":"signup""#] {
+    for shown in [
+        r#""user":"alice""#,
+        r#""attempt":2"#,
+        r#""ok":true"#,
+        r#""ratio":0.5"#,
+        r#""missing":null"#,
+        r#""status":{"code":5,"name":"ELIMITED""#,
+        r#""n":[1,2]"#,
+        r#""msg":"signup""#,
+    ] {
         assert!(line.contains(shown), "{shown} missing: {line}");
     }
     assert!(line.starts_with('{') && line.ends_with('}'));
@@ -53,7 +62,10 @@ fn macros_children_and_traceparents() {
     child.info("inside", &[]);
     let traced = lg.with_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").expect("traced");
     traced.info("traced", &[]);
-    assert_eq!(lg.with_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01").unwrap_err().status(), Status::Invalid);
+    assert_eq!(
+        lg.with_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01").unwrap_err().status(),
+        Status::Invalid
+    );
     lg.debug("not at info", &[]);
     let l = lines.lock().unwrap();
     assert_eq!(l.len(), 4, "{l:?}");

@@ -92,7 +92,10 @@ fn legacy_crypt_hashes_migrate_only_when_allowed() {
 #[test]
 fn hashes_of_other_implementations_verify_here() {
     // The reference implementation's CLI (Debian's argon2 package).
-    let o = common::run(Command::new("argon2").args(["somesaltsomesalt", "-id", "-t", "2", "-k", "1024", "-p", "1", "-e"]), b"reference pw");
+    let o = common::run(
+        Command::new("argon2").args(["somesaltsomesalt", "-id", "-t", "2", "-k", "1024", "-p", "1", "-e"]),
+        b"reference pw",
+    );
     assert!(o.status.success(), "argon2 CLI: {}", String::from_utf8_lossy(&o.stderr));
     let reference = common::text(&o);
     let p = low();
@@ -107,10 +110,8 @@ fn hashes_of_other_implementations_verify_here() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     p.verify(&common::text(&o), "über pw").expect("Python's hash verifies in Rust");
     let ours = p.hash("über pw").expect("hash");
-    let o = common::python(
-        &format!("import prodready as p; print(p.PasswordHasher().verify({ours:?}, 'über pw'))"),
-        b"",
-    );
+    let o =
+        common::python(&format!("import prodready as p; print(p.PasswordHasher().verify({ours:?}, 'über pw'))"), b"");
     assert_eq!(common::text(&o), "True", "{}", String::from_utf8_lossy(&o.stderr));
     // And the C command.
     assert!(common::c(&["password", "verify", &ours], "über pw".as_bytes()).status.success());

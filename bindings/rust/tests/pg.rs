@@ -2,8 +2,8 @@
 mod common;
 
 use prodready::{
-    Algorithm, Clock, Error, Isolation, Keyring, LimiterConfig, Login, LoginGuard, Migration, Pool, PoolConfig, Refresh,
-    Revocations, Sessions, SharedLimiter, Status, TokenStore, TxOptions,
+    Algorithm, Clock, Error, Isolation, Keyring, LimiterConfig, Login, LoginGuard, Migration, Pool, PoolConfig,
+    Refresh, Revocations, Sessions, SharedLimiter, Status, TokenStore, TxOptions,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -126,7 +126,10 @@ fn transactions_commit_roll_back_and_return_the_closure_error() {
     })
     .join();
     assert!(panicked.is_err());
-    assert_eq!(p.query("SELECT count(*) FROM rs_t WHERE id = 4", &[]).unwrap().get(0).unwrap().i64(0).unwrap(), Some(0));
+    assert_eq!(
+        p.query("SELECT count(*) FROM rs_t WHERE id = 4", &[]).unwrap().get(0).unwrap().i64(0).unwrap(),
+        Some(0)
+    );
 
     // A savepoint's failure is undone alone.
     let r: Result<(), Error> = p.transaction(|tx| {
@@ -156,12 +159,20 @@ fn serializable_transfers_from_threads_are_retried_and_lose_nothing() {
         .map(|t| {
             let (p, runs) = (p.clone(), Arc::clone(&runs));
             std::thread::spawn(move || {
-                let opts = TxOptions::new().and_then(|o| o.isolation(Isolation::Serializable)).and_then(|o| o.max_attempts(100)).expect("opts");
+                let opts = TxOptions::new()
+                    .and_then(|o| o.isolation(Isolation::Serializable))
+                    .and_then(|o| o.max_attempts(100))
+                    .expect("opts");
                 for i in 0..15i64 {
                     let (src, dst) = ((t + i) % 4 + 1, (t + i + 1) % 4 + 1);
                     p.transaction_with(&opts, |tx| {
                         runs.fetch_add(1, Ordering::Relaxed);
-                        let b = tx.query("SELECT balance FROM rs_acct WHERE id = $1", &[&src])?.get(0).unwrap().i64(0)?.unwrap();
+                        let b = tx
+                            .query("SELECT balance FROM rs_acct WHERE id = $1", &[&src])?
+                            .get(0)
+                            .unwrap()
+                            .i64(0)?
+                            .unwrap();
                         tx.execute("UPDATE rs_acct SET balance = $1 WHERE id = $2", &[&(b - 10), &src])?;
                         tx.execute("UPDATE rs_acct SET balance = balance + 10 WHERE id = $1", &[&dst])?;
                         Ok::<_, Error>(())
@@ -325,7 +336,11 @@ fn copy_streams_and_rows_arrive_one_at_a_time() {
     let chunks: Vec<Vec<u8>> = (0..100).map(|i| format!("{i}\tv{i}\n").into_bytes()).collect();
     assert_eq!(c.copy_in("COPY rs_copy FROM STDIN", chunks.iter().map(Vec::as_slice)).expect("copy in"), 100);
     let mut out = Vec::new();
-    assert_eq!(c.copy_out("COPY (SELECT * FROM rs_copy ORDER BY id) TO STDOUT", |b| out.extend_from_slice(b)).expect("copy out"), 100);
+    assert_eq!(
+        c.copy_out("COPY (SELECT * FROM rs_copy ORDER BY id) TO STDOUT", |b| out.extend_from_slice(b))
+            .expect("copy out"),
+        100
+    );
     assert!(out.starts_with(b"0\tv0\n1\tv1\n"));
     let mut sum = 0i64;
     let rows = c
@@ -372,7 +387,10 @@ fn deadlines_bound_every_wait() {
         None => return,
     };
     let mut cfg = PoolConfig::new(&ci).unwrap();
-    cfg.max_size(1).and_then(|c| c.acquire_timeout(Duration::from_millis(100))).and_then(|c| c.query_timeout(Duration::from_millis(300))).unwrap();
+    cfg.max_size(1)
+        .and_then(|c| c.acquire_timeout(Duration::from_millis(100)))
+        .and_then(|c| c.query_timeout(Duration::from_millis(300)))
+        .unwrap();
     let p = Pool::new(&cfg).expect("pool");
     let held = p.acquire().expect("the only connection");
     let t0 = std::time::Instant::now();

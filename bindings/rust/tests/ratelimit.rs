@@ -1,7 +1,9 @@
 //! Limiters, reservations, headers and the login guard, on manual clocks.
 mod common;
 
-use prodready::{Algorithm, Clock, Limiter, LimiterConfig, Lockout, LockoutKind, Login, LoginCounter, LoginGuard, Status};
+use prodready::{
+    Algorithm, Clock, Limiter, LimiterConfig, Lockout, LockoutKind, Login, LoginCounter, LoginGuard, Status,
+};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -49,7 +51,10 @@ fn bad_input_is_an_error_and_denial_is_not() {
     assert!(!d.allowed);
     assert_eq!(d.retry_after, None, "a cost over the limit can never pass");
     let mut cfg = LimiterConfig::new().unwrap();
-    assert_eq!(cfg.rule("bad name!", 1, Duration::from_secs(1), Algorithm::Exact).unwrap_err().status(), Status::Invalid);
+    assert_eq!(
+        cfg.rule("bad name!", 1, Duration::from_secs(1), Algorithm::Exact).unwrap_err().status(),
+        Status::Invalid
+    );
     assert_eq!(Limiter::new(&cfg).unwrap_err().status(), Status::Invalid, "no rules");
 }
 

@@ -50,7 +50,10 @@ fn a_subject_lists_and_ends_its_sessions() {
     assert_eq!(s.revoke_id("someone else", &list[0].id).unwrap_err().status(), Status::NotFound);
     s.revoke_id("u", &list[0].id).expect("revoke by id");
     assert_eq!(s.list("u").unwrap().len(), 2);
-    assert!(s.revoke_subject("u").expect("everywhere") >= 2, "the session and the family (a family may hold more records)");
+    assert!(
+        s.revoke_subject("u").expect("everywhere") >= 2,
+        "the session and the family (a family may hold more records)"
+    );
     assert!(s.list("u").unwrap().is_empty());
 }
 
@@ -61,7 +64,11 @@ fn single_use_tokens_work_once_and_die_with_their_binding() {
     let t = s.issue_single_use("reset", "u", Duration::from_secs(900), b"hash-v1").expect("issue");
     assert_eq!(s.consume_single_use("verify", &t, b"hash-v1").unwrap_err().status(), Status::BadToken);
     let t = s.issue_single_use("reset", "u", Duration::from_secs(900), b"hash-v1").unwrap();
-    assert_eq!(s.consume_single_use("reset", &t, b"hash-v2").unwrap_err().status(), Status::BadToken, "binding changed");
+    assert_eq!(
+        s.consume_single_use("reset", &t, b"hash-v2").unwrap_err().status(),
+        Status::BadToken,
+        "binding changed"
+    );
     let t = s.issue_single_use("reset", "u", Duration::from_secs(900), b"hash-v1").unwrap();
     assert_eq!(s.consume_single_use("reset", &t, b"hash-v1").expect("once"), "u");
     assert_eq!(s.consume_single_use("reset", &t, b"hash-v1").unwrap_err().status(), Status::BadToken);

@@ -9,10 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-fn unhex(s: &str) -> Vec<u8> {
-    prodready::encoding::hex_decode(s).expect("hex")
-}
-
 #[test]
 fn official_paseto_v4_vectors() {
     let rows = common::vector_rows(
@@ -50,7 +46,9 @@ fn official_paseto_v4_vectors() {
 
 #[test]
 fn official_paserk_vectors() {
-    for (file, kind) in [("k4.local.json", KeyKind::Local), ("k4.public.json", KeyKind::Public), ("k4.secret.json", KeyKind::Secret)] {
+    for (file, kind) in
+        [("k4.local.json", KeyKind::Local), ("k4.public.json", KeyKind::Public), ("k4.secret.json", KeyKind::Secret)]
+    {
         for r in common::vector_rows(&format!("paserk/{file}"), &["name", "expect-fail", "key", "paserk"]) {
             let name = r[0].clone().unwrap();
             let fail = r[1].as_deref() == Some("true");
@@ -68,7 +66,9 @@ fn official_paserk_vectors() {
             assert_eq!(from_hex.to_paserk().expose(), paserk, "{name}");
         }
     }
-    for (file, kind) in [("k4.lid.json", KeyKind::Local), ("k4.pid.json", KeyKind::Public), ("k4.sid.json", KeyKind::Secret)] {
+    for (file, kind) in
+        [("k4.lid.json", KeyKind::Local), ("k4.pid.json", KeyKind::Public), ("k4.sid.json", KeyKind::Secret)]
+    {
         for r in common::vector_rows(&format!("paserk/{file}"), &["name", "expect-fail", "key", "paserk"]) {
             let name = r[0].clone().unwrap();
             if r[1].as_deref() == Some("true") {
@@ -115,7 +115,11 @@ fn issue_and_verify_with_typed_rejections() {
         .and_then(|c| c.int("n", -5))
         .expect("claims");
     let token = ring
-        .issue_with(Purpose::Local, &claims, &IssueOptions { implicit: b"ctx", clock: Some(&clock), ..IssueOptions::default() })
+        .issue_with(
+            Purpose::Local,
+            &claims,
+            &IssueOptions { implicit: b"ctx", clock: Some(&clock), ..IssueOptions::default() },
+        )
         .expect("issue");
     let mut v = Verifier::new(&ring, Purpose::Local).expect("verifier");
     v.clock(&clock).and_then(|v| v.issuer("auth")).and_then(|v| v.leeway(Duration::ZERO, Duration::ZERO)).expect("cfg");
@@ -163,7 +167,10 @@ fn public_tokens_verify_with_the_public_half_only() {
     let verify_ring = Keyring::new().unwrap();
     verify_ring.add(&secret.public_key().expect("public"), false).expect("add public");
     Verifier::new(&verify_ring, Purpose::Public).unwrap().verify(&token).expect("verified");
-    assert_eq!(Verifier::new(&verify_ring, Purpose::Local).unwrap().verify(&token).unwrap_err().status(), Status::BadToken);
+    assert_eq!(
+        Verifier::new(&verify_ring, Purpose::Local).unwrap().verify(&token).unwrap_err().status(),
+        Status::BadToken
+    );
     assert_eq!(verify_ring.add(&secret.public_key().unwrap(), true).unwrap_err().status(), Status::Invalid);
 }
 
@@ -220,7 +227,23 @@ fn tokens_cross_with_the_c_command() {
     let local = common::text(&common::c(&["keygen", "local"], b""));
     let key = Key::from_paserk(&local).expect("C key");
     // C issues, Rust verifies.
-    let o = common::c(&["token", "issue", "--purpose", "local", "--key", &local, "--ttl", "5m", "--claim", "sub=bob", "--implicit", "ctx"], b"");
+    let o = common::c(
+        &[
+            "token",
+            "issue",
+            "--purpose",
+            "local",
+            "--key",
+            &local,
+            "--ttl",
+            "5m",
+            "--claim",
+            "sub=bob",
+            "--implicit",
+            "ctx",
+        ],
+        b"",
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let ring = Keyring::new().unwrap();
     ring.add(&key, true).unwrap();

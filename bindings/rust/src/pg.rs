@@ -29,7 +29,7 @@ use std::any::Any;
 use std::cell::Cell;
 use std::ffi::{CStr, CString};
 use std::marker::PhantomData;
-use std::ops::{Deref, DerefMut};
+use std::ops::Deref;
 use std::os::raw::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, Location};
 use std::ptr::{self, NonNull};
@@ -324,7 +324,7 @@ impl Pool {
     #[track_caller]
     pub fn transaction<T, E, F>(&self, f: F) -> std::result::Result<T, E>
     where
-        F: FnMut(&mut Conn) -> std::result::Result<T, E>,
+        F: FnMut(&Conn) -> std::result::Result<T, E>,
         E: From<Error>,
     {
         self.run_tx(None, f, Location::caller())
@@ -335,7 +335,7 @@ impl Pool {
     #[track_caller]
     pub fn transaction_with<T, E, F>(&self, opts: &TxOptions, f: F) -> std::result::Result<T, E>
     where
-        F: FnMut(&mut Conn) -> std::result::Result<T, E>,
+        F: FnMut(&Conn) -> std::result::Result<T, E>,
         E: From<Error>,
     {
         self.run_tx(Some(opts), f, Location::caller())
@@ -343,7 +343,7 @@ impl Pool {
 
     fn run_tx<T, E, F>(&self, opts: Option<&TxOptions>, f: F, loc: &Location<'_>) -> std::result::Result<T, E>
     where
-        F: FnMut(&mut Conn) -> std::result::Result<T, E>,
+        F: FnMut(&Conn) -> std::result::Result<T, E>,
         E: From<Error>,
     {
         let (file, line) = here(loc);
@@ -454,7 +454,7 @@ struct Body<T, E, F> {
 
 impl<T, E, F> Body<T, E, F>
 where
-    F: FnMut(&mut Conn) -> std::result::Result<T, E>,
+    F: FnMut(&Conn) -> std::result::Result<T, E>,
     E: From<Error>,
 {
     fn new(f: F) -> Self {
@@ -467,11 +467,11 @@ where
 
     unsafe extern "C" fn call(conn: *mut sys::prd_pg_conn, user_data: *mut c_void) -> c_int {
         let body = &mut *(user_data as *mut Self);
-        let mut c = Conn::wrap(conn);
+        let c = Conn::wrap(conn);
         body.result = None;
         // A panic must not unwind into C: caught, the transaction rolls
         // back, and it resumes in the caller's thread after.
-        let out = catch_unwind(AssertUnwindSafe(|| (body.f)(&mut c)));
+        let out = catch_unwind(AssertUnwindSafe(|| (body.f)(&c)));
         body.returned = match out {
             Ok(Ok(v)) => {
                 body.result = Some(Ok(v));
@@ -509,7 +509,9 @@ where
 }
 
 /// A connection: the transaction's inside [`Pool::transaction`], or one
-/// taken with [`Pool::acquire`]. Belongs to one thread.
+/// taken with [`Pool::acquire`]. Belongs to one thread (neither `Send` nor
+/// `Sync`). Only ever lent as `&Conn`, so safe code cannot move or swap
+/// the connection a transaction is running on.
 pub struct Conn {
     raw: NonNull<sys::prd_pg_conn>,
     last_status: Cell<c_int>,
@@ -533,7 +535,7 @@ impl Conn {
         Err(pg_error(st, unsafe { sys::prd_pg_conn_error(self.p()) }))
     }
 
-    fn run(&mut self, sql: &str, params: &[&dyn ToParam], want: bool) -> Result<Option<Rows>> {
+    fn run(&self, sql: &str, params: &[&dyn ToParam], want: bool) -> Result<Option<Rows>> {
         let q = cstring(sql, "SQL")?;
         let p = Params::new(params)?;
         let mut out = ptr::null_mut();
@@ -544,21 +546,21 @@ impl Conn {
     }
 
     /// Run one statement; the row count of its command tag.
-    pub fn execute(&mut self, sql: &str, params: &[&dyn ToParam]) -> Result<u64> {
+    pub fn execute(&self, sql: &str, params: &[&dyn ToParam]) -> Result<u64> {
         Ok(self.run(sql, params, true)?.map_or(0, |r| r.affected()))
     }
 
     /// Run one statement; its rows. `Conflict` for a unique or check
     /// violation, `Retry` for a serialization failure or deadlock (return
     /// it from a transaction to have it re-run), `Timeout`, `Db`.
-    pub fn query(&mut self, sql: &str, params: &[&dyn ToParam]) -> Result<Rows> {
+    pub fn query(&self, sql: &str, params: &[&dyn ToParam]) -> Result<Rows> {
         self.run(sql, params, true)?.ok_or_else(|| Error::new(Status::Internal))
     }
 
     /// Rows one at a time as they arrive (memory of one row, whatever the
     /// result's size); `f` returning `Err` stops.
     pub fn query_each(
-        &mut self,
+        &self,
         sql: &str,
         params: &[&dyn ToParam],
         mut f: impl FnMut(&Row<'_>) -> Result<()>,
@@ -610,9 +612,9 @@ impl Conn {
 
     /// Nested work: SAVEPOINT, `f`, RELEASE; when `f` fails, the work since
     /// the savepoint is rolled back and the transaction goes on.
-    pub fn savepoint<T, E, F>(&mut self, f: F) -> std::result::Result<T, E>
+    pub fn savepoint<T, E, F>(&self, f: F) -> std::result::Result<T, E>
     where
-        F: FnMut(&mut Conn) -> std::result::Result<T, E>,
+        F: FnMut(&Conn) -> std::result::Result<T, E>,
         E: From<Error>,
     {
         let mut body = Body::new(f);
@@ -623,7 +625,7 @@ impl Conn {
     }
 
     /// NOTIFY `channel` (payload under 8000 bytes), in the open transaction if any.
-    pub fn notify(&mut self, channel: &str, payload: &str) -> Result<()> {
+    pub fn notify(&self, channel: &str, payload: &str) -> Result<()> {
         let (c, p) = (cstring(channel, "channel")?, cstring(payload, "payload")?);
         let st = unsafe { sys::prd_pg_notify(self.p(), c.as_ptr(), p.as_ptr()) };
         self.failed(st)
@@ -631,7 +633,7 @@ impl Conn {
 
     /// COPY ... FROM STDIN: the rows' data as `chunks` yields it, in the
     /// statement's format; the rows stored.
-    pub fn copy_in<'d, I: IntoIterator<Item = &'d [u8]>>(&mut self, sql: &str, chunks: I) -> Result<u64> {
+    pub fn copy_in<'d, I: IntoIterator<Item = &'d [u8]>>(&self, sql: &str, chunks: I) -> Result<u64> {
         let q = cstring(sql, "SQL")?;
         self.failed(unsafe { sys::prd_pg_copy_in_start(self.p(), q.as_ptr()) })?;
         for chunk in chunks {
@@ -648,7 +650,7 @@ impl Conn {
     }
 
     /// COPY ... TO STDOUT: `f` gets each row (with its newline).
-    pub fn copy_out(&mut self, sql: &str, mut f: impl FnMut(&[u8])) -> Result<u64> {
+    pub fn copy_out(&self, sql: &str, mut f: impl FnMut(&[u8])) -> Result<u64> {
         unsafe extern "C" fn each(user_data: *mut c_void, data: *const c_char, len: usize) -> c_int {
             let f = &mut *(user_data as *mut &mut dyn FnMut(&[u8]));
             let b = std::slice::from_raw_parts(data.cast::<u8>(), len);
@@ -689,12 +691,6 @@ impl Deref for PooledConn<'_> {
     type Target = Conn;
     fn deref(&self) -> &Conn {
         &self.conn
-    }
-}
-
-impl DerefMut for PooledConn<'_> {
-    fn deref_mut(&mut self) -> &mut Conn {
-        &mut self.conn
     }
 }
 

@@ -685,6 +685,9 @@ impl Drop for Verified {
 struct RevRaw {
     raw: NonNull<sys::prd_token_revocations>,
     _pool: Option<crate::pg::Pool>,
+    // Every clock ever set stays alive: a check on another thread may still
+    // be reading the one a later set_clock replaced.
+    clocks: std::sync::Mutex<Vec<Clock>>,
 }
 
 unsafe impl Send for RevRaw {}
@@ -712,7 +715,11 @@ impl Revocations {
         let p = pool.map_or(ptr::null_mut(), |p| p.as_ptr());
         check(unsafe { sys::prd_token_revocations_new(p, &mut out) })?;
         Ok(Revocations {
-            inner: Arc::new(RevRaw { raw: NonNull::new(out).expect("PRD_OK with NULL"), _pool: pool.cloned() }),
+            inner: Arc::new(RevRaw {
+                raw: NonNull::new(out).expect("PRD_OK with NULL"),
+                _pool: pool.cloned(),
+                clocks: std::sync::Mutex::new(Vec::new()),
+            }),
         })
     }
 
@@ -739,6 +746,14 @@ impl Revocations {
     /// The most live revocations held; one more is `Busy`, never dropped.
     pub fn set_max_entries(&self, max: usize) -> Result<()> {
         check(unsafe { sys::prd_token_revocations_set_max_entries(self.ptr(), max) })
+    }
+
+    /// The wall clock of expiries and the monotonic clock of staleness
+    /// (kept alive by the list).
+    pub fn set_clock(&self, clock: &Clock) -> Result<()> {
+        // Kept before the C side can use it, and for as long as the list lives.
+        self.inner.clocks.lock().unwrap_or_else(|e| e.into_inner()).push(clock.clone());
+        check(unsafe { sys::prd_token_revocations_set_clock(self.ptr(), clock.as_ptr()) })
     }
 
     /// Revoke a jti until `expires_ns` (the token's exp, Unix ns).

@@ -332,7 +332,7 @@ fn copy_streams_and_rows_arrive_one_at_a_time() {
     };
     let p = pool(&ci);
     table(&p, "rs_copy", "id int, v text");
-    let mut c = p.acquire().expect("acquire");
+    let c = p.acquire().expect("acquire");
     let chunks: Vec<Vec<u8>> = (0..100).map(|i| format!("{i}\tv{i}\n").into_bytes()).collect();
     assert_eq!(c.copy_in("COPY rs_copy FROM STDIN", chunks.iter().map(Vec::as_slice)).expect("copy in"), 100);
     let mut out = Vec::new();

@@ -284,4 +284,15 @@ fn revocation_lists_end_tokens_early() {
     let e = v.verify(&t).unwrap_err();
     assert_eq!((e.status(), e.detail()), (Status::BadToken, Some("revoked")));
     assert_eq!(list.len(), 1);
+
+    // On a manual clock: a revocation is kept until a day after the
+    // token's expiry, then forgotten.
+    let clock = Clock::manual(1_800_000_000_000_000_000, 1).expect("clock");
+    let timed = prodready::Revocations::local().expect("list");
+    timed.set_clock(&clock).expect("clock");
+    timed.revoke_jti("j-1", clock.wall_ns() + 1_000_000_000).expect("revoke");
+    assert_eq!(timed.check("j-1").unwrap_err().status(), Status::BadToken);
+    timed.check("j-2").expect("another jti");
+    clock.advance(Duration::from_secs(2 * 86_400)).expect("advance");
+    timed.check("j-1").expect("forgotten a day after the token expired");
 }

@@ -215,6 +215,15 @@ pub(crate) fn check(st: c_int) -> Result<()> {
     }
 }
 
+/// As [`check`], saying `what` was refused when the status is `Invalid`
+/// (the library's EINVAL names nothing; the binding knows the argument).
+pub(crate) fn check_invalid(st: c_int, what: &str) -> Result<()> {
+    check(st).map_err(|e| match e.status() {
+        Status::Invalid => Error::with_detail(Status::Invalid, what),
+        _ => e,
+    })
+}
+
 /// As [`check`], with a detail computed only on failure.
 pub(crate) fn check_with(st: c_int, detail: impl FnOnce() -> Option<String>) -> Result<()> {
     match Status::from_code(st) {

@@ -261,11 +261,7 @@ impl LoginGuard {
 
     /// `RateLimit-Policy`, `RateLimit` and, when denied, `Retry-After`.
     pub fn headers(&self, d: &Decision) -> Vec<(&'static str, String)> {
-        let mut h = vec![("RateLimit-Policy", self.policy_header()), ("RateLimit", self.ratelimit_header(d))];
-        if !d.allowed {
-            h.push(("Retry-After", d.retry_after_header()));
-        }
-        h
+        crate::ratelimit::response_headers(self.policy_header(), self.ratelimit_header(d), d)
     }
 }
 

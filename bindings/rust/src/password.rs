@@ -20,7 +20,7 @@ use std::os::raw::c_int;
 use std::ptr::{self, NonNull};
 use std::time::Duration;
 
-use crate::error::{check, Error, Result, Status};
+use crate::error::{check, check_invalid, Error, Result, Status};
 use crate::secret::Secret;
 use crate::sys;
 use crate::util::{buf_to_string, cstring, ms_u32, opt_cstring, opt_ptr};
@@ -129,10 +129,7 @@ impl PasswordPolicy {
     }
 
     fn set(&mut self, st: c_int, what: &str) -> Result<&mut PasswordPolicy> {
-        check(st).map_err(|e| match e.status() {
-            Status::Invalid => Error::with_detail(Status::Invalid, what.to_string()),
-            _ => e,
-        })?;
+        check_invalid(st, what)?;
         Ok(self)
     }
 

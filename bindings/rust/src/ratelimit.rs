@@ -24,7 +24,7 @@ use std::ptr::{self, NonNull};
 use std::time::Duration;
 
 use crate::clock::Clock;
-use crate::error::{check, Error, Result, Status};
+use crate::error::{check, check_invalid, Error, Result, Status};
 use crate::pg::Pool;
 use crate::sys;
 use crate::util::{cstring, ms_i64, text_out};
@@ -95,6 +95,16 @@ impl Decision {
     }
 }
 
+/// The headers of an answer: the policy, the decision's RateLimit value
+/// and, for a denial, Retry-After.
+pub(crate) fn response_headers(policy: String, ratelimit: String, d: &Decision) -> Vec<(&'static str, String)> {
+    let mut h = vec![("RateLimit-Policy", policy), ("RateLimit", ratelimit)];
+    if !d.allowed {
+        h.push(("Retry-After", d.retry_after_header()));
+    }
+    h
+}
+
 /// Keys as the C array of (pointer, length), without allocating.
 pub(crate) struct Keys {
     keys: [sys::prd_rl_key; sys::PRD_RL_MAX_RULES],
@@ -151,10 +161,7 @@ impl LimiterConfig {
     }
 
     fn set(&mut self, st: c_int, what: &str) -> Result<&mut LimiterConfig> {
-        check(st).map_err(|e| match e.status() {
-            Status::Invalid => Error::with_detail(Status::Invalid, what.to_string()),
-            _ => e,
-        })?;
+        check_invalid(st, what)?;
         Ok(self)
     }
 
@@ -359,11 +366,7 @@ impl Limiter {
     /// The response headers for a decision: `RateLimit-Policy`,
     /// `RateLimit`, and `Retry-After` when denied.
     pub fn headers(&self, d: &Decision) -> Vec<(&'static str, String)> {
-        let mut h = vec![("RateLimit-Policy", self.policy_header()), ("RateLimit", self.ratelimit_header(d))];
-        if !d.allowed {
-            h.push(("Retry-After", d.retry_after_header()));
-        }
-        h
+        response_headers(self.policy_header(), self.ratelimit_header(d), d)
     }
 }
 

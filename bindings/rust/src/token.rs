@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{self, Clock};
-use crate::error::{check, check_with, Error, Result, Status};
+use crate::error::{check, check_invalid, check_with, Result};
 use crate::secret::SecretString;
 use crate::sys;
 use crate::util::{cstring, from_c, ms_i64, text_out};
@@ -80,10 +80,7 @@ unsafe impl Sync for Key {}
 
 impl Key {
     fn made(st: c_int, out: *mut sys::prd_token_key, what: &str) -> Result<Key> {
-        check(st).map_err(|e| match e.status() {
-            Status::Invalid => Error::with_detail(Status::Invalid, what.to_string()),
-            _ => e,
-        })?;
+        check_invalid(st, what)?;
         Ok(Key { raw: NonNull::new(out).expect("PRD_OK with a NULL key") })
     }
 
@@ -539,10 +536,7 @@ impl Verifier {
     }
 
     fn set(&mut self, st: c_int, what: &str) -> Result<&mut Verifier> {
-        check(st).map_err(|e| match e.status() {
-            Status::Invalid => Error::with_detail(Status::Invalid, what.to_string()),
-            _ => e,
-        })?;
+        check_invalid(st, what)?;
         Ok(self)
     }
 

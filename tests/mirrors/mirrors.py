@@ -11,7 +11,7 @@ ENV = dict(os.environ, PYTHONPATH=str(ROOT / "bindings" / "python"),
            PRODREADY_LIBRARY=os.environ.get("PRODREADY_LIBRARY",
                                             str(BUILD / "lib" / "libprodready.so.1")))
 
-MIRRORS = ["python", "rust"]
+MIRRORS = ["python", "rust", "go"]
 
 
 def run(cmd, args, stdin=b"", env=None):
@@ -40,6 +40,23 @@ def build_rust_mirror():
     if r.returncode != 0:
         return None, "cargo build --example prodready failed:\n" + r.stderr.decode()[-3000:]
     return [str(crate / "target" / "debug" / "examples" / "prodready")], None
+
+
+def build_go_mirror():
+    """bindings/go's command prodready-go, built offline (no module proxy)
+    against this build tree; (command, None) or (None, why not)."""
+    crate = ROOT / "bindings" / "go"
+    out = BUILD / "prodready-go"
+    env = dict(os.environ, PKG_CONFIG_PATH=str(BUILD / "meson-uninstalled"), GOPROXY="off",
+               GOFLAGS="-mod=mod", CGO_ENABLED="1")
+    try:
+        r = subprocess.run(["go", "build", "-o", str(out), "./cmd/prodready-go"], cwd=crate, env=env,
+                           capture_output=True, timeout=900)
+    except OSError as e:
+        return None, f"no go toolchain: {e}"
+    if r.returncode != 0:
+        return None, "go build ./cmd/prodready-go failed:\n" + r.stderr.decode()[-3000:]
+    return [str(out)], None
 
 
 def python_mirror():

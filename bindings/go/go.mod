@@ -1,0 +1,3 @@
+module prodready
+
+go 1.19

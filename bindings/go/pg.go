@@ -68,7 +68,20 @@ func newPgConfig(conninfo string, o PoolOptions) (*C.prd_pg_config, error) {
 		}
 		return &Error{Status: Status(st), Detail: goString(C.prd_pg_config_error(cfg))}
 	}
-	ms := func(d time.Duration) C.uint32_t { return C.uint32_t(d.Milliseconds()) }
+	// Each setting left at zero keeps the library's default.
+	timeouts := []struct {
+		d   time.Duration
+		set func(C.uint32_t) C.prd_status
+	}{
+		{o.AcquireTimeout, func(v C.uint32_t) C.prd_status { return C.prd_pg_config_set_acquire_timeout_ms(cfg, v) }},
+		{o.ConnectTimeout, func(v C.uint32_t) C.prd_status { return C.prd_pg_config_set_connect_timeout_ms(cfg, v) }},
+		{o.StatementTimeout, func(v C.uint32_t) C.prd_status { return C.prd_pg_config_set_statement_timeout_ms(cfg, v) }},
+		{o.QueryTimeout, func(v C.uint32_t) C.prd_status { return C.prd_pg_config_set_query_timeout_ms(cfg, v) }},
+		{o.IdleInTransactionTimeout, func(v C.uint32_t) C.prd_status {
+			return C.prd_pg_config_set_idle_in_transaction_timeout_ms(cfg, v)
+		}},
+		{o.LockTimeout, func(v C.uint32_t) C.prd_status { return C.prd_pg_config_set_lock_timeout_ms(cfg, v) }},
+	}
 	steps := []func() error{
 		func() error {
 			if o.MaxSize == 0 {
@@ -83,40 +96,15 @@ func newPgConfig(conninfo string, o PoolOptions) (*C.prd_pg_config, error) {
 			return set(C.prd_pg_config_set_min_size(cfg, C.uint32_t(o.MinSize)))
 		},
 		func() error {
-			if o.AcquireTimeout == 0 {
-				return nil
+			for _, t := range timeouts {
+				if t.d == 0 {
+					continue
+				}
+				if err := set(t.set(C.uint32_t(t.d.Milliseconds()))); err != nil {
+					return err
+				}
 			}
-			return set(C.prd_pg_config_set_acquire_timeout_ms(cfg, ms(o.AcquireTimeout)))
-		},
-		func() error {
-			if o.ConnectTimeout == 0 {
-				return nil
-			}
-			return set(C.prd_pg_config_set_connect_timeout_ms(cfg, ms(o.ConnectTimeout)))
-		},
-		func() error {
-			if o.StatementTimeout == 0 {
-				return nil
-			}
-			return set(C.prd_pg_config_set_statement_timeout_ms(cfg, ms(o.StatementTimeout)))
-		},
-		func() error {
-			if o.QueryTimeout == 0 {
-				return nil
-			}
-			return set(C.prd_pg_config_set_query_timeout_ms(cfg, ms(o.QueryTimeout)))
-		},
-		func() error {
-			if o.IdleInTransactionTimeout == 0 {
-				return nil
-			}
-			return set(C.prd_pg_config_set_idle_in_transaction_timeout_ms(cfg, ms(o.IdleInTransactionTimeout)))
-		},
-		func() error {
-			if o.LockTimeout == 0 {
-				return nil
-			}
-			return set(C.prd_pg_config_set_lock_timeout_ms(cfg, ms(o.LockTimeout)))
+			return nil
 		},
 		func() error {
 			if o.ApplicationName == "" {
@@ -209,7 +197,9 @@ func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
 		c   *C.prd_pg_conn
 		err error
 	}
-	got := make(chan result, 1)
+	// Unbuffered: the acquiring goroutine hands the connection over only
+	// to a caller still waiting, and releases it otherwise.
+	got := make(chan result)
 	abandoned := make(chan struct{})
 	go func() {
 		defer free(file)
@@ -218,7 +208,9 @@ func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
 		select {
 		case got <- result{c, err}:
 		case <-abandoned:
-			C.prd_pg_pool_release(c)
+			if err == nil {
+				C.prd_pg_pool_release(c)
+			}
 		}
 	}()
 	select {
@@ -229,14 +221,6 @@ func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
 		return &Conn{raw: r.c, ctx: ctx}, nil
 	case <-ctx.Done():
 		close(abandoned)
-		// The acquire may have finished in the same instant.
-		select {
-		case r := <-got:
-			if r.err == nil {
-				C.prd_pg_pool_release(r.c)
-			}
-		default:
-		}
 		return nil, ctx.Err()
 	}
 }
@@ -545,7 +529,10 @@ func (b *txBody) run(conn *C.prd_pg_conn) (st C.prd_status) {
 // start on a serialization failure or deadlock. fn may run more than
 // once: keep its effects outside the database idempotent. fn's own error
 // rolls back and is returned as it was; a panic in fn rolls back and
-// panics again here. ctx's deadline bounds the whole transaction.
+// panics again here. ctx's deadline becomes the transaction's timeout:
+// every statement's and COMMIT's wait ends by it, and no retry starts
+// that would pass it; the wait for a connection is the pool's acquire
+// timeout.
 func (p *Pool) Tx(ctx context.Context, o *TxOptions, fn func(tx *Conn) error) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -138,46 +138,53 @@ func (p *PasswordPolicy) Close() error {
 	return nil
 }
 
-// blocking runs f (a C call that waits for CPU and the memory budget) and
-// returns its error, or ctx's as soon as ctx ends; an abandoned call
-// finishes on its own (Close waits for it) and its result is dropped.
-func (p *PasswordPolicy) blocking(ctx context.Context, f func() error) error {
+// outcome is what a call run off the caller's goroutine returned.
+type outcome[T any] struct {
+	v   T
+	err error
+}
+
+// blocking runs f (a C call that waits for CPU and the memory budget) on
+// its own goroutine and returns its result, or ctx's error as soon as ctx
+// ends; an abandoned call finishes on its own (Close waits for it) and its
+// result is dropped. The result travels by channel only, so an abandoned
+// call shares nothing with the caller.
+func blocking[T any](p *PasswordPolicy, ctx context.Context, f func() (T, error)) (T, error) {
+	var zero T
 	if err := ctx.Err(); err != nil {
-		return err
+		return zero, err
 	}
 	if ctx.Done() == nil {
 		return f()
 	}
-	done := make(chan error, 1)
+	done := make(chan outcome[T], 1)
 	p.inflight.Add(1)
 	go func() {
 		defer p.inflight.Done()
-		done <- f()
+		v, err := f()
+		done <- outcome[T]{v, err}
 	}()
 	select {
-	case err := <-done:
-		return err
+	case r := <-done:
+		return r.v, r.err
 	case <-ctx.Done():
-		return ctx.Err()
+		return zero, ctx.Err()
 	}
 }
 
 // Hash hashes a password into a PHC string (about 20-45 ms at the
 // default cost). ctx ending returns its error at once.
 func (p *PasswordPolicy) Hash(ctx context.Context, password []byte) (string, error) {
-	var out string
-	err := p.blocking(ctx, func() error {
+	return blocking(p, ctx, func() (string, error) {
 		buf := make([]byte, C.PRD_PASSWORD_HASH_SIZE)
 		pw, n := bytesArg(password)
 		st := C.prd_password_hash(p.raw, (*C.char)(pw), n, (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)))
 		runtime.KeepAlive(p)
 		if err := check(st); err != nil {
-			return err
+			return "", err
 		}
-		out = bufString(buf)
-		return nil
+		return bufString(buf), nil
 	})
-	return out, err
 }
 
 // Verify checks a password against a stored hash in constant time: nil
@@ -189,24 +196,26 @@ func (p *PasswordPolicy) Verify(ctx context.Context, stored string, password []b
 	if err != nil {
 		return err
 	}
-	return p.blocking(ctx, func() error {
+	_, err = blocking(p, ctx, func() (struct{}, error) {
 		defer free(s)
 		pw, n := bytesArg(password)
 		st := C.prd_password_verify(p.raw, (*C.char)(pw), n, s)
 		runtime.KeepAlive(p)
-		return check(st)
+		return struct{}{}, check(st)
 	})
+	return err
 }
 
 // VerifyDummy spends what Verify would for an unknown account, then
 // returns ErrMismatch, so timing tells no account apart.
 func (p *PasswordPolicy) VerifyDummy(ctx context.Context, password []byte) error {
-	return p.blocking(ctx, func() error {
+	_, err := blocking(p, ctx, func() (struct{}, error) {
 		pw, n := bytesArg(password)
 		st := C.prd_password_verify_dummy(p.raw, (*C.char)(pw), n)
 		runtime.KeepAlive(p)
-		return check(st)
+		return struct{}{}, check(st)
 	})
+	return err
 }
 
 // RehashReason says why a stored hash should be replaced ("" when not).
@@ -240,23 +249,37 @@ func (p *PasswordPolicy) VerifyAndUpgrade(ctx context.Context, stored string, pa
 	if err != nil {
 		return "", err
 	}
-	var out string
-	err = p.blocking(ctx, func() error {
+	return blocking(p, ctx, func() (string, error) {
 		defer free(s)
 		buf := make([]byte, C.PRD_PASSWORD_HASH_SIZE)
 		pw, n := bytesArg(password)
 		var upgraded C.int
 		st := C.prd_password_verify_and_upgrade(p.raw, (*C.char)(pw), n, s, (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &upgraded)
 		runtime.KeepAlive(p)
-		if err := check(st); err != nil {
-			return err
+		if err := check(st); err != nil || upgraded == 0 {
+			return "", err
 		}
-		if upgraded != 0 {
-			out = bufString(buf)
-		}
-		return nil
+		return bufString(buf), nil
 	})
-	return out, err
+}
+
+// PasswordStat names a counter of Stat.
+type PasswordStat int
+
+const (
+	StatInFlight    PasswordStat = C.PRD_PASSWORD_STAT_IN_FLIGHT     // hashes running now
+	StatInFlightKiB PasswordStat = C.PRD_PASSWORD_STAT_IN_FLIGHT_KIB // their memory
+	StatPeakKiB     PasswordStat = C.PRD_PASSWORD_STAT_PEAK_KIB      // the most in flight at once
+	StatWaiting     PasswordStat = C.PRD_PASSWORD_STAT_WAITING       // calls waiting for budget
+	StatBusy        PasswordStat = C.PRD_PASSWORD_STAT_BUSY          // calls that gave up with ErrBusy
+	StatCompleted   PasswordStat = C.PRD_PASSWORD_STAT_COMPLETED     // hashes computed
+)
+
+// Stat is a counter's current value, for metrics.
+func (p *PasswordPolicy) Stat(s PasswordStat) uint64 {
+	v := uint64(C.prd_password_stat_get(p.raw, C.prd_password_stat(s)))
+	runtime.KeepAlive(p)
+	return v
 }
 
 // RetryAfter is, after ErrBusy, how long until room is likely.

@@ -7,9 +7,9 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mirrors import build_go_mirror, build_rust_mirror, python_mirror  # noqa: E402
+from mirrors import build_go_mirror, build_rust_mirror, node_mirror, python_mirror  # noqa: E402
 
-_BUILDERS = {"python": python_mirror, "rust": build_rust_mirror, "go": build_go_mirror}
+_BUILDERS = {"python": python_mirror, "rust": build_rust_mirror, "go": build_go_mirror, "node": node_mirror}
 _built = {}
 
 

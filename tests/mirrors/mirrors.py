@@ -11,7 +11,7 @@ ENV = dict(os.environ, PYTHONPATH=str(ROOT / "bindings" / "python"),
            PRODREADY_LIBRARY=os.environ.get("PRODREADY_LIBRARY",
                                             str(BUILD / "lib" / "libprodready.so.1")))
 
-MIRRORS = ["python", "rust", "go"]
+MIRRORS = ["python", "rust", "go", "node"]
 
 
 def run(cmd, args, stdin=b"", env=None):
@@ -57,6 +57,18 @@ def build_go_mirror():
     if r.returncode != 0:
         return None, "go build ./cmd/prodready-go failed:\n" + r.stderr.decode()[-3000:]
     return [str(out)], None
+
+
+def node_mirror():
+    """bindings/node/bin/prodready.mjs, after npm install in bindings/node
+    (koffi); (command, None) or (None, why not)."""
+    node_dir = ROOT / "bindings" / "node"
+    if not (node_dir / "node_modules" / "koffi").exists():
+        r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=node_dir,
+                           capture_output=True, timeout=600)
+        if r.returncode != 0:
+            return None, "npm install in bindings/node failed:\n" + r.stderr.decode()[-3000:]
+    return ["node", str(node_dir / "bin" / "prodready.mjs")], None
 
 
 def python_mirror():

@@ -61,11 +61,15 @@ static void accept_one(struct fproxy *p)
     p->pairs[p->n++] = (struct pair){c, s};
 }
 
-/* Move what is readable on from to to; 0 when from closed. */
+/* Move what is readable on from to to; 0 when from closed. Never waits
+ * for bytes: the one proxy thread serves every pair, and a read that
+ * blocked on one socket would freeze all the others. */
 static int pump(int from, int to, int cut_half)
 {
     char buf[65536];
-    ssize_t n = read(from, buf, sizeof buf);
+    ssize_t n = recv(from, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return 1;
     if (n <= 0)
         return 0;
     ssize_t want = cut_half ? (n > 1 ? n / 2 : 1) : n, off = 0;
@@ -111,18 +115,22 @@ static void *run(void *arg)
         pthread_mutex_lock(&p->mu);
         if (fds[0].revents & POLLIN)
             accept_one(p);
-        /* back to front: closing a pair moves the last one into its place */
+        /* Pairs that ended are closed after every event was served: closing
+         * one moves the last pair into its slot, so closing at once made a
+         * later event of the closed pair act on the moved one. */
+        char dead[MAX_PAIRS] = {0};
         for (int k = nf - 1; k >= 1; k--) {
             if (!fds[k].revents)
                 continue;
             int i = map[k] / 2, from_server = map[k] % 2;
-            if (i >= p->n)
+            if (i >= p->n || dead[i])
                 continue;
             struct pair *pr = &p->pairs[i];
             int ok;
             if (pr->server < 0) { /* black hole: swallow */
                 char sink[4096];
-                ok = read(pr->client, sink, sizeof sink) > 0;
+                ssize_t r = recv(pr->client, sink, sizeof sink, MSG_DONTWAIT);
+                ok = r > 0 || (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR));
             } else if (from_server) {
                 int cut = atomic_load(&p->mode) == FP_CUT_MID;
                 ok = pump(pr->server, pr->client, cut);
@@ -132,8 +140,12 @@ static void *run(void *arg)
                 ok = pump(pr->client, pr->server, 0);
             }
             if (!ok)
-                pair_close(p, i);
+                dead[i] = 1;
         }
+        /* Highest first: what moves into a closed slot is a live pair. */
+        for (int i = p->n - 1; i >= 0; i--)
+            if (i < MAX_PAIRS && dead[i])
+                pair_close(p, i);
         pthread_mutex_unlock(&p->mu);
     }
     return NULL;

@@ -92,7 +92,15 @@ export interface IssueOptions {
   footer?: string | object;
   implicit?: Bytes;
 }
+export declare class Revocations implements Closeable {
+  constructor(pool?: Pool | null, options?: { refresh?: number; maxStale?: number });
+  revoke(jti: string, expires: Date | string): Promise<void>;
+  check(jti: string): Promise<boolean>;
+  readonly size: number;
+  close(): void;
+}
 export interface VerifyOptions {
+  revocations?: Revocations;
   leeway?: number;
   issuer?: string;
   audience?: string | string[];

@@ -6,7 +6,7 @@
 export { LibraryNotFound, REQUIRED, path as libraryPath } from './lib/ffi.mjs';
 export { ProdreadyError, ClientError, ServiceError, classes as errors } from './lib/errors.mjs';
 export { PasswordHasher } from './lib/password.mjs';
-export { Key, Keyring, RawJSON, issue, verify, verifyText, payload, encrypt, sign, parseRfc3339 } from './lib/tokens.mjs';
+export { Key, Keyring, RawJSON, Revocations, issue, verify, verifyText, payload, encrypt, sign, parseRfc3339 } from './lib/tokens.mjs';
 export { TokenStore, Sessions } from './lib/sessions.mjs';
 export { Limiter, SharedLimiter, LoginGuard, Decision, rateLimitMiddleware } from './lib/ratelimit.mjs';
 export { Pool, Conn } from './lib/pg.mjs';

@@ -1,6 +1,6 @@
 // PASETO v4 tokens, PASERK keys, key rings (prodready/token.h). Quick
 // calls: synchronous.
-import { C } from './ffi.mjs';
+import { C, offLoop } from './ffi.mjs';
 import { check, errorFor } from './errors.mjs';
 import { Handle, bytes, cstr, takeBytes, takeText, textOut } from './util.mjs';
 
@@ -147,7 +147,7 @@ export function verify(ring, purpose, token, o = {}) {
 }
 
 /** As verify, the claims as JSON text exactly as in the token. */
-export function verifyText(ring, purpose, token, { leeway, issuer, audience, footer, implicit, at } = {}) {
+export function verifyText(ring, purpose, token, { leeway, issuer, audience, footer, implicit, at, revocations } = {}) {
   const out = [null];
   check(C.prd_token_verifier_new(ring.ptr, purposeOf(purpose), out));
   const v = out[0];
@@ -157,6 +157,7 @@ export function verifyText(ring, purpose, token, { leeway, issuer, audience, foo
     if (issuer !== undefined) check(C.prd_token_verifier_set_issuer(v, cstr(issuer, 'issuer')));
     for (const a of [].concat(audience ?? [])) check(C.prd_token_verifier_add_audience(v, cstr(a, 'audience')));
     if (footer !== undefined) { const fb = bytes(footer); check(C.prd_token_verifier_set_footer(v, fb, fb.length)); }
+    if (revocations !== undefined) check(C.prd_token_verifier_set_revocations(v, revocations.ptr));
     if (at !== undefined) {
       const ns = typeof at === 'string' ? parseRfc3339(at) : BigInt(at.getTime()) * 1000000n;
       const c = [null];
@@ -185,4 +186,39 @@ export function parseRfc3339(text) {
   const out = [0n];
   check(C.prd_rfc3339_parse(b, b.length, out), 'not an RFC 3339 time');
   return BigInt(out[0]);
+}
+
+/**
+ * A jti revocation list, to end tokens before they expire: in this process
+ * (no pool) or shared through PostgreSQL (every list on the database
+ * refuses a jti revoked anywhere within its refresh interval, and fails
+ * closed when its copy is staler than its bound). Give it to verify(...,
+ * { revocations }). With a pool, revoke() and check() are round trips:
+ * Promises off the loop; without one they resolve at once.
+ */
+export class Revocations extends Handle {
+  constructor(pool = null, { refresh, maxStale = 30 } = {}) {
+    const out = [null];
+    check(C.prd_token_revocations_new(pool ? pool.ptr : null, out));
+    super(out[0], C.prd_token_revocations_free);
+    this._pool = pool;
+    if (refresh !== undefined) {
+      check(C.prd_token_revocations_set_refresh(this.ptr, Math.round(refresh * 1000), Math.round(maxStale * 1000)),
+        'refresh 10 ms .. 1 h; maxStale refresh .. 1 day');
+    }
+  }
+  _call(fn, ...args) { return this._pool ? offLoop(fn, ...args) : Promise.resolve(fn(...args)); }
+  /** Refuse tokens with this jti until expires (a Date, or the token's exp text). */
+  async revoke(jti, expires) {
+    const ns = typeof expires === 'string' ? parseRfc3339(expires) : BigInt(expires.getTime()) * 1000000n;
+    check(await this._call(C.prd_token_revoke_jti, this.ptr, cstr(jti, 'jti'), ns));
+  }
+  /** true when jti is not revoked, false when it is. */
+  async check(jti) {
+    const st = await this._call(C.prd_token_jti_check, this.ptr, cstr(jti, 'jti'));
+    if (st === 15) return false; // PRD_EBADTOKEN: revoked
+    check(st);
+    return true;
+  }
+  get size() { return Number(C.prd_token_revocations_count(this.ptr)); }
 }

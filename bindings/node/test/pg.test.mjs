@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { Pool, Sessions, TokenStore, SharedLimiter, LoginGuard, errors } from '../index.mjs';
+import { Pool, Sessions, TokenStore, SharedLimiter, LoginGuard, Revocations, errors } from '../index.mjs';
 import { pg } from './helpers.mjs';
 
 test('queries, errors and transactions', async (t) => {
@@ -70,7 +70,13 @@ test('stores shared by two pools', async (t) => {
       if (attempt) { allowed++; await attempt.failure(); }
     }
     assert.equal(allowed, 4);
-    for (const x of [la, lb, ...guards, sa, sb]) x.close();
+    const [ra, rb] = [new Revocations(a), new Revocations(b, { refresh: 0.01 })];
+    const jti = `node-jti-${process.pid}`;
+    assert.equal(await rb.check(jti), true);
+    await ra.revoke(jti, '2100-01-01T00:00:00Z');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await rb.check(jti), false, 'a revocation on one instance reaches the other');
+    for (const x of [la, lb, ...guards, sa, sb, ra, rb]) x.close();
   } finally {
     await a.end();
     await b.end();

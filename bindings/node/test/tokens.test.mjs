@@ -2,7 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Key, Keyring, RawJSON, issue, verify, verifyText, encrypt, errors } from '../index.mjs';
+import { Key, Keyring, RawJSON, Revocations, issue, verify, verifyText, encrypt, errors } from '../index.mjs';
 import { VECTORS, c } from './helpers.mjs';
 import { encrypt as ptsEncrypt, decrypt as ptsDecrypt, sign as ptsSign, verify as ptsVerify } from 'paseto-ts/v4';
 
@@ -80,4 +80,18 @@ test('tokens cross with the C command', () => {
   assert.match(verifyText(ring, 'local', ours), /"sub":"hal"/);
   const raw = encrypt(Key.fromPaserk(paserk), '{"x":1}', { footer: 'f' });
   assert.ok(raw.startsWith('v4.local.'));
+});
+
+test('revocation lists end tokens early', async () => {
+  const ring = new Keyring([Key.generate('local')]);
+  const list = new Revocations();
+  const tok = issue(ring, 'local', { sub: 'ivy' }, { ttl: 60 });
+  const claims = verify(ring, 'local', tok, { revocations: list });
+  assert.equal(await list.check(claims.jti), true);
+  await list.revoke(claims.jti, claims.exp);
+  assert.equal(await list.check(claims.jti), false);
+  assert.equal(list.size, 1);
+  assert.throws(() => verify(ring, 'local', tok, { revocations: list }), (e) => e instanceof errors.InvalidToken && e.detail === 'revoked');
+  assert.equal(verify(ring, 'local', tok).sub, 'ivy', 'without the list the token is still valid');
+  list.close();
 });

@@ -18,14 +18,14 @@ from .password import PRESETS, Parameters, PasswordHasher, extract_parameters
 from .pg import Conn, Pool
 from .ratelimit import Decision, Limiter, LoginAttempt, LoginGuard, Reservation, Rule
 from .sessions import Sessions, TokenStore
-from .tokens import Key, Keyring, RawJSON, Token
+from .tokens import Key, Keyring, RawJSON, Revocations, Token
 
 __version__ = "1.0.0"
 
 __all__ = [
     "LibraryNotFound", "library_version", "LogHandler", "Logger", "DEBUG", "INFO", "WARN",
     "ERROR", "FATAL", "OFF", "Decision", "Limiter", "LoginAttempt", "LoginGuard",
-    "Reservation", "Rule", "Conn", "Pool", "Sessions", "TokenStore", "PRESETS", "Parameters", "PasswordHasher",
+    "Reservation", "Revocations", "Rule", "Conn", "Pool", "Sessions", "TokenStore", "PRESETS", "Parameters", "PasswordHasher",
     "extract_parameters", "Key", "Keyring", "RawJSON", "Token", "ProdreadyError", "ClientError",
     "ServiceError", "InvalidInput", "VerifyMismatchError", "ExpiredToken", "NotYetValid",
     "RateLimited", "Busy", "Timeout", "OutOfMemory", "IOFailure", "DatabaseError",

@@ -18,6 +18,16 @@ _lib_ = _lib.lib
 _KINDS = {"local": 1, "public": 2, "secret": 3}
 _KIND_NAMES = {v: k for k, v in _KINDS.items()}
 _PURPOSES = {"local": 1, "public": 2}
+_P = ctypes.c_void_p
+_lib.declare({
+    "prd_token_revocations_new": (ctypes.c_int, [_P, _lib.c_void_pp]),
+    "prd_token_revocations_free": (None, [_P]),
+    "prd_token_revocations_set_refresh": (ctypes.c_int, [_P, ctypes.c_int64, ctypes.c_int64]),
+    "prd_token_revoke_jti": (ctypes.c_int, [_P, ctypes.c_char_p, ctypes.c_int64]),
+    "prd_token_jti_check": (ctypes.c_int, [_P, ctypes.c_char_p]),
+    "prd_token_revocations_count": (ctypes.c_size_t, [_P]),
+    "prd_token_verifier_set_revocations": (ctypes.c_int, [_P, _P]),
+})
 _PASERK_SIZE = _lib_.prd_paserk_size()
 _ID_SIZE = _lib_.prd_paserk_id_size()
 
@@ -169,6 +179,42 @@ class _Clock:
             _lib_.prd_clock_free(self._c)
 
 
+class Revocations:
+    """A jti revocation list, to end PASETO tokens before they expire: in
+    this process (pool None) or shared through PostgreSQL, where every list
+    on the database refuses a jti revoked anywhere within its refresh
+    interval and fails closed (ServiceError) when its copy is staler than
+    its bound. Pass it to Token.verify(..., revocations=list)."""
+
+    def __init__(self, pool=None, *, refresh: Optional[float] = None, max_stale: float = 30.0):
+        h = ctypes.c_void_p()
+        check(_lib_.prd_token_revocations_new(pool._pool if pool is not None else None, ctypes.byref(h)))
+        self._h, self._pool = h, pool  # the list borrows the pool: keep it alive
+        if refresh is not None:
+            check(_lib_.prd_token_revocations_set_refresh(h, int(refresh * 1000), int(max_stale * 1000)),
+                  "refresh 10 ms .. 1 h; max_stale refresh .. 1 day")
+
+    def revoke(self, jti: str, expires: Union[int, float, datetime.datetime, str]) -> None:
+        """Refuse tokens with this jti until expires (the token's exp)."""
+        check(_lib_.prd_token_revoke_jti(self._h, _opt(jti), _ns(expires)))
+
+    def check(self, jti: str) -> bool:
+        """True when jti is not revoked, False when it is."""
+        st = _lib_.prd_token_jti_check(self._h, _opt(jti))
+        if st == 15:  # PRD_EBADTOKEN: revoked
+            return False
+        check(st)
+        return True
+
+    def __len__(self) -> int:
+        return _lib_.prd_token_revocations_count(self._h)
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            _lib_.prd_token_revocations_free(self._h)
+            self._h = None
+
+
 class Token:
     """Issue and verify PASETO v4 tokens. Every token expires."""
 
@@ -253,7 +299,8 @@ class Token:
         InvalidToken (with .detail saying why) when it is not. Options:
         footer (the exact footer expected), implicit, issuer, audience (any
         of), require (claim names), leeway (seconds, default 30, for exp and
-        nbf), at (verify as of that time), max_size (bytes)."""
+        nbf), at (verify as of that time), max_size (bytes), revocations (a
+        Revocations list: a revoked jti is InvalidToken "revoked")."""
         return json.loads(cls.verify_text(ring, purpose, token, **options))
 
     @classmethod
@@ -261,7 +308,8 @@ class Token:
                     footer: Union[str, bytes, None] = None,
                     implicit: Union[str, bytes, None] = None, issuer: Optional[str] = None,
                     audience: Iterable[str] = (), require: Iterable[str] = (),
-                    leeway: float = 30, at: Any = None, max_size: Optional[int] = None) -> str:
+                    leeway: float = 30, at: Any = None, max_size: Optional[int] = None,
+                    revocations: Optional[Revocations] = None) -> str:
         """As verify, with the claims as the JSON text exactly as in the token."""
         v = ctypes.c_void_p()
         check(_lib_.prd_token_verifier_new(ring._r, _purpose(purpose), ctypes.byref(v)))
@@ -283,6 +331,8 @@ class Token:
             if at is not None:
                 clock = _Clock(_ns(at))
                 check(_lib_.prd_token_verifier_set_clock(v, clock._c))
+            if revocations is not None:
+                check(_lib_.prd_token_verifier_set_revocations(v, revocations._h))
             tok, imp = _opt(token), _opt(implicit)
             r = ctypes.c_void_p()
             why = ctypes.c_char_p()

@@ -73,3 +73,35 @@ def test_raw_footer_and_claim_text():
     assert text.startswith('{"a":{"x":[1,2]},')
     with pytest.raises(p.InvalidInput):
         p.Token.issue_raw(key, "local", {"a": p.RawJSON('{"x":1,"x":2}')}, ttl=60)
+
+
+def test_revocation_lists_end_tokens_early():
+    ring = p.Keyring([p.Key.generate("local")])
+    lst = p.Revocations()
+    t = p.Token.issue(ring, "local", {"sub": "alice"}, ttl=60)
+    claims = p.Token.verify(ring, "local", t, revocations=lst)
+    assert lst.check(claims["jti"]) is True
+    lst.revoke(claims["jti"], claims["exp"])
+    assert lst.check(claims["jti"]) is False and len(lst) == 1
+    with pytest.raises(p.InvalidToken) as e:
+        p.Token.verify(ring, "local", t, revocations=lst)
+    assert e.value.detail == "revoked"
+    # Without the list the token is still valid: the list is what ends it.
+    assert p.Token.verify(ring, "local", t)["sub"] == "alice"
+
+
+def test_a_revocation_reaches_every_instance(pg_conninfo):
+    a, b = p.Pool(pg_conninfo, max_size=2), p.Pool(pg_conninfo, max_size=2)
+    try:
+        a.migrate_stores()
+        la, lb = p.Revocations(a), p.Revocations(b, refresh=0.01)
+        jti = f"py-jti-{id(la)}"
+        assert lb.check(jti) is True
+        la.revoke(jti, "2100-01-01T00:00:00Z")
+        import time
+        time.sleep(0.05)
+        assert lb.check(jti) is False
+        del la, lb
+    finally:
+        a.close()
+        b.close()

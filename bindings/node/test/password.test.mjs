@@ -45,28 +45,36 @@ test('the event loop keeps ticking while 8 hashes run', async () => {
   // of all 8 (eight times one hash, measured here first in the same run).
   // Off it, the loop only shares the machine with the hashing threads: the
   // time it spends stalled (gaps between 1 ms ticks longer than 10 ms) must
-  // stay under two hashes' worth. (On this 2-core VM it is a few tens of
-  // milliseconds: the stalls are the kernel's page-table lock while the
-  // workers map and unmap Argon2's memory.)
+  // stay under two hashes' worth, in the best of three rounds (so that one
+  // round slowed by another process does not decide; a loop that hashes
+  // on its own thread fails every round). On this 2-core VM the stall is a
+  // few tens of milliseconds: the kernel's page-table lock while the
+  // workers map and unmap Argon2's memory.
   const h = new PasswordHasher({ timeCost: 3, memoryCost: 65536, parallelism: 1 });
-  let t = performance.now();
+  const t0 = performance.now();
   await h.hash('alone');
-  const one = performance.now() - t;
+  const one = performance.now() - t0;
   await Promise.all(Array.from({ length: 8 }, (_, i) => h.hash(`warm-${i}`))); // koffi's async pools, allocated once
-  const ticks = [];
-  const timer = setInterval(() => ticks.push(performance.now()), 1);
-  const start = performance.now();
-  const hashes = await Promise.all(Array.from({ length: 8 }, (_, i) => h.hash(`pw-${i}`)));
-  const end = performance.now();
-  clearInterval(timer);
-  assert.equal(new Set(hashes).size, 8);
-  const edges = [start, ...ticks.filter((x) => x > start && x < end), end];
-  let stalled = 0;
-  for (let i = 1; i < edges.length; i++) {
-    const gap = edges[i] - edges[i - 1];
-    if (gap > 10) stalled += gap;
+  const rounds = [];
+  for (let round = 0; round < 3; round++) {
+    const ticks = [];
+    const timer = setInterval(() => ticks.push(performance.now()), 1);
+    const start = performance.now();
+    const hashes = await Promise.all(Array.from({ length: 8 }, (_, i) => h.hash(`pw-${round}-${i}`)));
+    const end = performance.now();
+    clearInterval(timer);
+    assert.equal(new Set(hashes).size, 8);
+    const edges = [start, ...ticks.filter((x) => x > start && x < end), end];
+    let stalled = 0;
+    for (let i = 1; i < edges.length; i++) {
+      const gap = edges[i] - edges[i - 1];
+      if (gap > 10) stalled += gap;
+    }
+    rounds.push({ ticks: edges.length - 2, stalled: Math.round(stalled), total: Math.round(end - start) });
+    if (edges.length > 20 && stalled < 2 * one) break;
   }
-  assert.ok(edges.length > 20, `${edges.length - 2} ticks in ${(end - start).toFixed(0)} ms`);
-  assert.ok(stalled < 2 * one, `the loop stalled ${stalled.toFixed(0)} ms in ${(end - start).toFixed(0)}; one hash takes ${one.toFixed(0)} ms`);
+  const best = rounds.reduce((a, b) => (b.stalled < a.stalled ? b : a));
+  assert.ok(best.ticks > 20 && best.stalled < 2 * one,
+    `the loop stalled in every round: ${JSON.stringify(rounds)}; one hash takes ${one.toFixed(0)} ms`);
   h.close();
 });

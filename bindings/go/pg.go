@@ -591,19 +591,26 @@ func (p *Pool) Tx(ctx context.Context, o *TxOptions, fn func(tx *Conn) error) er
 		st = C.go_tx_run(p.raw, opts, C.uintptr_t(h), e, file, line)
 		return st
 	})
-	if body.panicked != nil {
-		panic(body.panicked)
+	if ctxErr := ctx.Err(); ctxErr != nil && Status(st) == StatusTimeout {
+		err = fmt.Errorf("%w: %v", ctxErr, err)
+	}
+	return body.finish(st, err)
+}
+
+// finish is the outcome of a transaction or savepoint run with body: a
+// panic in fn panics again here; fn's own error when that is what ended
+// it; else the library's error.
+func (b *txBody) finish(st C.prd_status, libErr error) error {
+	if b.panicked != nil {
+		panic(b.panicked)
 	}
 	if st == C.PRD_OK {
 		return nil
 	}
-	if body.err != nil && st == body.returned {
-		return body.err
+	if b.err != nil && st == b.returned {
+		return b.err
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil && Status(st) == StatusTimeout {
-		return fmt.Errorf("%w: %v", ctxErr, err)
-	}
-	return err
+	return libErr
 }
 
 // Savepoint runs fn inside the transaction between SAVEPOINT and RELEASE;
@@ -614,16 +621,7 @@ func (c *Conn) Savepoint(fn func(tx *Conn) error) error {
 	defer h.Delete()
 	st := C.go_savepoint_run(c.raw, C.uintptr_t(h))
 	c.last = st
-	if body.panicked != nil {
-		panic(body.panicked)
-	}
-	if st == C.PRD_OK {
-		return nil
-	}
-	if body.err != nil && st == body.returned {
-		return body.err
-	}
-	return pgError(st, C.prd_pg_conn_error(c.raw))
+	return body.finish(st, pgError(st, C.prd_pg_conn_error(c.raw)))
 }
 
 func (c *Conn) context() context.Context {

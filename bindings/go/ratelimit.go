@@ -126,15 +126,23 @@ type cKeys struct {
 	n   C.size_t
 }
 
-func makeKeys(keys [][]byte) cKeys {
+func makeKeys(keys [][]byte) (cKeys, error) {
+	if len(keys) > C.PRD_RL_MAX_RULES {
+		// More keys than a limiter has rules: refused before anything is
+		// copied (a flood of keys must not cost memory first).
+		return cKeys{}, newError(StatusInvalid, "more keys than a limiter has rules")
+	}
 	total := 0
 	for _, k := range keys {
+		if len(k) > C.PRD_RL_KEY_MAX {
+			return cKeys{}, newError(StatusInvalid, "a key over 1024 bytes")
+		}
 		total += len(k)
 	}
 	n := len(keys)
 	size := C.size_t(n)*C.size_t(unsafe.Sizeof(C.prd_rl_key{})) + C.size_t(total) + 1
 	block := C.malloc(size)
-	arr := (*[C.PRD_RL_MAX_RULES + 1024]C.prd_rl_key)(block)
+	arr := (*[C.PRD_RL_MAX_RULES]C.prd_rl_key)(block)
 	data := unsafe.Add(block, uintptr(n)*unsafe.Sizeof(C.prd_rl_key{}))
 	for i, k := range keys {
 		if len(k) > 0 {
@@ -144,7 +152,7 @@ func makeKeys(keys [][]byte) cKeys {
 		arr[i].len = C.size_t(len(k))
 		data = unsafe.Add(data, len(k))
 	}
-	return cKeys{arr: (*C.prd_rl_key)(block), n: C.size_t(n)}
+	return cKeys{arr: (*C.prd_rl_key)(block), n: C.size_t(n)}, nil
 }
 
 func (k cKeys) free() { C.free(unsafe.Pointer(k.arr)) }
@@ -185,7 +193,10 @@ func (l *Limiter) Close() error {
 // Check checks cost units for keys (one per rule) and records them when
 // every rule admits them. A denial is Decision.Allowed false, not an error.
 func (l *Limiter) Check(cost uint64, keys ...[]byte) (Decision, error) {
-	k := makeKeys(keys)
+	k, err := makeKeys(keys)
+	if err != nil {
+		return Decision{}, err
+	}
 	defer k.free()
 	d := C.decision_init_rl()
 	st := C.prd_limiter_check(l.raw, k.arr, k.n, C.uint64_t(cost), &d)
@@ -195,7 +206,10 @@ func (l *Limiter) Check(cost uint64, keys ...[]byte) (Decision, error) {
 
 // Peek: would this be admitted now? Records nothing.
 func (l *Limiter) Peek(cost uint64, keys ...[]byte) (Decision, error) {
-	k := makeKeys(keys)
+	k, err := makeKeys(keys)
+	if err != nil {
+		return Decision{}, err
+	}
 	defer k.free()
 	d := C.decision_init_rl()
 	st := C.prd_limiter_peek(l.raw, k.arr, k.n, C.uint64_t(cost), &d)
@@ -236,7 +250,10 @@ func (r *Reservation) settle(f func(*C.prd_rl_reservation) C.prd_status) error {
 // Reserve reserves cost units as Check would; when admitted, settle the
 // Reservation (an unsettled one stays counted, the safe side).
 func (l *Limiter) Reserve(cost uint64, keys ...[]byte) (Decision, *Reservation, error) {
-	k := makeKeys(keys)
+	k, err := makeKeys(keys)
+	if err != nil {
+		return Decision{}, nil, err
+	}
 	defer k.free()
 	d := C.decision_init_rl()
 	resv := newReservation()
@@ -378,7 +395,10 @@ func NewSharedLimiter(o LimiterOptions, pool *Pool, failOpen bool) (*SharedLimit
 
 // Check checks cost units against the shared state (one round trip).
 func (s *SharedLimiter) Check(cost uint64, keys ...[]byte) (Decision, error) {
-	k := makeKeys(keys)
+	k, err := makeKeys(keys)
+	if err != nil {
+		return Decision{}, err
+	}
 	defer k.free()
 	d := C.decision_init_rl()
 	st := C.prd_rl_pg_check(s.raw, k.arr, k.n, C.uint64_t(cost), &d)

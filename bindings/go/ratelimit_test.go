@@ -48,6 +48,17 @@ func TestLimiterDecisionsAndHeaders(t *testing.T) {
 	if _, err := l.Check(1); !errors.Is(err, prodready.ErrInvalid) {
 		t.Fatalf("no key: %v", err)
 	}
+	// A flood of keys, or one of a megabyte: refused before anything is copied.
+	many := make([][]byte, 5000)
+	for i := range many {
+		many[i] = []byte("k")
+	}
+	if _, err := l.Check(1, many...); !errors.Is(err, prodready.ErrInvalid) {
+		t.Fatalf("5000 keys: %v", err)
+	}
+	if _, err := l.Check(1, make([]byte, 1<<20)); !errors.Is(err, prodready.ErrInvalid) {
+		t.Fatalf("a 1 MiB key: %v", err)
+	}
 	if d, err := l.Check(5, []byte("x")); err != nil || d.Allowed || d.RetryAfter != -1 {
 		t.Fatalf("a cost over the limit: %+v %v", d, err)
 	}

@@ -302,6 +302,24 @@ typedef enum prd_log_counter {
 PRD_API uint64_t prd_logger_count(const prd_logger *lg, prd_log_counter which);
 
 /*
+ * The logger's counters in Prometheus text exposition format, names
+ * prefixed with prefix (NULL: "prodready_log_"): lines_total{level=...},
+ * dropped_total, sampled_out_total, write_errors_total,
+ * scrub_text_lines_total and redactions_total{rule=...} (every rule of
+ * prd_logger_redaction_count, zeros included, so a rule's rate can be
+ * graphed from the start). A child logger reports its root's counters.
+ * Writes at most out_size bytes including the NUL and returns
+ * the length of the whole text without the NUL (snprintf convention: a
+ * result >= out_size means it was cut; call with out NULL and out_size 0
+ * to learn the size); 0 on bad arguments or a prefix that is not letters,
+ * digits, '_' and ':' (at most 64 bytes). Thread-safe: the counters are
+ * read without stopping the object, so a text is consistent per sample,
+ * not across samples.
+ */
+PRD_API size_t prd_logger_prometheus(const prd_logger *lg, const char *prefix, char *out,
+                                     size_t out_size);
+
+/*
  * Write one line: msg (static text is best: it is also the sampling key)
  * and n fields. Never fails the caller: errors are counted (write errors
  * are reported on stderr at most once a second).

@@ -172,6 +172,21 @@ PRD_API uint64_t prd_password_stat_get(const prd_password_policy *policy,
                                        prd_password_stat stat);
 
 /*
+ * The policy's counters in Prometheus text exposition format, names
+ * prefixed with prefix (NULL: "prodready_password_"): hashes_in_flight,
+ * memory_in_flight_bytes, memory_peak_bytes, budget_waiting (gauges),
+ * budget_busy_total, hashes_total (counters). Writes at most out_size bytes including the NUL and returns
+ * the length of the whole text without the NUL (snprintf convention: a
+ * result >= out_size means it was cut; call with out NULL and out_size 0
+ * to learn the size); 0 on bad arguments or a prefix that is not letters,
+ * digits, '_' and ':' (at most 64 bytes). Thread-safe: the counters are
+ * read without stopping the object, so a text is consistent per sample,
+ * not across samples.
+ */
+PRD_API size_t prd_password_policy_prometheus(const prd_password_policy *policy,
+                                              const char *prefix, char *out, size_t out_size);
+
+/*
  * Hash a password under the policy and write the PHC string into out
  * (out_size >= PRD_PASSWORD_HASH_SIZE always suffices).
  * Errors: PRD_EINVAL (NULL arguments, password over the maximum length),

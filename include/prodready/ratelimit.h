@@ -299,6 +299,12 @@ PRD_API PRD_NODISCARD prd_status prd_rl_pg_set_local_lease(prd_rl_pg *store, int
 PRD_API uint64_t prd_rl_pg_local(const prd_rl_pg *store);
 /* Checks answered by the failure policy since the store was made. */
 PRD_API uint64_t prd_rl_pg_failures(const prd_rl_pg *store);
+/* The store's counters in Prometheus text (prefix NULL:
+ * "prodready_ratelimit_pg_"): local_total (checks answered from a lease)
+ * and failures_total (checks answered by the failure policy). Contract as
+ * prd_limiter_prometheus. */
+PRD_API size_t prd_rl_pg_prometheus(const prd_rl_pg *store, const char *prefix, char *out,
+                                    size_t out_size);
 /* Gives back what is left of its leases first (a round trip each). NULL
  * is a no-op. */
 PRD_API void prd_rl_pg_free(prd_rl_pg *store);
@@ -372,6 +378,22 @@ PRD_API uint64_t prd_limiter_refused(const prd_limiter *lim, int rule);
  * the index with its slack, plus the log of an exact rule. The resident
  * memory grows by this much per key. 0 for a bad index. */
 PRD_API size_t prd_limiter_bytes_per_key(const prd_limiter *lim, int rule);
+
+/*
+ * The limiter's state in Prometheus text exposition format, names
+ * prefixed with prefix (NULL: "prodready_ratelimit_"), one sample per rule
+ * labelled rule="<name>": keys (gauge: keys tracked), keys_max (gauge),
+ * keys_refused_total (counter: new keys refused because the rule was
+ * full). Writes at most out_size bytes including the NUL and returns
+ * the length of the whole text without the NUL (snprintf convention: a
+ * result >= out_size means it was cut; call with out NULL and out_size 0
+ * to learn the size); 0 on bad arguments or a prefix that is not letters,
+ * digits, '_' and ':' (at most 64 bytes). Thread-safe: the counters are
+ * read without stopping the object, so a text is consistent per sample,
+ * not across samples.
+ */
+PRD_API size_t prd_limiter_prometheus(const prd_limiter *lim, const char *prefix, char *out,
+                                      size_t out_size);
 
 /*
  * Header values of draft-ietf-httpapi-ratelimit-headers-10 and
@@ -565,6 +587,12 @@ typedef enum prd_login_counter {
     PRD_LOGIN_COUNT_DB_FAILED = 6
 } prd_login_counter;
 PRD_API uint64_t prd_login_guard_count(const prd_login_guard *g, prd_login_counter which);
+/* The guard's counters in Prometheus text (prefix NULL:
+ * "prodready_login_"): lockouts_total{kind="source|account|backoff"},
+ * attempts_total{result="allowed|denied"}, busy_total and
+ * db_failures_total. Contract as prd_limiter_prometheus. */
+PRD_API size_t prd_login_guard_prometheus(const prd_login_guard *g, const char *prefix,
+                                          char *out, size_t out_size);
 
 /* RateLimit-Policy (source and account rules) and RateLimit values for a
  * guard's decision, as the limiter's header functions write them. */

@@ -654,6 +654,11 @@ PRD_API PRD_NODISCARD prd_status prd_token_jti_check(prd_token_revocations *list
 PRD_API size_t prd_token_revocations_count(prd_token_revocations *list);
 /* Checks refused because the copy was staler than max_stale_ms. */
 PRD_API uint64_t prd_token_revocations_stale_refusals(const prd_token_revocations *list);
+/* The list's state in Prometheus text (prefix NULL:
+ * "prodready_token_revocations_"): entries (gauge) and
+ * stale_refusals_total (counter). Contract as prd_limiter_prometheus. */
+PRD_API size_t prd_token_revocations_prometheus(const prd_token_revocations *list,
+                                                const char *prefix, char *out, size_t out_size);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "internal/pg.h"
+#include "internal/prometheus.h"
 
 static const char *const metric_names[PRD_PG_METRIC_MAX + 1] = {
     "acquired_total",       "in_use",
@@ -212,67 +213,24 @@ uint64_t prd_pg_pool_histogram_sum_ns(const prd_pg_pool *pool, prd_pg_histogram 
     return v;
 }
 
-/* snprintf into out at *len, tracking the length needed. */
-static void emit(char *out, size_t size, size_t *len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void emit(char *out, size_t size, size_t *len, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    size_t k = (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1;
-    if (*len < size) {
-        size_t room = size - *len - 1;
-        memcpy(out + *len, tmp, k < room ? k : room);
-        out[*len + (k < room ? k : room)] = '\0';
-    }
-    *len += k;
-}
-
-static int prefix_ok(const char *p)
-{
-    size_t n = strlen(p);
-    if (n > 64)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-              (i > 0 && c >= '0' && c <= '9')))
-            return 0;
-    }
-    return 1;
-}
-
 size_t prd_pg_pool_prometheus(const prd_pg_pool *pool, const char *prefix, char *out,
                               size_t out_size)
 {
-    if (!pool || (!out && out_size))
+    struct prd__prom w;
+    if (!pool || !prd__prom_begin(&w, out, out_size, prefix, "prodready_pg_"))
         return 0;
-    if (!prefix)
-        prefix = "prodready_pg_";
-    if (!prefix_ok(prefix))
-        return 0;
-    if (out_size)
-        out[0] = '\0';
-    size_t len = 0;
     /* Every sample carries pool="<name>", so several pools in one process
      * (or one scrape of several services) stay apart. */
     const char *pl = pool->cfg->name;
     for (int m = 0; m <= PRD_PG_METRIC_MAX; m++) {
-        const char *type = is_gauge((prd_pg_metric)m) ? "gauge" : "counter";
-        emit(out, out_size, &len, "# HELP %s%s %s\n# TYPE %s%s %s\n%s%s{pool=\"%s\"} %llu\n",
-             prefix, metric_names[m], metric_help[m], prefix, metric_names[m], type, prefix,
-             metric_names[m], pl, (unsigned long long)prd_pg_pool_metric(pool, (prd_pg_metric)m));
+        prd__prom_header(&w, metric_names[m], is_gauge((prd_pg_metric)m) ? "gauge" : "counter",
+                         metric_help[m]);
+        prd__prom_sample(&w, metric_names[m], prd_pg_pool_metric(pool, (prd_pg_metric)m), "pool",
+                         pl, (const char *)NULL);
     }
     const struct prd__pg_metrics *mt = &pool->metrics;
-    emit(out, out_size, &len,
-         "# HELP %sretries_by_sqlstate_total Transaction retries by the SQLSTATE that caused "
-         "them.\n# TYPE %sretries_by_sqlstate_total counter\n",
-         prefix, prefix);
+    prd__prom_header(&w, "retries_by_sqlstate_total", "counter",
+                     "Transaction retries by the SQLSTATE that caused them.");
     for (size_t i = 0; i < PRD__PG_RETRY_CODES; i++) {
         uint64_t code = atomic_load(&((struct prd__pg_metrics *)mt)->retry_code[i]);
         if (!code)
@@ -283,33 +241,35 @@ size_t prd_pg_pool_prometheus(const prd_pg_pool *pool, const char *prefix, char 
             code >>= 8;
         }
         s[5] = '\0';
-        emit(out, out_size, &len, "%sretries_by_sqlstate_total{pool=\"%s\",sqlstate=\"%s\"} %llu\n",
-             prefix, pl, s,
-             (unsigned long long)atomic_load(&((struct prd__pg_metrics *)mt)->retry_count[i]));
+        prd__prom_sample(&w, "retries_by_sqlstate_total",
+                         atomic_load(&((struct prd__pg_metrics *)mt)->retry_count[i]), "pool", pl,
+                         "sqlstate", s, (const char *)NULL);
     }
     static const char *const hnames[2] = {"acquire_wait_seconds", "query_seconds"};
     static const char *const hhelp[2] = {"Time from the acquire call to a connection in hand.",
                                          "Statement round trips."};
     for (int h = 0; h < 2; h++) {
-        emit(out, out_size, &len, "# HELP %s%s %s\n# TYPE %s%s histogram\n", prefix, hnames[h],
-             hhelp[h], prefix, hnames[h]);
+        prd__prom_header(&w, hnames[h], "histogram", hhelp[h]);
         uint64_t total = 0;
+        char name[64], le[32];
+        snprintf(name, sizeof name, "%s_bucket", hnames[h]);
         for (size_t i = 0; i < PRD__PG_HBUCKETS; i++) {
             int64_t ub = INT64_MAX;
             /* in range by construction: the loop's bounds are the histogram's */
             if (prd_pg_pool_histogram_bucket(pool, (prd_pg_histogram)h, i, &ub, &total) != PRD_OK)
                 break;
             if (ub == INT64_MAX)
-                emit(out, out_size, &len, "%s%s_bucket{pool=\"%s\",le=\"+Inf\"} %llu\n", prefix,
-                     hnames[h], pl, (unsigned long long)total);
+                snprintf(le, sizeof le, "+Inf");
             else
-                emit(out, out_size, &len, "%s%s_bucket{pool=\"%s\",le=\"%g\"} %llu\n", prefix,
-                     hnames[h], pl, (double)ub / 1e9, (unsigned long long)total);
+                snprintf(le, sizeof le, "%g", (double)ub / 1e9);
+            prd__prom_sample(&w, name, total, "pool", pl, "le", le, (const char *)NULL);
         }
-        emit(out, out_size, &len, "%s%s_sum{pool=\"%s\"} %.9f\n%s%s_count{pool=\"%s\"} %llu\n",
-             prefix, hnames[h], pl,
-             (double)prd_pg_pool_histogram_sum_ns(pool, (prd_pg_histogram)h) / 1e9, prefix,
-             hnames[h], pl, (unsigned long long)total);
+        prd__prom_printf(&w, "%s%s_sum{pool=\"", w.prefix, hnames[h]);
+        prd__prom_escaped(&w, pl);
+        prd__prom_printf(&w, "\"} %.9f\n",
+                         (double)prd_pg_pool_histogram_sum_ns(pool, (prd_pg_histogram)h) / 1e9);
+        snprintf(name, sizeof name, "%s_count", hnames[h]);
+        prd__prom_sample(&w, name, total, "pool", pl, (const char *)NULL);
     }
-    return len;
+    return w.len;
 }

@@ -442,6 +442,12 @@ extern "C" {
     pub fn prd_password_policy_set_budget(policy: *mut prd_password_policy, budget_kib: u64, wait_ms: u32) -> c_int;
     pub fn prd_password_retry_after_ms(policy: *const prd_password_policy) -> u32;
     pub fn prd_password_stat_get(policy: *const prd_password_policy, stat: c_int) -> u64;
+    pub fn prd_password_policy_prometheus(
+        policy: *const prd_password_policy,
+        prefix: *const c_char,
+        out: *mut c_char,
+        out_size: usize,
+    ) -> usize;
     pub fn prd_password_hash(
         policy: *const prd_password_policy,
         password: *const c_char,
@@ -717,6 +723,12 @@ extern "C" {
     pub fn prd_token_jti_check(list: *mut prd_token_revocations, jti: *const c_char) -> c_int;
     pub fn prd_token_revocations_count(list: *mut prd_token_revocations) -> usize;
     pub fn prd_token_revocations_stale_refusals(list: *const prd_token_revocations) -> u64;
+    pub fn prd_token_revocations_prometheus(
+        list: *const prd_token_revocations,
+        prefix: *const c_char,
+        out: *mut c_char,
+        out_size: usize,
+    ) -> usize;
 }
 
 // prodready/ratelimit.h
@@ -784,6 +796,12 @@ extern "C" {
     pub fn prd_rl_pg_set_local_lease(store: *mut prd_rl_pg, lease_ms: i64, units: u64) -> c_int;
     pub fn prd_rl_pg_local(store: *const prd_rl_pg) -> u64;
     pub fn prd_rl_pg_failures(store: *const prd_rl_pg) -> u64;
+    pub fn prd_rl_pg_prometheus(
+        store: *const prd_rl_pg,
+        prefix: *const c_char,
+        out: *mut c_char,
+        out_size: usize,
+    ) -> usize;
     pub fn prd_rl_pg_free(store: *mut prd_rl_pg);
     pub fn prd_limiter_free(lim: *mut prd_limiter);
     pub fn prd_limiter_check(
@@ -839,6 +857,12 @@ extern "C" {
     pub fn prd_limiter_key_count(lim: *const prd_limiter, rule: c_int) -> usize;
     pub fn prd_limiter_refused(lim: *const prd_limiter, rule: c_int) -> u64;
     pub fn prd_limiter_bytes_per_key(lim: *const prd_limiter, rule: c_int) -> usize;
+    pub fn prd_limiter_prometheus(
+        lim: *const prd_limiter,
+        prefix: *const c_char,
+        out: *mut c_char,
+        out_size: usize,
+    ) -> usize;
     pub fn prd_limiter_policy_header(lim: *const prd_limiter, out: *mut c_char, out_size: usize) -> usize;
     pub fn prd_limiter_ratelimit_header(
         lim: *const prd_limiter,
@@ -894,6 +918,12 @@ extern "C" {
     pub fn prd_login_guard_abandon(g: *mut prd_login_guard, att: *mut prd_login_attempt) -> c_int;
     pub fn prd_login_guard_unlock(g: *mut prd_login_guard, account: *const c_void, account_len: usize) -> c_int;
     pub fn prd_login_guard_count(g: *const prd_login_guard, which: c_int) -> u64;
+    pub fn prd_login_guard_prometheus(
+        g: *const prd_login_guard,
+        prefix: *const c_char,
+        out: *mut c_char,
+        out_size: usize,
+    ) -> usize;
     pub fn prd_login_guard_policy_header(g: *const prd_login_guard, out: *mut c_char, out_size: usize) -> usize;
     pub fn prd_login_guard_ratelimit_header(
         g: *const prd_login_guard,
@@ -957,6 +987,12 @@ extern "C" {
     pub fn prd_logger_set_sampling(lg: *mut prd_logger, first: u32, thereafter: u32) -> c_int;
     pub fn prd_logger_set_clock(lg: *mut prd_logger, clock: *const prd_clock) -> c_int;
     pub fn prd_logger_count(lg: *const prd_logger, which: c_int) -> u64;
+    pub fn prd_logger_prometheus(
+        lg: *const prd_logger,
+        prefix: *const c_char,
+        out: *mut c_char,
+        out_size: usize,
+    ) -> usize;
     pub fn prd_log(lg: *mut prd_logger, level: c_int, msg: *const c_char, fields: *const prd_log_field, n: usize);
     pub fn prd_log_json(lg: *mut prd_logger, level: c_int, msg: *const c_char, fields_json: *const c_char, len: usize);
     pub fn prd_log_with(

@@ -558,3 +558,37 @@ impl Drop for SharedReservation<'_> {
 }
 
 opaque_debug!(LimiterConfig, Limiter, SharedLimiter, Reservation<'_>, SharedReservation<'_>);
+
+impl Limiter {
+    /// Each rule's keys, capacity and refused keys in the Prometheus text format, names starting with `prefix`
+    /// (letters, digits, `_` and `:`; anything else is `Invalid`).
+    pub fn prometheus(&self, prefix: &str) -> crate::error::Result<String> {
+        let p = crate::util::cstring(prefix, "prefix")?;
+        let text =
+            crate::util::text_out(|out, size| unsafe { sys::prd_limiter_prometheus(self.p(), p.as_ptr(), out, size) });
+        if text.is_empty() {
+            return Err(crate::error::Error::with_detail(
+                crate::error::Status::Invalid,
+                "not a metric name prefix".to_string(),
+            ));
+        }
+        Ok(text)
+    }
+}
+
+impl SharedLimiter {
+    /// The store's local answers and failures in the Prometheus text format, names starting with `prefix`
+    /// (letters, digits, `_` and `:`; anything else is `Invalid`).
+    pub fn prometheus(&self, prefix: &str) -> crate::error::Result<String> {
+        let p = crate::util::cstring(prefix, "prefix")?;
+        let text =
+            crate::util::text_out(|out, size| unsafe { sys::prd_rl_pg_prometheus(self.p(), p.as_ptr(), out, size) });
+        if text.is_empty() {
+            return Err(crate::error::Error::with_detail(
+                crate::error::Status::Invalid,
+                "not a metric name prefix".to_string(),
+            ));
+        }
+        Ok(text)
+    }
+}

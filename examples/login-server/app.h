@@ -76,6 +76,9 @@ const char *request_cookie(struct req *r, const char *name);
  * is not one JSON object of strings with the keys wanted. */
 json_t *body_object(struct req *r);
 const char *body_string(struct req *r, json_t *obj, const char *key, size_t *len);
+/* body_object and body_string for one or two fields (k2 may be NULL). */
+json_t *body_fields(struct req *r, const char *k1, const char **v1, size_t *l1, const char *k2,
+                    const char **v2, size_t *l2);
 int valid_email(const char *s, size_t len);
 size_t utf8_chars(const char *s, size_t len);
 

@@ -70,3 +70,16 @@ int valid_email(const char *s, size_t len)
             return 0;
     return 1;
 }
+
+json_t *body_fields(struct req *r, const char *k1, const char **v1, size_t *l1, const char *k2,
+                    const char **v2, size_t *l2)
+{
+    json_t *b = body_object(r);
+    if (!b)
+        return NULL;
+    if (!(*v1 = body_string(r, b, k1, l1)) || (k2 && !(*v2 = body_string(r, b, k2, l2)))) {
+        json_decref(b);
+        return NULL;
+    }
+    return b;
+}

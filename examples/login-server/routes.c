@@ -52,35 +52,37 @@ static void session_cookie(struct req *r, const char *token)
     add_header(r, "Set-Cookie", v);
 }
 
+/* A new password checked and hashed into hash: 1, or 0 with the answer
+ * given (400 for its length, 503 when the budget is full). */
+static int new_hash(struct req *r, const char *pw, size_t pl, char hash[PRD_PASSWORD_HASH_SIZE])
+{
+    if (!password_ok(r, pw, pl))
+        return 0;
+    prd_status st = prd_password_hash(app.pw, pw, pl, hash, PRD_PASSWORD_HASH_SIZE);
+    if (st == PRD_EBUSY)
+        busy(r);
+    else if (st != PRD_OK)
+        reply_internal(r, "hash", st);
+    return st == PRD_OK;
+}
+
 void route_signup(struct req *r)
 {
-    json_t *b = body_object(r);
+    size_t el = 0, pl = 0;
+    const char *email = NULL, *pw = NULL;
+    json_t *b = body_fields(r, "email", &email, &el, "password", &pw, &pl);
     if (!b)
         return;
-    size_t el = 0, pl = 0;
-    const char *email = body_string(r, b, "email", &el);
-    const char *pw = email ? body_string(r, b, "password", &pl) : NULL;
-    if (!pw)
-        goto out;
     if (!valid_email(email, el)) {
         reply_problem(r, 400, "Invalid email", "That is not an email address.");
         goto out;
     }
-    if (!password_ok(r, pw, pl))
-        goto out;
     char em[EMAIL_MAX + 1], hash[PRD_PASSWORD_HASH_SIZE];
     lower(em, email, el);
     /* Hashed whether or not the address is taken: the same time either way. */
-    prd_status st = prd_password_hash(app.pw, pw, pl, hash, sizeof hash);
-    if (st == PRD_EBUSY) {
-        busy(r);
+    if (!new_hash(r, pw, pl, hash))
         goto out;
-    }
-    if (st != PRD_OK) {
-        reply_internal(r, "hash", st);
-        goto out;
-    }
-    st = user_create(em, hash);
+    prd_status st = user_create(em, hash);
     if (st == PRD_OK || st == PRD_ECONFLICT)
         reply_json(r, 202, json_pack("{s:s}", "status", "pending"));
     else
@@ -106,14 +108,11 @@ static void limited(struct req *r, const prd_rl_decision *d, int guard)
 
 void route_login(struct req *r)
 {
-    json_t *b = body_object(r);
+    size_t el = 0, pl = 0;
+    const char *email = NULL, *pw = NULL;
+    json_t *b = body_fields(r, "email", &email, &el, "password", &pw, &pl);
     if (!b)
         return;
-    size_t el = 0, pl = 0;
-    const char *email = body_string(r, b, "email", &el);
-    const char *pw = email ? body_string(r, b, "password", &pl) : NULL;
-    if (!pw)
-        goto out;
     if (pl > 4 * PASSWORD_MAX) { /* no hash of megabytes: not a password we could have */
         reply_problem(r, 401, "Invalid email or password", NULL);
         goto out;
@@ -246,13 +245,11 @@ void route_logout_all(struct req *r)
 
 void route_reset_request(struct req *r)
 {
-    json_t *b = body_object(r);
+    size_t el = 0;
+    const char *email = NULL;
+    json_t *b = body_fields(r, "email", &email, &el, NULL, NULL, NULL);
     if (!b)
         return;
-    size_t el = 0;
-    const char *email = body_string(r, b, "email", &el);
-    if (!email)
-        goto out;
     if (!valid_email(email, el)) {
         reply_problem(r, 400, "Invalid email", "That is not an email address.");
         goto out;
@@ -281,29 +278,17 @@ out:
 
 void route_reset_confirm(struct req *r)
 {
-    json_t *b = body_object(r);
+    size_t tl = 0, pl = 0;
+    const char *tok = NULL, *pw = NULL;
+    json_t *b = body_fields(r, "token", &tok, &tl, "password", &pw, &pl);
     if (!b)
         return;
-    size_t tl = 0, pl = 0;
-    const char *tok = body_string(r, b, "token", &tl);
-    const char *pw = tok ? body_string(r, b, "password", &pl) : NULL;
-    if (!pw)
-        goto out;
     /* the new password is checked first: a bad one must not burn the token */
-    if (!password_ok(r, pw, pl))
-        goto out;
     char hash[PRD_PASSWORD_HASH_SIZE];
-    prd_status st = prd_password_hash(app.pw, pw, pl, hash, sizeof hash);
-    if (st == PRD_EBUSY) {
-        busy(r);
+    if (!new_hash(r, pw, pl, hash))
         goto out;
-    }
-    if (st != PRD_OK) {
-        reply_internal(r, "hash", st);
-        goto out;
-    }
     char sub[PRD_SESSION_SUBJECT_SIZE];
-    st = prd_token_single_use_consume(app.sessions, RESET_PURPOSE, tok, tl, NULL, 0, sub,
+    prd_status st = prd_token_single_use_consume(app.sessions, RESET_PURPOSE, tok, tl, NULL, 0, sub,
                                       sizeof sub);
     if (st == PRD_EBADTOKEN || st == PRD_EEXPIRED || st == PRD_EINVAL) {
         reply_problem(r, 400, "Invalid or expired token", NULL);

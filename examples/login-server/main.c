@@ -10,6 +10,9 @@
  *   PRD_TRUSTED_PROXIES  comma-separated addresses whose X-Forwarded-For is believed
  *   PRD_LOGIN_LIMIT      login attempts per client address per minute (default 30)
  *   PRD_IDLE_TIMEOUT     seconds a connection may stay silent (default 15)
+ *   PRD_PASSWORD_BUDGET_KIB, PRD_PASSWORD_WAIT_MS
+ *                        Argon2 memory for hashes at once (default 8 x 19 MiB)
+ *                        and how long a login waits for room (default 2000)
  * The first line on standard output is "listening on http://HOST:PORT";
  * everything else (one JSON line per request) goes to standard error.
  * SIGTERM or SIGINT: stop accepting, finish what is in flight, close the pool.
@@ -150,8 +153,13 @@ static prd_status setup(const char *conninfo, long login_limit, prd_pg_error *er
     if ((st = users_migrate(err)) != PRD_OK)
         return st;
     /* Argon2id at OWASP's parameters; a full budget answers 503 within 2 s */
+    const char *bk = getenv("PRD_PASSWORD_BUDGET_KIB"), *bw = getenv("PRD_PASSWORD_WAIT_MS");
+    long budget = bk && *bk ? strtol(bk, NULL, 10) : 8 * 19456;
+    long wait = bw && *bw ? strtol(bw, NULL, 10) : 2000;
+    if (budget < 1 || wait < 0 || wait > 60000)
+        return PRD_EINVAL;
     if ((st = prd_password_policy_new("owasp", &app.pw)) != PRD_OK ||
-        (st = prd_password_policy_set_budget(app.pw, 8 * 19456, 2000)) != PRD_OK)
+        (st = prd_password_policy_set_budget(app.pw, (uint64_t)budget, (uint32_t)wait)) != PRD_OK)
         return st;
     if ((st = prd_token_store_new_pg(app.pool, &app.store)) != PRD_OK ||
         (st = prd_token_sessions_new(app.store, "sess", &app.sessions)) != PRD_OK)

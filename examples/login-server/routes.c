@@ -34,7 +34,9 @@ static void busy(struct req *r)
     char v[16];
     snprintf(v, sizeof v, "%u", (prd_password_retry_after_ms(app.pw) + 999) / 1000);
     add_header(r, "Retry-After", v);
-    reply_problem(r, 503, "Service busy", "Too many logins at once; retry shortly.");
+    /* like every 5xx it says nothing more; the log has the cause */
+    snprintf(r->error_detail, sizeof r->error_detail, "password budget full");
+    reply_problem(r, 503, "Something went wrong", NULL);
 }
 
 /* The guard's bookkeeping failed (its database): the login's answer

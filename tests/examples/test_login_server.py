@@ -419,3 +419,21 @@ def test_sigterm_finishes_requests_in_flight(pg):
     p = subprocess.run([SERVER], env=dict(pg, PRD_DB="host=127.0.0.1 port=1 connect_timeout=2", PRD_LISTEN="127.0.0.1:0"),
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and "login-server: start:" in p.stderr and p.stdout == ""
+
+
+def test_full_password_budget_is_503_with_retry_after(pg):
+    # room for one hash at a time and no wait: concurrent logins overflow
+    s = Server(pg, PRD_PASSWORD_BUDGET_KIB="19456", PRD_PASSWORD_WAIT_MS="0", PRD_LOGIN_LIMIT="1000")
+    try:
+        import concurrent.futures as cf
+        with cf.ThreadPoolExecutor(8) as ex:
+            got = list(ex.map(lambda i: s.call("POST", "/login", {"email": fresh(), "password": "whatever pass"},
+                                                ip=fresh_ip()), range(40)))
+        busy = [g for g in got if g[0] == 503]
+        assert busy and all(g[0] in (401, 503) for g in got), [g[0] for g in got]
+        assert int(busy[0][2]["retry-after"]) >= 1 and busy[0][1] == {"type": "about:blank", "title": "Something went wrong", "status": 503}
+        assert busy[0][2]["x-request-id"]
+        text = s.call("GET", "/metrics")[1]
+        assert "prodready_password_budget_busy_total 0" not in text
+    finally:
+        s.stop()

@@ -437,3 +437,15 @@ def test_full_password_budget_is_503_with_retry_after(pg):
         assert "prodready_password_budget_busy_total 0" not in text
     finally:
         s.stop()
+
+
+def test_outdated_hash_is_upgraded_on_login(server, pg):
+    email, pw = fresh(), "correct horse battery"
+    server.signup(email, pw)
+    weak = subprocess.run([os.path.join(ROOT, "build", "tools", "prodready"), "password", "hash", "--t", "1",
+                           "--m", "1024", "--p", "1"], input=pw, capture_output=True, text=True, check=True).stdout.strip()
+    psql(pg, f"UPDATE users SET password_hash = '{weak}' WHERE email = '{email}'")
+    assert server.login(email, pw, fresh_ip())[0] == 200
+    now = psql(pg, f"SELECT password_hash FROM users WHERE email = '{email}'").strip()
+    assert now != weak and now.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert server.login(email, pw, fresh_ip())[0] == 200  # the new hash verifies

@@ -190,7 +190,7 @@ static int session_user(struct req *r, int answer)
         char sub[PRD_SESSION_SUBJECT_SIZE];
         prd_status st = prd_token_session_validate(app.sessions, tok, strlen(tok), sub, sizeof sub);
         if (st == PRD_OK && strlen(sub) < sizeof r->user_id) {
-            snprintf(r->user_id, sizeof r->user_id, "%s", sub);
+            memcpy(r->user_id, sub, strlen(sub) + 1);
             return 1;
         }
         if (st != PRD_OK && st != PRD_EBADTOKEN && st != PRD_EEXPIRED) {

@@ -677,16 +677,8 @@ impl Logger {
     /// Lines by level, drops, write errors and redactions by rule in the Prometheus text format, names starting with `prefix`
     /// (letters, digits, `_` and `:`; anything else is `Invalid`).
     pub fn prometheus(&self, prefix: &str) -> crate::error::Result<String> {
-        let p = crate::util::cstring(prefix, "prefix")?;
-        let text = crate::util::text_out(|out, size| unsafe {
-            sys::prd_logger_prometheus(self.as_ptr(), p.as_ptr(), out, size)
-        });
-        if text.is_empty() {
-            return Err(crate::error::Error::with_detail(
-                crate::error::Status::Invalid,
-                "not a metric name prefix".to_string(),
-            ));
-        }
-        Ok(text)
+        crate::util::prometheus_text(prefix, |p, out, size| unsafe {
+            sys::prd_logger_prometheus(self.as_ptr(), p, out, size)
+        })
     }
 }

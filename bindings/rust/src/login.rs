@@ -329,16 +329,8 @@ impl LoginGuard {
     /// Lockouts, attempts and failures in the Prometheus text format, names starting with `prefix`
     /// (letters, digits, `_` and `:`; anything else is `Invalid`).
     pub fn prometheus(&self, prefix: &str) -> crate::error::Result<String> {
-        let p = crate::util::cstring(prefix, "prefix")?;
-        let text = crate::util::text_out(|out, size| unsafe {
-            sys::prd_login_guard_prometheus(self.p(), p.as_ptr(), out, size)
-        });
-        if text.is_empty() {
-            return Err(crate::error::Error::with_detail(
-                crate::error::Status::Invalid,
-                "not a metric name prefix".to_string(),
-            ));
-        }
-        Ok(text)
+        crate::util::prometheus_text(prefix, |p, out, size| unsafe {
+            sys::prd_login_guard_prometheus(self.p(), p, out, size)
+        })
     }
 }

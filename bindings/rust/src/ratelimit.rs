@@ -563,16 +563,9 @@ impl Limiter {
     /// Each rule's keys, capacity and refused keys in the Prometheus text format, names starting with `prefix`
     /// (letters, digits, `_` and `:`; anything else is `Invalid`).
     pub fn prometheus(&self, prefix: &str) -> crate::error::Result<String> {
-        let p = crate::util::cstring(prefix, "prefix")?;
-        let text =
-            crate::util::text_out(|out, size| unsafe { sys::prd_limiter_prometheus(self.p(), p.as_ptr(), out, size) });
-        if text.is_empty() {
-            return Err(crate::error::Error::with_detail(
-                crate::error::Status::Invalid,
-                "not a metric name prefix".to_string(),
-            ));
-        }
-        Ok(text)
+        crate::util::prometheus_text(prefix, |p, out, size| unsafe {
+            sys::prd_limiter_prometheus(self.p(), p, out, size)
+        })
     }
 }
 
@@ -580,15 +573,8 @@ impl SharedLimiter {
     /// The store's local answers and failures in the Prometheus text format, names starting with `prefix`
     /// (letters, digits, `_` and `:`; anything else is `Invalid`).
     pub fn prometheus(&self, prefix: &str) -> crate::error::Result<String> {
-        let p = crate::util::cstring(prefix, "prefix")?;
-        let text =
-            crate::util::text_out(|out, size| unsafe { sys::prd_rl_pg_prometheus(self.p(), p.as_ptr(), out, size) });
-        if text.is_empty() {
-            return Err(crate::error::Error::with_detail(
-                crate::error::Status::Invalid,
-                "not a metric name prefix".to_string(),
-            ));
-        }
-        Ok(text)
+        crate::util::prometheus_text(prefix, |p, out, size| unsafe {
+            sys::prd_rl_pg_prometheus(self.p(), p, out, size)
+        })
     }
 }

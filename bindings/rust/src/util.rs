@@ -58,3 +58,18 @@ pub(crate) fn ms_u32(d: std::time::Duration) -> u32 {
 pub(crate) fn ms_u64(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
+
+/// A module's metrics in the Prometheus text format: `write(prefix, out,
+/// size)` is one of the library's `*_prometheus` functions, which write
+/// nothing for a prefix that is not a metric name prefix.
+pub(crate) fn prometheus_text(
+    prefix: &str,
+    mut write: impl FnMut(*const c_char, *mut c_char, usize) -> usize,
+) -> Result<String> {
+    let p = cstring(prefix, "prefix")?;
+    let text = text_out(|out, size| write(p.as_ptr(), out, size));
+    if text.is_empty() {
+        return Err(Error::with_detail(Status::Invalid, "not a metric name prefix"));
+    }
+    Ok(text)
+}

@@ -15,9 +15,11 @@
  *
  * Verification accepts every valid Argon2 PHC string (argon2id, argon2i,
  * argon2d; versions 19 and 16; salts of 8-64 bytes; hashes of 4-64 bytes;
- * any t, m, p within the caps) and routes each call to the fastest correct
- * backend: libsodium for what it supports, the reference libargon2 for the
- * rest. docs/password.md lists every leniency of the parser.
+ * any t, m, p within the caps). The Argon2 computation is our own by
+ * default (vector instructions chosen at run time, memory kept between
+ * hashes, lanes on threads), with libsodium and libargon2 as the
+ * references it is tested against; prd_password_backend() says which one
+ * runs. docs/password.md lists every leniency of the parser.
  *
  * Thread safety: configure a policy (the setters) before sharing it; after
  * that every function taking a const policy may run concurrently from any
@@ -150,6 +152,27 @@ PRD_API PRD_NODISCARD prd_status prd_password_policy_set_legacy_caps(prd_passwor
  */
 PRD_API PRD_NODISCARD prd_status prd_password_policy_set_budget(prd_password_policy *policy, uint64_t budget_kib,
                                                   uint32_t wait_ms);
+
+/*
+ * How long the policy keeps an idle hash arena (the memory one Argon2
+ * computation fills, reused by the next so it is neither mapped nor
+ * faulted in again) before giving it back to the system. Default 30000 ms;
+ * 0 unmaps every arena after its hash. Arenas are wiped after every hash
+ * whatever this is, and the arenas a policy holds stay under its memory
+ * budget (docs/password.md). Errors: PRD_EINVAL (NULL policy).
+ */
+PRD_API PRD_NODISCARD prd_status prd_password_policy_set_arena_idle(prd_password_policy *policy,
+                                                                    uint32_t idle_ms);
+
+/*
+ * The Argon2 backend computing new hashes in this process, a static string:
+ * "own-avx2", "own-ssse3", "own-sse2", "own-portable" (our code, named by
+ * the block fill this CPU runs), "libsodium" or "libargon2". Chosen by the
+ * build (meson -Dargon2=auto|own|libsodium|libargon2) and, for auto, by a
+ * short measurement once per process (about 30 ms, at the first policy).
+ * Thread-safe.
+ */
+PRD_API const char *prd_password_backend(void);
 
 /*
  * A hint for callers that got PRD_EBUSY: how many milliseconds until a

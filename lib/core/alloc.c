@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+
 #include <sodium.h>
 
 static atomic_long fail_countdown;
@@ -101,4 +103,18 @@ void prd__free_returned(void *p)
     memcpy(&n, base, sizeof n);
     sodium_memzero(base, n + RETURNED_HEADER);
     free(base);
+}
+
+void *prd__map_pages(size_t n)
+{
+    if (should_fail() || n == 0)
+        return NULL;
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void prd__unmap_pages(void *p, size_t n)
+{
+    if (p)
+        munmap(p, n);
 }

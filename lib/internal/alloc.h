@@ -28,6 +28,12 @@ void prd__secure_free(void *p);
 void *prd__returned_alloc(size_t n);
 void prd__free_returned(void *p);
 
+/* Private anonymous pages (mmap), counted by the same fault injection:
+ * for memory that must not come from, or go back to, the heap (Argon2's
+ * arenas). NULL on failure; unmap takes the same length. */
+void *prd__map_pages(size_t n);
+void prd__unmap_pages(void *p, size_t n);
+
 /* Test hook: fail the allocation `countdown` calls from now (1 = the next
  * one); 0 disables injection. Returns the number of injected failures so
  * far. Not thread-safe with respect to which thread sees the failure. */

@@ -58,8 +58,35 @@ prd_status prd__argon2_compute_keyed(const struct prd__phc *phc, const unsigned 
 prd_status prd__argon2_verify(const struct prd__phc *phc, const unsigned char *pw,
                               size_t pw_len);
 
-/* Force a backend (test hook): 0 route, 1 libsodium only, 2 libargon2 only. */
+/* What a policy lends its hashes: reusable arenas and the helper threads
+ * for lanes (argon2_core.h). NULL everywhere means a fresh arena per call
+ * and lanes on up to one thread per CPU. */
+struct prd__argon2_env;
+struct prd__argon2_env *prd__argon2_env_new(uint64_t limit_bytes);
+void prd__argon2_env_free(struct prd__argon2_env *env);
+void prd__argon2_env_set_limit(struct prd__argon2_env *env, uint64_t limit_bytes);
+void prd__argon2_env_set_idle_ms(struct prd__argon2_env *env, uint32_t idle_ms);
+/* Bytes held in arenas now (idle and in use); for metrics and tests. */
+uint64_t prd__argon2_env_held(struct prd__argon2_env *env);
+
+/* The same computations, drawing on env (may be NULL). */
+prd_status prd__argon2_compute_in(struct prd__argon2_env *env, const struct prd__phc *phc,
+                                  const unsigned char *pw, size_t pw_len, unsigned char *tag);
+prd_status prd__argon2_verify_in(struct prd__argon2_env *env, const struct prd__phc *phc,
+                                 const unsigned char *pw, size_t pw_len);
+
+/* Backends, for the test hook and the routing. */
+enum prd__backend {
+    PRD__BACKEND_ROUTE = 0,
+    PRD__BACKEND_LIBSODIUM = 1,
+    PRD__BACKEND_LIBARGON2 = 2,
+    PRD__BACKEND_OWN = 3,
+};
+/* Force a backend (test hook): PRD__BACKEND_ROUTE routes again. A forced
+ * libsodium fails with PRD_EINVAL on what it cannot compute. */
 void prd__argon2_force_backend(int which);
+/* Measure the built backends once per process (argon2.c); idempotent. */
+void prd__argon2_calibrate(void);
 
 /* 1 when libsodium can compute these parameters (the fast path). */
 int prd__argon2_sodium_can(const struct prd__phc *phc);
@@ -125,6 +152,7 @@ struct prd_password_policy {
     size_t n_peppers;
     int has_current;
     struct prd__budget budget;
+    struct prd__argon2_env *env;
 };
 
 /* The pepper named id, or NULL. */

@@ -53,8 +53,8 @@ static prd_status run(const prd_password_policy *policy, const struct prd__phc *
     prd_status st = prd__budget_acquire(b, phc->m_kib, policy->wait_ms, &taken);
     if (st == PRD_OK) {
         int64_t t0 = now_ns();
-        st = verify ? prd__argon2_verify(phc, input, input_len)
-                    : prd__argon2_compute(phc, input, input_len, tag);
+        st = verify ? prd__argon2_verify_in(policy->env, phc, input, input_len)
+                    : prd__argon2_compute_in(policy->env, phc, input, input_len, tag);
         prd__budget_release(b, taken, (uint64_t)(now_ns() - t0));
     }
     prd__secure_free(peppered);

@@ -17,6 +17,13 @@ static const struct preset {
     {"sensitive", 4, 1048576, 1},
 };
 
+/* The arenas kept for reuse stay under the budget, with room for their
+ * bookkeeping blocks (6 KiB a lane) and page rounding: 1 MiB and 1/64. */
+static uint64_t arena_limit(uint64_t budget_kib)
+{
+    return budget_kib * 1024 + budget_kib * 16 + ((uint64_t)1 << 20);
+}
+
 static uint64_t default_budget(uint32_t m_kib)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -54,6 +61,13 @@ prd_status prd_password_policy_new(const char *preset, prd_password_policy **out
     p->legacy_caps.max_yescrypt_kib = PRD_PASSWORD_DEFAULT_MAX_YESCRYPT_KIB;
     p->wait_ms = 5000;
     prd__budget_init(&p->budget, default_budget(p->m_kib));
+    p->env = prd__argon2_env_new(arena_limit(p->budget.total_kib));
+    if (!p->env) {
+        prd__budget_destroy(&p->budget);
+        prd__free(p);
+        return PRD_ENOMEM;
+    }
+    prd__argon2_calibrate();
     *out = p;
     return PRD_OK;
 }
@@ -65,6 +79,7 @@ void prd_password_policy_free(prd_password_policy *policy)
     for (size_t i = 0; i < policy->n_peppers; i++)
         prd_secret_free(policy->peppers[i].key);
     prd__budget_destroy(&policy->budget);
+    prd__argon2_env_free(policy->env);
     prd__free(policy);
 }
 
@@ -79,8 +94,10 @@ prd_status prd_password_policy_set_params(prd_password_policy *policy, uint32_t 
     policy->t = t;
     policy->m_kib = m_kib;
     policy->p = p;
-    if (!policy->budget_explicit)
+    if (!policy->budget_explicit) {
         policy->budget.total_kib = default_budget(m_kib);
+        prd__argon2_env_set_limit(policy->env, arena_limit(policy->budget.total_kib));
+    }
     return PRD_OK;
 }
 
@@ -154,6 +171,15 @@ prd_status prd_password_policy_set_budget(prd_password_policy *policy, uint64_t 
     pthread_mutex_unlock(&policy->budget.mu);
     policy->budget_explicit = 1;
     policy->wait_ms = wait_ms;
+    prd__argon2_env_set_limit(policy->env, arena_limit(budget_kib));
+    return PRD_OK;
+}
+
+prd_status prd_password_policy_set_arena_idle(prd_password_policy *policy, uint32_t idle_ms)
+{
+    if (!policy)
+        return PRD_EINVAL;
+    prd__argon2_env_set_idle_ms(policy->env, idle_ms);
     return PRD_OK;
 }
 

@@ -48,7 +48,8 @@ enum prd__a2_impl {
     PRD__A2_SSE2 = 2,
     PRD__A2_SSSE3 = 3,
     PRD__A2_AVX2 = 4,
-    PRD__A2_N_IMPL = 5,
+    PRD__A2_AVX512 = 5,
+    PRD__A2_N_IMPL = 6,
 };
 
 void prd__a2_fill_portable(PRD__A2_FILL_ARGS);
@@ -56,12 +57,13 @@ void prd__a2_fill_portable(PRD__A2_FILL_ARGS);
 void prd__a2_fill_sse2(PRD__A2_FILL_ARGS);
 void prd__a2_fill_ssse3(PRD__A2_FILL_ARGS);
 void prd__a2_fill_avx2(PRD__A2_FILL_ARGS);
+void prd__a2_fill_avx512(PRD__A2_FILL_ARGS);
 #endif
 
 /* The fill for impl, or NULL when this CPU (or build) cannot run it;
  * PRD__A2_AUTO picks the fastest this CPU runs. */
 prd__a2_fill_fn prd__a2_fill_for(enum prd__a2_impl impl);
-/* Our backend's name with that fill: "own-avx2", "own-ssse3", "own-sse2",
+/* Our backend's name with that fill: "own-avx512", "own-avx2", "own-ssse3", "own-sse2",
  * "own-portable". */
 const char *prd__a2_fill_name(enum prd__a2_impl impl);
 /* Test hook: make PRD__A2_AUTO mean impl (PRD__A2_AUTO restores). */

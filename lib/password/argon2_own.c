@@ -151,6 +151,23 @@ static uint32_t ref_index(const struct run *r, uint32_t pass, uint32_t slice, ui
     return (uint32_t)((start + rel) % r->lane_len);
 }
 
+/* The block that block i of the segment references, from its pseudo-random
+ * word: J2 picks the lane (the own lane throughout the first slice of the
+ * first pass), J1 the block. */
+static size_t ref_of(const struct run *r, uint32_t pass, uint32_t lane, uint32_t slice,
+                     uint32_t i, uint64_t rnd)
+{
+    uint32_t ref_lane = pass == 0 && slice == 0 ? lane : (uint32_t)((rnd >> 32) % r->lanes);
+    uint32_t idx = ref_index(r, pass, slice, i, (uint32_t)rnd, ref_lane == lane);
+    return (size_t)ref_lane * r->lane_len + idx;
+}
+
+static void prefetch_block(const prd__a2block *b)
+{
+    for (size_t off = 0; off < sizeof *b; off += 64)
+        __builtin_prefetch((const char *)b + off, 0, 3);
+}
+
 static void fill_segment(const struct run *r, struct work *w, uint32_t pass, uint32_t lane,
                          uint32_t slice)
 {
@@ -179,12 +196,15 @@ static void fill_segment(const struct run *r, struct work *w, uint32_t pass, uin
             if (i % ADDRESSES == 0)
                 next_addresses(r, w);
             rnd = w->address->v[i % ADDRESSES];
+            /* The next reference is known already: start fetching it
+             * while this block is computed (it is mostly not in cache). */
+            if ((i + 1) % ADDRESSES != 0 && i + 1 < r->seg_len)
+                prefetch_block(&r->mem[ref_of(r, pass, lane, slice, i + 1,
+                                              w->address->v[(i + 1) % ADDRESSES])]);
         } else {
             rnd = r->mem[prev].v[0];
         }
-        uint32_t ref_lane = pass == 0 && slice == 0 ? lane : (uint32_t)((rnd >> 32) % r->lanes);
-        uint32_t idx = ref_index(r, pass, slice, i, (uint32_t)rnd, ref_lane == lane);
-        r->fill(&r->mem[cur], &r->mem[prev], &r->mem[(size_t)ref_lane * r->lane_len + idx], xor,
+        r->fill(&r->mem[cur], &r->mem[prev], &r->mem[ref_of(r, pass, lane, slice, i, rnd)], xor,
                 w->scratch);
     }
 }

@@ -1,7 +1,7 @@
 /*
  * Argon2's compression G (RFC 9106 §3.5-3.6) in portable C, and the choice
- * among the fills by what this CPU runs (blamka_sse.c, blamka_avx2.c).
- * The portable one is the reference the vector fills are tested against.
+ * among the fills by what this CPU runs (blamka_sse.c, blamka_avx2.c,
+ * (blamka_avx512.c). The portable one is the reference the vector fills are tested against.
  */
 #include "internal/common.h"
 #include "internal/argon2_core.h"
@@ -82,6 +82,8 @@ static enum prd__a2_impl best_impl(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return PRD__A2_AVX512;
     if (__builtin_cpu_supports("avx2"))
         return PRD__A2_AVX2;
     if (__builtin_cpu_supports("ssse3"))
@@ -113,6 +115,8 @@ prd__a2_fill_fn prd__a2_fill_for(enum prd__a2_impl impl)
         return prd__a2_fill_ssse3;
     if (impl == PRD__A2_AVX2 && __builtin_cpu_supports("avx2"))
         return prd__a2_fill_avx2;
+    if (impl == PRD__A2_AVX512 && __builtin_cpu_supports("avx512f"))
+        return prd__a2_fill_avx512;
 #endif
     return NULL;
 }
@@ -123,6 +127,7 @@ const char *prd__a2_fill_name(enum prd__a2_impl impl)
     case PRD__A2_SSE2: return "own-sse2";
     case PRD__A2_SSSE3: return "own-ssse3";
     case PRD__A2_AVX2: return "own-avx2";
+    case PRD__A2_AVX512: return "own-avx512";
     default: return "own-portable";
     }
 }

@@ -98,6 +98,11 @@ void prd__arena_put(struct prd__arena_pool *p, struct prd__arena *a, uint64_t us
  * a test can read back what a hash left (NULL when none is idle). */
 const void *prd__arena_peek_idle(struct prd__arena_pool *p, uint64_t *bytes);
 
+/* Test hooks into a policy's environment: its arena pool, and the helper
+ * threads no hash holds now. */
+struct prd__arena_pool *prd__argon2_env_pool(struct prd__argon2_env *env);
+uint32_t prd__argon2_env_helpers_free(struct prd__argon2_env *env);
+
 /* ---- the whole computation ---- */
 struct prd__a2_input {
     const struct prd__phc *phc; /* type, version, m, t, p, salt, ad, tag_len */

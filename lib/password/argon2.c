@@ -117,6 +117,16 @@ void prd__argon2_env_set_idle_ms(struct prd__argon2_env *env, uint32_t idle_ms)
     prd__arena_pool_set_idle_ms(&env->pool, idle_ms);
 }
 
+struct prd__arena_pool *prd__argon2_env_pool(struct prd__argon2_env *env)
+{
+    return &env->pool;
+}
+
+uint32_t prd__argon2_env_helpers_free(struct prd__argon2_env *env)
+{
+    return env->helpers_free;
+}
+
 uint64_t prd__argon2_env_held(struct prd__argon2_env *env)
 {
     pthread_mutex_lock(&env->pool.mu);

@@ -1,0 +1,431 @@
+/*
+ * Our own Argon2 against the two libraries it replaces, and its memory:
+ * BLAKE2b against libsodium's (digests under 16 bytes, which libsodium
+ * does not make, through the tags of 4-15 bytes below); random parameters of every type and version
+ * against libargon2 (and libsodium where it applies) on every fill this CPU
+ * runs; arenas wiped, reused, bounded by the budget, given back when idle,
+ * and a failed mapping reported; lanes on threads under concurrency.
+ * Random cases print their seed; PRD_TEST_SEED replays one.
+ */
+#include "support/testutil.h"
+
+#include <argon2.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "internal/alloc.h"
+#include "internal/argon2_core.h"
+#include "internal/password.h"
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint32_t below(uint32_t n) { return (uint32_t)(rnd() % n); }
+
+static void fill_random(unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (unsigned char)rnd();
+}
+
+static void seed_rng(void)
+{
+    const char *env = getenv("PRD_TEST_SEED");
+    rng_state = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
+    printf("# PRD_TEST_SEED=%llu\n", (unsigned long long)rng_state);
+}
+
+/* ---- BLAKE2b ---- */
+
+static void test_blake2b_matches_libsodium(void **state)
+{
+    (void)state;
+    unsigned char in[400], a[64], b[64];
+    fill_random(in, sizeof in);
+    /* Every length around the 128-byte block edges, every digest size
+     * libsodium produces. */
+    for (size_t len = 0; len <= sizeof in; len += (len < 260 ? 1 : 13))
+        for (size_t out = 16; out <= 64; out += 16) {
+            prd__blake2b(a, out, in, len);
+            crypto_generichash(b, out, in, len, NULL, 0);
+            assert_memory_equal(a, b, out);
+        }
+    /* Incremental input in odd pieces gives the one-shot digest. */
+    struct prd__blake2b s;
+    prd__blake2b_init(&s, 64);
+    for (size_t at = 0; at < sizeof in;) {
+        size_t piece = 1 + below(150);
+        if (piece > sizeof in - at)
+            piece = sizeof in - at;
+        prd__blake2b_update(&s, in + at, piece);
+        at += piece;
+    }
+    prd__blake2b_final(&s, a);
+    crypto_generichash(b, 64, in, sizeof in, NULL, 0);
+    assert_memory_equal(a, b, 64);
+}
+
+/* ---- differential: random parameters against libargon2 and libsodium ---- */
+
+struct input {
+    struct prd__phc phc;
+    unsigned char pw[160], secret[64];
+    size_t pw_len, secret_len;
+};
+
+static void random_input(struct input *in, uint32_t max_m)
+{
+    memset(in, 0, sizeof *in);
+    struct prd__phc *phc = &in->phc;
+    phc->type = (enum prd__argon2_type)below(3);
+    phc->version = below(3) == 0 ? 0x10 : 0x13;
+    phc->p = 1 + below(6);
+    phc->t = 1 + below(4);
+    phc->m_kib = 8 * phc->p + below(max_m);
+    phc->tag_len = PRD__TAG_MIN + below(PRD__TAG_MAX - PRD__TAG_MIN + 1);
+    phc->salt_len = PRD__SALT_MIN + below(PRD__SALT_MAX - PRD__SALT_MIN + 1);
+    fill_random(phc->salt, phc->salt_len);
+    phc->ad_len = below(3) == 0 ? below(65) : 0;
+    fill_random(phc->ad, phc->ad_len);
+    in->pw_len = below(sizeof in->pw + 1);
+    fill_random(in->pw, in->pw_len);
+    in->secret_len = below(3) == 0 ? below(sizeof in->secret + 1) : 0;
+    fill_random(in->secret, in->secret_len);
+}
+
+static void libargon2_tag(const struct input *in, unsigned char *tag)
+{
+    const struct prd__phc *phc = &in->phc;
+    argon2_context ctx = {
+        .out = tag,
+        .outlen = (uint32_t)phc->tag_len,
+        .pwd = (uint8_t *)(uintptr_t)in->pw,
+        .pwdlen = (uint32_t)in->pw_len,
+        .salt = (uint8_t *)(uintptr_t)phc->salt,
+        .saltlen = (uint32_t)phc->salt_len,
+        .secret = in->secret_len ? (uint8_t *)(uintptr_t)in->secret : NULL,
+        .secretlen = (uint32_t)in->secret_len,
+        .ad = phc->ad_len ? (uint8_t *)(uintptr_t)phc->ad : NULL,
+        .adlen = (uint32_t)phc->ad_len,
+        .t_cost = phc->t,
+        .m_cost = phc->m_kib,
+        .lanes = phc->p,
+        .threads = 1,
+        .version = phc->version,
+        .flags = ARGON2_DEFAULT_FLAGS,
+    };
+    assert_int_equal(argon2_ctx(&ctx, (argon2_type)phc->type), ARGON2_OK);
+}
+
+static int impl_count(void)
+{
+    int n = 0;
+    for (int impl = PRD__A2_PORTABLE; impl < PRD__A2_N_IMPL; impl++)
+        n += prd__a2_fill_for((enum prd__a2_impl)impl) != NULL;
+    return n;
+}
+
+static void check_case(const struct input *in, struct prd__arena_pool *pool, uint32_t threads)
+{
+    unsigned char want[PRD__TAG_MAX], got[PRD__TAG_MAX];
+    libargon2_tag(in, want);
+    struct prd__a2_input a = {&in->phc, in->pw, in->pw_len, in->secret, in->secret_len};
+    for (int impl = PRD__A2_PORTABLE; impl < PRD__A2_N_IMPL; impl++) {
+        if (!prd__a2_fill_for((enum prd__a2_impl)impl))
+            continue;
+        memset(got, 0, sizeof got);
+        assert_ok(prd__argon2_own(&a, pool, threads, (enum prd__a2_impl)impl, got));
+        if (memcmp(got, want, in->phc.tag_len) != 0)
+            fail_msg("own fill %s differs from libargon2: type %d v%#x m=%u t=%u p=%u tag %zu",
+                     prd__a2_fill_name((enum prd__a2_impl)impl), (int)in->phc.type,
+                     in->phc.version, in->phc.m_kib, in->phc.t, in->phc.p, in->phc.tag_len);
+    }
+    if (in->secret_len == 0 && prd__argon2_sodium_can(&in->phc)) {
+        prd__argon2_force_backend(PRD__BACKEND_LIBSODIUM);
+        assert_ok(prd__argon2_compute(&in->phc, in->pw, in->pw_len, got));
+        prd__argon2_force_backend(PRD__BACKEND_ROUTE);
+        assert_memory_equal(got, want, in->phc.tag_len);
+    }
+}
+
+static void test_random_parameters_agree(void **state)
+{
+    (void)state;
+    assert_true(impl_count() >= 2); /* portable, and SSE2 on any x86-64 */
+    struct prd__arena_pool pool;
+    prd__arena_pool_init(&pool, (uint64_t)64 << 20, 1000);
+    for (int i = 0; i < 120; i++) {
+        struct input in;
+        random_input(&in, 600);
+        /* Lanes on threads or in turn, through a reused arena or not. */
+        check_case(&in, i % 2 ? &pool : NULL, 1 + below(4));
+    }
+    prd__arena_pool_destroy(&pool);
+}
+
+/* libsodium's own shape (argon2id/argon2i v19, p = 1, 16-byte salt) at
+ * sizes where the address blocks and segments span many blocks. */
+static void test_libsodium_shapes_agree(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 12; i++) {
+        struct input in;
+        random_input(&in, 1);
+        in.phc.type = i % 2 ? PRD__ARGON2ID : PRD__ARGON2I;
+        in.phc.version = 0x13;
+        in.phc.p = 1;
+        in.phc.t = 3 + below(2);
+        in.phc.m_kib = 256 + below(4096);
+        in.phc.salt_len = 16;
+        in.phc.tag_len = 16 + below(49);
+        in.phc.ad_len = 0;
+        in.secret_len = 0;
+        assert_true(prd__argon2_sodium_can(&in.phc));
+        check_case(&in, NULL, 1);
+    }
+}
+
+/* ---- no change in any PHC string ---- */
+
+static void test_strings_verify_elsewhere(void **state)
+{
+    (void)state;
+    prd_password_policy *pol;
+    assert_ok(prd_password_policy_new(NULL, &pol));
+    assert_ok(prd_password_policy_set_params(pol, 2, 1024, 1));
+    prd__argon2_force_backend(PRD__BACKEND_OWN);
+    char s[PRD_PASSWORD_HASH_SIZE];
+    assert_ok(prd_password_hash(pol, "hunter2", 7, s, sizeof s));
+    prd__argon2_force_backend(PRD__BACKEND_ROUTE);
+    assert_int_equal(argon2id_verify(s, "hunter2", 7), ARGON2_OK);
+    assert_int_equal(crypto_pwhash_str_verify(s, "hunter2", 7), 0);
+    assert_int_not_equal(crypto_pwhash_str_verify(s, "hunter3", 7), 0);
+    /* And libargon2's strings, p = 3, verify through ours. */
+    char ref[256];
+    unsigned char salt[16];
+    randombytes_buf(salt, sizeof salt);
+    assert_int_equal(argon2id_hash_encoded(2, 96, 3, "pw", 2, salt, 16, 32, ref, sizeof ref),
+                     ARGON2_OK);
+    prd__argon2_force_backend(PRD__BACKEND_OWN);
+    assert_ok(prd_password_verify(pol, "pw", 2, ref));
+    assert_status(prd_password_verify(pol, "pX", 2, ref), PRD_EMISMATCH);
+    prd__argon2_force_backend(PRD__BACKEND_ROUTE);
+    prd_password_policy_free(pol);
+}
+
+static void test_backend_name(void **state)
+{
+    (void)state;
+    const char *b = prd_password_backend();
+    static const char *const known[] = {"own-avx512", "own-avx2", "own-ssse3", "own-sse2",
+                                        "own-portable", "libsodium", "libargon2"};
+    int found = 0;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        found |= strcmp(b, known[i]) == 0;
+    assert_true(found);
+    assert_string_equal(b, prd_password_backend()); /* measured once */
+}
+
+/* ---- arenas ---- */
+
+static int all_zero(const void *p, uint64_t n)
+{
+    const unsigned char *b = p;
+    unsigned char acc = 0;
+    for (uint64_t i = 0; i < n; i++)
+        acc |= b[i];
+    return acc == 0;
+}
+
+static prd_password_policy *small_policy(uint32_t m_kib, uint32_t p)
+{
+    prd_password_policy *pol;
+    assert_ok(prd_password_policy_new(NULL, &pol));
+    assert_ok(prd_password_policy_set_params(pol, 1, m_kib, p));
+    return pol;
+}
+
+static void test_arena_wiped_and_reused(void **state)
+{
+    (void)state;
+    prd_password_policy *pol = small_policy(4096, 1);
+    struct prd__arena_pool *pool = prd__argon2_env_pool(pol->env);
+    prd__argon2_force_backend(PRD__BACKEND_OWN);
+    char s[PRD_PASSWORD_HASH_SIZE];
+    assert_ok(prd_password_hash(pol, "secret", 6, s, sizeof s));
+    uint64_t bytes = 0;
+    const void *mem = prd__arena_peek_idle(pool, &bytes);
+    assert_non_null(mem);
+    assert_true(bytes >= 4096u * 1024u);
+    assert_true(all_zero(mem, bytes)); /* nothing password-derived left */
+    uint64_t mapped = pool->mapped;
+    assert_ok(prd_password_verify(pol, "secret", 6, s));
+    assert_ok(prd_password_hash(pol, "secret", 6, s, sizeof s));
+    assert_int_equal(pool->mapped, mapped); /* the same arena again */
+    assert_true(pool->reused >= 2);
+    mem = prd__arena_peek_idle(pool, &bytes);
+    assert_true(all_zero(mem, bytes));
+    prd__argon2_force_backend(PRD__BACKEND_ROUTE);
+    prd_password_policy_free(pol);
+}
+
+static void test_arena_idle_release(void **state)
+{
+    (void)state;
+    prd_password_policy *pol = small_policy(2048, 1);
+    prd__argon2_force_backend(PRD__BACKEND_OWN);
+    assert_ok(prd_password_policy_set_arena_idle(pol, 50));
+    char s[PRD_PASSWORD_HASH_SIZE];
+    assert_ok(prd_password_hash(pol, "pw", 2, s, sizeof s));
+    assert_true(prd__argon2_env_held(pol->env) >= 2048u * 1024u);
+    /* The reaper gives it back soon after 50 ms. */
+    for (int i = 0; i < 200 && prd__argon2_env_held(pol->env) != 0; i++)
+        usleep(10000);
+    assert_int_equal(prd__argon2_env_held(pol->env), 0);
+    /* 0: nothing kept after a hash. */
+    assert_ok(prd_password_policy_set_arena_idle(pol, 0));
+    assert_ok(prd_password_hash(pol, "pw", 2, s, sizeof s));
+    assert_int_equal(prd__argon2_env_held(pol->env), 0);
+    assert_status(prd_password_policy_set_arena_idle(NULL, 5), PRD_EINVAL);
+    prd__argon2_force_backend(PRD__BACKEND_ROUTE);
+    prd_password_policy_free(pol);
+}
+
+/* A failed allocation (the arena's record, then its mapping) is
+ * PRD_ENOMEM, holds nothing, and the next hash works. */
+static void test_arena_out_of_memory(void **state)
+{
+    (void)state;
+    prd_password_policy *pol = small_policy(1024, 1);
+    prd__argon2_force_backend(PRD__BACKEND_OWN);
+    char s[PRD_PASSWORD_HASH_SIZE];
+    for (long n = 1; n <= 2; n++) {
+        long before = prd__alloc_failures();
+        prd__alloc_fail_after(n);
+        assert_status(prd_password_hash(pol, "pw", 2, s, sizeof s), PRD_ENOMEM);
+        prd__alloc_fail_after(0);
+        assert_int_equal(prd__alloc_failures(), before + 1);
+        assert_string_equal(s, "");
+        assert_int_equal(prd__argon2_env_held(pol->env), 0);
+        assert_int_equal(prd_password_stat_get(pol, PRD_PASSWORD_STAT_IN_FLIGHT_KIB), 0);
+    }
+    assert_ok(prd_password_hash(pol, "pw", 2, s, sizeof s));
+    assert_ok(prd_password_verify(pol, "pw", 2, s));
+    prd__argon2_force_backend(PRD__BACKEND_ROUTE);
+    prd_password_policy_free(pol);
+}
+
+/* ---- concurrency: the budget bounds what the arenas hold ---- */
+
+struct hammer {
+    prd_password_policy *pol;
+    uint64_t limit, max_held;
+    int rounds, failures;
+    pthread_mutex_t mu;
+};
+
+static void *hammer_main(void *arg)
+{
+    struct hammer *h = arg;
+    char s[PRD_PASSWORD_HASH_SIZE];
+    for (int i = 0; i < h->rounds; i++) {
+        int ok = prd_password_hash(h->pol, "pw", 2, s, sizeof s) == PRD_OK &&
+                 prd_password_verify(h->pol, "pw", 2, s) == PRD_OK &&
+                 prd_password_verify(h->pol, "px", 2, s) == PRD_EMISMATCH;
+        uint64_t held = prd__argon2_env_held(h->pol->env);
+        pthread_mutex_lock(&h->mu);
+        h->failures += !ok;
+        if (held > h->max_held)
+            h->max_held = held;
+        pthread_mutex_unlock(&h->mu);
+    }
+    return NULL;
+}
+
+static void run_hammer(uint32_t m_kib, uint32_t p, uint64_t budget_kib, int threads)
+{
+    struct hammer h = {0};
+    h.pol = small_policy(m_kib, p);
+    assert_ok(prd_password_policy_set_budget(h.pol, budget_kib, 10000));
+    h.rounds = 6;
+    pthread_mutex_init(&h.mu, NULL);
+    prd__argon2_force_backend(PRD__BACKEND_OWN);
+    pthread_t t[8];
+    for (int i = 0; i < threads; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, hammer_main, &h), 0);
+    for (int i = 0; i < threads; i++)
+        pthread_join(t[i], NULL);
+    prd__argon2_force_backend(PRD__BACKEND_ROUTE);
+    assert_int_equal(h.failures, 0);
+    /* The budget plus bookkeeping (1 MiB and 1/64, policy.c). */
+    uint64_t ceiling = budget_kib * 1024 + budget_kib * 16 + (1u << 20);
+    assert_true(h.max_held > 0);
+    assert_true(h.max_held <= ceiling);
+    assert_true(prd__argon2_env_held(h.pol->env) <= ceiling);
+    assert_true(prd_password_stat_get(h.pol, PRD_PASSWORD_STAT_PEAK_KIB) <= budget_kib);
+    /* Every helper thread was given back. */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    assert_int_equal(prd__argon2_env_helpers_free(h.pol->env), (uint32_t)(cpus < 1 ? 1 : cpus) - 1);
+    pthread_mutex_destroy(&h.mu);
+    prd_password_policy_free(h.pol);
+}
+
+static void test_budget_bounds_arenas(void **state)
+{
+    (void)state;
+    run_hammer(2048, 1, 2048, 4);     /* one hash at a time */
+    run_hammer(2048, 1, 3 * 2048, 6); /* three at once */
+    run_hammer(1024, 3, 2048, 4);     /* lanes on threads */
+}
+
+/* Old hashes of other sizes come and go without the arenas passing the
+ * budget: each size needs its own arena, and the older ones are dropped. */
+static void test_mixed_sizes_stay_bounded(void **state)
+{
+    (void)state;
+    prd_password_policy *pol = small_policy(1024, 1);
+    assert_ok(prd_password_policy_set_budget(pol, 3072, 1000));
+    prd__argon2_force_backend(PRD__BACKEND_OWN);
+    uint64_t ceiling = 3072u * 1024u + 3072u * 16u + (1u << 20);
+    for (uint32_t m = 512; m <= 3072; m += 256) {
+        char s[PRD_PASSWORD_HASH_SIZE];
+        assert_ok(prd_password_policy_set_params(pol, 1, m, 1));
+        assert_ok(prd_password_hash(pol, "pw", 2, s, sizeof s));
+        assert_true(prd__argon2_env_held(pol->env) <= ceiling);
+    }
+    prd__argon2_force_backend(PRD__BACKEND_ROUTE);
+    prd_password_policy_free(pol);
+}
+
+int main(void)
+{
+    if (prd_init() != PRD_OK)
+        return 1;
+    seed_rng();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_blake2b_matches_libsodium),
+        cmocka_unit_test(test_random_parameters_agree),
+        cmocka_unit_test(test_libsodium_shapes_agree),
+        cmocka_unit_test(test_strings_verify_elsewhere),
+        cmocka_unit_test(test_backend_name),
+        cmocka_unit_test(test_arena_wiped_and_reused),
+        cmocka_unit_test(test_arena_idle_release),
+        cmocka_unit_test(test_arena_out_of_memory),
+        cmocka_unit_test(test_budget_bounds_arenas),
+        cmocka_unit_test(test_mixed_sizes_stay_bounded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

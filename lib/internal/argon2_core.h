@@ -33,13 +33,23 @@ typedef struct prd__a2block {
     _Alignas(64) uint64_t v[PRD__A2_WORDS];
 } prd__a2block;
 
+/* Told a block's first word as soon as it is final, before the rest of
+ * the block is: in the data-dependent passes that word picks the next
+ * block's reference, which can then be fetched from memory while the fill
+ * finishes. */
+struct prd__a2_early {
+    void (*fn)(const struct prd__a2_early *early, uint64_t word0);
+};
+
 /* next = G(prev, ref), or next ^= G(prev, ref) when xor is set (version
  * 0x13 after the first pass). next may not alias prev or ref; scratch is
  * two blocks for the temporaries, kept in the arena so that its wipe
- * covers them (no password-derived state is left on a thread's stack). */
+ * covers them (no password-derived state is left on a thread's stack).
+ * early (may be NULL) is called once with next's first word. */
 #define PRD__A2_FILL_ARGS                                                                          \
     prd__a2block *restrict next, const prd__a2block *restrict prev,                                \
-        const prd__a2block *restrict ref, int xor, prd__a2block *restrict scratch
+        const prd__a2block *restrict ref, int xor, prd__a2block *restrict scratch,                 \
+        const struct prd__a2_early *early
 typedef void (*prd__a2_fill_fn)(PRD__A2_FILL_ARGS);
 
 enum prd__a2_impl {

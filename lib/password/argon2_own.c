@@ -123,8 +123,8 @@ static void first_blocks(struct run *r, unsigned char seed[72], unsigned char *b
 static void next_addresses(const struct run *r, struct work *w)
 {
     w->input->v[6]++;
-    r->fill(w->tmp, w->zero, w->input, 0, w->scratch);
-    r->fill(w->address, w->zero, w->tmp, 0, w->scratch);
+    r->fill(w->tmp, w->zero, w->input, 0, w->scratch, NULL);
+    r->fill(w->address, w->zero, w->tmp, 0, w->scratch, NULL);
 }
 
 /* RFC 9106 §3.4.1.2: map J1 onto the blocks the current one may
@@ -168,6 +168,21 @@ static void prefetch_block(const prd__a2block *b)
         __builtin_prefetch((const char *)b + off, 0, 3);
 }
 
+/* In a data-dependent segment block i + 1 references by block i's first
+ * word: fetch that reference as soon as the fill has the word. */
+struct lookahead {
+    struct prd__a2_early base;
+    const struct run *r;
+    uint32_t pass, lane, slice, next_i;
+};
+
+static void fetch_next_ref(const struct prd__a2_early *early, uint64_t word0)
+{
+    const struct lookahead *la = (const struct lookahead *)early;
+    if (la->next_i < la->r->seg_len)
+        prefetch_block(&la->r->mem[ref_of(la->r, la->pass, la->lane, la->slice, la->next_i, word0)]);
+}
+
 static void fill_segment(const struct run *r, struct work *w, uint32_t pass, uint32_t lane,
                          uint32_t slice)
 {
@@ -186,6 +201,7 @@ static void fill_segment(const struct run *r, struct work *w, uint32_t pass, uin
             next_addresses(r, w);
     }
     int xor = r->version != 0x10 && pass != 0;
+    struct lookahead la = {{fetch_next_ref}, r, pass, lane, slice, 0};
     size_t lane_base = (size_t)lane * r->lane_len;
     for (uint32_t i = first; i < r->seg_len; i++) {
         uint32_t pos = slice * r->seg_len + i; /* within the lane */
@@ -204,8 +220,9 @@ static void fill_segment(const struct run *r, struct work *w, uint32_t pass, uin
         } else {
             rnd = r->mem[prev].v[0];
         }
+        la.next_i = i + 1;
         r->fill(&r->mem[cur], &r->mem[prev], &r->mem[ref_of(r, pass, lane, slice, i, rnd)], xor,
-                w->scratch);
+                w->scratch, indep ? NULL : &la.base);
     }
 }
 

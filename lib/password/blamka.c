@@ -66,6 +66,8 @@ void prd__a2_fill_portable(PRD__A2_FILL_ARGS)
             ix[2 * k + 1] = 2 * col + 16 * k + 1;
         }
         permute(r->v, ix);
+        if (col == 0 && early)
+            early->fn(early, keep->v[0] ^ r->v[0]);
     }
     for (int i = 0; i < PRD__A2_WORDS; i++)
         next->v[i] = keep->v[i] ^ r->v[i];

@@ -129,6 +129,8 @@ __attribute__((target("avx2"))) void prd__a2_fill_avx2(PRD__A2_FILL_ARGS)
         COL_UNDIAG(b0, b1, c0, c1, d0, d1);
         r[0] = a0, r[4] = a1, r[8] = b0, r[12] = b1;
         r[16] = c0, r[20] = c1, r[24] = d0, r[28] = d1;
+        if (j == 0 && early)
+            early->fn(early, scratch[1].v[0] ^ scratch[0].v[0]);
     }
     for (int i = 0; i < 32; i++)
         _mm256_store_si256(&z[i], XOR(keep[i], s[i]));

@@ -96,6 +96,8 @@
             ROUND(a0, a1, b0, b1, c0, c1, d0, d1);                                                 \
             r[0] = a0, r[8] = a1, r[16] = b0, r[24] = b1, r[32] = c0, r[40] = c1, r[48] = d0,      \
             r[56] = d1;                                                                            \
+            if (j == 0 && early)                                                                   \
+                early->fn(early, scratch[1].v[0] ^ scratch[0].v[0]);                               \
         }                                                                                          \
         for (int i = 0; i < 64; i++)                                                               \
             _mm_store_si128(&z[i], XOR(keep[i], s[i]));                                            \

@@ -1,8 +1,9 @@
 /*
  * Argon2's compression with AVX-512F: rotations are single instructions
- * and each register holds eight words. The row pass takes two rows at a
- * time, the four quarter-rows of each in the two 256-bit halves (loaded
- * and stored by half, which folds into the loads and stores); the column
+ * and each register holds eight words. The row pass takes all eight rows
+ * at once as four pairs, the quarter-rows of a pair in the two 256-bit
+ * halves (loaded and stored by half, which folds into the loads and
+ * stores); the column
  * pass takes four neighbouring columns, one in each 128-bit quarter, and
  * lines the diagonals up within each quarter with two-source permutes.
  */
@@ -85,8 +86,8 @@
     } while (0)
 
 /* Four independent G chains interleaved step by step: one G is a serial
- * chain of multiplies and adds, and the latency, not the throughput, is
- * what bounds a block. */
+ * chain of multiplies and adds, and its latency, not the ports, bounds a
+ * block (balancing rotations onto other ports measured no change). */
 #define G4(a0, b0, c0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3)                          \
     do {                                                                                           \
         STEP4(a, b, d, 32);                                                                        \
@@ -110,9 +111,10 @@
 TARGET void prd__a2_fill_avx512(PRD__A2_FILL_ARGS)
 {
     /* The four column chains run interleaved and finish together, so
-     * there is no early first word to hand on: the interleave measured
-     * faster (6.6 against 7.1 ms at m = 19 MiB, t = 2) than columns 0-3
-     * first with the next reference fetched early. */
+     * there is no early first word to hand on. Columns 0-3 first with the
+     * next reference fetched early measured the same at m = 19 MiB (the
+     * fetch hidden, 0.45 ms, was lost to less overlap) and 10% slower in
+     * cache. */
     (void)early;
     const __m512i halves = _mm512_setr_epi64(1, 8, 3, 10, 5, 12, 7, 14);
     uint64_t *s = scratch[0].v, *keep = scratch[1].v;
@@ -121,30 +123,36 @@ TARGET void prd__a2_fill_avx512(PRD__A2_FILL_ARGS)
         _mm512_store_si512(&s[i], r);
         _mm512_store_si512(&keep[i], xor ? XOR(r, _mm512_load_si512(&next->v[i])) : r);
     }
-    /* Rows 4i .. 4i + 3 as two pairs: quarter q of a row is words
+    /* All eight rows at once, as four pairs: quarter q of a row is words
      * 16 row + 4q; a pair's rows go in the two halves. */
-    for (int i = 0; i < 8; i += 4) {
-        uint64_t *l0 = s + 16 * i, *h0 = l0 + 16, *l1 = l0 + 32, *h1 = l0 + 48;
-        __m512i a0 = JOIN(l0, h0), b0 = JOIN(l0 + 4, h0 + 4);
-        __m512i c0 = JOIN(l0 + 8, h0 + 8), d0 = JOIN(l0 + 12, h0 + 12);
-        __m512i a1 = JOIN(l1, h1), b1 = JOIN(l1 + 4, h1 + 4);
-        __m512i c1 = JOIN(l1 + 8, h1 + 8), d1 = JOIN(l1 + 12, h1 + 12);
-        G(a0, b0, c0, d0);
-        G(a1, b1, c1, d1);
+    {
+#define LOADPAIR(n)                                                                                \
+    uint64_t *l##n = s + 32 * (n), *h##n = l##n + 16;                                              \
+    __m512i a##n = JOIN(l##n, h##n), b##n = JOIN(l##n + 4, h##n + 4);                              \
+    __m512i c##n = JOIN(l##n + 8, h##n + 8), d##n = JOIN(l##n + 12, h##n + 12)
+#define STOREPAIR(n)                                                                               \
+    SPLIT(a##n, l##n, h##n);                                                                       \
+    SPLIT(b##n, l##n + 4, h##n + 4);                                                               \
+    SPLIT(c##n, l##n + 8, h##n + 8);                                                               \
+    SPLIT(d##n, l##n + 12, h##n + 12)
+        LOADPAIR(0);
+        LOADPAIR(1);
+        LOADPAIR(2);
+        LOADPAIR(3);
+        G4(a0, b0, c0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3);
         ROW_DIAG(b0, c0, d0);
         ROW_DIAG(b1, c1, d1);
-        G(a0, b0, c0, d0);
-        G(a1, b1, c1, d1);
+        ROW_DIAG(b2, c2, d2);
+        ROW_DIAG(b3, c3, d3);
+        G4(a0, b0, c0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3);
         ROW_UNDIAG(b0, c0, d0);
         ROW_UNDIAG(b1, c1, d1);
-        SPLIT(a0, l0, h0);
-        SPLIT(b0, l0 + 4, h0 + 4);
-        SPLIT(c0, l0 + 8, h0 + 8);
-        SPLIT(d0, l0 + 12, h0 + 12);
-        SPLIT(a1, l1, h1);
-        SPLIT(b1, l1 + 4, h1 + 4);
-        SPLIT(c1, l1 + 8, h1 + 8);
-        SPLIT(d1, l1 + 12, h1 + 12);
+        ROW_UNDIAG(b2, c2, d2);
+        ROW_UNDIAG(b3, c3, d3);
+        STOREPAIR(0);
+        STOREPAIR(1);
+        STOREPAIR(2);
+        STOREPAIR(3);
     }
     /* Columns 4j .. 4j + 3 for j = 0 (chains 0, 1) and j = 1 (chains 2,
      * 3): at row k, words 16k + 8j .. 16k + 8j + 7. */

@@ -237,6 +237,24 @@ static void test_backend_name(void **state)
         found |= strcmp(b, known[i]) == 0;
     assert_true(found);
     assert_string_equal(b, prd_password_backend()); /* measured once */
+    /* The build's choice (meson -Dargon2) is what runs. */
+    if (strcmp(PRD_TEST_ARGON2, "own") == 0)
+        assert_memory_equal(b, "own-", 4);
+    else if (strcmp(PRD_TEST_ARGON2, "auto") != 0)
+        assert_string_equal(b, PRD_TEST_ARGON2);
+}
+
+/* The routing rule: ours unless a library is faster by more than 10%. */
+static void test_route_pick(void **state)
+{
+    (void)state;
+    assert_int_equal(prd__argon2_route_pick(5, 10, 17, 1), PRD__BACKEND_OWN);
+    assert_int_equal(prd__argon2_route_pick(10, 9.5, 17, 1), PRD__BACKEND_OWN); /* within 10% */
+    assert_int_equal(prd__argon2_route_pick(10, 8, 17, 1), PRD__BACKEND_LIBSODIUM);
+    assert_int_equal(prd__argon2_route_pick(10, 8, 17, 0), PRD__BACKEND_OWN); /* libsodium cannot */
+    assert_int_equal(prd__argon2_route_pick(10, 8, 7, 1), PRD__BACKEND_LIBARGON2);
+    assert_int_equal(prd__argon2_route_pick(10, 12, 7, 0), PRD__BACKEND_LIBARGON2);
+    assert_int_equal(prd__argon2_route_pick(10, 1e9, 1e9, 1), PRD__BACKEND_OWN); /* both failed */
 }
 
 /* ---- arenas ---- */
@@ -421,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_libsodium_shapes_agree),
         cmocka_unit_test(test_strings_verify_elsewhere),
         cmocka_unit_test(test_backend_name),
+        cmocka_unit_test(test_route_pick),
         cmocka_unit_test(test_arena_wiped_and_reused),
         cmocka_unit_test(test_arena_idle_release),
         cmocka_unit_test(test_arena_out_of_memory),

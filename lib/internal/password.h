@@ -87,6 +87,9 @@ enum prd__backend {
 void prd__argon2_force_backend(int which);
 /* Measure the built backends once per process (argon2.c); idempotent. */
 void prd__argon2_calibrate(void);
+/* The routing rule over those measurements (seconds per hash): the
+ * backend for a shape libsodium can compute (sodium_shape) or not. */
+int prd__argon2_route_pick(double own, double sodium, double ref, int sodium_shape);
 
 /* 1 when libsodium can compute these parameters (the fast path). */
 int prd__argon2_sodium_can(const struct prd__phc *phc);

@@ -239,10 +239,19 @@ static void calibrate_once(void)
     double sodium = seconds_of(PRD__BACKEND_LIBSODIUM, &phc, NULL);
     double ref = seconds_of(PRD__BACKEND_LIBARGON2, &phc, NULL);
     prd__argon2_env_free(env);
-    route_sodium_shapes = sodium * 1.1 < own && sodium <= ref   ? PRD__BACKEND_LIBSODIUM
-                          : ref * 1.1 < own && ref < sodium ? PRD__BACKEND_LIBARGON2
-                                                                : PRD__BACKEND_OWN;
-    route_other_shapes = ref * 1.1 < own ? PRD__BACKEND_LIBARGON2 : PRD__BACKEND_OWN;
+    route_sodium_shapes = prd__argon2_route_pick(own, sodium, ref, 1);
+    route_other_shapes = prd__argon2_route_pick(own, sodium, ref, 0);
+}
+
+int prd__argon2_route_pick(double own, double sodium, double ref, int sodium_shape)
+{
+    /* A library takes over only when faster than ours by more than a
+     * tenth, and than the other library. */
+    if (sodium_shape && sodium * 1.1 < own && sodium <= ref)
+        return PRD__BACKEND_LIBSODIUM;
+    if (ref * 1.1 < own && (!sodium_shape || ref < sodium))
+        return PRD__BACKEND_LIBARGON2;
+    return PRD__BACKEND_OWN;
 }
 
 void prd__argon2_calibrate(void)

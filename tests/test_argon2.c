@@ -304,15 +304,23 @@ static void test_arena_idle_release(void **state)
 {
     (void)state;
     prd_password_policy *pol = small_policy(2048, 1);
+    struct prd__arena_pool *pool = prd__argon2_env_pool(pol->env);
     prd__argon2_force_backend(PRD__BACKEND_OWN);
-    assert_ok(prd_password_policy_set_arena_idle(pol, 50));
+    assert_ok(prd_password_policy_set_arena_idle(pol, 60000));
     char s[PRD_PASSWORD_HASH_SIZE];
+    int64_t before = prd_clock_mono_ns(NULL);
     assert_ok(prd_password_hash(pol, "pw", 2, s, sizeof s));
+    int64_t after = prd_clock_mono_ns(NULL);
     assert_true(prd__argon2_env_held(pol->env) >= 2048u * 1024u);
-    /* The reaper gives it back soon after 50 ms. */
-    for (int i = 0; i < 200 && prd__argon2_env_held(pol->env) != 0; i++)
-        usleep(10000);
+    /* Not yet due a moment before its idle time is up: kept, and the
+     * reap says when it will be due. */
+    int64_t due = prd__arena_pool_reap(pool, before + 59999 * 1000000LL);
+    assert_true(due >= before + 60000 * 1000000LL && due <= after + 60000 * 1000000LL);
+    assert_true(prd__argon2_env_held(pol->env) >= 2048u * 1024u);
+    /* Due once the clock has moved past it: given back. */
+    assert_int_equal(prd__arena_pool_reap(pool, after + 60000 * 1000000LL), 0);
     assert_int_equal(prd__argon2_env_held(pol->env), 0);
+    assert_int_equal(pool->unmapped, 1);
     /* 0: nothing kept after a hash. */
     assert_ok(prd_password_policy_set_arena_idle(pol, 0));
     assert_ok(prd_password_hash(pol, "pw", 2, s, sizeof s));

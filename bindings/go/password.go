@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"context"
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -28,7 +29,15 @@ type PasswordOptions struct {
 	MaxPasswordLen int           // 0: 4096 bytes
 	BudgetKiB      uint64        // memory for concurrent hashes; 0: 2 x CPUs x m
 	BudgetWait     time.Duration // how long a call waits for room; 0: 5 s
+	// ArenaIdle: how long an idle hash arena (the memory one hash fills,
+	// kept for the next) stays mapped; 0: 30 s; negative: none is kept.
+	ArenaIdle time.Duration
 }
+
+// PasswordBackend names the Argon2 backend computing new hashes in this
+// process: "own-avx512", "own-avx2", "own-ssse3", "own-sse2",
+// "own-portable", "libsodium" or "libargon2".
+func PasswordBackend() string { return C.GoString(C.prd_password_backend()) }
 
 // PasswordPolicy hashes and verifies passwords. Safe for concurrent use.
 type PasswordPolicy struct {
@@ -96,6 +105,20 @@ func (p *PasswordPolicy) configure(o PasswordOptions) error {
 			budget = uint64(2*runtime.NumCPU()) * 19456
 		}
 		if err := checkWhat(C.prd_password_policy_set_budget(p.raw, C.uint64_t(budget), C.uint32_t(wait.Milliseconds())), "budget"); err != nil {
+			return err
+		}
+	}
+	if o.ArenaIdle != 0 {
+		ms := o.ArenaIdle.Milliseconds()
+		if ms < 0 {
+			ms = 0
+		} else if ms == 0 {
+			ms = 1 // under a millisecond still keeps one briefly
+		}
+		if ms > math.MaxUint32 {
+			ms = math.MaxUint32
+		}
+		if err := checkWhat(C.prd_password_policy_set_arena_idle(p.raw, C.uint32_t(ms)), "arena idle time"); err != nil {
 			return err
 		}
 	}

@@ -21,6 +21,28 @@ func low(t *testing.T) *prodready.PasswordPolicy {
 	return p
 }
 
+func TestBackendAndArenaIdle(t *testing.T) {
+	known := map[string]bool{"own-avx512": true, "own-avx2": true, "own-ssse3": true, "own-sse2": true,
+		"own-portable": true, "libsodium": true, "libargon2": true}
+	if b := prodready.PasswordBackend(); !known[b] {
+		t.Fatalf("backend %q", b)
+	}
+	for _, idle := range []time.Duration{-1, time.Microsecond, 5 * time.Second} {
+		p, err := prodready.NewPasswordPolicy(prodready.PasswordOptions{T: 1, MKiB: 1024, P: 1, ArenaIdle: idle})
+		if err != nil {
+			t.Fatal(err)
+		}
+		phc, err := p.Hash(context.Background(), []byte("pw"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Verify(context.Background(), phc, []byte("pw")); err != nil {
+			t.Fatal(err)
+		}
+		p.Close()
+	}
+}
+
 func TestHashVerifyMismatch(t *testing.T) {
 	p, ctx := low(t), context.Background()
 	phc, err := p.Hash(ctx, []byte("correct horse"))

@@ -45,10 +45,14 @@ export interface PasswordOptions {
   memoryCost?: number;
   parallelism?: number;
   allowLegacy?: boolean;
+  /** How long an idle hash arena stays mapped (ms); 0 keeps none; default 30000. */
+  arenaIdleMs?: number;
 }
 export type RehashReason = 'weaker params' | 'other params' | 'other algorithm' | 'other pepper' | 'legacy format';
 export declare class PasswordHasher implements Closeable {
   constructor(options?: PasswordOptions);
+  /** The Argon2 backend computing new hashes: 'own-avx2', 'libsodium', ... */
+  static backend(): string;
   /** Off the event loop. */
   hash(password: Bytes): Promise<string>;
   /** true on a match; rejects with errors.Mismatch for a wrong password. */

@@ -104,6 +104,10 @@ void *prd__arena_mem(const struct prd__arena *a);
 /* Wipes the arena's first used bytes and keeps it for reuse (or unmaps it
  * when keeping it would pass the pool's limit). */
 void prd__arena_put(struct prd__arena_pool *p, struct prd__arena *a, uint64_t used);
+/* Unmap the idle arenas whose idle time has passed at now_ns (monotonic
+ * clock); returns when the next one is due, 0 for none. The pool's reaper
+ * thread calls it with the real clock; tests call it with a moved one. */
+int64_t prd__arena_pool_reap(struct prd__arena_pool *p, int64_t now_ns);
 /* Test hook: the memory of the most recently idle arena and its size, so
  * a test can read back what a hash left (NULL when none is idle). */
 const void *prd__arena_peek_idle(struct prd__arena_pool *p, uint64_t *bytes);

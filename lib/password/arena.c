@@ -90,29 +90,45 @@ static void unmap_arena(struct prd__arena *a)
     prd__free(a);
 }
 
+/* Unmap the idle arenas due by now; the next one's due time, 0 for none.
+ * Called with the lock held. */
+static int64_t reap_locked(struct prd__arena_pool *p, int64_t now)
+{
+    int64_t wake = 0;
+    struct prd__arena **link = &p->idle;
+    while (*link) {
+        struct prd__arena *a = *link;
+        int64_t due = a->idle_since_ns + (int64_t)p->idle_ms * 1000000;
+        if (due <= now) {
+            *link = a->next;
+            p->held_bytes -= a->bytes;
+            p->unmapped++;
+            unmap_arena(a);
+            continue;
+        }
+        if (!wake || due < wake)
+            wake = due;
+        link = &a->next;
+    }
+    return wake;
+}
+
+int64_t prd__arena_pool_reap(struct prd__arena_pool *p, int64_t now_ns)
+{
+    pthread_mutex_lock(&p->mu);
+    int64_t wake = reap_locked(p, now_ns);
+    pthread_mutex_unlock(&p->mu);
+    return wake;
+}
+
+/* Sleeps until the oldest idle arena is due (or a put or a new idle time
+ * wakes it), reaps, and sleeps again; parked while none is idle. */
 static void *reaper_main(void *arg)
 {
     struct prd__arena_pool *p = arg;
     pthread_mutex_lock(&p->mu);
     while (!p->stopping) {
-        int64_t now = mono_ns(), wake = 0;
-        /* The list runs from most to least recently used: unmap from the
-         * tail while it is too old. */
-        struct prd__arena **link = &p->idle;
-        while (*link) {
-            struct prd__arena *a = *link;
-            int64_t due = a->idle_since_ns + (int64_t)p->idle_ms * 1000000;
-            if (due <= now) {
-                *link = a->next;
-                p->held_bytes -= a->bytes;
-                p->unmapped++;
-                unmap_arena(a);
-                continue;
-            }
-            if (!wake || due < wake)
-                wake = due;
-            link = &a->next;
-        }
+        int64_t wake = reap_locked(p, mono_ns());
         if (!wake) {
             pthread_cond_wait(&p->cv, &p->mu);
             continue;

@@ -52,6 +52,8 @@ export const DECLS = [
   'prd_status prd_password_policy_set_legacy_caps(prd_password_policy * policy, uint32_t max_bcrypt_cost, uint64_t max_sha512_rounds, uint64_t max_yescrypt_kib)',
   'prd_status prd_password_policy_set_budget(prd_password_policy * policy, uint64_t budget_kib, uint32_t wait_ms)',
   'uint32_t prd_password_retry_after_ms(const prd_password_policy * policy)',
+  'prd_status prd_password_policy_set_arena_idle(prd_password_policy * policy, uint32_t idle_ms)',
+  'const char * prd_password_backend(void)',
   'uint64_t prd_password_stat_get(const prd_password_policy * policy, prd_password_stat stat)',
   'size_t prd_password_policy_prometheus(const prd_password_policy * policy, const char * prefix, char * out, size_t out_size)',
   'prd_status prd_password_hash(const prd_password_policy * policy, const char * password, size_t password_len, char * out, size_t out_size)',

@@ -10,7 +10,8 @@ const REASONS = [null, 'weaker params', 'other params', 'other algorithm', 'othe
 export class PasswordHasher extends Handle {
   /**
    * @param {object} [o] preset ('owasp' default, 'rfc9106-low-memory', 'moderate', 'sensitive'),
-   *   or timeCost/memoryCost (KiB)/parallelism; pepper {id, secret}; allowLegacy.
+   *   or timeCost/memoryCost (KiB)/parallelism; pepper {id, secret}; allowLegacy;
+   *   arenaIdleMs (how long an idle hash arena stays mapped; 0 keeps none; default 30000).
    */
   constructor(o = {}) {
     const out = [null];
@@ -23,6 +24,12 @@ export class PasswordHasher extends Handle {
           'argon2 parameters out of range (t >= 1, 1 <= p, m >= 8*p KiB, within the caps)');
       }
       if (o.allowLegacy) check(C.prd_password_policy_set_allow_legacy(this.ptr, 1));
+      if (o.arenaIdleMs !== undefined) {
+        if (!Number.isInteger(o.arenaIdleMs) || o.arenaIdleMs < 0 || o.arenaIdleMs > 0xffffffff) {
+          throw errorFor(1, 'arenaIdleMs: an integer number of milliseconds, 0 to 2^32 - 1');
+        }
+        check(C.prd_password_policy_set_arena_idle(this.ptr, o.arenaIdleMs));
+      }
       if (o.pepper) {
         check(C.prd_password_policy_set_pepper(this.ptr, cstr(o.pepper.id, 'pepper id'), o.pepper.secret.ptr),
           'pepper: an id of 1-32 [A-Za-z0-9.-], 16-64 bytes');
@@ -32,6 +39,9 @@ export class PasswordHasher extends Handle {
       throw e;
     }
   }
+
+  /** The Argon2 backend computing new hashes: 'own-avx2', 'libsodium', ... */
+  static backend() { return C.prd_password_backend(); }
 
   /** The PHC string of password (a string or bytes); off the loop. */
   async hash(password) {

@@ -5,6 +5,17 @@ import { c, python, run } from './helpers.mjs';
 
 const low = () => new PasswordHasher({ timeCost: 1, memoryCost: 1024, parallelism: 1 });
 
+test('the backend is named and arenas can be given back', async () => {
+  assert.ok(['own-avx512', 'own-avx2', 'own-ssse3', 'own-sse2', 'own-portable', 'libsodium', 'libargon2']
+    .includes(PasswordHasher.backend()));
+  for (const arenaIdleMs of [0, 5000]) {
+    const h = new PasswordHasher({ timeCost: 1, memoryCost: 1024, arenaIdleMs });
+    assert.equal(await h.verify(await h.hash('pw'), 'pw'), true);
+    h.close();
+  }
+  assert.throws(() => new PasswordHasher({ arenaIdleMs: -1 }), errors.InvalidInput);
+});
+
 test('hash, verify and typed failures', async () => {
   const h = low();
   const phc = await h.hash('correct horse');

@@ -76,6 +76,8 @@ _DECLS = {
     "prd_password_policy_set_pepper": (_I, [_P, _S, _P]),
     "prd_password_policy_add_retired_pepper": (_I, [_P, _S, _P]),
     "prd_password_policy_set_allow_legacy": (_I, [_P, _I]),
+    "prd_password_policy_set_arena_idle": (_I, [_P, _U32]),
+    "prd_password_backend": (_S, []),
     "prd_password_policy_set_max_password_len": (_I, [_P, _SZ]),
     "prd_password_hash": (_I, [_P, _P, _SZ, _P, _SZ]),
     "prd_password_verify": (_I, [_P, _P, _SZ, _S]),

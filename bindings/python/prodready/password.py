@@ -13,6 +13,12 @@ _HASH_SIZE = _lib_.prd_password_hash_size()
 PRESETS = ("owasp", "rfc9106-low-memory", "moderate", "sensitive")
 
 
+def backend() -> str:
+    """The Argon2 backend computing new hashes in this process: "own-avx2",
+    "own-avx512", ..., "libsodium" or "libargon2" (prodready/password.h)."""
+    return _lib_.prd_password_backend().decode()
+
+
 def _bytes(password: Union[str, bytes]) -> bytes:
     return password.encode("utf-8") if isinstance(password, str) else bytes(password)
 
@@ -47,14 +53,16 @@ def extract_parameters(phc: str) -> Parameters:
 class PasswordHasher:
     """Hash and verify passwords with a policy: a preset ("owasp", the default,
     "rfc9106-low-memory", "moderate", "sensitive") or explicit t/m/p, an
-    optional pepper (id, bytes), and whether legacy crypt(3) hashes verify.
+    optional pepper (id, bytes), whether legacy crypt(3) hashes verify, and
+    how long an idle hash arena stays mapped (arena_idle_ms; 0 keeps none).
 
     Thread-safe once made; hashing and verifying release the GIL.
     """
 
     def __init__(self, preset: Optional[str] = None, *, time_cost: Optional[int] = None,
                  memory_cost: Optional[int] = None, parallelism: Optional[int] = None,
-                 pepper: Optional[Tuple[str, bytes]] = None, allow_legacy: bool = False):
+                 pepper: Optional[Tuple[str, bytes]] = None, allow_legacy: bool = False,
+                 arena_idle_ms: Optional[int] = None):
         p = ctypes.c_void_p()
         check(_lib_.prd_password_policy_new(preset.encode() if preset else None, ctypes.byref(p)),
               f"unknown preset {preset!r}" if preset else None)
@@ -77,6 +85,10 @@ class PasswordHasher:
                     _lib_.prd_secret_free(s)
             if allow_legacy:
                 check(_lib_.prd_password_policy_set_allow_legacy(p, 1))
+            if arena_idle_ms is not None:
+                if not 0 <= arena_idle_ms <= 0xFFFFFFFF:
+                    raise ValueError("arena_idle_ms: 0 to 2**32 - 1 milliseconds")
+                check(_lib_.prd_password_policy_set_arena_idle(p, arena_idle_ms))
         except BaseException:
             self.close()
             raise

@@ -24,6 +24,17 @@ def test_errors_map_status_to_two_families():
     assert isinstance(unknown, p.ProdreadyError) and unknown.status == 999
 
 
+def test_backend_and_arena_idle():
+    assert p.password.backend() in ("own-avx512", "own-avx2", "own-ssse3", "own-sse2",
+                                    "own-portable", "libsodium", "libargon2")
+    for idle in (0, 5000):
+        h = p.PasswordHasher(time_cost=1, memory_cost=1024, arena_idle_ms=idle)
+        assert h.verify(h.hash("pw"), "pw")
+        h.close()
+    with pytest.raises(ValueError):
+        p.PasswordHasher(arena_idle_ms=-1)
+
+
 def test_hash_verify_and_mismatch():
     h = p.PasswordHasher("rfc9106-low-memory")
     phc = h.hash("correct horse")

@@ -93,6 +93,14 @@ pub enum PasswordStat {
     Completed,
 }
 
+/// The Argon2 backend computing new hashes in this process: `"own-avx512"`,
+/// `"own-avx2"`, `"own-ssse3"`, `"own-sse2"`, `"own-portable"`,
+/// `"libsodium"` or `"libargon2"` (prodready/password.h).
+pub fn backend() -> &'static str {
+    let p = unsafe { sys::prd_password_backend() };
+    unsafe { std::ffi::CStr::from_ptr(p) }.to_str().unwrap_or("")
+}
+
 /// A password policy: the cost of new hashes, caps on stored ones, peppers,
 /// legacy formats and a memory budget for concurrent hashes.
 pub struct PasswordPolicy {
@@ -208,6 +216,13 @@ impl PasswordPolicy {
     pub fn set_budget(&mut self, budget_kib: u64, wait: Duration) -> Result<&mut PasswordPolicy> {
         let st = unsafe { sys::prd_password_policy_set_budget(self.raw.as_ptr(), budget_kib, ms_u32(wait)) };
         self.set(st, "budget")
+    }
+
+    /// How long an idle hash arena (the memory one hash fills, kept for the
+    /// next) stays mapped; zero keeps none. Default 30 s.
+    pub fn set_arena_idle(&mut self, idle: Duration) -> Result<&mut PasswordPolicy> {
+        let st = unsafe { sys::prd_password_policy_set_arena_idle(self.raw.as_ptr(), ms_u32(idle)) };
+        self.set(st, "arena idle time")
     }
 
     /// After `Busy`: how long until a retry is likely to get room (a

@@ -441,6 +441,8 @@ extern "C" {
     ) -> c_int;
     pub fn prd_password_policy_set_budget(policy: *mut prd_password_policy, budget_kib: u64, wait_ms: u32) -> c_int;
     pub fn prd_password_retry_after_ms(policy: *const prd_password_policy) -> u32;
+    pub fn prd_password_policy_set_arena_idle(policy: *mut prd_password_policy, idle_ms: u32) -> c_int;
+    pub fn prd_password_backend() -> *const c_char;
     pub fn prd_password_stat_get(policy: *const prd_password_policy, stat: c_int) -> u64;
     pub fn prd_password_policy_prometheus(
         policy: *const prd_password_policy,

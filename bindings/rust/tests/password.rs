@@ -11,6 +11,19 @@ fn low() -> PasswordPolicy {
     p
 }
 
+const BACKENDS: [&str; 7] =
+    ["own-avx512", "own-avx2", "own-ssse3", "own-sse2", "own-portable", "libsodium", "libargon2"];
+
+#[test]
+fn backend_is_named_and_arenas_can_be_given_back() {
+    assert!(BACKENDS.contains(&prodready::password::backend()), "{}", prodready::password::backend());
+    let mut p = low();
+    p.set_arena_idle(std::time::Duration::ZERO).expect("arena idle");
+    p.set_arena_idle(std::time::Duration::from_secs(5)).expect("arena idle");
+    let phc = p.hash("pw").expect("hash");
+    p.verify(&phc, "pw").expect("verify");
+}
+
 #[test]
 fn hash_verify_and_mismatch() {
     let p = low();

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -330,6 +331,36 @@ static void test_arena_idle_release(void **state)
     prd_password_policy_free(pol);
 }
 
+/* A child of fork() inherits the idle arenas but not the reaper: it hashes
+ * with them, and freeing the policy there neither hangs on the parent's
+ * reaper nor leaks. */
+static void test_arena_after_fork(void **state)
+{
+    (void)state;
+    prd_password_policy *pol = small_policy(1024, 1);
+    prd__argon2_force_backend(PRD__BACKEND_OWN);
+    char s[PRD_PASSWORD_HASH_SIZE];
+    assert_ok(prd_password_hash(pol, "pw", 2, s, sizeof s)); /* reaper running */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(20); /* a hang fails the test instead of stalling it */
+        char t[PRD_PASSWORD_HASH_SIZE];
+        int ok = prd_password_verify(pol, "pw", 2, s) == PRD_OK &&
+                 prd_password_hash(pol, "pw", 2, t, sizeof t) == PRD_OK &&
+                 prd__argon2_env_held(pol->env) > 0;
+        prd_password_policy_free(pol);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_ok(prd_password_verify(pol, "pw", 2, s)); /* the parent's pool untouched */
+    prd__argon2_force_backend(PRD__BACKEND_ROUTE);
+    prd_password_policy_free(pol);
+}
+
 /* A failed allocation (the arena's record, then its mapping) is
  * PRD_ENOMEM, holds nothing, and the next hash works. */
 static void test_arena_out_of_memory(void **state)
@@ -451,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_arena_wiped_and_reused),
         cmocka_unit_test(test_arena_idle_release),
         cmocka_unit_test(test_arena_out_of_memory),
+        cmocka_unit_test(test_arena_after_fork),
         cmocka_unit_test(test_budget_bounds_arenas),
         cmocka_unit_test(test_mixed_sizes_stay_bounded),
     };

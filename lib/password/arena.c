@@ -14,6 +14,7 @@
 #include "internal/argon2_core.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -90,6 +91,31 @@ static void unmap_arena(struct prd__arena *a)
     prd__free(a);
 }
 
+static void init_sync(struct prd__arena_pool *p)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&p->mu, NULL);
+}
+
+/*
+ * After fork() the child has the pool's idle arenas (wiped: nothing
+ * secret) but not its reaper, and the lock may have been copied held.
+ * The first call in the child makes the pool its own again: fresh lock,
+ * no reaper (one starts at the next put).
+ */
+static void adopt_after_fork(struct prd__arena_pool *p)
+{
+    long me = (long)getpid(), owner = p->owner_pid;
+    if (owner == me || !atomic_compare_exchange_strong(&p->owner_pid, &owner, me))
+        return;
+    init_sync(p);
+    p->reaper_started = 0;
+}
+
 /* Unmap the idle arenas due by now; the next one's due time, 0 for none.
  * Called with the lock held. */
 static int64_t reap_locked(struct prd__arena_pool *p, int64_t now)
@@ -115,6 +141,7 @@ static int64_t reap_locked(struct prd__arena_pool *p, int64_t now)
 
 int64_t prd__arena_pool_reap(struct prd__arena_pool *p, int64_t now_ns)
 {
+    adopt_after_fork(p);
     pthread_mutex_lock(&p->mu);
     int64_t wake = reap_locked(p, now_ns);
     pthread_mutex_unlock(&p->mu);
@@ -143,18 +170,15 @@ static void *reaper_main(void *arg)
 void prd__arena_pool_init(struct prd__arena_pool *p, uint64_t limit_bytes, uint32_t idle_ms)
 {
     memset(p, 0, sizeof *p);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cv, &attr);
-    pthread_condattr_destroy(&attr);
-    pthread_mutex_init(&p->mu, NULL);
+    p->owner_pid = (long)getpid();
+    init_sync(p);
     p->limit_bytes = limit_bytes;
     p->idle_ms = idle_ms;
 }
 
 void prd__arena_pool_destroy(struct prd__arena_pool *p)
 {
+    adopt_after_fork(p);
     pthread_mutex_lock(&p->mu);
     p->stopping = 1;
     pthread_cond_broadcast(&p->cv);
@@ -189,6 +213,7 @@ static void trim(struct prd__arena_pool *p, uint64_t need)
 
 void prd__arena_pool_set_limit(struct prd__arena_pool *p, uint64_t limit_bytes)
 {
+    adopt_after_fork(p);
     pthread_mutex_lock(&p->mu);
     p->limit_bytes = limit_bytes;
     trim(p, 0);
@@ -197,6 +222,7 @@ void prd__arena_pool_set_limit(struct prd__arena_pool *p, uint64_t limit_bytes)
 
 void prd__arena_pool_set_idle_ms(struct prd__arena_pool *p, uint32_t idle_ms)
 {
+    adopt_after_fork(p);
     pthread_mutex_lock(&p->mu);
     p->idle_ms = idle_ms;
     pthread_cond_broadcast(&p->cv);
@@ -208,6 +234,7 @@ struct prd__arena *prd__arena_get(struct prd__arena_pool *p, uint64_t bytes)
     size_t pg = page_size();
     uint64_t want = (bytes + pg - 1) / pg * pg;
     if (p) {
+        adopt_after_fork(p);
         pthread_mutex_lock(&p->mu);
         for (struct prd__arena **link = &p->idle; *link; link = &(*link)->next)
             if ((*link)->bytes == want) {
@@ -253,6 +280,7 @@ void prd__arena_put(struct prd__arena_pool *p, struct prd__arena *a, uint64_t us
         unmap_arena(a);
         return;
     }
+    adopt_after_fork(p);
     pthread_mutex_lock(&p->mu);
     if (p->stopping || p->idle_ms == 0 || p->held_bytes > p->limit_bytes) {
         p->held_bytes -= a->bytes;

@@ -148,6 +148,11 @@ PRD_API PRD_NODISCARD prd_status prd_password_policy_set_legacy_caps(prd_passwor
  * how long a call waits for room (default 5000 ms; 0 = fail at once).
  * A call that needs more than the whole budget runs alone, and is counted
  * at its real memory (the peak statistic can then exceed the budget).
+ * The budget also bounds the memory kept between hashes for reuse (see
+ * prd_password_policy_set_arena_idle). The lanes of a p > 1 hash run on
+ * threads: as many as its lanes can use, up to the CPUs, shared among the
+ * policy's hashes in flight, so a policy never runs more than its hashes
+ * in flight plus CPUs - 1 threads.
  * Errors: PRD_EINVAL.
  */
 PRD_API PRD_NODISCARD prd_status prd_password_policy_set_budget(prd_password_policy *policy, uint64_t budget_kib,

@@ -1,10 +1,12 @@
 /*
- * Argon2 backends. libsodium's implementation is the fast path (about 1.85x
- * faster than Debian's libargon2 at the default parameters, measured by
- * bench/bench_password.c), but it only computes argon2id/argon2i version
- * 19 with one lane, a 16-byte salt, a tag of at least 16 bytes and no
- * associated data (and argon2i with t >= 3). Everything else goes to the
- * reference libargon2, which also runs the lanes of p > 1 on threads.
+ * Argon2 backends and the routing among them. Ours (argon2_own.c) computes
+ * every type and version with vector fills over reused arenas and runs
+ * the lanes of p > 1 on threads; libsodium (argon2id/argon2i v19, one
+ * lane, 16-byte salt, tag of 16+, no associated data) and libargon2
+ * (everything, lanes on threads) are the references the tests compare
+ * with, and a build may select one of them (meson -Dargon2). With auto,
+ * a short measurement once per process picks the fastest
+ * (docs/password.md, "Routing by measurement").
  */
 #include "internal/common.h"
 #include "internal/alloc.h"
@@ -326,12 +328,13 @@ const char *prd_password_backend(void)
 }
 
 /*
- * Verification of p > 1 hashes: libsodium's str_verify computes the lanes
- * one after another and still beats Debian's libargon2 running them on
- * threads (1.8-2.7x at p=4, m=64 MiB, t=3 on 2 cores; bench_password's
- * p4 rows measure it in every run), so it takes those when it can read
- * the hash: argon2id/argon2i v19, no associated data, a salt of 8+ bytes,
- * a tag of 16+.
+ * Verification of p > 1 hashes where libsodium is the backend (its build,
+ * or a measurement that found it fastest): its str_verify computes the
+ * lanes one after another and still beat Debian's libargon2 running them
+ * on threads (1.4-2.7x at p=4, m=64 MiB, t=3 on 2 cores), so it takes the
+ * hashes it can read: argon2id/argon2i v19, no associated data, a salt of
+ * 8+ bytes, a tag of 16+. Ours runs the lanes on threads and beats both
+ * (bench_password's "vs_libsodium_sequential" line).
  */
 static int sodium_verifies(const struct prd__phc *phc)
 {

@@ -331,6 +331,19 @@ static void test_arena_idle_release(void **state)
     prd_password_policy_free(pol);
 }
 
+/* ThreadSanitizer stops a child that starts a thread after a threaded
+ * parent forked; there the child keeps no arena, so starts no reaper. */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+#ifndef UNDER_TSAN
+#define UNDER_TSAN 0
+#endif
+
 /* A child of fork() inherits the idle arenas but not the reaper: it hashes
  * with them, and freeing the policy there neither hangs on the parent's
  * reaper nor leaks. */
@@ -346,9 +359,12 @@ static void test_arena_after_fork(void **state)
     if (pid == 0) {
         alarm(20); /* a hang fails the test instead of stalling it */
         char t[PRD_PASSWORD_HASH_SIZE];
-        int ok = prd_password_verify(pol, "pw", 2, s) == PRD_OK &&
-                 prd_password_hash(pol, "pw", 2, t, sizeof t) == PRD_OK &&
-                 prd__argon2_env_held(pol->env) > 0;
+        int ok = 1;
+        if (UNDER_TSAN)
+            ok = prd_password_policy_set_arena_idle(pol, 0) == PRD_OK;
+        ok = ok && prd_password_verify(pol, "pw", 2, s) == PRD_OK &&
+             prd_password_hash(pol, "pw", 2, t, sizeof t) == PRD_OK &&
+             (UNDER_TSAN || prd__argon2_env_held(pol->env) > 0);
         prd_password_policy_free(pol);
         _exit(ok ? 0 : 1);
     }

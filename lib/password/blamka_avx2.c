@@ -8,6 +8,7 @@
  */
 #include "internal/common.h"
 #include "internal/argon2_core.h"
+#include "internal/blamka_simd.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 
@@ -21,74 +22,23 @@
 #define ROTR16(x) _mm256_shuffle_epi8(x, r16)
 #define ROTR63(x) XOR(_mm256_srli_epi64(x, 63), ADD(x, x))
 
-#define G1(a, b, c, d)                                                                             \
-    do {                                                                                           \
-        a = BLAMKA(a, b);                                                                          \
-        d = ROTR32(XOR(d, a));                                                                     \
-        c = BLAMKA(c, d);                                                                          \
-        b = ROTR24(XOR(b, c));                                                                     \
-    } while (0)
-#define G2(a, b, c, d)                                                                             \
-    do {                                                                                           \
-        a = BLAMKA(a, b);                                                                          \
-        d = ROTR16(XOR(d, a));                                                                     \
-        c = BLAMKA(c, d);                                                                          \
-        b = ROTR63(XOR(b, c));                                                                     \
-    } while (0)
 /* Two independent G's interleaved step by step for the two pipelines. */
 #define GG(a0, b0, c0, d0, a1, b1, c1, d1)                                                         \
     do {                                                                                           \
-        G1(a0, b0, c0, d0);                                                                        \
-        G1(a1, b1, c1, d1);                                                                        \
-        G2(a0, b0, c0, d0);                                                                        \
-        G2(a1, b1, c1, d1);                                                                        \
+        PRD__G1(a0, b0, c0, d0);                                                                   \
+        PRD__G1(a1, b1, c1, d1);                                                                   \
+        PRD__G2(a0, b0, c0, d0);                                                                   \
+        PRD__G2(a1, b1, c1, d1);                                                                   \
     } while (0)
 
 /* Row pass: a = v0..v3, b = v4..v7, c = v8..v11, d = v12..v15; rotate b,
  * c, d left by one, two, three words for the diagonals. Two rows at once. */
 #define PERM(x, i) _mm256_permute4x64_epi64(x, i)
-#define ROW_DIAG(b, c, d)                                                                          \
-    do {                                                                                           \
-        b = PERM(b, _MM_SHUFFLE(0, 3, 2, 1));                                                      \
-        c = PERM(c, _MM_SHUFFLE(1, 0, 3, 2));                                                      \
-        d = PERM(d, _MM_SHUFFLE(2, 1, 0, 3));                                                      \
-    } while (0)
-#define ROW_UNDIAG(b, c, d)                                                                        \
-    do {                                                                                           \
-        b = PERM(b, _MM_SHUFFLE(2, 1, 0, 3));                                                      \
-        c = PERM(c, _MM_SHUFFLE(1, 0, 3, 2));                                                      \
-        d = PERM(d, _MM_SHUFFLE(0, 3, 2, 1));                                                      \
-    } while (0)
-
 /* Column pass, per 128-bit half: (b0, b1) = (v4 v5, v6 v7) becomes
  * (v5 v6, v7 v4), c swaps, (d0, d1) = (v12 v13, v14 v15) becomes
  * (v15 v12, v13 v14). ALIGNR8(hi, lo) is (lo's high word, hi's low word)
  * in each half. */
 #define ALIGNR8(hi, lo) _mm256_alignr_epi8(hi, lo, 8)
-#define COL_DIAG(b0, b1, c0, c1, d0, d1)                                                           \
-    do {                                                                                           \
-        __m256i t_ = ALIGNR8(b1, b0);                                                              \
-        b1 = ALIGNR8(b0, b1);                                                                      \
-        b0 = t_;                                                                                   \
-        t_ = c0;                                                                                   \
-        c0 = c1;                                                                                   \
-        c1 = t_;                                                                                   \
-        t_ = ALIGNR8(d0, d1);                                                                      \
-        d1 = ALIGNR8(d1, d0);                                                                      \
-        d0 = t_;                                                                                   \
-    } while (0)
-#define COL_UNDIAG(b0, b1, c0, c1, d0, d1)                                                         \
-    do {                                                                                           \
-        __m256i t_ = ALIGNR8(b0, b1);                                                              \
-        b1 = ALIGNR8(b1, b0);                                                                      \
-        b0 = t_;                                                                                   \
-        t_ = c0;                                                                                   \
-        c0 = c1;                                                                                   \
-        c1 = t_;                                                                                   \
-        t_ = ALIGNR8(d1, d0);                                                                      \
-        d1 = ALIGNR8(d0, d1);                                                                      \
-        d0 = t_;                                                                                   \
-    } while (0)
 
 __attribute__((target("avx2"))) void prd__a2_fill_avx2(PRD__A2_FILL_ARGS)
 {
@@ -108,11 +58,11 @@ __attribute__((target("avx2"))) void prd__a2_fill_avx2(PRD__A2_FILL_ARGS)
         __m256i a0 = r[0], b0 = r[1], c0 = r[2], d0 = r[3];
         __m256i a1 = r[4], b1 = r[5], c1 = r[6], d1 = r[7];
         GG(a0, b0, c0, d0, a1, b1, c1, d1);
-        ROW_DIAG(b0, c0, d0);
-        ROW_DIAG(b1, c1, d1);
+        PRD__WORD_DIAG(b0, c0, d0);
+        PRD__WORD_DIAG(b1, c1, d1);
         GG(a0, b0, c0, d0, a1, b1, c1, d1);
-        ROW_UNDIAG(b0, c0, d0);
-        ROW_UNDIAG(b1, c1, d1);
+        PRD__WORD_UNDIAG(b0, c0, d0);
+        PRD__WORD_UNDIAG(b1, c1, d1);
         r[0] = a0, r[1] = b0, r[2] = c0, r[3] = d0;
         r[4] = a1, r[5] = b1, r[6] = c1, r[7] = d1;
     }
@@ -124,9 +74,9 @@ __attribute__((target("avx2"))) void prd__a2_fill_avx2(PRD__A2_FILL_ARGS)
         __m256i a0 = r[0], a1 = r[4], b0 = r[8], b1 = r[12];
         __m256i c0 = r[16], c1 = r[20], d0 = r[24], d1 = r[28];
         GG(a0, b0, c0, d0, a1, b1, c1, d1);
-        COL_DIAG(b0, b1, c0, c1, d0, d1);
+        PRD__LANE_DIAG(__m256i, b0, b1, c0, c1, d0, d1);
         GG(a0, b0, c0, d0, a1, b1, c1, d1);
-        COL_UNDIAG(b0, b1, c0, c1, d0, d1);
+        PRD__LANE_UNDIAG(__m256i, b0, b1, c0, c1, d0, d1);
         r[0] = a0, r[4] = a1, r[8] = b0, r[12] = b1;
         r[16] = c0, r[20] = c1, r[24] = d0, r[28] = d1;
         if (j == 0 && early)

@@ -9,6 +9,7 @@
  */
 #include "internal/common.h"
 #include "internal/argon2_core.h"
+#include "internal/blamka_simd.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 
@@ -18,60 +19,16 @@
 #define XOR(a, b) _mm512_xor_si512(a, b)
 #define BLAMKA(x, y) ADD(ADD(x, y), _mm512_slli_epi64(_mm512_mul_epu32(x, y), 1))
 
-#define G(a, b, c, d)                                                                              \
-    do {                                                                                           \
-        a = BLAMKA(a, b);                                                                          \
-        d = _mm512_ror_epi64(XOR(d, a), 32);                                                       \
-        c = BLAMKA(c, d);                                                                          \
-        b = _mm512_ror_epi64(XOR(b, c), 24);                                                       \
-        a = BLAMKA(a, b);                                                                          \
-        d = _mm512_ror_epi64(XOR(d, a), 16);                                                       \
-        c = BLAMKA(c, d);                                                                          \
-        b = _mm512_ror_epi64(XOR(b, c), 63);                                                       \
-    } while (0)
+#define ROTR32(x) _mm512_ror_epi64(x, 32)
+#define ROTR24(x) _mm512_ror_epi64(x, 24)
+#define ROTR16(x) _mm512_ror_epi64(x, 16)
+#define ROTR63(x) _mm512_ror_epi64(x, 63)
 
 /* Rows: b, c, d rotated left by one, two, three words in each half. */
 #define PERM(x, i) _mm512_permutex_epi64(x, i)
-#define ROW_DIAG(b, c, d)                                                                          \
-    do {                                                                                           \
-        b = PERM(b, _MM_SHUFFLE(0, 3, 2, 1));                                                      \
-        c = PERM(c, _MM_SHUFFLE(1, 0, 3, 2));                                                      \
-        d = PERM(d, _MM_SHUFFLE(2, 1, 0, 3));                                                      \
-    } while (0)
-#define ROW_UNDIAG(b, c, d)                                                                        \
-    do {                                                                                           \
-        b = PERM(b, _MM_SHUFFLE(2, 1, 0, 3));                                                      \
-        c = PERM(c, _MM_SHUFFLE(1, 0, 3, 2));                                                      \
-        d = PERM(d, _MM_SHUFFLE(0, 3, 2, 1));                                                      \
-    } while (0)
-
 /* Columns, per 128-bit quarter: ALIGNR8(hi, lo) = (lo's high word, hi's
  * low word), as palignr by 8 does per lane. */
 #define ALIGNR8(hi, lo) _mm512_permutex2var_epi64(lo, halves, hi)
-#define COL_DIAG(b0, b1, c0, c1, d0, d1)                                                           \
-    do {                                                                                           \
-        __m512i t_ = ALIGNR8(b1, b0);                                                              \
-        b1 = ALIGNR8(b0, b1);                                                                      \
-        b0 = t_;                                                                                   \
-        t_ = c0;                                                                                   \
-        c0 = c1;                                                                                   \
-        c1 = t_;                                                                                   \
-        t_ = ALIGNR8(d0, d1);                                                                      \
-        d1 = ALIGNR8(d1, d0);                                                                      \
-        d0 = t_;                                                                                   \
-    } while (0)
-#define COL_UNDIAG(b0, b1, c0, c1, d0, d1)                                                         \
-    do {                                                                                           \
-        __m512i t_ = ALIGNR8(b0, b1);                                                              \
-        b1 = ALIGNR8(b1, b0);                                                                      \
-        b0 = t_;                                                                                   \
-        t_ = c0;                                                                                   \
-        c0 = c1;                                                                                   \
-        c1 = t_;                                                                                   \
-        t_ = ALIGNR8(d1, d0);                                                                      \
-        d1 = ALIGNR8(d0, d1);                                                                      \
-        d0 = t_;                                                                                   \
-    } while (0)
 
 #define TARGET __attribute__((target("avx512f")))
 
@@ -102,10 +59,10 @@
         x##1 = BLAMKA(x##1, y##1);                                                                 \
         x##2 = BLAMKA(x##2, y##2);                                                                 \
         x##3 = BLAMKA(x##3, y##3);                                                                 \
-        z##0 = _mm512_ror_epi64(XOR(z##0, x##0), n);                                               \
-        z##1 = _mm512_ror_epi64(XOR(z##1, x##1), n);                                               \
-        z##2 = _mm512_ror_epi64(XOR(z##2, x##2), n);                                               \
-        z##3 = _mm512_ror_epi64(XOR(z##3, x##3), n);                                               \
+        z##0 = ROTR##n(XOR(z##0, x##0));                                                           \
+        z##1 = ROTR##n(XOR(z##1, x##1));                                                           \
+        z##2 = ROTR##n(XOR(z##2, x##2));                                                           \
+        z##3 = ROTR##n(XOR(z##3, x##3));                                                           \
     } while (0)
 
 TARGET void prd__a2_fill_avx512(PRD__A2_FILL_ARGS)
@@ -140,15 +97,15 @@ TARGET void prd__a2_fill_avx512(PRD__A2_FILL_ARGS)
         LOADPAIR(2);
         LOADPAIR(3);
         G4(a0, b0, c0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3);
-        ROW_DIAG(b0, c0, d0);
-        ROW_DIAG(b1, c1, d1);
-        ROW_DIAG(b2, c2, d2);
-        ROW_DIAG(b3, c3, d3);
+        PRD__WORD_DIAG(b0, c0, d0);
+        PRD__WORD_DIAG(b1, c1, d1);
+        PRD__WORD_DIAG(b2, c2, d2);
+        PRD__WORD_DIAG(b3, c3, d3);
         G4(a0, b0, c0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3);
-        ROW_UNDIAG(b0, c0, d0);
-        ROW_UNDIAG(b1, c1, d1);
-        ROW_UNDIAG(b2, c2, d2);
-        ROW_UNDIAG(b3, c3, d3);
+        PRD__WORD_UNDIAG(b0, c0, d0);
+        PRD__WORD_UNDIAG(b1, c1, d1);
+        PRD__WORD_UNDIAG(b2, c2, d2);
+        PRD__WORD_UNDIAG(b3, c3, d3);
         STOREPAIR(0);
         STOREPAIR(1);
         STOREPAIR(2);
@@ -165,11 +122,11 @@ TARGET void prd__a2_fill_avx512(PRD__A2_FILL_ARGS)
     __m512i c2 = _mm512_load_si512(s + 72), c3 = _mm512_load_si512(s + 88);
     __m512i d2 = _mm512_load_si512(s + 104), d3 = _mm512_load_si512(s + 120);
     G4(a0, b0, c0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3);
-    COL_DIAG(b0, b1, c0, c1, d0, d1);
-    COL_DIAG(b2, b3, c2, c3, d2, d3);
+    PRD__LANE_DIAG(__m512i, b0, b1, c0, c1, d0, d1);
+    PRD__LANE_DIAG(__m512i, b2, b3, c2, c3, d2, d3);
     G4(a0, b0, c0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3);
-    COL_UNDIAG(b0, b1, c0, c1, d0, d1);
-    COL_UNDIAG(b2, b3, c2, c3, d2, d3);
+    PRD__LANE_UNDIAG(__m512i, b0, b1, c0, c1, d0, d1);
+    PRD__LANE_UNDIAG(__m512i, b2, b3, c2, c3, d2, d3);
     /* The result goes straight out: next = keep ^ state. */
 #define OUT(x, off) _mm512_store_si512(next->v + (off), XOR(x, _mm512_load_si512(keep + (off))))
     OUT(a0, 0), OUT(a1, 16), OUT(b0, 32), OUT(b1, 48);

@@ -7,6 +7,7 @@
  */
 #include "internal/common.h"
 #include "internal/argon2_core.h"
+#include "internal/blamka_simd.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 
@@ -19,57 +20,15 @@
 #define ROTR32(x) _mm_shuffle_epi32(x, _MM_SHUFFLE(2, 3, 0, 1))
 #define ROTR63(x) XOR(_mm_srli_epi64(x, 63), ADD(x, x))
 
-/* One G on two columns at once: (a, b, c, d) hold words of both. */
-#define G(a, b, c, d)                                                                              \
-    do {                                                                                           \
-        a = BLAMKA(a, b);                                                                          \
-        d = ROTR32(XOR(d, a));                                                                     \
-        c = BLAMKA(c, d);                                                                          \
-        b = ROTR24(XOR(b, c));                                                                     \
-        a = BLAMKA(a, b);                                                                          \
-        d = ROTR16(XOR(d, a));                                                                     \
-        c = BLAMKA(c, d);                                                                          \
-        b = ROTR63(XOR(b, c));                                                                     \
-    } while (0)
-
-/* Move rows b, c, d so the diagonals line up as columns, and back:
- * (b0, b1) = (v4 v5, v6 v7) becomes (v5 v6, v7 v4), c swaps halves,
- * d = (v12 v13, v14 v15) becomes (v15 v12, v13 v14). ALIGNR8(hi, lo)
- * is (lo's high word, hi's low word). */
-#define DIAG(b0, b1, c0, c1, d0, d1)                                                               \
-    do {                                                                                           \
-        __m128i t_ = ALIGNR8(b1, b0);                                                              \
-        b1 = ALIGNR8(b0, b1);                                                                      \
-        b0 = t_;                                                                                   \
-        t_ = c0;                                                                                   \
-        c0 = c1;                                                                                   \
-        c1 = t_;                                                                                   \
-        t_ = ALIGNR8(d0, d1);                                                                      \
-        d1 = ALIGNR8(d1, d0);                                                                      \
-        d0 = t_;                                                                                   \
-    } while (0)
-#define UNDIAG(b0, b1, c0, c1, d0, d1)                                                             \
-    do {                                                                                           \
-        __m128i t_ = ALIGNR8(b0, b1);                                                              \
-        b1 = ALIGNR8(b1, b0);                                                                      \
-        b0 = t_;                                                                                   \
-        t_ = c0;                                                                                   \
-        c0 = c1;                                                                                   \
-        c1 = t_;                                                                                   \
-        t_ = ALIGNR8(d1, d0);                                                                      \
-        d1 = ALIGNR8(d0, d1);                                                                      \
-        d0 = t_;                                                                                   \
-    } while (0)
-
 /* P over eight registers: the 16 words v0..v15 in order. */
 #define ROUND(a0, a1, b0, b1, c0, c1, d0, d1)                                                      \
     do {                                                                                           \
-        G(a0, b0, c0, d0);                                                                         \
-        G(a1, b1, c1, d1);                                                                         \
-        DIAG(b0, b1, c0, c1, d0, d1);                                                              \
-        G(a0, b0, c0, d0);                                                                         \
-        G(a1, b1, c1, d1);                                                                         \
-        UNDIAG(b0, b1, c0, c1, d0, d1);                                                            \
+        PRD__G(a0, b0, c0, d0);                                                                    \
+        PRD__G(a1, b1, c1, d1);                                                                    \
+        PRD__LANE_DIAG(__m128i, b0, b1, c0, c1, d0, d1);                                           \
+        PRD__G(a0, b0, c0, d0);                                                                    \
+        PRD__G(a1, b1, c1, d1);                                                                    \
+        PRD__LANE_UNDIAG(__m128i, b0, b1, c0, c1, d0, d1);                                         \
     } while (0)
 
 #define FILL_BODY                                                                                  \

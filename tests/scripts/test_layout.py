@@ -21,7 +21,7 @@ ALLOWED = {
 # Which module a header belongs to.
 HEADER_MODULE = {
     "core": "core", "alloc": "core", "clock": "core", "common": "core", "encoding": "core",
-    "opaque": "core", "prometheus": "core", "secret": "core", "version": "core", "password": "password", "argon2_core": "password", "token": "token",
+    "opaque": "core", "prometheus": "core", "secret": "core", "version": "core", "password": "password", "argon2_core": "password", "blamka_simd": "password", "token": "token",
     "token_store": "token", "token_revocations": "token", "ratelimit": "ratelimit",
     "log": "log", "log_sink": "log", "pg": "pg", "stores": "stores", "jansson": "jansson",
 }

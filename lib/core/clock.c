@@ -91,3 +91,12 @@ void prd_clock_free(prd_clock *clock)
     clock->magic = 0;
     prd__free(clock);
 }
+
+void prd__cond_init_mono(pthread_cond_t *cond)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(cond, &attr);
+    pthread_condattr_destroy(&attr);
+}

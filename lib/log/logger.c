@@ -1,5 +1,6 @@
 /* prd_logger: levels, line encoding, sinks, async queue, sampling, counters. */
 #include "internal/common.h"
+#include "internal/clock.h"
 #include "internal/alloc.h"
 #include "internal/log.h"
 #include "internal/log_sink.h"
@@ -396,11 +397,7 @@ static prd_status start_async(prd_logger *lg, size_t lines, size_t bytes, int bl
     q->max_lines = lines;
     q->block = block != 0;
     pthread_mutex_init(&q->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&q->not_empty, &ca);
-    pthread_condattr_destroy(&ca);
+    prd__cond_init_mono(&q->not_empty);
     pthread_cond_init(&q->not_full, NULL);
     lg->core->async = q;
     if (pthread_create(&q->thread, NULL, writer_main, lg->core) != 0) {

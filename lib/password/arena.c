@@ -11,6 +11,7 @@
  */
 #include "internal/common.h"
 #include "internal/alloc.h"
+#include "internal/clock.h"
 #include "internal/argon2_core.h"
 
 #include <errno.h>
@@ -93,11 +94,7 @@ static void unmap_arena(struct prd__arena *a)
 
 static void init_sync(struct prd__arena_pool *p)
 {
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cv, &attr);
-    pthread_condattr_destroy(&attr);
+    prd__cond_init_mono(&p->cv);
     pthread_mutex_init(&p->mu, NULL);
 }
 

@@ -5,6 +5,7 @@
  * out leaves the queue and wakes the others so the next head can proceed.
  */
 #include "internal/common.h"
+#include "internal/clock.h"
 #include "internal/password.h"
 
 #include <errno.h>
@@ -16,11 +17,7 @@ struct prd__budget_waiter {
 
 void prd__budget_init(struct prd__budget *b, uint64_t total_kib)
 {
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&b->cv, &attr);
-    pthread_condattr_destroy(&attr);
+    prd__cond_init_mono(&b->cv);
     pthread_mutex_init(&b->mu, NULL);
     b->total_kib = total_kib;
     b->used_kib = b->peak_kib = b->in_flight = b->waiting = b->busy = b->completed = 0;

@@ -6,6 +6,7 @@
  * Nothing slow happens under it: connecting, pinging and closing are done
  * by the thread that reserved the slot, with the lock released. */
 #include "internal/common.h"
+#include "internal/clock.h"
 
 #include <errno.h>
 #include <string.h>
@@ -36,15 +37,6 @@ static void lock_init(pthread_mutex_t *m)
 #endif
     pthread_mutex_init(m, &a);
     pthread_mutexattr_destroy(&a);
-}
-
-static void cond_init_mono(pthread_cond_t *c)
-{
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(c, &a);
-    pthread_condattr_destroy(&a);
 }
 
 /* ---- wait queue (under the lock) ---- */
@@ -182,8 +174,8 @@ static void after_fork(prd_pg_pool *p)
     pthread_mutex_lock(&fork_lock);
     if (p->fork_epoch != prd__pg_fork_epoch()) {
         lock_init(&p->lock);
-        cond_init_mono(&p->drained);
-        cond_init_mono(&p->maint_cond);
+        prd__cond_init_mono(&p->drained);
+        prd__cond_init_mono(&p->maint_cond);
         p->wait_head = p->wait_tail = NULL;
         p->n_waiting = 0;
         p->watchers = NULL; /* the parent's event loops, not ours */
@@ -593,7 +585,7 @@ prd_status prd_pg_pool_acquire_at(prd_pg_pool *p, prd_pg_conn **out, prd_pg_erro
                 return st;
             }
             if (!cond_ready) {
-                cond_init_mono(&w.cond);
+                prd__cond_init_mono(&w.cond);
                 cond_ready = 1;
             }
             w.handed = NULL;
@@ -1062,8 +1054,8 @@ prd_status prd_pg_pool_new(const prd_pg_config *cfg, prd_pg_pool **out, prd_pg_e
         return PRD_ENOMEM;
     }
     lock_init(&p->lock);
-    cond_init_mono(&p->drained);
-    cond_init_mono(&p->maint_cond);
+    prd__cond_init_mono(&p->drained);
+    prd__cond_init_mono(&p->maint_cond);
     p->on_report = absorb;
     prd__pg_watch_forks();
     p->fork_epoch = prd__pg_fork_epoch();

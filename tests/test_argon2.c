@@ -199,6 +199,96 @@ static void test_libsodium_shapes_agree(void **state)
     }
 }
 
+/* ---- the data-independent passes reference the same blocks whatever
+ * the password ---- */
+
+#define TRACE_MAX 4096
+static struct trace_rec {
+    uint32_t pass, slice, lane, index;
+    size_t ref;
+} trace_buf[TRACE_MAX];
+static _Atomic size_t trace_len;
+
+static void record(uint32_t pass, uint32_t slice, uint32_t lane, uint32_t index, size_t ref)
+{
+    size_t at = trace_len++;
+    if (at < TRACE_MAX)
+        trace_buf[at] = (struct trace_rec){pass, slice, lane, index, ref};
+}
+
+static int cmp_rec(const void *a, const void *b)
+{
+    const struct trace_rec *x = a, *y = b;
+    if (x->pass != y->pass)
+        return x->pass < y->pass ? -1 : 1;
+    if (x->slice != y->slice)
+        return x->slice < y->slice ? -1 : 1;
+    if (x->lane != y->lane)
+        return x->lane < y->lane ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The references of one hash of pw, in block order (lanes run on
+ * threads, so the trace is sorted). */
+static size_t trace_of(enum prd__argon2_type type, const char *pw, struct trace_rec *out)
+{
+    struct prd__phc phc;
+    memset(&phc, 0, sizeof phc);
+    phc.type = type;
+    phc.version = 0x13;
+    phc.m_kib = 256;
+    phc.t = 3;
+    phc.p = 2;
+    phc.salt_len = 16;
+    phc.tag_len = 32;
+    memset(phc.salt, 7, 16);
+    struct prd__a2_input in = {&phc, (const unsigned char *)pw, strlen(pw), NULL, 0};
+    unsigned char tag[32];
+    trace_len = 0;
+    prd__a2_set_trace(record);
+    assert_ok(prd__argon2_own(&in, NULL, 2, PRD__A2_AUTO, tag));
+    prd__a2_set_trace(NULL);
+    size_t n = trace_len;
+    assert_true(n <= TRACE_MAX);
+    assert_int_equal(n, 3u * 256 - 2 * 2); /* every block of every pass but each lane's first two */
+    memcpy(out, trace_buf, n * sizeof *out);
+    qsort(out, n, sizeof *out, cmp_rec);
+    return n;
+}
+
+static void test_independent_passes_ignore_the_password(void **state)
+{
+    (void)state;
+    static struct trace_rec a[TRACE_MAX], b[TRACE_MAX];
+    /* argon2i: every reference the same for two passwords. */
+    size_t n = trace_of(PRD__ARGON2I, "correct horse", a);
+    assert_int_equal(trace_of(PRD__ARGON2I, "battery staple", b), n);
+    assert_memory_equal(a, b, n * sizeof *a);
+    /* argon2id: the same through the first two slices of the first pass,
+     * then password-dependent (so the check above can tell). */
+    n = trace_of(PRD__ARGON2ID, "correct horse", a);
+    assert_int_equal(trace_of(PRD__ARGON2ID, "battery staple", b), n);
+    size_t same = 0, later_diff = 0;
+    for (size_t i = 0; i < n; i++) {
+        int independent = a[i].pass == 0 && a[i].slice < 2;
+        if (independent)
+            same += a[i].ref == b[i].ref;
+        else
+            later_diff += a[i].ref != b[i].ref;
+        if (independent)
+            assert_true(a[i].ref == b[i].ref);
+    }
+    assert_true(same > 0);
+    assert_true(later_diff > n / 4);
+    /* argon2d: password-dependent from the start. */
+    n = trace_of(PRD__ARGON2D, "correct horse", a);
+    trace_of(PRD__ARGON2D, "battery staple", b);
+    size_t first_slice_diff = 0;
+    for (size_t i = 0; i < n; i++)
+        first_slice_diff += a[i].pass == 0 && a[i].slice == 0 && a[i].ref != b[i].ref;
+    assert_true(first_slice_diff > 0);
+}
+
 /* ---- no change in any PHC string ---- */
 
 static void test_strings_verify_elsewhere(void **state)
@@ -492,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_blake2b_matches_libsodium),
         cmocka_unit_test(test_random_parameters_agree),
         cmocka_unit_test(test_libsodium_shapes_agree),
+        cmocka_unit_test(test_independent_passes_ignore_the_password),
         cmocka_unit_test(test_strings_verify_elsewhere),
         cmocka_unit_test(test_backend_name),
         cmocka_unit_test(test_route_pick),

@@ -118,6 +118,14 @@ const void *prd__arena_peek_idle(struct prd__arena_pool *p, uint64_t *bytes);
 struct prd__arena_pool *prd__argon2_env_pool(struct prd__argon2_env *env);
 uint32_t prd__argon2_env_helpers_free(struct prd__argon2_env *env);
 
+/* Test hook: called with every block's position and the block it
+ * references (index into the whole memory), from the thread filling it;
+ * NULL (the default) turns it off. For checking that the data-independent
+ * passes reference the same blocks whatever the password. */
+typedef void (*prd__a2_trace_fn)(uint32_t pass, uint32_t slice, uint32_t lane, uint32_t index,
+                                 size_t ref);
+void prd__a2_set_trace(prd__a2_trace_fn fn);
+
 /* ---- the whole computation ---- */
 struct prd__a2_input {
     const struct prd__phc *phc; /* type, version, m, t, p, salt, ad, tag_len */

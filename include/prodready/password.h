@@ -174,7 +174,7 @@ PRD_API PRD_NODISCARD prd_status prd_password_policy_set_arena_idle(prd_password
  * "own-avx2", "own-ssse3", "own-sse2", "own-portable" (our code, named by
  * the block fill this CPU runs), "libsodium" or "libargon2". Chosen by the
  * build (meson -Dargon2=auto|own|libsodium|libargon2) and, for auto, by a
- * short measurement once per process (about 30 ms, at the first policy).
+ * short measurement once per process (about 15 ms, at the first policy).
  * Thread-safe.
  */
 PRD_API const char *prd_password_backend(void);

@@ -216,7 +216,7 @@ static double seconds_of(int backend, const struct prd__phc *phc, struct prd__ar
 
 /*
  * A short calibration, once per process: one argon2id hash of 4 MiB, t=1,
- * p=1 by each backend three times (about 30 ms in all here), the first run
+ * p=1 by each backend three times (13-15 ms in all here), the first run
  * not counted. Each library's hash includes its way of getting memory
  * (libsodium maps fresh pages every call, libargon2 takes the heap's), as
  * real calls do; ours reuses an arena, as a policy's calls do. Another

@@ -46,10 +46,18 @@ static prd_status via_sodium(const struct prd__phc *phc, const unsigned char *pw
     return PRD_OK;
 }
 
+/* Read once: glibc answers _SC_NPROCESSORS_ONLN by reading a /sys file,
+ * three system calls a hash otherwise. */
 static uint32_t cpu_count(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1u : (uint32_t)n;
+    static _Atomic uint32_t cached;
+    uint32_t n = cached;
+    if (n == 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        n = online < 1 ? 1u : (uint32_t)online;
+        cached = n;
+    }
+    return n;
 }
 
 static prd_status via_libargon2(const struct prd__phc *phc, const unsigned char *pw,
@@ -144,7 +152,8 @@ uint64_t prd__argon2_env_held(struct prd__argon2_env *env)
  * runs its lanes in turn. */
 static uint32_t take_helpers(struct prd__argon2_env *env, uint32_t lanes)
 {
-    uint32_t want = lanes < cpu_count() ? lanes - 1 : cpu_count() - 1;
+    uint32_t cpus = cpu_count();
+    uint32_t want = lanes < cpus ? lanes - 1 : cpus - 1;
     if (!env)
         return want;
     uint32_t have = env->helpers_free;

@@ -50,6 +50,8 @@ export interface PasswordOptions {
 }
 export type RehashReason = 'weaker params' | 'other params' | 'other algorithm' | 'other pepper' | 'legacy format';
 export declare class PasswordHasher implements Closeable {
+  /** Counters in Prometheus text exposition format; prefix: letters, digits, _ and : (default per class). */
+  prometheus(prefix?: string): string;
   constructor(options?: PasswordOptions);
   /** The Argon2 backend computing new hashes: 'own-avx2', 'libsodium', ... */
   static backend(): string;
@@ -97,6 +99,8 @@ export interface IssueOptions {
   implicit?: Bytes;
 }
 export declare class Revocations implements Closeable {
+  /** Counters in Prometheus text exposition format; prefix: letters, digits, _ and : (default per class). */
+  prometheus(prefix?: string): string;
   constructor(pool?: Pool | null, options?: { refresh?: number; maxStale?: number });
   revoke(jti: string, expires: Date | string): Promise<void>;
   check(jti: string): Promise<boolean>;
@@ -151,6 +155,8 @@ export declare class Decision {
 }
 export type Headers = Record<string, string>;
 export declare class Limiter implements Closeable {
+  /** Counters in Prometheus text exposition format; prefix: letters, digits, _ and : (default per class). */
+  prometheus(prefix?: string): string;
   constructor(rules: Rule[], options?: { maxKeys?: number });
   check(keys: Bytes | Bytes[], cost?: number): Decision;
   peek(keys: Bytes | Bytes[], cost?: number): Decision;
@@ -162,6 +168,8 @@ export declare class Limiter implements Closeable {
   close(): void;
 }
 export declare class SharedLimiter implements Closeable {
+  /** Counters in Prometheus text exposition format; prefix: letters, digits, _ and : (default per class). */
+  prometheus(prefix?: string): string;
   constructor(rules: Rule[], pool: Pool, options?: { failOpen?: boolean });
   check(keys: Bytes | Bytes[], cost?: number): Promise<Decision>;
   policyHeader(): string;
@@ -177,6 +185,8 @@ export declare function rateLimitMiddleware<Req extends MiddlewareRequest, Res e
 
 export interface LoginAttempt { success(): Promise<void>; failure(): Promise<void>; abandon(): Promise<void> }
 export declare class LoginGuard implements Closeable {
+  /** Counters in Prometheus text exposition format; prefix: letters, digits, _ and : (default per class). */
+  prometheus(prefix?: string): string;
   constructor(options?: { maxKeys?: number; sourceAttempts?: number; sourceWindow?: number; accountFailures?: number;
     accountWindow?: number; freeFailures?: number; backoffBase?: number; backoffCap?: number; pool?: Pool });
   check(account: Bytes, source: Bytes): Promise<{ decision: Decision; attempt: LoginAttempt | null }>;
@@ -194,6 +204,8 @@ export declare class Conn {
   query(sql: string, ...values: Param[]): Promise<Row[]>;
 }
 export declare class Pool implements Closeable {
+  /** Counters in Prometheus text exposition format; prefix: letters, digits, _ and : (default per class). */
+  prometheus(prefix?: string): string;
   static connect(conninfo?: string, options?: { maxSize?: number; acquireTimeout?: number; queryTimeout?: number;
     applicationName?: string }): Promise<Pool>;
   connection<T>(fn: (conn: Conn) => Promise<T>): Promise<T>;
@@ -211,6 +223,8 @@ export declare class Secret {
   constructor(value: string);
 }
 export declare class Logger implements Closeable {
+  /** Counters in Prometheus text exposition format; prefix: letters, digits, _ and : (default per class). */
+  prometheus(prefix?: string): string;
   constructor(options?: { level?: LogLevel; fd?: number; file?: string; sink?: (line: string) => void; redactKeys?: string[] });
   setLevel(level: LogLevel): void;
   enabled(level: LogLevel): boolean;

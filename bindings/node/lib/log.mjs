@@ -3,7 +3,7 @@
 // text (prd_log_json) and are redacted there like any other.
 import { C, SinkFn, koffi } from './ffi.mjs';
 import { check } from './errors.mjs';
-import { Handle, cstr } from './util.mjs';
+import { Handle, cstr, prometheusText } from './util.mjs';
 
 const LEVELS = { debug: 0, info: 1, warn: 2, error: 3, fatal: 4, off: 5 };
 
@@ -57,6 +57,8 @@ export class Logger extends Handle {
       throw e;
     }
   }
+  /** The logger's counters in Prometheus text (prefix default 'prodready_log_'). */
+  prometheus(prefix) { return prometheusText(C.prd_logger_prometheus, this.ptr, prefix); }
   setLevel(level) { check(C.prd_logger_set_level(this.ptr, LEVELS[level] ?? -1)); }
   enabled(level) { return C.prd_logger_enabled(this.ptr, LEVELS[level] ?? 5) !== 0; }
   /** Write one line; fields is an object (a Secret value is always redacted). */

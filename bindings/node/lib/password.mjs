@@ -2,7 +2,7 @@
 // the event loop (libuv's thread pool) and return Promises.
 import { C, offLoop } from './ffi.mjs';
 import { check, errorFor } from './errors.mjs';
-import { Handle, bufText, bytes, cstr } from './util.mjs';
+import { Handle, bufText, bytes, cstr, prometheusText } from './util.mjs';
 
 const HASH_SIZE = Number(C.prd_password_hash_size());
 const REASONS = [null, 'weaker params', 'other params', 'other algorithm', 'other pepper', 'legacy format'];
@@ -42,6 +42,9 @@ export class PasswordHasher extends Handle {
 
   /** The Argon2 backend computing new hashes: 'own-avx2', 'libsodium', ... */
   static backend() { return C.prd_password_backend(); }
+
+  /** The policy's counters in Prometheus text (prefix default 'prodready_password_'). */
+  prometheus(prefix) { return prometheusText(C.prd_password_policy_prometheus, this.ptr, prefix); }
 
   /** The PHC string of password (a string or bytes); off the loop. */
   async hash(password) {

@@ -2,7 +2,7 @@
 // server or for a connection returns a Promise and runs off the loop.
 import { C, offLoop } from './ffi.mjs';
 import { check, errorFor } from './errors.mjs';
-import { Handle, bytes, cstr } from './util.mjs';
+import { Handle, bytes, cstr, prometheusText } from './util.mjs';
 
 function pgError(st, err) {
   const e = errorFor(st, err ? C.prd_pg_error_message(err) || undefined : undefined);
@@ -116,6 +116,9 @@ export class Pool extends Handle {
     }
   }
   /** Stop handing out connections, wait up to drain seconds, free the pool. */
+  /** The pool's counters in Prometheus text (prefix default 'prodready_pg_'). */
+  prometheus(prefix) { return prometheusText(C.prd_pg_pool_prometheus, this.ptr, prefix); }
+
   async end(drain = 5) {
     if (!this._ptr) return;
     const st = await offLoop(C.prd_pg_pool_close, this.ptr, Math.round(drain * 1000));

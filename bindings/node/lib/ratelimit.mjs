@@ -3,7 +3,7 @@
 // trip, asynchronous).
 import { C, offLoop } from './ffi.mjs';
 import { check, errorFor } from './errors.mjs';
-import { Handle, bytes, cstr, textOut } from './util.mjs';
+import { Handle, bytes, cstr, textOut, prometheusText } from './util.mjs';
 
 const ALGORITHMS = { exact: 0, counter: 1, gcra: 2 };
 const DECISION_SIZE = 48;
@@ -81,6 +81,9 @@ export class Limiter extends Handle {
     super(out[0], C.prd_limiter_free);
   }
   /** Check cost units for keys (one per rule; a single key for one rule). */
+  /** The limiter's counters in Prometheus text (prefix default 'prodready_ratelimit_'). */
+  prometheus(prefix) { return prometheusText(C.prd_limiter_prometheus, this.ptr, prefix); }
+
   check(keys, cost = 1) {
     const k = keysOf(keys), raw = decisionStorage();
     return decided(C.prd_limiter_check(this.ptr, k, k.length, cost, raw), raw);
@@ -129,6 +132,9 @@ export class SharedLimiter extends Handle {
     this._headers = new Limiter(rules, { maxKeys: 16 }); // writes the headers; values come from the decision
     if (failOpen) check(C.prd_rl_pg_set_fail_open(this.ptr, 1));
   }
+  /** The store's counters in Prometheus text (prefix default 'prodready_ratelimit_pg_'). */
+  prometheus(prefix) { return prometheusText(C.prd_rl_pg_prometheus, this.ptr, prefix); }
+
   async check(keys, cost = 1) {
     const k = keysOf(keys), raw = decisionStorage();
     const st = await offLoop(C.prd_rl_pg_check, this.ptr, k, k.length, cost, raw);
@@ -204,6 +210,9 @@ export class LoginGuard extends Handle {
    * verify the password, then await attempt.success(), .failure() or
    * .abandon() (the attempt could not be judged).
    */
+  /** The guard's counters in Prometheus text (prefix default 'prodready_login_'). */
+  prometheus(prefix) { return prometheusText(C.prd_login_guard_prometheus, this.ptr, prefix); }
+
   async check(account, source) {
     const a = bytes(account), s = bytes(source), att = Buffer.alloc(ATTEMPT_SIZE), raw = decisionStorage();
     const d = decided(await this._call(C.prd_login_guard_check, this.ptr, a, a.length, s, s.length, att, raw), raw);

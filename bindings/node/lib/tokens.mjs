@@ -2,7 +2,7 @@
 // calls: synchronous.
 import { C, offLoop } from './ffi.mjs';
 import { check, errorFor } from './errors.mjs';
-import { Handle, bytes, cstr, takeBytes, takeText, textOut } from './util.mjs';
+import { Handle, bytes, cstr, takeBytes, takeText, textOut, prometheusText } from './util.mjs';
 
 const KINDS = { local: 1, public: 2, secret: 3 };
 const KIND_NAMES = [null, 'local', 'public', 'secret'];
@@ -209,6 +209,9 @@ export class Revocations extends Handle {
   }
   _call(fn, ...args) { return this._pool ? offLoop(fn, ...args) : Promise.resolve(fn(...args)); }
   /** Refuse tokens with this jti until expires (a Date, or the token's exp text). */
+  /** The list's counters in Prometheus text (prefix default 'prodready_token_revocations_'). */
+  prometheus(prefix) { return prometheusText(C.prd_token_revocations_prometheus, this.ptr, prefix); }
+
   async revoke(jti, expires) {
     const ns = typeof expires === 'string' ? parseRfc3339(expires) : BigInt(expires.getTime()) * 1000000n;
     check(await this._call(C.prd_token_revoke_jti, this.ptr, cstr(jti, 'jti'), ns));

@@ -31,6 +31,23 @@ export function textOut(write) {
   return bufText(buf);
 }
 
+/**
+ * An object's counters in Prometheus text from an snprintf-style
+ * prd_*_prometheus(obj, prefix, out, size): sized by a first call and
+ * written again bigger when the counters grew in between. InvalidInput for
+ * a prefix that is not letters, digits, '_' and ':' (at most 64 bytes).
+ */
+export function prometheusText(fn, ptr, prefix) {
+  const p = prefix === undefined || prefix === null ? null : cstr(prefix, 'prefix');
+  let need = Number(fn(ptr, p, null, 0));
+  if (need === 0) throw errorFor(1, `not a metric name prefix: ${JSON.stringify(prefix)}`);
+  for (;;) {
+    const buf = Buffer.alloc(need + 64);
+    need = Number(fn(ptr, p, buf, buf.length));
+    if (need < buf.length) return bufText(buf);
+  }
+}
+
 /** A buffer the library allocated (char **out): its text, then freed (wiped). */
 export function takeText(ptr, len) {
   if (!ptr) return null;

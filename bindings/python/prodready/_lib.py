@@ -78,6 +78,13 @@ _DECLS = {
     "prd_password_policy_set_allow_legacy": (_I, [_P, _I]),
     "prd_password_policy_set_arena_idle": (_I, [_P, _U32]),
     "prd_password_backend": (_S, []),
+    "prd_password_policy_prometheus": (_SZ, [_P, _S, _P, _SZ]),
+    "prd_limiter_prometheus": (_SZ, [_P, _S, _P, _SZ]),
+    "prd_rl_pg_prometheus": (_SZ, [_P, _S, _P, _SZ]),
+    "prd_login_guard_prometheus": (_SZ, [_P, _S, _P, _SZ]),
+    "prd_logger_prometheus": (_SZ, [_P, _S, _P, _SZ]),
+    "prd_token_revocations_prometheus": (_SZ, [_P, _S, _P, _SZ]),
+    "prd_pg_pool_prometheus": (_SZ, [_P, _S, _P, _SZ]),
     "prd_password_policy_set_max_password_len": (_I, [_P, _SZ]),
     "prd_password_hash": (_I, [_P, _P, _SZ, _P, _SZ]),
     "prd_password_verify": (_I, [_P, _P, _SZ, _S]),
@@ -164,3 +171,21 @@ def take_string(ptr):
         return ctypes.string_at(ptr)
     finally:
         lib.prd_free(ptr)
+
+
+def prometheus_text(fn, handle, prefix):
+    """An object's counters in Prometheus text from fn (an snprintf-style
+    prd_*_prometheus): sized by a first call, written again bigger when the
+    counters grew in between. InvalidInput for a closed object or a prefix
+    that is not letters, digits, '_' and ':' (at most 64 bytes)."""
+    from .errors import check  # errors imports this module
+    raw = prefix.encode() if prefix is not None else None
+    need = fn(handle, raw, None, 0) if handle else 0
+    if need == 0:
+        check(1, "closed" if not handle else f"not a metric name prefix: {prefix!r}")
+    while True:
+        buf = ctypes.create_string_buffer(need + 64)
+        need = fn(handle, raw, buf, len(buf))
+        if need < len(buf):
+            return buf.value.decode()
+

@@ -94,6 +94,12 @@ class Logger:
             self.close()
             raise
 
+    def prometheus(self, prefix: Optional[str] = None) -> str:
+        """The logger's counters in Prometheus text (prefix default
+        "prodready_log_"): lines by level, dropped, sampled out, write
+        errors, redactions by rule."""
+        return _lib.prometheus_text(_lib_.prd_logger_prometheus, self._lg, prefix)
+
     def close(self) -> None:
         if getattr(self, "_lg", None):
             _lib_.prd_logger_free(self._lg)  # flushes; the callback is not called after

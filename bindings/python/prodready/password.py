@@ -102,6 +102,12 @@ class PasswordHasher:
     def __del__(self):
         self.close()
 
+    def prometheus(self, prefix: Optional[str] = None) -> str:
+        """The policy's counters in Prometheus text (prefix default
+        "prodready_password_"): hashes in flight, their memory, the peak,
+        calls waiting for and refused by the budget, hashes done."""
+        return _lib.prometheus_text(_lib_.prd_password_policy_prometheus, self._p, prefix)
+
     def hash(self, password: Union[str, bytes]) -> str:
         """A new PHC string for password (str is encoded as UTF-8)."""
         pw = _bytes(password)

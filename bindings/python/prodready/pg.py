@@ -196,6 +196,11 @@ class Pool:
             if err:
                 _lib_.prd_pg_error_free(err)
 
+    def prometheus(self, prefix: Optional[str] = None) -> str:
+        """The pool's counters in Prometheus text (prefix default
+        "prodready_pg_")."""
+        return _lib.prometheus_text(_lib_.prd_pg_pool_prometheus, self._pool, prefix)
+
     def close(self, drain: float = 5.0) -> None:
         """Stop handing out connections, wait up to drain seconds for those
         in use, and free the pool."""

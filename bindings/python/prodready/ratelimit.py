@@ -250,6 +250,14 @@ class Limiter:
         """Checks answered by the failure policy while the database could not."""
         return _lib_.prd_rl_pg_failures(self._pg) if self._pg else 0
 
+    def prometheus(self, prefix: Optional[str] = None) -> str:
+        """The limiter's counters in Prometheus text (prefix default
+        "prodready_ratelimit_"; "prodready_ratelimit_pg_" for one kept in
+        PostgreSQL, whose counters are the store's)."""
+        if self._pg is not None:
+            return _lib.prometheus_text(_lib_.prd_rl_pg_prometheus, self._pg, prefix)
+        return _lib.prometheus_text(_lib_.prd_limiter_prometheus, self._l, prefix)
+
     def check(self, key, cost: int = 1) -> Decision:
         """Count cost units for key (one per rule, or the same key for all)
         when every rule admits them; the decision either way."""
@@ -342,6 +350,11 @@ class LoginGuard:
         if getattr(self, "_g", None):
             _lib_.prd_login_guard_free(self._g)
             self._g = None
+
+    def prometheus(self, prefix: Optional[str] = None) -> str:
+        """The guard's counters in Prometheus text (prefix default
+        "prodready_login_")."""
+        return _lib.prometheus_text(_lib_.prd_login_guard_prometheus, self._g, prefix)
 
     def attempt(self, account: Union[str, bytes], source: Union[str, bytes]) -> "LoginAttempt":
         """Check an attempt before verifying the password: a LoginAttempt to

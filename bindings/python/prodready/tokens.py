@@ -206,6 +206,11 @@ class Revocations:
         check(st)
         return True
 
+    def prometheus(self, prefix: Optional[str] = None) -> str:
+        """The revocation list's counters in Prometheus text (prefix
+        default "prodready_token_revocations_")."""
+        return _lib.prometheus_text(_lib_.prd_token_revocations_prometheus, self._h, prefix)
+
     def __len__(self) -> int:
         return _lib_.prd_token_revocations_count(self._h)
 

@@ -44,7 +44,7 @@ struct run {
     pthread_barrier_t barrier;
     pthread_mutex_t start_mu;
     pthread_cond_t start_cv;
-    int started, abort;
+    int started;
 };
 
 struct worker {
@@ -258,7 +258,7 @@ static void *worker_main(void *arg)
     pthread_mutex_lock(&r->start_mu);
     while (!r->started)
         pthread_cond_wait(&r->start_cv, &r->start_mu);
-    int go = !r->abort && wk->index < r->threads;
+    int go = wk->index < r->threads;
     pthread_mutex_unlock(&r->start_mu);
     if (go)
         run_lanes(r, &wk->work, wk->index);
@@ -285,7 +285,7 @@ static void fill_all(struct run *r, prd__a2block *work_area, uint32_t want)
     struct worker wk[MAX_THREADS];
     pthread_t tid[MAX_THREADS];
     uint32_t made = 1;
-    r->started = r->abort = 0;
+    r->started = 0;
     pthread_mutex_init(&r->start_mu, NULL);
     pthread_cond_init(&r->start_cv, NULL);
     for (uint32_t k = 0; k < want; k++) {

@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     s[size] = '\0';
     struct prd__phc phc;
     if (prd__phc_parse(s, &phc) == PRD_OK) {
-        char out[PRD_PASSWORD_HASH_SIZE];
+        char out[PRD__PHC_MAX_LEN];
         size_t n = prd__phc_encode(&phc, out, sizeof out);
         struct prd__phc again;
         /* What we parse, we write back in a form we parse to the same thing. */

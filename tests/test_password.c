@@ -293,6 +293,42 @@ static void test_phc_encode_round_trip(void **state)
     assert_string_equal(small, ""); /* never a truncated hash */
 }
 
+/* The longest string the parser takes (every field at its maximum, 256
+ * bytes of associated data) is written back within PRD__PHC_MAX_LEN and
+ * parses to the same thing; it does not fit PRD_PASSWORD_HASH_SIZE, which
+ * only bounds the hashes we make. (fuzz_phc found the round trip failing
+ * with the smaller buffer.) */
+static void test_phc_longest_round_trip(void **state)
+{
+    (void)state;
+    struct prd__phc phc;
+    memset(&phc, 0, sizeof phc);
+    phc.type = PRD__ARGON2ID;
+    phc.version = 0x13;
+    phc.m_kib = UINT32_MAX;
+    phc.t = UINT32_MAX;
+    phc.p = PRD__ARGON2_MAX_LANES;
+    memset(phc.keyid, 'k', PRD__KEYID_MAX);
+    phc.ad_len = PRD__AD_MAX;
+    phc.salt_len = PRD__SALT_MAX;
+    phc.tag_len = PRD__TAG_MAX;
+    randombytes_buf(phc.ad, phc.ad_len);
+    randombytes_buf(phc.salt, phc.salt_len);
+    randombytes_buf(phc.tag, phc.tag_len);
+    char out[PRD__PHC_MAX_LEN];
+    size_t n = prd__phc_encode(&phc, out, sizeof out);
+    assert_true(n < sizeof out);
+    assert_true(n >= PRD_PASSWORD_HASH_SIZE);
+    struct prd__phc again;
+    assert_ok(prd__phc_parse(out, &again));
+    assert_int_equal(again.m_kib, phc.m_kib);
+    assert_int_equal(again.p, phc.p);
+    assert_string_equal(again.keyid, phc.keyid);
+    assert_memory_equal(again.ad, phc.ad, PRD__AD_MAX);
+    assert_memory_equal(again.salt, phc.salt, PRD__SALT_MAX);
+    assert_memory_equal(again.tag, phc.tag, PRD__TAG_MAX);
+}
+
 /* ---- hash and verify ---- */
 
 static void test_round_trip_every_preset(void **state)
@@ -930,6 +966,7 @@ int main(void)
         cmocka_unit_test(test_phc_accepts),
         cmocka_unit_test(test_phc_rejects),
         cmocka_unit_test(test_phc_encode_round_trip),
+        cmocka_unit_test(test_phc_longest_round_trip),
         cmocka_unit_test(test_round_trip_every_preset),
         cmocka_unit_test(test_salts_differ_and_binary_passwords),
         cmocka_unit_test(test_hash_arguments),

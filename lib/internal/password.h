@@ -34,6 +34,14 @@ struct prd__phc {
     size_t tag_len;
 };
 
+/* The longest PHC string the parser accepts, written back by
+ * prd__phc_encode, with its NUL: "$argon2id$v=19$m=4294967295,t=4294967295,
+ * p=16777215,keyid=" + 32 + ",data=" + base64 of 256 bytes (342) + "$" +
+ * base64 of a 64-byte salt (86) + "$" + of a 64-byte tag (86) = 613.
+ * PRD_PASSWORD_HASH_SIZE (320) bounds the hashes we make (no associated
+ * data), not the foreign ones we verify. */
+#define PRD__PHC_MAX_LEN 640
+
 /* Parse a NUL-terminated PHC string strictly (docs/password.md lists what
  * is accepted). PRD_OK or PRD_EINVAL; never reads past the NUL. */
 prd_status prd__phc_parse(const char *s, struct prd__phc *out);

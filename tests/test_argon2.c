@@ -380,6 +380,10 @@ static void test_arena_wiped_and_reused(void **state)
     assert_non_null(mem);
     assert_true(bytes >= 4096u * 1024u);
     assert_true(all_zero(mem, bytes)); /* nothing password-derived left */
+    /* What the policy reports as kept (its metrics' arena_bytes). */
+    assert_int_equal(prd_password_stat_get(pol, PRD_PASSWORD_STAT_ARENA_KIB) * 1024,
+                     prd__argon2_env_held(pol->env));
+    assert_true(prd_password_stat_get(pol, PRD_PASSWORD_STAT_ARENA_KIB) >= 4096);
     uint64_t mapped = pool->mapped;
     assert_ok(prd_password_verify(pol, "secret", 6, s));
     assert_ok(prd_password_hash(pol, "secret", 6, s, sizeof s));

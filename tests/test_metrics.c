@@ -108,6 +108,11 @@ static void test_password(void **state)
     assert_non_null(strstr(t, "prodready_password_hashes_in_flight 0\n"));
     /* the peak is in bytes: at least one 1 MiB hash's memory */
     assert_non_null(strstr(t, "prodready_password_memory_peak_bytes 1048576\n"));
+    /* The arena of the last hash is kept (when ours computes). */
+    char arena[64];
+    snprintf(arena, sizeof arena, "prodready_password_arena_bytes %llu\n",
+             (unsigned long long)prd_password_stat_get(pol, PRD_PASSWORD_STAT_ARENA_KIB) * 1024u);
+    assert_non_null(strstr(t, arena));
     parse_with_prometheus(t, "assert v('prodready_password_hashes') == 3\n"
                              "assert by['prodready_password_budget_waiting'].type == 'gauge'\n");
     free(t);

@@ -110,12 +110,12 @@ func (p *PasswordPolicy) configure(o PasswordOptions) error {
 	}
 	if o.ArenaIdle != 0 {
 		ms := o.ArenaIdle.Milliseconds()
-		if ms < 0 {
-			ms = 0
-		} else if ms == 0 {
+		switch {
+		case o.ArenaIdle < 0:
+			ms = 0 // none kept
+		case ms == 0:
 			ms = 1 // under a millisecond still keeps one briefly
-		}
-		if ms > math.MaxUint32 {
+		case ms > math.MaxUint32:
 			ms = math.MaxUint32
 		}
 		if err := checkWhat(C.prd_password_policy_set_arena_idle(p.raw, C.uint32_t(ms)), "arena idle time"); err != nil {
@@ -296,6 +296,7 @@ const (
 	StatWaiting     PasswordStat = C.PRD_PASSWORD_STAT_WAITING       // calls waiting for budget
 	StatBusy        PasswordStat = C.PRD_PASSWORD_STAT_BUSY          // calls that gave up with ErrBusy
 	StatCompleted   PasswordStat = C.PRD_PASSWORD_STAT_COMPLETED     // hashes computed
+	StatArenaKiB    PasswordStat = C.PRD_PASSWORD_STAT_ARENA_KIB     // memory kept in arenas for reuse
 )
 
 // Stat is a counter's current value, for metrics.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +39,13 @@ func TestBackendAndArenaIdle(t *testing.T) {
 		}
 		if err := p.Verify(context.Background(), phc, []byte("pw")); err != nil {
 			t.Fatal(err)
+		}
+		// Our backend keeps the last hash's arena unless told to keep none.
+		kept := p.Stat(prodready.StatArenaKiB)
+		if own := strings.HasPrefix(prodready.PasswordBackend(), "own-"); own && idle > 0 && kept < 1024 {
+			t.Fatalf("arena %d KiB kept with idle %v", kept, idle)
+		} else if idle < 0 && kept != 0 {
+			t.Fatalf("arena %d KiB kept with none asked", kept)
 		}
 		p.Close()
 	}

@@ -192,7 +192,8 @@ typedef enum prd_password_stat {
     PRD_PASSWORD_STAT_PEAK_KIB = 2,      /* highest in-flight memory seen */
     PRD_PASSWORD_STAT_WAITING = 3,       /* calls waiting for budget */
     PRD_PASSWORD_STAT_BUSY = 4,          /* calls that gave up with PRD_EBUSY */
-    PRD_PASSWORD_STAT_COMPLETED = 5      /* hashes computed */
+    PRD_PASSWORD_STAT_COMPLETED = 5,     /* hashes computed */
+    PRD_PASSWORD_STAT_ARENA_KIB = 6      /* memory kept in arenas now, idle and in use */
 } prd_password_stat;
 
 /* The current value of a counter; 0 for NULL or an unknown counter. */
@@ -202,7 +203,8 @@ PRD_API uint64_t prd_password_stat_get(const prd_password_policy *policy,
 /*
  * The policy's counters in Prometheus text exposition format, names
  * prefixed with prefix (NULL: "prodready_password_"): hashes_in_flight,
- * memory_in_flight_bytes, memory_peak_bytes, budget_waiting (gauges),
+ * memory_in_flight_bytes, memory_peak_bytes, budget_waiting,
+ * arena_bytes (memory kept between hashes for reuse) (gauges),
  * budget_busy_total, hashes_total (counters). Writes at most out_size bytes including the NUL and returns
  * the length of the whole text without the NUL (snprintf convention: a
  * result >= out_size means it was cut; call with out NULL and out_size 0

@@ -19,6 +19,9 @@ size_t prd_password_policy_prometheus(const prd_password_policy *policy, const c
                      prd_password_stat_get(policy, PRD_PASSWORD_STAT_PEAK_KIB) * 1024u);
     prd__prom_metric(&w, "budget_waiting", "gauge", "Calls waiting for room in the memory budget.",
                      prd_password_stat_get(policy, PRD_PASSWORD_STAT_WAITING));
+    prd__prom_metric(&w, "arena_bytes", "gauge",
+                     "Memory kept in arenas for reuse by later hashes, idle and in use.",
+                     prd_password_stat_get(policy, PRD_PASSWORD_STAT_ARENA_KIB) * 1024u);
     prd__prom_metric(&w, "budget_busy_total", "counter",
                      "Calls that gave up with PRD_EBUSY: the budget stayed full for the wait.",
                      prd_password_stat_get(policy, PRD_PASSWORD_STAT_BUSY));

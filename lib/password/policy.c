@@ -250,6 +250,8 @@ uint64_t prd_password_stat_get(const prd_password_policy *policy, prd_password_s
 {
     if (!policy)
         return 0;
+    if (stat == PRD_PASSWORD_STAT_ARENA_KIB)
+        return prd__argon2_env_held(policy->env) / 1024;
     struct prd__budget *b = (struct prd__budget *)&policy->budget;
     uint64_t v = 0;
     pthread_mutex_lock(&b->mu);
@@ -260,6 +262,7 @@ uint64_t prd_password_stat_get(const prd_password_policy *policy, prd_password_s
     case PRD_PASSWORD_STAT_WAITING: v = b->waiting; break;
     case PRD_PASSWORD_STAT_BUSY: v = b->busy; break;
     case PRD_PASSWORD_STAT_COMPLETED: v = b->completed; break;
+    case PRD_PASSWORD_STAT_ARENA_KIB: break; /* above */
     }
     pthread_mutex_unlock(&b->mu);
     return v;

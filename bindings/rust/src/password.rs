@@ -91,6 +91,8 @@ pub enum PasswordStat {
     Busy,
     /// Hashes computed.
     Completed,
+    /// Memory kept in arenas for reuse by later hashes, KiB.
+    ArenaKib,
 }
 
 /// The Argon2 backend computing new hashes in this process: `"own-avx512"`,
@@ -240,6 +242,7 @@ impl PasswordPolicy {
             PasswordStat::Waiting => sys::PRD_PASSWORD_STAT_WAITING,
             PasswordStat::Busy => sys::PRD_PASSWORD_STAT_BUSY,
             PasswordStat::Completed => sys::PRD_PASSWORD_STAT_COMPLETED,
+            PasswordStat::ArenaKib => sys::PRD_PASSWORD_STAT_ARENA_KIB,
         };
         unsafe { sys::prd_password_stat_get(self.raw.as_ptr(), code) }
     }

@@ -96,6 +96,7 @@ pub const PRD_PASSWORD_STAT_PEAK_KIB: c_int = 2;
 pub const PRD_PASSWORD_STAT_WAITING: c_int = 3;
 pub const PRD_PASSWORD_STAT_BUSY: c_int = 4;
 pub const PRD_PASSWORD_STAT_COMPLETED: c_int = 5;
+pub const PRD_PASSWORD_STAT_ARENA_KIB: c_int = 6;
 pub const PRD_REHASH_NONE: c_int = 0;
 pub const PRD_REHASH_WEAKER_PARAMS: c_int = 1;
 pub const PRD_REHASH_OTHER_PARAMS: c_int = 2;

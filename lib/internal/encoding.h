@@ -3,6 +3,29 @@
 #define PRD_INTERNAL_ENCODING_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* Little-endian integers in byte strings, whatever the host's order
+ * (PASETO's PAE, BLAKE2b, Argon2's inputs and blocks). */
+static inline void prd__le32_store(unsigned char p[4], uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline void prd__le64_store(unsigned char p[8], uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline uint64_t prd__le64_load(const unsigned char p[8])
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
 
 /*
  * 1 when every one of the len characters is in the base64 alphabet:

@@ -236,15 +236,8 @@ static void calibrate_once(void)
 {
     if (PRD_ARGON2_BUILD != 0)
         return;
-    struct prd__phc phc;
-    memset(&phc, 0, sizeof phc);
-    phc.type = PRD__ARGON2ID;
-    phc.version = 0x13;
-    phc.m_kib = 4096;
-    phc.t = 1;
-    phc.p = 1;
-    phc.salt_len = 16;
-    phc.tag_len = 32;
+    const struct prd__phc phc = {.type = PRD__ARGON2ID, .version = 0x13, .m_kib = 4096, .t = 1,
+                                 .p = 1, .salt_len = 16, .tag_len = 32};
     struct prd__argon2_env *env = prd__argon2_env_new((uint64_t)8 << 20);
     double own = seconds_of(PRD__BACKEND_OWN, &phc, env);
     double sodium = seconds_of(PRD__BACKEND_LIBSODIUM, &phc, NULL);

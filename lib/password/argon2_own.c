@@ -14,6 +14,7 @@
  */
 #include "internal/common.h"
 #include "internal/argon2_core.h"
+#include "internal/encoding.h"
 
 #include <stdatomic.h>
 #include <string.h>
@@ -53,18 +54,10 @@ struct worker {
     uint32_t index;
 };
 
-static void store32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-    p[2] = (unsigned char)(v >> 16);
-    p[3] = (unsigned char)(v >> 24);
-}
-
 static void blake_u32(struct prd__blake2b *s, uint32_t v)
 {
     unsigned char b[4];
-    store32(b, v);
+    prd__le32_store(b, v);
     prd__blake2b_update(s, b, sizeof b);
 }
 
@@ -92,19 +85,14 @@ static void h0(const struct prd__a2_input *in, unsigned char out[72])
 
 static void bytes_to_block(prd__a2block *b, const unsigned char *p)
 {
-    for (int i = 0; i < PRD__A2_WORDS; i++) {
-        uint64_t v = 0;
-        for (int k = 7; k >= 0; k--)
-            v = (v << 8) | p[8 * i + k];
-        b->v[i] = v;
-    }
+    for (int i = 0; i < PRD__A2_WORDS; i++)
+        b->v[i] = prd__le64_load(p + 8 * i);
 }
 
 static void block_to_bytes(unsigned char *p, const prd__a2block *b)
 {
     for (int i = 0; i < PRD__A2_WORDS; i++)
-        for (int k = 0; k < 8; k++)
-            p[8 * i + k] = (unsigned char)(b->v[i] >> (8 * k));
+        prd__le64_store(p + 8 * i, b->v[i]);
 }
 
 /* B[l][0] and B[l][1] = H'^1024(H0 || LE32(0 or 1) || LE32(l)). */
@@ -112,8 +100,8 @@ static void first_blocks(struct run *r, unsigned char seed[72], unsigned char *b
 {
     for (uint32_t l = 0; l < r->lanes; l++)
         for (uint32_t k = 0; k < 2; k++) {
-            store32(seed + 64, k);
-            store32(seed + 68, l);
+            prd__le32_store(seed + 64, k);
+            prd__le32_store(seed + 68, l);
             prd__blake2b_long(buf, 1024, seed, 72);
             bytes_to_block(&r->mem[(size_t)l * r->lane_len + k], buf);
         }

@@ -9,6 +9,7 @@
  */
 #include "internal/common.h"
 #include "internal/argon2_core.h"
+#include "internal/encoding.h"
 
 #include <string.h>
 
@@ -36,20 +37,6 @@ static const uint8_t SIGMA[12][16] = {
 
 static uint64_t rotr64(uint64_t x, unsigned n) { return (x >> n) | (x << (64 - n)); }
 
-static uint64_t load64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static void store64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
 #define G(a, b, c, d, x, y)                                                                       \
     do {                                                                                           \
         a = a + b + (x);                                                                           \
@@ -66,7 +53,7 @@ static void compress(struct prd__blake2b *s, const unsigned char block[128], int
 {
     uint64_t m[16], v[16];
     for (int i = 0; i < 16; i++)
-        m[i] = load64(block + 8 * i);
+        m[i] = prd__le64_load(block + 8 * i);
     for (int i = 0; i < 8; i++) {
         v[i] = s->h[i];
         v[i + 8] = IV[i];
@@ -134,7 +121,7 @@ void prd__blake2b_final(struct prd__blake2b *s, void *out)
     compress(s, s->buf, 1);
     unsigned char full[64];
     for (int i = 0; i < 8; i++)
-        store64(full + 8 * i, s->h[i]);
+        prd__le64_store(full + 8 * i, s->h[i]);
     memcpy(out, full, s->outlen);
     sodium_memzero(full, sizeof full);
     sodium_memzero(s, sizeof *s);
@@ -150,8 +137,8 @@ void prd__blake2b(void *out, size_t outlen, const void *in, size_t inlen)
 
 void prd__blake2b_long(void *out, size_t outlen, const void *in, size_t inlen)
 {
-    unsigned char le[4] = {(unsigned char)outlen, (unsigned char)(outlen >> 8),
-                           (unsigned char)(outlen >> 16), (unsigned char)(outlen >> 24)};
+    unsigned char le[4];
+    prd__le32_store(le, (uint32_t)outlen);
     struct prd__blake2b s;
     unsigned char *o = out;
     if (outlen <= 64) {

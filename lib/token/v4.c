@@ -21,12 +21,7 @@
 
 static void le64(unsigned char out[8], uint64_t n)
 {
-    for (int i = 0; i < 8; i++) {
-        if (i == 7)
-            n &= 127; /* PAE clears the top bit */
-        out[i] = (unsigned char)(n & 255);
-        n >>= 8;
-    }
+    prd__le64_store(out, n & INT64_MAX); /* PAE clears the top bit */
 }
 
 struct piece {

@@ -346,6 +346,10 @@ static void test_route_pick(void **state)
     assert_int_equal(prd__argon2_route_pick(10, 8, 7, 1), PRD__BACKEND_LIBARGON2);
     assert_int_equal(prd__argon2_route_pick(10, 12, 7, 0), PRD__BACKEND_LIBARGON2);
     assert_int_equal(prd__argon2_route_pick(10, 1e9, 1e9, 1), PRD__BACKEND_OWN); /* both failed */
+    /* Ours failing to run (no memory then) keeps ours: a passing shortage
+     * must not route the whole process. */
+    assert_int_equal(prd__argon2_route_pick(1e9, 8, 7, 1), PRD__BACKEND_OWN);
+    assert_int_equal(prd__argon2_route_pick(1e9, 8, 7, 0), PRD__BACKEND_OWN);
 }
 
 /* ---- arenas ---- */
@@ -421,6 +425,12 @@ static void test_arena_idle_release(void **state)
     assert_ok(prd_password_hash(pol, "pw", 2, s, sizeof s));
     assert_int_equal(prd__argon2_env_held(pol->env), 0);
     assert_status(prd_password_policy_set_arena_idle(NULL, 5), PRD_EINVAL);
+    /* A budget past any machine does not wrap the arenas' limit to a tiny
+     * one (which would unmap every arena): the next hash's is kept. */
+    assert_ok(prd_password_policy_set_arena_idle(pol, 60000));
+    assert_ok(prd_password_policy_set_budget(pol, UINT64_MAX, 100));
+    assert_ok(prd_password_hash(pol, "pw", 2, s, sizeof s));
+    assert_true(prd__argon2_env_held(pol->env) >= 2048u * 1024u);
     prd__argon2_force_backend(PRD__BACKEND_ROUTE);
     prd_password_policy_free(pol);
 }

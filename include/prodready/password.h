@@ -164,17 +164,19 @@ PRD_API PRD_NODISCARD prd_status prd_password_policy_set_budget(prd_password_pol
  * faulted in again) before giving it back to the system. Default 30000 ms;
  * 0 unmaps every arena after its hash. Arenas are wiped after every hash
  * whatever this is, and the arenas a policy holds stay under its memory
- * budget (docs/password.md). Errors: PRD_EINVAL (NULL policy).
+ * budget (docs/password.md). Unlike the other setters, thread-safe while
+ * the policy hashes. Errors: PRD_EINVAL (NULL policy).
  */
 PRD_API PRD_NODISCARD prd_status prd_password_policy_set_arena_idle(prd_password_policy *policy,
                                                                     uint32_t idle_ms);
 
 /*
  * The Argon2 backend computing new hashes in this process, a static string:
- * "own-avx2", "own-ssse3", "own-sse2", "own-portable" (our code, named by
- * the block fill this CPU runs), "libsodium" or "libargon2". Chosen by the
- * build (meson -Dargon2=auto|own|libsodium|libargon2) and, for auto, by a
- * short measurement once per process (about 15 ms, at the first policy).
+ * "own-avx512", "own-avx2", "own-ssse3", "own-sse2", "own-portable" (our
+ * code, named by the block fill this CPU runs), "libsodium" or "libargon2".
+ * Chosen by the build (meson -Dargon2=auto|own|libsodium|libargon2) and,
+ * for auto, by a short measurement once per process (about 15 ms, at the
+ * first policy; a failed run of ours there keeps ours).
  * Thread-safe.
  */
 PRD_API const char *prd_password_backend(void);

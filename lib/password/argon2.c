@@ -203,10 +203,13 @@ static _Atomic int route_sodium_shapes = PRD__BACKEND_OWN;
 static _Atomic int route_other_shapes = PRD__BACKEND_OWN;
 static pthread_once_t calibrated = PTHREAD_ONCE_INIT;
 
+/* A measurement that failed counts as this: slower than any that ran. */
+#define FAILED 1e9
+
 static double seconds_of(int backend, const struct prd__phc *phc, struct prd__argon2_env *env)
 {
     unsigned char tag[32];
-    double best = 1e9;
+    double best = FAILED;
     for (int i = 0; i < 3; i++) {
         int64_t t0 = prd_clock_mono_ns(NULL);
         prd_status st = backend == PRD__BACKEND_OWN ? via_own(env, phc, (const unsigned char *)"x", 1, NULL, 0, tag)
@@ -215,7 +218,7 @@ static double seconds_of(int backend, const struct prd__phc *phc, struct prd__ar
                             : via_libargon2(phc, (const unsigned char *)"x", 1, NULL, 0, tag);
         double s = (double)(prd_clock_mono_ns(NULL) - t0) / 1e9;
         if (st != PRD_OK)
-            return 1e9;
+            return FAILED;
         if (i > 0 && s < best) /* the first run maps and warms; not counted */
             best = s;
     }
@@ -249,6 +252,11 @@ static void calibrate_once(void)
 
 int prd__argon2_route_pick(double own, double sodium, double ref, int sodium_shape)
 {
+    /* Ours failing to run (no memory for its arena at that moment) says
+     * nothing about its speed, and the choice lasts for the process: keep
+     * ours rather than let a passing shortage route every later hash. */
+    if (own >= FAILED)
+        return PRD__BACKEND_OWN;
     /* A library takes over only when faster than ours by more than a
      * tenth, and than the other library. */
     if (sodium_shape && sodium * 1.1 < own && sodium <= ref)

@@ -21,6 +21,8 @@ static const struct preset {
  * bookkeeping blocks (6 KiB a lane) and page rounding: 1 MiB and 1/64. */
 static uint64_t arena_limit(uint64_t budget_kib)
 {
+    if (budget_kib > (UINT64_MAX >> 11)) /* a budget past any machine: no limit */
+        return UINT64_MAX;
     return budget_kib * 1024 + budget_kib * 16 + ((uint64_t)1 << 20);
 }
 

@@ -33,6 +33,10 @@ static void fresh_stores(void)
     pgt_exec("DROP FUNCTION IF EXISTS prd_rl_check");
     pgt_exec("DROP TABLE IF EXISTS prd_rl_state");
     pgt_exec("DROP SEQUENCE IF EXISTS prd_rl_sweep");
+    pgt_exec("DROP FUNCTION IF EXISTS prd_rl_sweep");
+    pgt_exec("DROP FUNCTION IF EXISTS prd_login_sweep");
+    pgt_exec("DROP FUNCTION IF EXISTS prd_sweep_window");
+    pgt_exec("DROP SEQUENCE IF EXISTS prd_rl_sweep_at, prd_login_sweep_at");
     pgt_exec("DROP TABLE IF EXISTS prd_token_records");
     pgt_exec("DROP FUNCTION IF EXISTS prd_login_check");
     pgt_exec("DROP FUNCTION IF EXISTS prd_login_settle");
@@ -248,7 +252,7 @@ static void test_stores_migrate_idempotent(void **state)
     prd_pg_pool *pool = pool_for_test(2);
     uint32_t applied = 0;
     assert_ok(prd_pg_stores_migrate(pool, &applied, NULL));
-    assert_int_equal(applied, 5);
+    assert_int_equal(applied, 6);
     assert_ok(prd_pg_stores_migrate(pool, &applied, NULL));
     assert_int_equal(applied, 0);
     /* rate-limit state is unlogged on purpose (docs/scaling.md) */
@@ -787,6 +791,75 @@ static void test_decayed_rows_cleaned(void **state)
     prd_pg_pool_free(pool);
 }
 
+/*
+ * A sweep's work does not grow with the table: each one reads the next 4
+ * pages in turn (v6), so in a table of hundreds of pages the rows one
+ * sweep deletes all lie in 4 neighbouring pages, and a round of sweeps
+ * deletes every decayed row and no live one. sweep_sql is the table's
+ * sweep, called as a statement; it returns the number deleted.
+ */
+static void check_bounded_sweep(const char *table, const char *fill_sql, const char *sweep_sql,
+                                const char *dead_sql)
+{
+    pgt_exec(fill_sql);
+    char q[512];
+    snprintf(q, sizeof q, "SELECT count(*) FROM %s WHERE %s", table, dead_sql);
+    long dead = pgt_scalar(q);
+    snprintf(q, sizeof q, "SELECT count(*) FROM %s WHERE NOT (%s)", table, dead_sql);
+    long live = pgt_scalar(q);
+    snprintf(q, sizeof q, "SELECT pg_relation_size('%s') / 8192", table);
+    long pages = pgt_scalar(q);
+    assert_true(pages >= 200);
+    assert_true(dead > 64 * 4);
+    /* the decayed rows' pages, before one sweep and after it */
+    snprintf(q, sizeof q,
+             "CREATE TABLE prd_test_sweep_before AS SELECT ctid AS at, (ctid::text::point)[0]::int "
+             "AS page FROM %s WHERE %s", table, dead_sql);
+    pgt_exec("DROP TABLE IF EXISTS prd_test_sweep_before");
+    pgt_exec(q);
+    long gone = pgt_scalar(sweep_sql);
+    assert_true(gone >= 0 && gone <= 64);
+    snprintf(q, sizeof q,
+             "SELECT coalesce(max(page) - min(page), 0) FROM prd_test_sweep_before b WHERE NOT EXISTS "
+             "(SELECT 1 FROM %s x WHERE x.ctid = b.at)", table);
+    assert_true(pgt_scalar(q) < 4);
+    /* a round of sweeps (each up to 64 rows, 4 pages) takes every decayed row */
+    long rounds = 0;
+    for (long i = 0; i < 3 * (pages / 4 + 2) && rounds < 100000; i++) {
+        gone = pgt_scalar(sweep_sql);
+        assert_true(gone >= 0 && gone <= 64);
+        rounds++;
+    }
+    snprintf(q, sizeof q, "SELECT count(*) FROM %s WHERE %s", table, dead_sql);
+    assert_int_equal(pgt_scalar(q), 0);
+    snprintf(q, sizeof q, "SELECT count(*) FROM %s", table);
+    assert_int_equal(pgt_scalar(q), live);
+    pgt_exec("DROP TABLE prd_test_sweep_before");
+}
+
+static void test_sweeps_bounded_and_complete(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(2);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    pgt_exec("DELETE FROM prd_rl_state");
+    /* 60,000 rows (several hundred pages), every 7th decayed long ago */
+    check_bounded_sweep("prd_rl_state",
+                        "INSERT INTO prd_rl_state (rule, key, expires_ms) SELECT 'sweep_t', "
+                        "int4send(i), CASE WHEN i % 7 = 0 THEN 0 ELSE 9e15::int8 END "
+                        "FROM generate_series(1, 60000) i",
+                        "SELECT prd_rl_sweep()", "expires_ms = 0");
+    pgt_exec("DELETE FROM prd_rl_state");
+    pgt_exec("DELETE FROM prd_login_pairs");
+    check_bounded_sweep("prd_login_pairs",
+                        "INSERT INTO prd_login_pairs (account, source, failures, last_ms) SELECT "
+                        "int4send(i), int4send(i), 1, CASE WHEN i % 7 = 0 THEN 5 ELSE 9e15::int8 "
+                        "END FROM generate_series(1, 60000) i",
+                        "SELECT prd_login_sweep(100)", "last_ms = 5");
+    pgt_exec("DELETE FROM prd_login_pairs");
+    prd_pg_pool_free(pool);
+}
+
 /* ---- the login guard in PostgreSQL ---- */
 
 #define GUARD_ACCOUNT_LIMIT 6
@@ -1306,6 +1379,7 @@ int main(void)
         cmocka_unit_test(test_processes_share_a_limit),
         cmocka_unit_test(test_fail_closed_and_open),
         cmocka_unit_test(test_decayed_rows_cleaned),
+        cmocka_unit_test(test_sweeps_bounded_and_complete),
         cmocka_unit_test(test_store_reservations),
         cmocka_unit_test(test_store_reservations_shared),
         cmocka_unit_test(test_store_refund_database_down),

@@ -300,12 +300,8 @@ static int parse_times(const char *t, int64_t *v, uint32_t n)
  * *out and *t; PRD_ENOTFOUND when not admitted (the caller asks the
  * function for the denial's numbers); the database's failures.
  */
-static const char sweep_sql[] =
-    "DELETE FROM prd_rl_state x WHERE x.ctid = ANY (ARRAY("
-    "SELECT y.ctid FROM prd_rl_state y TABLESAMPLE SYSTEM (least(100, greatest(2, 400.0 * 8192 "
-    "/ greatest(pg_relation_size('prd_rl_state'), 1)))) WHERE y.expires_ms < "
-    "floor(extract(epoch FROM clock_timestamp()) * 1000)::int8 - 1000 "
-    "LIMIT 64 FOR UPDATE SKIP LOCKED))";
+/* The next pages' decayed rows (prd_rl_sweep, schema v6). */
+static const char sweep_sql[] = "SELECT prd_rl_sweep()";
 
 static const char exact_sql[] =
     "INSERT INTO prd_rl_state AS s (rule, key, t_last, stamps, expires_ms) "

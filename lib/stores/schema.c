@@ -20,6 +20,119 @@
  * GCC and Clang both take. */
 #pragma GCC diagnostic ignored "-Woverlength-strings"
 
+/* prd_rl_check as v1 made it, less its sweep of decayed rows, which v6
+ * replaced (the two share the rest of the text). */
+#define RL_CHECK_HEAD \
+    "prd_rl_check(p_rules text[], p_keys bytea[], p_algos int[]," \
+    "    p_limits bigint[], p_windows bigint[], p_bursts bigint[], p_cost bigint, p_record bool," \
+    "    OUT allowed bool, OUT rule int, OUT lim bigint, OUT remaining bigint," \
+    "    OUT reset_ms bigint, OUT retry_after_ms bigint, OUT times bigint[])" \
+    " LANGUAGE plpgsql AS $fn$\n" \
+    "DECLARE\n" \
+    "  now_ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;\n" \
+    "  n int := coalesce(array_length(p_rules, 1), 0);\n" \
+    "  s prd_rl_state; i int; t bigint; w bigint; nl bigint; cnt bigint; e bigint;\n" \
+    "  ok bool; rem bigint; rst bigint; ra bigint; emis double precision; tat bigint;\n" \
+    "  best int := 0; best_ok bool; best_rem bigint; best_rst bigint; best_ra bigint;\n" \
+    "  ord int[]; held prd_rl_state[]; new_states prd_rl_state[]; j int; pct float8;\n" \
+    "  all_ok bool := true;\n" \
+    "BEGIN\n" \
+    /* Each rule's row locked in (rule, key) order, so concurrent checks of \
+     * overlapping keys never deadlock; a new key's row inserted first. A \
+     * peek locks and inserts nothing. */ \
+    "  IF n = 1 THEN ord := ARRAY[1];\n" /* the common case, without the sort */ \
+    "  ELSE SELECT array_agg(o ORDER BY r, k) INTO ord FROM unnest(p_rules, p_keys)" \
+    "    WITH ORDINALITY AS u(r, k, o); END IF;\n" \
+    "  FOREACH i IN ARRAY ord LOOP\n" \
+    "    IF p_record THEN\n" \
+    "      SELECT * INTO s FROM prd_rl_state x WHERE x.rule = p_rules[i] AND x.key = p_keys[i]" \
+    "        FOR UPDATE;\n" \
+    "      IF NOT FOUND THEN\n" \
+    "        INSERT INTO prd_rl_state (rule, key) VALUES (p_rules[i], p_keys[i])" \
+    "          ON CONFLICT DO NOTHING;\n" \
+    "        SELECT * INTO s FROM prd_rl_state x WHERE x.rule = p_rules[i] AND x.key = p_keys[i]" \
+    "          FOR UPDATE;\n" \
+    "      END IF;\n" \
+    "    ELSE\n" \
+    "      SELECT * INTO s FROM prd_rl_state x WHERE x.rule = p_rules[i] AND x.key = p_keys[i];\n" \
+    "      IF NOT FOUND THEN s := ROW(p_rules[i], p_keys[i], 0, 0, 0, 0, '{}', 0); END IF;\n" \
+    "    END IF;\n" \
+    "    held[i] := s;\n" \
+    "  END LOOP;\n" \
+    "  FOR i IN 1 .. n LOOP\n" \
+    "    s := held[i];\n" \
+    "    t := greatest(now_ms, s.t_last); w := p_windows[i]; nl := p_limits[i];\n" \
+    "    IF p_algos[i] = 0 THEN\n" /* exact: the log of admitted units */ \
+    /* the log is oldest first: drop the prefix that left the window */ \
+    "      j := 1;\n" \
+    "      WHILE j <= cardinality(s.stamps) AND s.stamps[j] <= t - w LOOP j := j + 1; END LOOP;\n" \
+    "      IF j > 1 THEN s.stamps := s.stamps[j:]; END IF;\n" \
+    "      cnt := cardinality(s.stamps);\n" \
+    "      ok := cnt + p_cost <= nl;\n" \
+    "      IF ok THEN rem := nl - cnt - p_cost; ra := 0; rst := w;\n" \
+    "        IF p_record THEN s.stamps := s.stamps || array_fill(t, ARRAY[p_cost::int]);" \
+    "          s.t_last := t; s.expires_ms := t + w; END IF;\n" \
+    "      ELSE rem := greatest(nl - cnt, 0);\n" \
+    "        IF p_cost > nl THEN ra := -1;" \
+    "        ELSE ra := s.stamps[cnt + p_cost - nl] + w - now_ms; END IF;\n" \
+    "        rst := s.stamps[cnt] + w - now_ms;\n" \
+    "      END IF;\n" \
+    "    ELSIF p_algos[i] = 1 THEN\n" /* counter: two fixed windows, the previous weighted */ \
+    "      IF t / w = s.a + 1 THEN s.c := s.b; s.b := 0; s.a := t / w;" \
+    "      ELSIF t / w <> s.a THEN s.c := 0; s.b := 0; s.a := t / w; END IF;\n" \
+    "      e := t - s.a * w;\n" \
+    "      ok := s.c::numeric * (w - e) + (s.b + p_cost)::numeric * w <= nl::numeric * w;\n" \
+    "      IF ok THEN\n" \
+    "        rem := floor((nl::numeric * w - s.c::numeric * (w - e) - (s.b + p_cost)::numeric * w) / w);\n" \
+    "        ra := 0;\n" \
+    "        IF p_record THEN s.b := s.b + p_cost; s.t_last := t; s.expires_ms := (s.a + 2) * w; END IF;\n" \
+    "      ELSE\n" \
+    "        rem := greatest(floor((nl::numeric * w - s.c::numeric * (w - e) - s.b::numeric * w) / w), 0);\n" \
+    "        IF p_cost > nl THEN ra := -1;\n" \
+    "        ELSIF s.b + p_cost <= nl AND s.c > 0 THEN\n" \
+    "          ra := greatest(ceil(w - (nl - s.b - p_cost)::numeric * w / s.c) - e, 1);\n" \
+    "        ELSE\n" /* after the window turns, this window's units weigh as the previous */ \
+    "          ra := (w - e) + greatest(ceil(w - (nl - p_cost)::numeric * w / greatest(s.b, 1)), 0);\n" \
+    "        END IF;\n" \
+    "      END IF;\n" \
+    "      rst := CASE WHEN s.b > 0 THEN 2 * w - e WHEN s.c > 0 THEN w - e ELSE 0 END;\n" \
+    "    ELSE\n" /* gcra: one unit every W/N, at most burst at once (times in us) */ \
+    "      emis := w * 1000.0 / nl;\n" \
+    "      tat := greatest(s.a, t * 1000) + ceil(p_cost * emis)::bigint;\n" \
+    "      ok := tat - t * 1000 <= ceil(p_bursts[i] * emis);\n" \
+    "      IF ok THEN rem := floor((ceil(p_bursts[i] * emis) - (tat - t * 1000)) / emis); ra := 0;" \
+    "        rst := ceil((tat - t * 1000) / 1000.0);\n" \
+    "        IF p_record THEN s.a := tat; s.t_last := t; s.expires_ms := ceil(tat / 1000.0); END IF;\n" \
+    "      ELSE rem := floor(greatest(ceil(p_bursts[i] * emis) - (greatest(s.a, t * 1000) - t * 1000), 0) / emis);\n" \
+    "        IF p_cost > p_bursts[i] THEN ra := -1;" \
+    "        ELSE ra := ceil((tat - t * 1000 - ceil(p_bursts[i] * emis)) / 1000.0); END IF;\n" \
+    "        rst := ceil(greatest(s.a - t * 1000, 0) / 1000.0);\n" \
+    "      END IF;\n" \
+    "    END IF;\n" \
+    "    new_states := new_states || s; times := times || t;\n" \
+    /* the deciding rule: the longest wait among denials, else the fewest left */ \
+    "    IF i = 1 OR (NOT ok AND best_ok) OR (ok = best_ok AND ((NOT ok AND (ra < 0 OR" \
+    "        (best_ra >= 0 AND ra > best_ra))) OR (ok AND rem < best_rem))) THEN\n" \
+    "      best := i; best_ok := ok; best_rem := rem; best_rst := rst; best_ra := ra;\n" \
+    "    END IF;\n" \
+    "    all_ok := all_ok AND ok;\n" \
+    "  END LOOP;\n" \
+    "  IF p_record AND all_ok THEN\n" \
+    "    FOR i IN 1 .. n LOOP\n" \
+    "      s := new_states[i];\n" \
+    "      UPDATE prd_rl_state x SET t_last = s.t_last, a = s.a, b = s.b, c = s.c," \
+    "        stamps = s.stamps, expires_ms = s.expires_ms" \
+    "        WHERE x.rule = s.rule AND x.key = s.key;\n" \
+    "    END LOOP;\n" \
+    "  END IF;\n"
+
+/* the rest of prd_rl_check, after its sweep */
+#define RL_CHECK_TAIL \
+    "  allowed := all_ok; rule := best - 1; lim := p_limits[best];\n" \
+    "  remaining := best_rem;\n" \
+    "  reset_ms := greatest(best_rst, 0); retry_after_ms := CASE WHEN all_ok THEN 0 ELSE best_ra END;\n" \
+    "END $fn$;\n"
+
 /* v1: rate-limit state and the function that checks and records several
  * rules in one statement (one round trip, rows locked in a fixed order
  * so concurrent checks never deadlock, the database's clock for time). */
@@ -35,123 +148,20 @@ static const char v1_ratelimit[] =
     "  expires_ms bigint NOT NULL DEFAULT 0,"  /* nothing of it counts after this */
     "  PRIMARY KEY (rule, key));\n"
     "CREATE UNLOGGED SEQUENCE prd_rl_sweep;\n"
-    "CREATE FUNCTION prd_rl_check(p_rules text[], p_keys bytea[], p_algos int[],"
-    "    p_limits bigint[], p_windows bigint[], p_bursts bigint[], p_cost bigint, p_record bool,"
-    "    OUT allowed bool, OUT rule int, OUT lim bigint, OUT remaining bigint,"
-    "    OUT reset_ms bigint, OUT retry_after_ms bigint, OUT times bigint[])"
-    " LANGUAGE plpgsql AS $fn$\n"
-    "DECLARE\n"
-    "  now_ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;\n"
-    "  n int := coalesce(array_length(p_rules, 1), 0);\n"
-    "  s prd_rl_state; i int; t bigint; w bigint; nl bigint; cnt bigint; e bigint;\n"
-    "  ok bool; rem bigint; rst bigint; ra bigint; emis double precision; tat bigint;\n"
-    "  best int := 0; best_ok bool; best_rem bigint; best_rst bigint; best_ra bigint;\n"
-    "  ord int[]; held prd_rl_state[]; new_states prd_rl_state[]; j int; pct float8;\n"
-    "  all_ok bool := true;\n"
-    "BEGIN\n"
-    /* Each rule's row locked in (rule, key) order, so concurrent checks of
-     * overlapping keys never deadlock; a new key's row inserted first. A
-     * peek locks and inserts nothing. */
-    "  IF n = 1 THEN ord := ARRAY[1];\n" /* the common case, without the sort */
-    "  ELSE SELECT array_agg(o ORDER BY r, k) INTO ord FROM unnest(p_rules, p_keys)"
-    "    WITH ORDINALITY AS u(r, k, o); END IF;\n"
-    "  FOREACH i IN ARRAY ord LOOP\n"
-    "    IF p_record THEN\n"
-    "      SELECT * INTO s FROM prd_rl_state x WHERE x.rule = p_rules[i] AND x.key = p_keys[i]"
-    "        FOR UPDATE;\n"
-    "      IF NOT FOUND THEN\n"
-    "        INSERT INTO prd_rl_state (rule, key) VALUES (p_rules[i], p_keys[i])"
-    "          ON CONFLICT DO NOTHING;\n"
-    "        SELECT * INTO s FROM prd_rl_state x WHERE x.rule = p_rules[i] AND x.key = p_keys[i]"
-    "          FOR UPDATE;\n"
-    "      END IF;\n"
-    "    ELSE\n"
-    "      SELECT * INTO s FROM prd_rl_state x WHERE x.rule = p_rules[i] AND x.key = p_keys[i];\n"
-    "      IF NOT FOUND THEN s := ROW(p_rules[i], p_keys[i], 0, 0, 0, 0, '{}', 0); END IF;\n"
-    "    END IF;\n"
-    "    held[i] := s;\n"
-    "  END LOOP;\n"
-    "  FOR i IN 1 .. n LOOP\n"
-    "    s := held[i];\n"
-    "    t := greatest(now_ms, s.t_last); w := p_windows[i]; nl := p_limits[i];\n"
-    "    IF p_algos[i] = 0 THEN\n" /* exact: the log of admitted units */
-    /* the log is oldest first: drop the prefix that left the window */
-    "      j := 1;\n"
-    "      WHILE j <= cardinality(s.stamps) AND s.stamps[j] <= t - w LOOP j := j + 1; END LOOP;\n"
-    "      IF j > 1 THEN s.stamps := s.stamps[j:]; END IF;\n"
-    "      cnt := cardinality(s.stamps);\n"
-    "      ok := cnt + p_cost <= nl;\n"
-    "      IF ok THEN rem := nl - cnt - p_cost; ra := 0; rst := w;\n"
-    "        IF p_record THEN s.stamps := s.stamps || array_fill(t, ARRAY[p_cost::int]);"
-    "          s.t_last := t; s.expires_ms := t + w; END IF;\n"
-    "      ELSE rem := greatest(nl - cnt, 0);\n"
-    "        IF p_cost > nl THEN ra := -1;"
-    "        ELSE ra := s.stamps[cnt + p_cost - nl] + w - now_ms; END IF;\n"
-    "        rst := s.stamps[cnt] + w - now_ms;\n"
-    "      END IF;\n"
-    "    ELSIF p_algos[i] = 1 THEN\n" /* counter: two fixed windows, the previous weighted */
-    "      IF t / w = s.a + 1 THEN s.c := s.b; s.b := 0; s.a := t / w;"
-    "      ELSIF t / w <> s.a THEN s.c := 0; s.b := 0; s.a := t / w; END IF;\n"
-    "      e := t - s.a * w;\n"
-    "      ok := s.c::numeric * (w - e) + (s.b + p_cost)::numeric * w <= nl::numeric * w;\n"
-    "      IF ok THEN\n"
-    "        rem := floor((nl::numeric * w - s.c::numeric * (w - e) - (s.b + p_cost)::numeric * w) / w);\n"
-    "        ra := 0;\n"
-    "        IF p_record THEN s.b := s.b + p_cost; s.t_last := t; s.expires_ms := (s.a + 2) * w; END IF;\n"
-    "      ELSE\n"
-    "        rem := greatest(floor((nl::numeric * w - s.c::numeric * (w - e) - s.b::numeric * w) / w), 0);\n"
-    "        IF p_cost > nl THEN ra := -1;\n"
-    "        ELSIF s.b + p_cost <= nl AND s.c > 0 THEN\n"
-    "          ra := greatest(ceil(w - (nl - s.b - p_cost)::numeric * w / s.c) - e, 1);\n"
-    "        ELSE\n" /* after the window turns, this window's units weigh as the previous */
-    "          ra := (w - e) + greatest(ceil(w - (nl - p_cost)::numeric * w / greatest(s.b, 1)), 0);\n"
-    "        END IF;\n"
-    "      END IF;\n"
-    "      rst := CASE WHEN s.b > 0 THEN 2 * w - e WHEN s.c > 0 THEN w - e ELSE 0 END;\n"
-    "    ELSE\n" /* gcra: one unit every W/N, at most burst at once (times in us) */
-    "      emis := w * 1000.0 / nl;\n"
-    "      tat := greatest(s.a, t * 1000) + ceil(p_cost * emis)::bigint;\n"
-    "      ok := tat - t * 1000 <= ceil(p_bursts[i] * emis);\n"
-    "      IF ok THEN rem := floor((ceil(p_bursts[i] * emis) - (tat - t * 1000)) / emis); ra := 0;"
-    "        rst := ceil((tat - t * 1000) / 1000.0);\n"
-    "        IF p_record THEN s.a := tat; s.t_last := t; s.expires_ms := ceil(tat / 1000.0); END IF;\n"
-    "      ELSE rem := floor(greatest(ceil(p_bursts[i] * emis) - (greatest(s.a, t * 1000) - t * 1000), 0) / emis);\n"
-    "        IF p_cost > p_bursts[i] THEN ra := -1;"
-    "        ELSE ra := ceil((tat - t * 1000 - ceil(p_bursts[i] * emis)) / 1000.0); END IF;\n"
-    "        rst := ceil(greatest(s.a - t * 1000, 0) / 1000.0);\n"
-    "      END IF;\n"
-    "    END IF;\n"
-    "    new_states := new_states || s; times := times || t;\n"
-    /* the deciding rule: the longest wait among denials, else the fewest left */
-    "    IF i = 1 OR (NOT ok AND best_ok) OR (ok = best_ok AND ((NOT ok AND (ra < 0 OR"
-    "        (best_ra >= 0 AND ra > best_ra))) OR (ok AND rem < best_rem))) THEN\n"
-    "      best := i; best_ok := ok; best_rem := rem; best_rst := rst; best_ra := ra;\n"
-    "    END IF;\n"
-    "    all_ok := all_ok AND ok;\n"
-    "  END LOOP;\n"
-    "  IF p_record AND all_ok THEN\n"
-    "    FOR i IN 1 .. n LOOP\n"
-    "      s := new_states[i];\n"
-    "      UPDATE prd_rl_state x SET t_last = s.t_last, a = s.a, b = s.b, c = s.c,"
-    "        stamps = s.stamps, expires_ms = s.expires_ms"
-    "        WHERE x.rule = s.rule AND x.key = s.key;\n"
-    "    END LOOP;\n"
-    "  END IF;\n"
+    "CREATE FUNCTION " RL_CHECK_HEAD
     /* Decayed rows go a batch at a time at every 16th check (a sequence
-     * counts them, across all clients), from about 4 of the table's pages
-     * taken at random (at least 2% of them): no sweeper to run, and no index on the expiry, which
-     * every check would have to update (it cost a third of a check; without
-     * it an update of a row stays on its page, PostgreSQL's HOT). */
+     * counts them, across all clients): no sweeper to run, and no index on
+     * the expiry, which every check would have to update (it cost a third
+     * of a check; without it an update of a row stays on its page,
+     * PostgreSQL's HOT). This sweep took at least 2% of the table's pages,
+     * a cost that grew with the table: v6 replaced it. */
     "  IF p_record AND nextval('prd_rl_sweep') % 16 = 0 THEN\n"
     "    pct := least(100, greatest(2, 400.0 * 8192 / greatest(pg_relation_size('prd_rl_state'), 1)));\n"
     "    DELETE FROM prd_rl_state x WHERE x.ctid = ANY (ARRAY(SELECT y.ctid FROM prd_rl_state y"
     "      TABLESAMPLE SYSTEM (pct) WHERE y.expires_ms < now_ms - 1000 LIMIT 64"
     "      FOR UPDATE SKIP LOCKED));\n"
     "  END IF;\n"
-    "  allowed := all_ok; rule := best - 1; lim := p_limits[best];\n"
-    "  remaining := best_rem;\n"
-    "  reset_ms := greatest(best_rst, 0); retry_after_ms := CASE WHEN all_ok THEN 0 ELSE best_ra END;\n"
-    "END $fn$;\n"
+    RL_CHECK_TAIL
     /* Give back a reservation's units: p_times[i] is the time rule i
      * recorded them at (prd_rl_check's times), so only what still counts
      * is returned: an exact rule's stamps of that time still in its log,
@@ -206,6 +216,86 @@ static const char v2_tokens[] =
     "CREATE INDEX prd_token_records_subject ON prd_token_records (subject);\n"
     "CREATE INDEX prd_token_records_expires ON prd_token_records (expires_ns);\n";
 
+/* prd_login_check as v3 made it, up to its sweep of forgotten streaks,
+ * which v6 replaced. */
+#define LOGIN_CHECK_HEAD \
+    "prd_login_check(p_account bytea, p_source bytea, p_src_rule text," \
+    "    p_src_limit bigint, p_src_window bigint, p_acct_rule text, p_acct_limit bigint," \
+    "    p_acct_window bigint, p_free bigint, p_base bigint, p_cap bigint," \
+    "    OUT allowed bool, OUT rule int, OUT lim bigint, OUT remaining bigint," \
+    "    OUT reset_ms bigint, OUT retry_after_ms bigint, OUT trusted bool, OUT acct_t bigint," \
+    "    OUT acct_lock_ms bigint, OUT starts_backoff bool, OUT src_lock_ms bigint)" \
+    " LANGUAGE plpgsql AS $fn$\n" \
+    "DECLARE\n" \
+    "  now_ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;\n" \
+    "  fam prd_login_familiar; pr prd_login_pairs; n bigint := 0; last bigint := 0;\n" \
+    "  wait_b bigint := 0; rl record; aft record; left_b bigint;\n" \
+    "  free_n bigint := greatest(p_free, 1);\n" \
+    "BEGIN\n" \
+    "  acct_t := NULL; acct_lock_ms := 0; starts_backoff := false; src_lock_ms := 0;\n" \
+    "  SELECT * INTO fam FROM prd_login_familiar f WHERE f.account = p_account" \
+    "    AND f.source = p_source FOR UPDATE;\n" \
+    "  trusted := FOUND AND fam.until_ms > now_ms;\n" \
+    "  IF trusted THEN n := fam.failures; last := fam.last_ms;\n" \
+    "  ELSE\n" \
+    /* the pair's row exists before it is read, so concurrent attempts of \
+     * one pair queue on its lock instead of all reading the same streak */ \
+    "    INSERT INTO prd_login_pairs (account, source) VALUES (p_account, p_source)" \
+    "      ON CONFLICT DO NOTHING;\n" \
+    "    SELECT * INTO pr FROM prd_login_pairs x WHERE x.account = p_account" \
+    "      AND x.source = p_source FOR UPDATE;\n" \
+    "    n := pr.failures; last := pr.last_ms;\n" \
+    "  END IF;\n" \
+    "  IF n > 0 AND now_ms >= last + 2 * p_cap THEN n := 0; END IF;\n" /* forgotten */ \
+    "  IF n > 0 AND n >= p_free THEN\n" \
+    "    wait_b := greatest(last + (CASE WHEN n - p_free >= 40 THEN p_cap" \
+    "      ELSE least(p_cap::numeric, p_base * 2::numeric ^ (n - p_free))::bigint END) - now_ms, 0);\n" \
+    "  END IF;\n" \
+    "  IF trusted THEN\n" \
+    "    SELECT * INTO rl FROM prd_rl_check(ARRAY[p_src_rule], ARRAY[p_source], ARRAY[1]," \
+    "      ARRAY[p_src_limit], ARRAY[p_src_window], ARRAY[p_src_limit], 1, wait_b = 0);\n" \
+    "  ELSE\n" \
+    "    SELECT * INTO rl FROM prd_rl_check(ARRAY[p_src_rule, p_acct_rule]," \
+    "      ARRAY[p_source, p_account], ARRAY[1, 0], ARRAY[p_src_limit, p_acct_limit]," \
+    "      ARRAY[p_src_window, p_acct_window], ARRAY[p_src_limit, p_acct_limit], 1, wait_b = 0);\n" \
+    "  END IF;\n" \
+    "  IF wait_b > 0 OR NOT rl.allowed THEN\n" \
+    "    allowed := false;\n" \
+    /* the denial with the longest wait decides; the backoff on a tie */ \
+    "    IF wait_b > 0 AND (rl.allowed OR (rl.retry_after_ms >= 0 AND wait_b >= rl.retry_after_ms)) THEN\n" \
+    "      rule := 2; lim := p_free; remaining := 0; reset_ms := wait_b; retry_after_ms := wait_b;\n" \
+    "    ELSE\n" \
+    "      rule := rl.rule; lim := rl.lim; remaining := rl.remaining; reset_ms := rl.reset_ms;" \
+    "      retry_after_ms := rl.retry_after_ms;\n" \
+    "    END IF;\n" \
+    "    RETURN;\n" \
+    "  END IF;\n" \
+    /* admitted: counted as a failure until it is settled */ \
+    "  IF trusted THEN\n" \
+    "    UPDATE prd_login_familiar f SET failures = n + 1, last_ms = now_ms" \
+    "      WHERE f.account = p_account AND f.source = p_source;\n" \
+    "  ELSE\n" \
+    "    UPDATE prd_login_pairs x SET failures = n + 1, last_ms = now_ms" \
+    "      WHERE x.account = p_account AND x.source = p_source;\n" \
+    "    SELECT x.stamps[cardinality(x.stamps)] INTO acct_t FROM prd_rl_state x" \
+    "      WHERE x.rule = p_acct_rule AND x.key = p_account;\n" \
+    "    SELECT * INTO aft FROM prd_rl_check(ARRAY[p_acct_rule], ARRAY[p_account], ARRAY[0]," \
+    "      ARRAY[p_acct_limit], ARRAY[p_acct_window], ARRAY[p_acct_limit], 1, false);\n" \
+    "    IF NOT aft.allowed THEN acct_lock_ms := greatest(aft.retry_after_ms, 1); END IF;\n" \
+    "  END IF;\n" \
+    "  starts_backoff := n + 1 = free_n;\n" \
+    "  SELECT * INTO aft FROM prd_rl_check(ARRAY[p_src_rule], ARRAY[p_source], ARRAY[1]," \
+    "    ARRAY[p_src_limit], ARRAY[p_src_window], ARRAY[p_src_limit], 1, false);\n" \
+    "  IF NOT aft.allowed THEN\n" \
+    "    src_lock_ms := CASE WHEN aft.retry_after_ms > 0 THEN aft.retry_after_ms ELSE p_src_window END;\n" \
+    "  END IF;\n" \
+    /* allowed: the rule with the fewest attempts left */ \
+    "  allowed := true; rule := rl.rule; lim := rl.lim; remaining := rl.remaining;" \
+    "  reset_ms := rl.reset_ms; retry_after_ms := 0;\n" \
+    "  left_b := greatest(p_free - n - 1, 0);\n" \
+    "  IF left_b < remaining THEN rule := 2; lim := p_free; remaining := left_b;" \
+    "    reset_ms := 2 * p_cap; END IF;\n"
+
 /* v3: the login guard (prd_login_guard_set_pg). Failure streaks of
  * (account, source) pairs are unlogged like the limits; familiar sources
  * (30 days of trust that a user's usual place keeps through an attack on
@@ -222,83 +312,9 @@ static const char v3_login[] =
     "  failures bigint NOT NULL DEFAULT 0, last_ms bigint NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (account, source));\n"
     "CREATE INDEX prd_login_familiar_until ON prd_login_familiar (until_ms);\n"
-    "CREATE FUNCTION prd_login_check(p_account bytea, p_source bytea, p_src_rule text,"
-    "    p_src_limit bigint, p_src_window bigint, p_acct_rule text, p_acct_limit bigint,"
-    "    p_acct_window bigint, p_free bigint, p_base bigint, p_cap bigint,"
-    "    OUT allowed bool, OUT rule int, OUT lim bigint, OUT remaining bigint,"
-    "    OUT reset_ms bigint, OUT retry_after_ms bigint, OUT trusted bool, OUT acct_t bigint,"
-    "    OUT acct_lock_ms bigint, OUT starts_backoff bool, OUT src_lock_ms bigint)"
-    " LANGUAGE plpgsql AS $fn$\n"
-    "DECLARE\n"
-    "  now_ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;\n"
-    "  fam prd_login_familiar; pr prd_login_pairs; n bigint := 0; last bigint := 0;\n"
-    "  wait_b bigint := 0; rl record; aft record; left_b bigint;\n"
-    "  free_n bigint := greatest(p_free, 1);\n"
-    "BEGIN\n"
-    "  acct_t := NULL; acct_lock_ms := 0; starts_backoff := false; src_lock_ms := 0;\n"
-    "  SELECT * INTO fam FROM prd_login_familiar f WHERE f.account = p_account"
-    "    AND f.source = p_source FOR UPDATE;\n"
-    "  trusted := FOUND AND fam.until_ms > now_ms;\n"
-    "  IF trusted THEN n := fam.failures; last := fam.last_ms;\n"
-    "  ELSE\n"
-    /* the pair's row exists before it is read, so concurrent attempts of
-     * one pair queue on its lock instead of all reading the same streak */
-    "    INSERT INTO prd_login_pairs (account, source) VALUES (p_account, p_source)"
-    "      ON CONFLICT DO NOTHING;\n"
-    "    SELECT * INTO pr FROM prd_login_pairs x WHERE x.account = p_account"
-    "      AND x.source = p_source FOR UPDATE;\n"
-    "    n := pr.failures; last := pr.last_ms;\n"
-    "  END IF;\n"
-    "  IF n > 0 AND now_ms >= last + 2 * p_cap THEN n := 0; END IF;\n" /* forgotten */
-    "  IF n > 0 AND n >= p_free THEN\n"
-    "    wait_b := greatest(last + (CASE WHEN n - p_free >= 40 THEN p_cap"
-    "      ELSE least(p_cap::numeric, p_base * 2::numeric ^ (n - p_free))::bigint END) - now_ms, 0);\n"
-    "  END IF;\n"
-    "  IF trusted THEN\n"
-    "    SELECT * INTO rl FROM prd_rl_check(ARRAY[p_src_rule], ARRAY[p_source], ARRAY[1],"
-    "      ARRAY[p_src_limit], ARRAY[p_src_window], ARRAY[p_src_limit], 1, wait_b = 0);\n"
-    "  ELSE\n"
-    "    SELECT * INTO rl FROM prd_rl_check(ARRAY[p_src_rule, p_acct_rule],"
-    "      ARRAY[p_source, p_account], ARRAY[1, 0], ARRAY[p_src_limit, p_acct_limit],"
-    "      ARRAY[p_src_window, p_acct_window], ARRAY[p_src_limit, p_acct_limit], 1, wait_b = 0);\n"
-    "  END IF;\n"
-    "  IF wait_b > 0 OR NOT rl.allowed THEN\n"
-    "    allowed := false;\n"
-    /* the denial with the longest wait decides; the backoff on a tie */
-    "    IF wait_b > 0 AND (rl.allowed OR (rl.retry_after_ms >= 0 AND wait_b >= rl.retry_after_ms)) THEN\n"
-    "      rule := 2; lim := p_free; remaining := 0; reset_ms := wait_b; retry_after_ms := wait_b;\n"
-    "    ELSE\n"
-    "      rule := rl.rule; lim := rl.lim; remaining := rl.remaining; reset_ms := rl.reset_ms;"
-    "      retry_after_ms := rl.retry_after_ms;\n"
-    "    END IF;\n"
-    "    RETURN;\n"
-    "  END IF;\n"
-    /* admitted: counted as a failure until it is settled */
-    "  IF trusted THEN\n"
-    "    UPDATE prd_login_familiar f SET failures = n + 1, last_ms = now_ms"
-    "      WHERE f.account = p_account AND f.source = p_source;\n"
-    "  ELSE\n"
-    "    UPDATE prd_login_pairs x SET failures = n + 1, last_ms = now_ms"
-    "      WHERE x.account = p_account AND x.source = p_source;\n"
-    "    SELECT x.stamps[cardinality(x.stamps)] INTO acct_t FROM prd_rl_state x"
-    "      WHERE x.rule = p_acct_rule AND x.key = p_account;\n"
-    "    SELECT * INTO aft FROM prd_rl_check(ARRAY[p_acct_rule], ARRAY[p_account], ARRAY[0],"
-    "      ARRAY[p_acct_limit], ARRAY[p_acct_window], ARRAY[p_acct_limit], 1, false);\n"
-    "    IF NOT aft.allowed THEN acct_lock_ms := greatest(aft.retry_after_ms, 1); END IF;\n"
-    "  END IF;\n"
-    "  starts_backoff := n + 1 = free_n;\n"
-    "  SELECT * INTO aft FROM prd_rl_check(ARRAY[p_src_rule], ARRAY[p_source], ARRAY[1],"
-    "    ARRAY[p_src_limit], ARRAY[p_src_window], ARRAY[p_src_limit], 1, false);\n"
-    "  IF NOT aft.allowed THEN\n"
-    "    src_lock_ms := CASE WHEN aft.retry_after_ms > 0 THEN aft.retry_after_ms ELSE p_src_window END;\n"
-    "  END IF;\n"
-    /* allowed: the rule with the fewest attempts left */
-    "  allowed := true; rule := rl.rule; lim := rl.lim; remaining := rl.remaining;"
-    "  reset_ms := rl.reset_ms; retry_after_ms := 0;\n"
-    "  left_b := greatest(p_free - n - 1, 0);\n"
-    "  IF left_b < remaining THEN rule := 2; lim := p_free; remaining := left_b;"
-    "    reset_ms := 2 * p_cap; END IF;\n"
-    /* streaks forgotten and familiarity ended go a few at a time */
+    "CREATE FUNCTION " LOGIN_CHECK_HEAD
+    /* streaks forgotten and familiarity ended go a few at a time (the
+     * pairs' sweep replaced by v6, as prd_rl_check's) */
     "  IF random() < 0.0625 THEN\n"
     "    DELETE FROM prd_login_pairs x WHERE x.ctid = ANY (ARRAY(SELECT y.ctid FROM prd_login_pairs y"
     "      TABLESAMPLE SYSTEM (least(100, greatest(2, 400.0 * 8192"
@@ -408,12 +424,67 @@ static const char v5_revoked[] =
     "CREATE INDEX prd_token_revoked_at ON prd_token_revoked (revoked_ms);\n"
     "CREATE INDEX prd_token_revoked_expires ON prd_token_revoked (expires_ns);\n";
 
+/* v6: sweeps whose cost does not grow with the table. v1 and v3 swept
+ * decayed rows from at least 2% of the table's pages at random, so a
+ * flood of fresh keys made every 16th check slower (1.0-1.6 ms a sweep at
+ * 100,000 keys, and 2% of any size beyond). Now a sweep reads the next 4
+ * pages of the table in turn (a TID range scan), whatever its size: every
+ * page is visited once a round, and a sweep deletes at most 64 rows, as
+ * before. A sequence per table says where the next sweep starts. */
+static const char v6_sweeps[] =
+    "CREATE UNLOGGED SEQUENCE prd_rl_sweep_at;\n"
+    "CREATE UNLOGGED SEQUENCE prd_login_sweep_at;\n"
+    /* The next 4 pages of p_table, [lo, hi); wraps at its end. A step of 4
+     * over any page count visits every page, since gcd(4, pages) <= 4. */
+    "CREATE FUNCTION prd_sweep_window(p_table regclass, p_at regclass, OUT lo tid, OUT hi tid)"
+    " LANGUAGE sql AS $fn$\n"
+    "  SELECT format('(%s,0)', w)::tid, format('(%s,0)', w + 4)::tid FROM (SELECT nextval(p_at) * 4"
+    "    % greatest(pg_relation_size(p_table) / current_setting('block_size')::bigint, 1) AS w) q\n"
+    "$fn$;\n"
+    /* Decayed rate-limit rows of the next pages (a second of grace past
+     * their expiry); the number deleted. The stores call it at every 16th
+     * recording check, prd_rl_check as well. */
+    "CREATE FUNCTION prd_rl_sweep() RETURNS int LANGUAGE plpgsql AS $fn$\n"
+    "DECLARE\n"
+    "  before_ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint - 1000;\n"
+    "  lo tid; hi tid; gone int;\n"
+    "BEGIN\n"
+    "  SELECT * INTO lo, hi FROM prd_sweep_window('prd_rl_state', 'prd_rl_sweep_at');\n"
+    "  DELETE FROM prd_rl_state x WHERE x.ctid = ANY (ARRAY(SELECT y.ctid FROM prd_rl_state y"
+    "    WHERE y.ctid >= lo AND y.ctid < hi AND y.expires_ms < before_ms"
+    "    LIMIT 64 FOR UPDATE SKIP LOCKED));\n"
+    "  GET DIAGNOSTICS gone = ROW_COUNT;\n"
+    "  RETURN gone;\n"
+    "END $fn$;\n"
+    /* Failure streaks last touched before p_before_ms, from the next pages. */
+    "CREATE FUNCTION prd_login_sweep(p_before_ms bigint) RETURNS int LANGUAGE plpgsql AS $fn$\n"
+    "DECLARE lo tid; hi tid; gone int;\n"
+    "BEGIN\n"
+    "  SELECT * INTO lo, hi FROM prd_sweep_window('prd_login_pairs', 'prd_login_sweep_at');\n"
+    "  DELETE FROM prd_login_pairs x WHERE x.ctid = ANY (ARRAY(SELECT y.ctid FROM prd_login_pairs y"
+    "    WHERE y.ctid >= lo AND y.ctid < hi AND y.last_ms < p_before_ms"
+    "    LIMIT 64 FOR UPDATE SKIP LOCKED));\n"
+    "  GET DIAGNOSTICS gone = ROW_COUNT;\n"
+    "  RETURN gone;\n"
+    "END $fn$;\n"
+    "CREATE OR REPLACE FUNCTION " RL_CHECK_HEAD
+    "  IF p_record AND nextval('prd_rl_sweep') % 16 = 0 THEN PERFORM prd_rl_sweep(); END IF;\n"
+    RL_CHECK_TAIL
+    "CREATE OR REPLACE FUNCTION " LOGIN_CHECK_HEAD
+    "  IF random() < 0.0625 THEN\n"
+    "    PERFORM prd_login_sweep(now_ms - 2 * p_cap);\n"
+    "    DELETE FROM prd_login_familiar x WHERE x.ctid = ANY (ARRAY(SELECT y.ctid"
+    "      FROM prd_login_familiar y WHERE y.until_ms < now_ms LIMIT 64 FOR UPDATE SKIP LOCKED));\n"
+    "  END IF;\n"
+    "END $fn$;\n";
+
 static const prd_pg_migration store_migrations[] = {
     PRD_PG_MIGRATION(1, "rate-limit state (unlogged), prd_rl_check and prd_rl_refund", v1_ratelimit),
     PRD_PG_MIGRATION(2, "session and single-use token records", v2_tokens),
     PRD_PG_MIGRATION(3, "login guard: failure streaks (unlogged), familiar sources", v3_login),
     PRD_PG_MIGRATION(4, "refresh-token families", v4_refresh),
     PRD_PG_MIGRATION(5, "jti revocation list", v5_revoked),
+    PRD_PG_MIGRATION(6, "sweeps of decayed rows at a bounded cost", v6_sweeps),
 };
 
 prd_status prd_pg_stores_migrate(prd_pg_pool *pool, uint32_t *applied, prd_pg_error *err)

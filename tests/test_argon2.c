@@ -481,6 +481,59 @@ static void test_arena_after_fork(void **state)
     prd_password_policy_free(pol);
 }
 
+/* The VmFlags of the mapping that holds addr, from /proc/self/smaps. */
+static int vm_flags_of(const void *addr, char *flags, size_t size)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return 0;
+    char line[512];
+    int in = 0, found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+            in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+        else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+            snprintf(flags, size, "%.*s", (int)(size - 1), line + 8);
+            found = 1;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* An arena is left out of core dumps, and a child forked while a hash
+ * holds it reads zeros there, not the parent's blocks. */
+static void test_arena_hidden_from_dumps_and_children(void **state)
+{
+    (void)state;
+    struct prd__arena_pool pool;
+    prd__arena_pool_init(&pool, (uint64_t)8 << 20, 1000);
+    struct prd__arena *a = prd__arena_get(&pool, (uint64_t)4 << 20);
+    assert_non_null(a);
+    unsigned char *mem = prd__arena_mem(a);
+    memset(mem, 0xA5, (size_t)4 << 20);
+    char flags[512];
+    assert_true(vm_flags_of(mem, flags, sizeof flags));
+    assert_non_null(strstr(flags, " dd"));
+    assert_non_null(strstr(flags, " wf"));
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        size_t nonzero = 0;
+        for (size_t i = 0; i < ((size_t)4 << 20); i++)
+            nonzero += mem[i] != 0;
+        _exit(nonzero == 0 ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(mem[12345], 0xA5); /* the parent keeps its blocks */
+    prd__arena_put(&pool, a, (uint64_t)4 << 20);
+    prd__arena_pool_destroy(&pool);
+}
+
 /* A failed allocation (the arena's record, then its mapping) is
  * PRD_ENOMEM, holds nothing, and the next hash works. */
 static void test_arena_out_of_memory(void **state)
@@ -604,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_arena_idle_release),
         cmocka_unit_test(test_arena_out_of_memory),
         cmocka_unit_test(test_arena_after_fork),
+        cmocka_unit_test(test_arena_hidden_from_dumps_and_children),
         cmocka_unit_test(test_budget_bounds_arenas),
         cmocka_unit_test(test_mixed_sizes_stay_bounded),
     };

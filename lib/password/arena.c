@@ -71,6 +71,17 @@ static int map_arena(struct prd__arena *a, uint64_t bytes)
         (void)madvise(start, len, MADV_HUGEPAGE); /* a hint: fine if refused */
 #endif
     }
+    /* The blocks hold password-derived data while a hash runs: left out
+     * of core dumps, and a child forked meanwhile gets zeros, not a copy
+     * of a hash in flight (idle arenas are wiped already). Both are
+     * hardening the kernel may lack; the wipe after each hash stays the
+     * guarantee. */
+#ifdef MADV_DONTDUMP
+    (void)madvise(start, len, MADV_DONTDUMP);
+#endif
+#ifdef MADV_WIPEONFORK
+    (void)madvise(start, len, MADV_WIPEONFORK);
+#endif
     /* Fault every page in now rather than during the hash. */
     int populated = 0;
 #ifdef MADV_POPULATE_WRITE

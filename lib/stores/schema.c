@@ -434,12 +434,15 @@ static const char v5_revoked[] =
 static const char v6_sweeps[] =
     "CREATE UNLOGGED SEQUENCE prd_rl_sweep_at;\n"
     "CREATE UNLOGGED SEQUENCE prd_login_sweep_at;\n"
-    /* The next 4 pages of p_table, [lo, hi); wraps at its end. A step of 4
-     * over any page count visits every page, since gcd(4, pages) <= 4. */
+    /* The next 4 pages of p_table, [lo, hi): windows start at multiples
+     * of 4 and wrap after the one that holds the last page, so a round of
+     * ceil(pages / 4) sweeps visits every page (a window that wrapped at
+     * the page count itself would skip the first pages for rounds). */
     "CREATE FUNCTION prd_sweep_window(p_table regclass, p_at regclass, OUT lo tid, OUT hi tid)"
     " LANGUAGE sql AS $fn$\n"
-    "  SELECT format('(%s,0)', w)::tid, format('(%s,0)', w + 4)::tid FROM (SELECT nextval(p_at) * 4"
-    "    % greatest(pg_relation_size(p_table) / current_setting('block_size')::bigint, 1) AS w) q\n"
+    "  SELECT format('(%s,0)', w)::tid, format('(%s,0)', w + 4)::tid FROM (SELECT nextval(p_at) % n * 4"
+    "    AS w FROM (SELECT greatest((pg_relation_size(p_table) / current_setting('block_size')::bigint"
+    "    + 3) / 4, 1) AS n) c) q\n"
     "$fn$;\n"
     /* Decayed rate-limit rows of the next pages (a second of grace past
      * their expiry); the number deleted. The stores call it at every 16th

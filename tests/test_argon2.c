@@ -11,6 +11,8 @@
 
 #include <argon2.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -502,6 +504,61 @@ static int vm_flags_of(const void *addr, char *flags, size_t size)
     return found;
 }
 
+struct long_hash {
+    prd_password_policy *pol;
+    _Atomic int started;
+};
+
+static void *hash_slowly(void *arg)
+{
+    struct long_hash *h = arg;
+    char s[PRD_PASSWORD_HASH_SIZE];
+    atomic_store(&h->started, 1);
+    prd_status st = prd_password_hash(h->pol, "pw", 2, s, sizeof s);
+    return (void *)(intptr_t)st;
+}
+
+/* A child forked while another thread's hash holds the whole budget
+ * hashes at once: the parent's hash in flight holds nothing in the child
+ * (its thread is not there to give the memory back). */
+static void test_budget_after_fork(void **state)
+{
+    (void)state;
+    prd_password_policy *pol = small_policy(8192, 1);
+    assert_ok(prd_password_policy_set_caps(pol, 64, 65536, 4));
+    assert_ok(prd_password_policy_set_params(pol, 60, 8192, 1)); /* hundreds of ms */
+    assert_ok(prd_password_policy_set_budget(pol, 8192, 300)); /* one hash at a time */
+    struct long_hash h = {pol, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, hash_slowly, &h), 0);
+    while (!atomic_load(&h.started))
+        usleep(1000);
+    while (prd_password_stat_get(pol, PRD_PASSWORD_STAT_IN_FLIGHT) == 0)
+        usleep(1000);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(20);
+        char s[PRD_PASSWORD_HASH_SIZE];
+        int ok = 1;
+        if (UNDER_TSAN) /* no reaper thread after a threaded fork */
+            ok = prd_password_policy_set_arena_idle(pol, 0) == PRD_OK;
+        ok = ok && prd_password_stat_get(pol, PRD_PASSWORD_STAT_IN_FLIGHT) == 0 &&
+                 prd_password_policy_set_params(pol, 1, 8192, 1) == PRD_OK &&
+                 prd_password_hash(pol, "pw", 2, s, sizeof s) == PRD_OK &&
+                 prd_password_verify(pol, "pw", 2, s) == PRD_OK;
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    void *ret = NULL;
+    assert_int_equal(pthread_join(t, &ret), 0);
+    assert_int_equal((int)(intptr_t)ret, PRD_OK);
+    prd_password_policy_free(pol);
+}
+
 /* An arena is left out of core dumps, and a child forked while a hash
  * holds it reads zeros there, not the parent's blocks. */
 static void test_arena_hidden_from_dumps_and_children(void **state)
@@ -658,6 +715,7 @@ int main(void)
         cmocka_unit_test(test_arena_out_of_memory),
         cmocka_unit_test(test_arena_after_fork),
         cmocka_unit_test(test_arena_hidden_from_dumps_and_children),
+        cmocka_unit_test(test_budget_after_fork),
         cmocka_unit_test(test_budget_bounds_arenas),
         cmocka_unit_test(test_mixed_sizes_stay_bounded),
     };

@@ -90,7 +90,7 @@ struct prd__arena_pool {
     uint32_t idle_ms;        /* an idle arena older than this is unmapped */
     int reaper_started, stopping;
     pthread_t reaper;
-    _Atomic long owner_pid; /* the process whose reaper this is (fork) */
+    _Atomic unsigned long fork_epoch; /* of the process whose reaper this is */
     uint64_t reused, mapped, unmapped;
 };
 void prd__arena_pool_init(struct prd__arena_pool *p, uint64_t limit_bytes, uint32_t idle_ms);

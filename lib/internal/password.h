@@ -133,10 +133,16 @@ struct prd__budget {
     uint64_t completed;
     uint64_t avg_ns; /* moving average duration of one hash */
     struct prd__budget_waiter *head, *tail;
+    _Atomic unsigned long fork_epoch; /* of the process these counts belong to */
 };
 
 void prd__budget_init(struct prd__budget *b, uint64_t total_kib);
 void prd__budget_destroy(struct prd__budget *b);
+/* The budget's lock, for readers of its counts. In a child after fork()
+ * the first call remakes the budget as empty (the parent's hashes in
+ * flight hold nothing here, and the lock may have been copied held). */
+void prd__budget_lock(struct prd__budget *b);
+void prd__budget_unlock(struct prd__budget *b);
 /* Take need_kib (capped at the whole budget) waiting up to wait_ms in FIFO
  * order. PRD_OK or PRD_EBUSY. Returns the amount taken in *taken. */
 prd_status prd__budget_acquire(struct prd__budget *b, uint64_t need_kib, uint32_t wait_ms,

@@ -147,7 +147,7 @@ struct prd_pg_conn {
     PGconn *pg;
     int state;             /* enum prd__pg_slot_state, under the pool lock */
     uint64_t generation;   /* pool generation it was made in */
-    unsigned long fork_epoch; /* prd__pg_fork_epoch() when it was made */
+    unsigned long fork_epoch; /* prd__fork_epoch() when it was made */
     int64_t created_ns, expires_ns, last_used_ns, acquired_ns;
     uint64_t checked_epoch; /* pool suspect epoch at its last check */
     uint64_t reserved_round; /* the pool's connect round when the slot was reserved */
@@ -327,16 +327,11 @@ void prd__pg_pool_watch(prd_pg_pool *p, struct prd__pg_watch *w, int on);
  * real monotonic time). */
 int64_t prd__pg_pool_connect_after(prd_pg_pool *p);
 
-/* ---- clock, randomness, forks (pg/clock.c) ---- */
+/* ---- clock and randomness (pg/clock.c; forks: internal/fork.h) ---- */
 
 int64_t prd__pg_now_ns(const prd_pg_pool *pool); /* the config's clock (monotonic) */
 int64_t prd__pg_real_ns(void);                   /* CLOCK_MONOTONIC */
 uint64_t prd__pg_random(void);
-/* Counts fork()s into this process (a pthread_atfork child handler), so
- * "am I in a child?" is one atomic load instead of a getpid() system call
- * (which costs about a microsecond on virtual machines). */
-unsigned long prd__pg_fork_epoch(void);
-void prd__pg_watch_forks(void);
 /* Sleep for a backoff delay: base * 2^attempt capped, "equal jitter". */
 int64_t prd__pg_backoff_ns(uint32_t initial_ms, uint32_t max_ms, uint32_t attempt);
 

@@ -12,6 +12,7 @@
 #include "internal/common.h"
 #include "internal/alloc.h"
 #include "internal/clock.h"
+#include "internal/fork.h"
 #include "internal/argon2_core.h"
 
 #include <errno.h>
@@ -117,8 +118,7 @@ static void init_sync(struct prd__arena_pool *p)
  */
 static void adopt_after_fork(struct prd__arena_pool *p)
 {
-    long me = (long)getpid(), owner = p->owner_pid;
-    if (owner == me || !atomic_compare_exchange_strong(&p->owner_pid, &owner, me))
+    if (!prd__fork_adopt(&p->fork_epoch))
         return;
     init_sync(p);
     p->reaper_started = 0;
@@ -178,7 +178,8 @@ static void *reaper_main(void *arg)
 void prd__arena_pool_init(struct prd__arena_pool *p, uint64_t limit_bytes, uint32_t idle_ms)
 {
     memset(p, 0, sizeof *p);
-    p->owner_pid = (long)getpid();
+    prd__watch_forks();
+    p->fork_epoch = prd__fork_epoch();
     init_sync(p);
     p->limit_bytes = limit_bytes;
     p->idle_ms = idle_ms;

@@ -6,6 +6,7 @@
  */
 #include "internal/common.h"
 #include "internal/clock.h"
+#include "internal/fork.h"
 #include "internal/password.h"
 
 #include <errno.h>
@@ -15,14 +16,33 @@ struct prd__budget_waiter {
     struct prd__budget_waiter *next, *prev;
 };
 
-void prd__budget_init(struct prd__budget *b, uint64_t total_kib)
+static void init_state(struct prd__budget *b)
 {
     prd__cond_init_mono(&b->cv);
     pthread_mutex_init(&b->mu, NULL);
-    b->total_kib = total_kib;
-    b->used_kib = b->peak_kib = b->in_flight = b->waiting = b->busy = b->completed = 0;
-    b->avg_ns = 0;
+    b->used_kib = b->in_flight = b->waiting = 0;
     b->head = b->tail = NULL;
+}
+
+void prd__budget_init(struct prd__budget *b, uint64_t total_kib)
+{
+    init_state(b);
+    b->total_kib = total_kib;
+    b->peak_kib = b->busy = b->completed = b->avg_ns = 0;
+    prd__watch_forks();
+    b->fork_epoch = prd__fork_epoch();
+}
+
+void prd__budget_lock(struct prd__budget *b)
+{
+    if (__builtin_expect(prd__fork_adopt(&b->fork_epoch), 0))
+        init_state(b); /* the totals and history stay: they are only numbers */
+    pthread_mutex_lock(&b->mu);
+}
+
+void prd__budget_unlock(struct prd__budget *b)
+{
+    pthread_mutex_unlock(&b->mu);
 }
 
 void prd__budget_destroy(struct prd__budget *b)
@@ -61,7 +81,7 @@ prd_status prd__budget_acquire(struct prd__budget *b, uint64_t need_kib, uint32_
         deadline.tv_nsec -= 1000000000L;
     }
 
-    pthread_mutex_lock(&b->mu);
+    prd__budget_lock(b);
     /* The waiter lives on this stack frame and is unlinked below before the
      * function returns, on every path. */
     struct prd__budget_waiter me = {NULL, b->tail};
@@ -99,7 +119,7 @@ prd_status prd__budget_acquire(struct prd__budget *b, uint64_t need_kib, uint32_
 
 void prd__budget_release(struct prd__budget *b, uint64_t taken, uint64_t elapsed_ns)
 {
-    pthread_mutex_lock(&b->mu);
+    prd__budget_lock(b);
     b->used_kib -= taken;
     b->in_flight--;
     b->completed++;

@@ -168,9 +168,9 @@ prd_status prd_password_policy_set_budget(prd_password_policy *policy, uint64_t 
 {
     if (!policy || budget_kib == 0)
         return PRD_EINVAL;
-    pthread_mutex_lock(&policy->budget.mu);
+    prd__budget_lock(&policy->budget);
     policy->budget.total_kib = budget_kib;
-    pthread_mutex_unlock(&policy->budget.mu);
+    prd__budget_unlock(&policy->budget);
     policy->budget_explicit = 1;
     policy->wait_ms = wait_ms;
     prd__argon2_env_set_limit(policy->env, arena_limit(budget_kib));
@@ -256,7 +256,7 @@ uint64_t prd_password_stat_get(const prd_password_policy *policy, prd_password_s
         return prd__argon2_env_held(policy->env) / 1024;
     struct prd__budget *b = (struct prd__budget *)&policy->budget;
     uint64_t v = 0;
-    pthread_mutex_lock(&b->mu);
+    prd__budget_lock(b);
     switch (stat) {
     case PRD_PASSWORD_STAT_IN_FLIGHT: v = b->in_flight; break;
     case PRD_PASSWORD_STAT_IN_FLIGHT_KIB: v = b->used_kib; break;
@@ -266,7 +266,7 @@ uint64_t prd_password_stat_get(const prd_password_policy *policy, prd_password_s
     case PRD_PASSWORD_STAT_COMPLETED: v = b->completed; break;
     case PRD_PASSWORD_STAT_ARENA_KIB: break; /* above */
     }
-    pthread_mutex_unlock(&b->mu);
+    prd__budget_unlock(b);
     return v;
 }
 
@@ -275,11 +275,11 @@ uint32_t prd_password_retry_after_ms(const prd_password_policy *policy)
     if (!policy)
         return 1000;
     struct prd__budget *b = (struct prd__budget *)&policy->budget;
-    pthread_mutex_lock(&b->mu);
+    prd__budget_lock(b);
     uint64_t slots = policy->m_kib ? b->total_kib / policy->m_kib : 1;
     if (slots == 0)
         slots = 1;
     uint64_t ms = (b->waiting / slots + 1) * (b->avg_ns / 1000000u + 1);
-    pthread_mutex_unlock(&b->mu);
+    prd__budget_unlock(b);
     return ms > 60000 ? 60000u : (uint32_t)ms;
 }

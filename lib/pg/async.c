@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "internal/alloc.h"
+#include "internal/fork.h"
 #include "internal/pg.h"
 
 enum rq_kind { RQ_QUERY, RQ_ACQUIRE, RQ_PING, RQ_DEALLOCATE, RQ_ROLLBACK };
@@ -903,7 +904,7 @@ static void expire(prd_pg_async *a, int64_t now)
 
 static int usable(const prd_pg_async *a)
 {
-    return a->fork_epoch == prd__pg_fork_epoch() && !a->freeing;
+    return a->fork_epoch == prd__fork_epoch() && !a->freeing;
 }
 
 prd_status prd_pg_async_new(prd_pg_pool *pool, uint32_t max_conns, prd_pg_async **out)
@@ -920,7 +921,7 @@ prd_status prd_pg_async_new(prd_pg_pool *pool, uint32_t max_conns, prd_pg_async 
     a->depth = 1;
     a->max_queued = 10000;
     a->queue_min_deadline = INT64_MAX;
-    a->fork_epoch = prd__pg_fork_epoch();
+    a->fork_epoch = prd__fork_epoch();
     a->ep = epoll_create1(EPOLL_CLOEXEC);
     a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     struct epoll_event e = {.events = EPOLLIN, .data.ptr = NULL};
@@ -1186,7 +1187,7 @@ void prd_pg_async_free(prd_pg_async *a)
 {
     if (!a)
         return;
-    int child = a->fork_epoch != prd__pg_fork_epoch();
+    int child = a->fork_epoch != prd__fork_epoch();
     a->freeing = 1;
     a->in_process = 1; /* completions are delivered below, not nudged */
     /* A connection not delivered yet is closed below: its acquire fails. */

@@ -4,8 +4,6 @@
  * connection alike, so neither calls the other for them. */
 #include "internal/common.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -40,27 +38,4 @@ int64_t prd__pg_backoff_ns(uint32_t initial_ms, uint32_t max_ms, uint32_t attemp
         d = max_ms;
     uint64_t ns = d * 1000000;
     return (int64_t)(ns / 2 + prd__pg_random() % (ns / 2 + 1));
-}
-
-static _Atomic unsigned long fork_epoch;
-static pthread_once_t fork_watch_once = PTHREAD_ONCE_INIT;
-
-static void on_fork_child(void)
-{
-    atomic_fetch_add_explicit(&fork_epoch, 1, memory_order_relaxed);
-}
-
-static void register_fork_watch(void)
-{
-    pthread_atfork(NULL, NULL, on_fork_child);
-}
-
-void prd__pg_watch_forks(void)
-{
-    pthread_once(&fork_watch_once, register_fork_watch);
-}
-
-unsigned long prd__pg_fork_epoch(void)
-{
-    return atomic_load_explicit(&fork_epoch, memory_order_relaxed);
 }

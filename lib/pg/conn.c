@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "internal/alloc.h"
+#include "internal/fork.h"
 #include "internal/pg.h"
 
 /* ---- connecting ---- */
@@ -124,7 +125,7 @@ void prd__pg_conn_close(prd_pg_conn *c)
 {
     if (!c->pg)
         return;
-    if (c->fork_epoch != prd__pg_fork_epoch()) {
+    if (c->fork_epoch != prd__fork_epoch()) {
         /* A forked child shares the parent's socket: PQfinish would send
          * Terminate on it and end the parent's session. Point the fd at
          * /dev/null first, so libpq's goodbye goes nowhere. */

@@ -15,6 +15,7 @@
 
 
 #include "internal/alloc.h"
+#include "internal/fork.h"
 #include "internal/pg.h"
 
 static void absorb(prd_pg_pool *p, prd_pg_conn *c);
@@ -172,7 +173,7 @@ static void *maint_main(void *arg);
 static void after_fork(prd_pg_pool *p)
 {
     pthread_mutex_lock(&fork_lock);
-    if (p->fork_epoch != prd__pg_fork_epoch()) {
+    if (p->fork_epoch != prd__fork_epoch()) {
         lock_init(&p->lock);
         prd__cond_init_mono(&p->drained);
         prd__cond_init_mono(&p->maint_cond);
@@ -210,7 +211,7 @@ static void after_fork(prd_pg_pool *p)
         p->manager_connects = 0;
         p->connect_failures_in_row = 0;
         p->next_connect_ns = 0;
-        p->fork_epoch = prd__pg_fork_epoch();
+        p->fork_epoch = prd__fork_epoch();
         if (p->cfg->maintenance_interval_ms && !p->closing &&
             pthread_create(&p->maint_thread, NULL, maint_main, p) == 0)
             p->maint_running = 1;
@@ -220,7 +221,7 @@ static void after_fork(prd_pg_pool *p)
 
 static inline void check_fork(prd_pg_pool *p)
 {
-    if (__builtin_expect(p->fork_epoch != prd__pg_fork_epoch(), 0))
+    if (__builtin_expect(p->fork_epoch != prd__fork_epoch(), 0))
         after_fork(p);
 }
 
@@ -281,7 +282,7 @@ static prd_status slot_connected(prd_pg_pool *p, prd_pg_conn *c, PGconn *pg, prd
     c->pg = pg;
     c->generation = p->generation;
     c->checked_epoch = atomic_load(&p->suspect_epoch);
-    c->fork_epoch = prd__pg_fork_epoch();
+    c->fork_epoch = prd__fork_epoch();
     c->broken = c->doomed = c->timed_out = 0;
     prd__pg_watch_notices(c);
     int64_t now = prd__pg_now_ns(p);
@@ -741,7 +742,7 @@ void prd_pg_pool_release(prd_pg_conn *c)
     prd_pg_pool *p = c->pool;
     check_fork(p);
     /* Leave no session state behind for the next user. */
-    unsigned long epoch = prd__pg_fork_epoch();
+    unsigned long epoch = prd__fork_epoch();
     if (c->in_copy) { /* abandoned midway: the protocol is in COPY state */
         c->broken = 1;
         c->in_copy = 0;
@@ -1057,8 +1058,8 @@ prd_status prd_pg_pool_new(const prd_pg_config *cfg, prd_pg_pool **out, prd_pg_e
     prd__cond_init_mono(&p->drained);
     prd__cond_init_mono(&p->maint_cond);
     p->on_report = absorb;
-    prd__pg_watch_forks();
-    p->fork_epoch = prd__pg_fork_epoch();
+    prd__watch_forks();
+    p->fork_epoch = prd__fork_epoch();
     p->refs = 1;
     p->generation = 1;
 

@@ -20,7 +20,7 @@ ALLOWED = {
 }
 # Which module a header belongs to.
 HEADER_MODULE = {
-    "core": "core", "alloc": "core", "clock": "core", "common": "core", "encoding": "core",
+    "core": "core", "alloc": "core", "clock": "core", "common": "core", "encoding": "core", "fork": "core",
     "opaque": "core", "prometheus": "core", "secret": "core", "version": "core", "password": "password", "argon2_core": "password", "blamka_simd": "password", "token": "token",
     "token_store": "token", "token_revocations": "token", "ratelimit": "ratelimit",
     "log": "log", "log_sink": "log", "pg": "pg", "stores": "stores", "jansson": "jansson",

@@ -559,6 +559,50 @@ static void test_budget_after_fork(void **state)
     prd_password_policy_free(pol);
 }
 
+static int thread_count(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    int n = -1;
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Many policies, one reaper thread for the process: it runs while any
+ * arena is kept and is gone when the last pool is. */
+static void test_one_reaper_for_many_policies(void **state)
+{
+    (void)state;
+    prd__argon2_force_backend(PRD__BACKEND_OWN);
+    enum { N = 12 };
+    prd_password_policy *pols[N];
+    int before = thread_count();
+    assert_true(before > 0);
+    char s[PRD_PASSWORD_HASH_SIZE];
+    for (int i = 0; i < N; i++) {
+        pols[i] = small_policy(64, 1);
+        assert_ok(prd_password_hash(pols[i], "pw", 2, s, sizeof s));
+        assert_true(prd__argon2_env_held(pols[i]->env) > 0); /* an arena kept */
+    }
+    assert_int_equal(prd__arena_reaper_running(), 1);
+    assert_true(thread_count() <= before + 1);
+    /* it still reaps: an idle time of 1 ms empties a pool soon */
+    assert_ok(prd_password_policy_set_arena_idle(pols[3], 1));
+    for (int tries = 0; tries < 2000 && prd__argon2_env_held(pols[3]->env) > 0; tries++)
+        usleep(1000);
+    assert_int_equal(prd__argon2_env_held(pols[3]->env), 0);
+    assert_true(prd__argon2_env_held(pols[4]->env) > 0);
+    for (int i = 0; i < N; i++)
+        prd_password_policy_free(pols[i]);
+    assert_int_equal(prd__arena_reaper_running(), 0);
+    assert_true(thread_count() <= before);
+    prd__argon2_force_backend(PRD__BACKEND_ROUTE);
+}
+
 /* An arena is left out of core dumps, and a child forked while a hash
  * holds it reads zeros there, not the parent's blocks. */
 static void test_arena_hidden_from_dumps_and_children(void **state)
@@ -716,6 +760,7 @@ int main(void)
         cmocka_unit_test(test_arena_after_fork),
         cmocka_unit_test(test_arena_hidden_from_dumps_and_children),
         cmocka_unit_test(test_budget_after_fork),
+        cmocka_unit_test(test_one_reaper_for_many_policies),
         cmocka_unit_test(test_budget_bounds_arenas),
         cmocka_unit_test(test_mixed_sizes_stay_bounded),
     };

@@ -83,18 +83,18 @@ void prd__a2_force_impl(enum prd__a2_impl impl);
 struct prd__arena;
 struct prd__arena_pool {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
     struct prd__arena *idle; /* most recently used first */
     uint64_t held_bytes;     /* idle and in use */
     uint64_t limit_bytes;    /* idle arenas are dropped to stay under it */
     uint32_t idle_ms;        /* an idle arena older than this is unmapped */
-    int reaper_started, stopping;
-    pthread_t reaper;
-    _Atomic unsigned long fork_epoch; /* of the process whose reaper this is */
+    int stopping;
+    struct prd__arena_pool *reg_next, *reg_prev; /* the reaper's registry */
+    _Atomic unsigned long fork_epoch; /* of the process whose lock this is */
     uint64_t reused, mapped, unmapped;
 };
 void prd__arena_pool_init(struct prd__arena_pool *p, uint64_t limit_bytes, uint32_t idle_ms);
-/* Unmaps every idle arena and stops the reaper; none may be in use. */
+/* Unmaps every idle arena and leaves the reaper's registry; none may be
+ * in use. */
 void prd__arena_pool_destroy(struct prd__arena_pool *p);
 void prd__arena_pool_set_limit(struct prd__arena_pool *p, uint64_t limit_bytes);
 void prd__arena_pool_set_idle_ms(struct prd__arena_pool *p, uint32_t idle_ms);
@@ -106,9 +106,18 @@ void *prd__arena_mem(const struct prd__arena *a);
  * when keeping it would pass the pool's limit). */
 void prd__arena_put(struct prd__arena_pool *p, struct prd__arena *a, uint64_t used);
 /* Unmap the idle arenas whose idle time has passed at now_ns (monotonic
- * clock); returns when the next one is due, 0 for none. The pool's reaper
+ * clock); returns when the next one is due, 0 for none. The reaper
  * thread calls it with the real clock; tests call it with a moved one. */
 int64_t prd__arena_pool_reap(struct prd__arena_pool *p, int64_t now_ns);
+/* The process's one reaper thread (arena_reaper.c): pools join its
+ * registry at init and leave at destroy; kick starts the thread if none
+ * runs and has it look again if due_ns (an arena's due time, > 0) is
+ * before it would.
+ * running is a test hook: 1 while the thread exists. */
+void prd__arena_reaper_add(struct prd__arena_pool *p);
+void prd__arena_reaper_remove(struct prd__arena_pool *p);
+void prd__arena_reaper_kick(int64_t due_ns);
+int prd__arena_reaper_running(void);
 /* Test hook: the memory of the most recently idle arena and its size, so
  * a test can read back what a hash left (NULL when none is idle). */
 const void *prd__arena_peek_idle(struct prd__arena_pool *p, uint64_t *bytes);

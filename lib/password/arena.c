@@ -4,8 +4,9 @@
  * and on virtual machines those faults cost about as much as the hash
  * itself (bench_password). An arena is mapped once, aligned to 2 MiB with
  * transparent huge pages requested, faulted in up front, wiped after every
- * hash (it held password-derived blocks), and unmapped by a reaper thread
- * once it has been idle for the pool's idle time. The pool never holds
+ * hash (it held password-derived blocks), and unmapped by the process's
+ * reaper thread (arena_reaper.c) once it has been idle for the pool's idle
+ * time. The pool never holds
  * more than its limit (the policy's memory budget) in idle and busy
  * arenas together: an arena that would pass it is unmapped on return.
  */
@@ -104,24 +105,17 @@ static void unmap_arena(struct prd__arena *a)
     prd__free(a);
 }
 
-static void init_sync(struct prd__arena_pool *p)
-{
-    prd__cond_init_mono(&p->cv);
-    pthread_mutex_init(&p->mu, NULL);
-}
-
 /*
  * After fork() the child has the pool's idle arenas (wiped: nothing
- * secret) but not its reaper, and the lock may have been copied held.
- * The first call in the child makes the pool its own again: fresh lock,
- * no reaper (one starts at the next put).
+ * secret), and the lock may have been copied held. The first call in the
+ * child makes the pool its own again with a fresh lock (the reaper's
+ * registry does the same for itself, and its thread starts again at the
+ * next put).
  */
 static void adopt_after_fork(struct prd__arena_pool *p)
 {
-    if (!prd__fork_adopt(&p->fork_epoch))
-        return;
-    init_sync(p);
-    p->reaper_started = 0;
+    if (prd__fork_adopt(&p->fork_epoch))
+        pthread_mutex_init(&p->mu, NULL);
 }
 
 /* Unmap the idle arenas due by now; the next one's due time, 0 for none.
@@ -156,51 +150,29 @@ int64_t prd__arena_pool_reap(struct prd__arena_pool *p, int64_t now_ns)
     return wake;
 }
 
-/* Sleeps until the oldest idle arena is due (or a put or a new idle time
- * wakes it), reaps, and sleeps again; parked while none is idle. */
-static void *reaper_main(void *arg)
-{
-    struct prd__arena_pool *p = arg;
-    pthread_mutex_lock(&p->mu);
-    while (!p->stopping) {
-        int64_t wake = reap_locked(p, mono_ns());
-        if (!wake) {
-            pthread_cond_wait(&p->cv, &p->mu);
-            continue;
-        }
-        struct timespec ts = {(time_t)(wake / 1000000000), (long)(wake % 1000000000)};
-        (void)pthread_cond_timedwait(&p->cv, &p->mu, &ts);
-    }
-    pthread_mutex_unlock(&p->mu);
-    return NULL;
-}
-
 void prd__arena_pool_init(struct prd__arena_pool *p, uint64_t limit_bytes, uint32_t idle_ms)
 {
     memset(p, 0, sizeof *p);
     prd__watch_forks();
     p->fork_epoch = prd__fork_epoch();
-    init_sync(p);
+    pthread_mutex_init(&p->mu, NULL);
     p->limit_bytes = limit_bytes;
     p->idle_ms = idle_ms;
+    prd__arena_reaper_add(p);
 }
 
 void prd__arena_pool_destroy(struct prd__arena_pool *p)
 {
+    prd__arena_reaper_remove(p); /* the reaper is out of this pool after it */
     adopt_after_fork(p);
     pthread_mutex_lock(&p->mu);
     p->stopping = 1;
-    pthread_cond_broadcast(&p->cv);
-    int started = p->reaper_started;
     pthread_mutex_unlock(&p->mu);
-    if (started)
-        pthread_join(p->reaper, NULL);
     while (p->idle) {
         struct prd__arena *a = p->idle;
         p->idle = a->next;
         unmap_arena(a);
     }
-    pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
 }
 
@@ -234,8 +206,12 @@ void prd__arena_pool_set_idle_ms(struct prd__arena_pool *p, uint32_t idle_ms)
     adopt_after_fork(p);
     pthread_mutex_lock(&p->mu);
     p->idle_ms = idle_ms;
-    pthread_cond_broadcast(&p->cv);
+    /* what the new idle time makes due goes now, here; the reaper hears of
+     * the next due time (so a child after fork setting 0 starts no thread) */
+    int64_t wake = reap_locked(p, mono_ns());
     pthread_mutex_unlock(&p->mu);
+    if (wake)
+        prd__arena_reaper_kick(wake);
 }
 
 struct prd__arena *prd__arena_get(struct prd__arena_pool *p, uint64_t bytes)
@@ -301,10 +277,9 @@ void prd__arena_put(struct prd__arena_pool *p, struct prd__arena *a, uint64_t us
     a->idle_since_ns = mono_ns();
     a->next = p->idle;
     p->idle = a;
-    if (!p->reaper_started && pthread_create(&p->reaper, NULL, reaper_main, p) == 0)
-        p->reaper_started = 1;
-    pthread_cond_broadcast(&p->cv);
+    int64_t due = a->idle_since_ns + (int64_t)p->idle_ms * 1000000;
     pthread_mutex_unlock(&p->mu);
+    prd__arena_reaper_kick(due);
 }
 
 const void *prd__arena_peek_idle(struct prd__arena_pool *p, uint64_t *bytes)

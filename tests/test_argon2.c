@@ -504,6 +504,14 @@ static int vm_flags_of(const void *addr, char *flags, size_t size)
     return found;
 }
 
+/* A child's end with its verdict, by exec so that valgrind does not count
+ * as lost the memory of a parent's thread that the child does not have. */
+static void child_verdict(int ok)
+{
+    execl(ok ? "/bin/true" : "/bin/false", ok ? "true" : "false", (char *)NULL);
+    _exit(ok ? 0 : 1);
+}
+
 struct long_hash {
     prd_password_policy *pol;
     _Atomic int started;
@@ -547,7 +555,7 @@ static void test_budget_after_fork(void **state)
                  prd_password_policy_set_params(pol, 1, 8192, 1) == PRD_OK &&
                  prd_password_hash(pol, "pw", 2, s, sizeof s) == PRD_OK &&
                  prd_password_verify(pol, "pw", 2, s) == PRD_OK;
-        _exit(ok ? 0 : 1);
+        child_verdict(ok);
     }
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);

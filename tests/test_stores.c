@@ -807,7 +807,8 @@ static void check_bounded_sweep(const char *table, const char *fill_sql, const c
     long dead = pgt_scalar(q);
     snprintf(q, sizeof q, "SELECT count(*) FROM %s WHERE NOT (%s)", table, dead_sql);
     long live = pgt_scalar(q);
-    snprintf(q, sizeof q, "SELECT pg_relation_size('%s') / 8192", table);
+    snprintf(q, sizeof q, "SELECT pg_relation_size('%s') / current_setting('block_size')::int",
+             table);
     long pages = pgt_scalar(q);
     assert_true(pages >= 200);
     assert_true(dead > 64 * 4);

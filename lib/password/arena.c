@@ -16,11 +16,9 @@
 #include "internal/fork.h"
 #include "internal/argon2_core.h"
 
-#include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>

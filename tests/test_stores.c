@@ -15,6 +15,7 @@
 #include "pg/faultproxy.h"
 #include "pg/pgtest.h"
 #include "support/token_cases.h"
+#include "internal/stores.h"
 #include "prodready/ratelimit.h"
 #include "prodready/token.h"
 
@@ -35,7 +36,7 @@ static void fresh_stores(void)
     pgt_exec("DROP SEQUENCE IF EXISTS prd_rl_sweep");
     pgt_exec("DROP FUNCTION IF EXISTS prd_rl_sweep");
     pgt_exec("DROP FUNCTION IF EXISTS prd_login_sweep");
-    pgt_exec("DROP FUNCTION IF EXISTS prd_sweep_window");
+    pgt_exec("DROP FUNCTION IF EXISTS prd_sweep_start");
     pgt_exec("DROP SEQUENCE IF EXISTS prd_rl_sweep_at, prd_login_sweep_at");
     pgt_exec("DROP TABLE IF EXISTS prd_token_records");
     pgt_exec("DROP FUNCTION IF EXISTS prd_login_check");
@@ -780,11 +781,12 @@ static void test_decayed_rows_cleaned(void **state)
     }
     assert_int_equal(pgt_scalar("SELECT count(*) FROM prd_rl_state"), 20);
     usleep(1200 * 1000); /* past the window and the cleaner's second of grace */
-    for (int i = 0; i < 16; i++) {
+    for (int i = 0; i < PRD__SWEEP_EVERY; i++) {
         snprintf(key, sizeof key, "new%d", i);
         assert_ok(check1(s, key, 1, &d));
     }
-    /* every 16th check deletes up to 64 decayed rows: the 20 old ones are gone */
+    /* every PRD__SWEEP_EVERY-th check sweeps the next pages (here the
+     * table's one page): the 20 old ones are gone */
     assert_int_equal(pgt_scalar("SELECT count(*) FROM prd_rl_state WHERE key::text LIKE '%6f6c64%'"),
                      0);
     prd_rl_pg_free(s);
@@ -792,10 +794,10 @@ static void test_decayed_rows_cleaned(void **state)
 }
 
 /*
- * A sweep's work does not grow with the table: each one reads the next 4
- * pages in turn (v6), so in a table of hundreds of pages the rows one
- * sweep deletes all lie in 4 neighbouring pages, and a round of sweeps
- * deletes every decayed row and no live one. sweep_sql is the table's
+ * A sweep's work does not grow with the table: each one reads the next
+ * PRD__SWEEP_PAGES pages in turn (v6), so in a table of hundreds of pages
+ * the rows one sweep deletes all lie in that many neighbouring pages, and
+ * a round of sweeps deletes every decayed row and no live one. sweep_sql is the table's
  * sweep, called as a statement; it returns the number deleted.
  */
 static void check_bounded_sweep(const char *table, const char *fill_sql, const char *sweep_sql,
@@ -810,8 +812,8 @@ static void check_bounded_sweep(const char *table, const char *fill_sql, const c
     snprintf(q, sizeof q, "SELECT pg_relation_size('%s') / current_setting('block_size')::int",
              table);
     long pages = pgt_scalar(q);
-    assert_true(pages >= 200);
-    assert_true(dead > 64 * 4);
+    assert_true(pages >= 8 * PRD__SWEEP_PAGES);
+    assert_true(dead > PRD__SWEEP_MAX_ROWS * 4);
     /* the decayed rows' pages, before one sweep and after it */
     snprintf(q, sizeof q,
              "CREATE TABLE prd_test_sweep_before AS SELECT ctid AS at, (ctid::text::point)[0]::int "
@@ -819,22 +821,65 @@ static void check_bounded_sweep(const char *table, const char *fill_sql, const c
     pgt_exec("DROP TABLE IF EXISTS prd_test_sweep_before");
     pgt_exec(q);
     long gone = pgt_scalar(sweep_sql);
-    assert_true(gone >= 0 && gone <= 64);
+    assert_true(gone > 0 && gone <= PRD__SWEEP_MAX_ROWS);
     snprintf(q, sizeof q,
              "SELECT coalesce(max(page) - min(page), 0) FROM prd_test_sweep_before b WHERE NOT EXISTS "
              "(SELECT 1 FROM %s x WHERE x.ctid = b.at)", table);
-    assert_true(pgt_scalar(q) < 4);
-    /* one round of sweeps (4 pages each, pages / 4 rounded up) takes
-     * every decayed row: fewer than 64 lie in any 4 pages here */
-    for (long i = 0; i < (pages + 3) / 4; i++) {
+    assert_true(pgt_scalar(q) < PRD__SWEEP_PAGES);
+    /* one round of sweeps (PRD__SWEEP_PAGES pages each, the pages
+     * divided by that rounded up) takes every decayed row: fewer than
+     * PRD__SWEEP_MAX_ROWS lie in any window here */
+    for (long i = 0; i < (pages + PRD__SWEEP_PAGES - 1) / PRD__SWEEP_PAGES; i++) {
         gone = pgt_scalar(sweep_sql);
-        assert_true(gone >= 0 && gone < 64);
+        assert_true(gone >= 0 && gone < PRD__SWEEP_MAX_ROWS);
     }
     snprintf(q, sizeof q, "SELECT count(*) FROM %s WHERE %s", table, dead_sql);
     assert_int_equal(pgt_scalar(q), 0);
     snprintf(q, sizeof q, "SELECT count(*) FROM %s", table);
     assert_int_equal(pgt_scalar(q), live);
     pgt_exec("DROP TABLE prd_test_sweep_before");
+}
+
+/* A flood of fresh keys (each check a new row) cannot outgrow the
+ * sweeps: in a table of 20,000 rows, every 8th decayed (as where keys
+ * come and go: fewer than PRD__SWEEP_MAX_ROWS in any window), the
+ * checks' own sweeps take every decayed row within about one round of the
+ * table, PRD__SWEEP_PAGES pages every PRD__SWEEP_EVERY-th check, while
+ * the checks add well under a page a round and keep every live row. */
+static void test_flood_of_fresh_keys_swept(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(2);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    pgt_exec("DELETE FROM prd_rl_state");
+    pgt_exec("VACUUM prd_rl_state");
+    pgt_exec("INSERT INTO prd_rl_state (rule, key, expires_ms) SELECT 'flood_old', int4send(i), "
+             "CASE WHEN i % 8 = 0 THEN 0 ELSE 9e15::int8 END FROM generate_series(1, 20000) i");
+    long pages = pgt_scalar("SELECT pg_relation_size('prd_rl_state') / "
+                            "current_setting('block_size')::int");
+    prd_rl_pg *s = store_of(pool, "flood_t", 5, 60000, PRD_RL_EXACT);
+    prd_rl_decision d = PRD_RL_DECISION_INIT;
+    char key[32];
+    long checks = 0, left = 2500;
+    /* a round is pages / PRD__SWEEP_PAGES sweeps; the table grows by the
+     * new rows' pages meanwhile, and the first window may start anywhere */
+    long bound = ((pages + PRD__SWEEP_PAGES - 1) / PRD__SWEEP_PAGES + 2) * PRD__SWEEP_EVERY;
+    while (left > 0 && checks < bound) {
+        for (int i = 0; i < PRD__SWEEP_EVERY; i++, checks++) {
+            snprintf(key, sizeof key, "fresh%ld", checks);
+            assert_ok(check1(s, key, 1, &d));
+        }
+        left = pgt_scalar("SELECT count(*) FROM prd_rl_state WHERE expires_ms = 0");
+    }
+    print_message("flood: 2500 decayed rows on %ld pages, %ld left after %ld fresh keys (bound %ld)\n",
+                  pages, left, checks, bound);
+    assert_int_equal(left, 0);
+    assert_int_equal(pgt_scalar("SELECT count(*) FROM prd_rl_state WHERE rule = 'flood_old'"), 17500);
+    assert_int_equal(pgt_scalar("SELECT count(*) FROM prd_rl_state WHERE rule <> 'flood_old'"),
+                     checks);
+    pgt_exec("DELETE FROM prd_rl_state");
+    prd_rl_pg_free(s);
+    prd_pg_pool_free(pool);
 }
 
 static void test_sweeps_bounded_and_complete(void **state)
@@ -1380,6 +1425,7 @@ int main(void)
         cmocka_unit_test(test_fail_closed_and_open),
         cmocka_unit_test(test_decayed_rows_cleaned),
         cmocka_unit_test(test_sweeps_bounded_and_complete),
+        cmocka_unit_test(test_flood_of_fresh_keys_swept),
         cmocka_unit_test(test_store_reservations),
         cmocka_unit_test(test_store_reservations_shared),
         cmocka_unit_test(test_store_refund_database_down),

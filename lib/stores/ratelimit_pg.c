@@ -37,7 +37,7 @@ struct prd_rl_pg {
     char bursts_lit[PRD_RL_MAX_RULES * 21 + 4];
     _Atomic int fail_open;
     _Atomic uint64_t failures;
-    _Atomic uint64_t fast_checks; /* one in 16 sweeps */
+    _Atomic uint64_t fast_checks; /* one in PRD__SWEEP_EVERY sweeps */
     uint64_t id; /* names its reservations */
     struct lease_table *leases; /* the local pre-check, when on */
     unsigned char key_check[16]; /* keys the hash a reservation's keys are checked by */
@@ -295,8 +295,8 @@ static int parse_times(const char *t, int64_t *v, uint32_t n)
  * The upsert records only when the rule admits (its WHERE); the log is
  * cut to the window by a binary search of the sorted stamps
  * (width_bucket); the same t = greatest(now, the key's last) as the
- * function. Every 16th such check also deletes up to 64 decayed rows, as
- * the function does (never the row being checked). PRD_OK admitted with
+ * function. Every PRD__SWEEP_EVERY-th such check also sweeps decayed rows
+ * in a statement of its own, as the function does. PRD_OK admitted with
  * *out and *t; PRD_ENOTFOUND when not admitted (the caller asks the
  * function for the denial's numbers); the database's failures.
  */
@@ -345,7 +345,7 @@ static prd_status fast_check(prd_rl_pg *s, const prd_rl_key *key, uint64_t cost,
                              prd_rl_decision *out, int64_t *t)
 {
     int counter = s->algorithm[0] == PRD_RL_COUNTER;
-    int sweep = (atomic_fetch_add(&s->fast_checks, 1) & 15) == 15;
+    int sweep = atomic_fetch_add(&s->fast_checks, 1) % PRD__SWEEP_EVERY == PRD__SWEEP_EVERY - 1;
     prd_pg_params *p = NULL;
     prd_status st = prd_pg_params_new(&p);
     if (st == PRD_OK)

@@ -882,6 +882,58 @@ static void test_flood_of_fresh_keys_swept(void **state)
     prd_pg_pool_free(pool);
 }
 
+/* sql's one number on connection c. */
+static long conn_scalar(prd_pg_conn *c, const char *sql)
+{
+    prd_pg_result *r = NULL;
+    assert_ok(prd_pg_query(c, sql, NULL, &r));
+    int64_t v = -1;
+    assert_ok(prd_pg_result_int64(r, 0, 0, &v));
+    prd_pg_result_free(r);
+    return (long)v;
+}
+
+/* A connection that first swept a table while it was empty (its sweeps'
+ * plans made then, kept by PL/pgSQL) still sweeps the grown table by
+ * ctid, with no sequential scan of it (one was 4 ms a sweep at 100,000
+ * rows). The scans are counted in the connection's own transaction. */
+static void test_sweeps_keep_to_their_pages(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(1);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    pgt_exec("TRUNCATE prd_rl_state, prd_login_pairs, prd_login_familiar");
+    prd_pg_conn *c = NULL;
+    assert_ok(prd_pg_acquire(pool, &c, NULL));
+    for (int i = 0; i < 8; i++) { /* past the five calls after which a plan is kept */
+        conn_scalar(c, "SELECT prd_rl_sweep()");
+        conn_scalar(c, "SELECT prd_login_sweep(100, 100)");
+    }
+    pgt_exec("INSERT INTO prd_rl_state (rule, key, expires_ms) SELECT 'plan_t', int4send(i), "
+             "CASE WHEN i % 9 = 0 THEN 0 ELSE 9e15::int8 END FROM generate_series(1, 30000) i");
+    pgt_exec("INSERT INTO prd_login_pairs (account, source, failures, last_ms) SELECT int4send(i), "
+             "int4send(i), 1, CASE WHEN i % 9 = 0 THEN 5 ELSE 9e15::int8 END "
+             "FROM generate_series(1, 30000) i");
+    pgt_exec("INSERT INTO prd_login_familiar (account, source, until_ms) SELECT int4send(i), "
+             "int4send(i), CASE WHEN i % 9 = 0 THEN 5 ELSE 9e15::int8 END "
+             "FROM generate_series(1, 30000) i");
+    assert_ok(prd_pg_query(c, "BEGIN", NULL, NULL));
+    long gone = 0;
+    for (int i = 0; i < 4; i++) {
+        gone += conn_scalar(c, "SELECT prd_rl_sweep()");
+        gone += conn_scalar(c, "SELECT prd_login_sweep(100, 100)");
+    }
+    long seq = conn_scalar(c, "SELECT coalesce(sum(seq_scan), 0) FROM pg_stat_xact_user_tables "
+                              "WHERE relname IN ('prd_rl_state', 'prd_login_pairs', "
+                              "'prd_login_familiar')");
+    assert_ok(prd_pg_query(c, "COMMIT", NULL, NULL));
+    prd_pg_pool_release(c);
+    assert_true(gone > 0);
+    assert_int_equal(seq, 0);
+    pgt_exec("TRUNCATE prd_rl_state, prd_login_pairs, prd_login_familiar");
+    prd_pg_pool_free(pool);
+}
+
 static void test_sweeps_bounded_and_complete(void **state)
 {
     (void)state;
@@ -900,7 +952,7 @@ static void test_sweeps_bounded_and_complete(void **state)
                         "INSERT INTO prd_login_pairs (account, source, failures, last_ms) SELECT "
                         "int4send(i), int4send(i), 1, CASE WHEN i % 13 = 0 THEN 5 ELSE 9e15::int8 "
                         "END FROM generate_series(1, 60000) i",
-                        "SELECT prd_login_sweep(100)", "last_ms = 5");
+                        "SELECT prd_login_sweep(100, 0)", "last_ms = 5");
     pgt_exec("DELETE FROM prd_login_pairs");
     prd_pg_pool_free(pool);
 }
@@ -1426,6 +1478,7 @@ int main(void)
         cmocka_unit_test(test_decayed_rows_cleaned),
         cmocka_unit_test(test_sweeps_bounded_and_complete),
         cmocka_unit_test(test_flood_of_fresh_keys_swept),
+        cmocka_unit_test(test_sweeps_keep_to_their_pages),
         cmocka_unit_test(test_store_reservations),
         cmocka_unit_test(test_store_reservations_shared),
         cmocka_unit_test(test_store_refund_database_down),

@@ -37,6 +37,8 @@ static void fresh_stores(void)
     pgt_exec("DROP FUNCTION IF EXISTS prd_rl_sweep");
     pgt_exec("DROP FUNCTION IF EXISTS prd_login_sweep");
     pgt_exec("DROP FUNCTION IF EXISTS prd_sweep_start");
+    pgt_exec("DROP FUNCTION IF EXISTS prd_token_sweep");
+    pgt_exec("DROP FUNCTION IF EXISTS prd_revoked_sweep");
     pgt_exec("DROP SEQUENCE IF EXISTS prd_rl_sweep_at, prd_login_sweep_at");
     pgt_exec("DROP TABLE IF EXISTS prd_token_records");
     pgt_exec("DROP FUNCTION IF EXISTS prd_login_check");
@@ -895,20 +897,30 @@ static long conn_scalar(prd_pg_conn *c, const char *sql)
 
 /* A connection that first swept a table while it was empty (its sweeps'
  * plans made then, kept by PL/pgSQL) still sweeps the grown table by
- * ctid, with no sequential scan of it (one was 4 ms a sweep at 100,000
- * rows). The scans are counted in the connection's own transaction. */
+ * ctid or the expiry's index, with no sequential scan of it (one was 4 ms
+ * a sweep at 100,000 rows): the rate-limit state, the login guard's two
+ * tables, token records and revoked jtis. The scans are counted in the
+ * connection's own transaction. */
 static void test_sweeps_keep_to_their_pages(void **state)
 {
     (void)state;
     prd_pg_pool *pool = pool_for_test(1);
     assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
-    pgt_exec("TRUNCATE prd_rl_state, prd_login_pairs, prd_login_familiar");
+    pgt_exec("TRUNCATE prd_rl_state, prd_login_pairs, prd_login_familiar, prd_token_records, "
+             "prd_token_revoked");
     prd_pg_conn *c = NULL;
     assert_ok(prd_pg_acquire(pool, &c, NULL));
     for (int i = 0; i < 8; i++) { /* past the five calls after which a plan is kept */
         conn_scalar(c, "SELECT prd_rl_sweep()");
         conn_scalar(c, "SELECT prd_login_sweep(100, 100)");
+        conn_scalar(c, "SELECT prd_token_sweep(100)");
+        conn_scalar(c, "SELECT prd_revoked_sweep()");
     }
+    pgt_exec("INSERT INTO prd_token_records (digest, kind, subject, created_ns, last_used_ns, "
+             "idle_ns, expires_ns, state) SELECT int4send(i), 1, 's', 0, 0, 0, CASE WHEN i % 9 = 0 "
+             "THEN 5 ELSE 9e15::int8 END, 0 FROM generate_series(1, 30000) i");
+    pgt_exec("INSERT INTO prd_token_revoked (jti, expires_ns) SELECT int4send(i), CASE WHEN "
+             "i % 9 = 0 THEN 5 ELSE 9e15::int8 END FROM generate_series(1, 30000) i");
     pgt_exec("INSERT INTO prd_rl_state (rule, key, expires_ms) SELECT 'plan_t', int4send(i), "
              "CASE WHEN i % 9 = 0 THEN 0 ELSE 9e15::int8 END FROM generate_series(1, 30000) i");
     pgt_exec("INSERT INTO prd_login_pairs (account, source, failures, last_ms) SELECT int4send(i), "
@@ -922,15 +934,18 @@ static void test_sweeps_keep_to_their_pages(void **state)
     for (int i = 0; i < 4; i++) {
         gone += conn_scalar(c, "SELECT prd_rl_sweep()");
         gone += conn_scalar(c, "SELECT prd_login_sweep(100, 100)");
+        gone += conn_scalar(c, "SELECT prd_token_sweep(100)");
+        gone += conn_scalar(c, "SELECT prd_revoked_sweep()");
     }
     long seq = conn_scalar(c, "SELECT coalesce(sum(seq_scan), 0) FROM pg_stat_xact_user_tables "
                               "WHERE relname IN ('prd_rl_state', 'prd_login_pairs', "
-                              "'prd_login_familiar')");
+                              "'prd_login_familiar', 'prd_token_records', 'prd_token_revoked')");
     assert_ok(prd_pg_query(c, "COMMIT", NULL, NULL));
     prd_pg_pool_release(c);
     assert_true(gone > 0);
     assert_int_equal(seq, 0);
-    pgt_exec("TRUNCATE prd_rl_state, prd_login_pairs, prd_login_familiar");
+    pgt_exec("TRUNCATE prd_rl_state, prd_login_pairs, prd_login_familiar, prd_token_records, "
+             "prd_token_revoked");
     prd_pg_pool_free(pool);
 }
 

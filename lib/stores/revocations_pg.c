@@ -20,14 +20,12 @@ prd_status prd__revoked_pg_add(struct prd_pg_pool *pool, const unsigned char *di
         st = prd_pg_params_add_bytea(p, digest, PRD__JTI_DIGEST);
     if (st == PRD_OK)
         st = prd_pg_params_add_int64(p, expires_ns);
-    /* with up to 16 rows a day past their token's expiry deleted on the way */
+    /* with up to 16 rows a day past their token's expiry deleted on the
+     * way by prd_revoked_sweep (schema v6) */
     if (st == PRD_OK)
         st = prd__stores_run(pool,
-                 "WITH gone AS (DELETE FROM prd_token_revoked WHERE ctid = ANY (ARRAY("
-                 "SELECT ctid FROM prd_token_revoked WHERE expires_ns < "
-                 "(extract(epoch FROM clock_timestamp()) * 1e9)::int8 - 86400000000000 "
-                 "LIMIT 16 FOR UPDATE SKIP LOCKED))) "
-                 "INSERT INTO prd_token_revoked (jti, expires_ns) VALUES ($1, $2) "
+                 "INSERT INTO prd_token_revoked (jti, expires_ns) SELECT $1, $2 "
+                 "FROM prd_revoked_sweep() "
                  "ON CONFLICT (jti) DO UPDATE SET expires_ns = greatest("
                  "prd_token_revoked.expires_ns, EXCLUDED.expires_ns), revoked_ms = "
                  "EXCLUDED.revoked_ms",

@@ -465,8 +465,10 @@ static const char v6_sweeps[] =
      * after five calls, and one made while the table was nearly empty
      * found rows by ctid with a sequential scan, which it kept when the
      * table had grown (4 ms a sweep at 100,000 rows, half the throughput
-     * of a connection that began on an empty table). */
-    "CREATE FUNCTION prd_rl_sweep() RETURNS int LANGUAGE plpgsql SET enable_seqscan = off"
+     * of a connection that began on an empty table). JIT off with it: a
+     * plan that still had to scan would cost past JIT's thresholds, and
+     * compiling it took 35-190 ms a call. */
+    "CREATE FUNCTION prd_rl_sweep() RETURNS int LANGUAGE plpgsql SET enable_seqscan = off SET jit = off"
     " AS $fn$\n"
     "DECLARE\n"
     "  before_ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint - 1000;\n"
@@ -486,7 +488,7 @@ static const char v6_sweeps[] =
      * pages, and familiarity ended by p_now_ms, by its index: the number
      * of streaks deleted. Sequential scans off as in prd_rl_sweep. */
     "CREATE FUNCTION prd_login_sweep(p_before_ms bigint, p_now_ms bigint) RETURNS int"
-    " LANGUAGE plpgsql SET enable_seqscan = off AS $fn$\n"
+    " LANGUAGE plpgsql SET enable_seqscan = off SET jit = off AS $fn$\n"
     "DECLARE\n"
     "  w bigint := prd_sweep_start('prd_login_pairs', 'prd_login_sweep_at');\n"
     "  lo tid := format('(%s,0)', w)::tid;\n"
@@ -501,6 +503,33 @@ static const char v6_sweeps[] =
     "  DELETE FROM prd_login_familiar x WHERE x.ctid = ANY (ARRAY(SELECT y.ctid"
     "    FROM prd_login_familiar y WHERE y.until_ms < p_now_ms"
     "    LIMIT " SQL_NUM(PRD__SWEEP_MAX_ROWS) " FOR UPDATE SKIP LOCKED));\n"
+    "  RETURN gone;\n"
+    "END $fn$;\n"
+    /* Token records past their absolute end and revoked jtis a day past
+     * their token's expiry, a few at each new one (by their expiry's
+     * index). In functions for the same reason as the sweeps: the stores'
+     * statements deleted them inline, and a prepared statement's generic
+     * plan made on an empty table scanned the whole table for them. */
+    "CREATE FUNCTION prd_token_sweep(p_now_ns bigint) RETURNS int LANGUAGE plpgsql"
+    " SET enable_seqscan = off SET jit = off AS $fn$\n"
+    "DECLARE gone int;\n"
+    "BEGIN\n"
+    "  DELETE FROM prd_token_records x WHERE x.ctid = ANY (ARRAY(SELECT y.ctid"
+    "    FROM prd_token_records y WHERE y.expires_ns < p_now_ns LIMIT 16 FOR UPDATE SKIP LOCKED));\n"
+    "  GET DIAGNOSTICS gone = ROW_COUNT;\n"
+    "  RETURN gone;\n"
+    "END $fn$;\n"
+    "CREATE FUNCTION prd_revoked_sweep() RETURNS int LANGUAGE plpgsql"
+    " SET enable_seqscan = off SET jit = off AS $fn$\n"
+    "DECLARE\n"
+    /* a value, not the clock's call, so the expiry's index can take it */
+    "  before_ns bigint := (extract(epoch FROM clock_timestamp()) * 1e9)::int8 - 86400000000000;\n"
+    "  gone int;\n"
+    "BEGIN\n"
+    "  DELETE FROM prd_token_revoked x WHERE x.ctid = ANY (ARRAY(SELECT y.ctid"
+    "    FROM prd_token_revoked y WHERE y.expires_ns < before_ns"
+    "    LIMIT 16 FOR UPDATE SKIP LOCKED));\n"
+    "  GET DIAGNOSTICS gone = ROW_COUNT;\n"
     "  RETURN gone;\n"
     "END $fn$;\n"
     "CREATE OR REPLACE FUNCTION " RL_CHECK_HEAD

@@ -98,14 +98,13 @@ static prd_status pg_put(void *impl, const struct prd__token_record *rec, int64_
                  ? prd_pg_params_add_bytea(p, rec->family, sizeof rec->family)
                  : prd_pg_params_add_null(p);
     /* One statement: the new record, and up to 16 records past their
-     * absolute end deleted on the way (no sweeper to run). */
+     * absolute end deleted on the way by prd_token_sweep (schema v6; no
+     * sweeper to run). */
     if (st == PRD_OK)
         st = run(s,
-                 "WITH gone AS (DELETE FROM prd_token_records WHERE ctid = ANY (ARRAY("
-                 "SELECT ctid FROM prd_token_records WHERE expires_ns < $10 LIMIT 16 "
-                 "FOR UPDATE SKIP LOCKED))) "
                  "INSERT INTO prd_token_records (digest, " COLUMNS
-                 ", family) VALUES ($1, $2::int2, $3, $4, $5, $6, $7, $8, $9, $11)",
+                 ", family) SELECT $1, $2::int2, $3, $4, $5, $6, $7, $8, $9, $11 "
+                 "FROM prd_token_sweep($10)",
                  p, NULL);
     prd_pg_params_free(p);
     return st;

@@ -237,13 +237,22 @@ void prd__pg_note_failure(prd_pg_conn *c, const char *sqlstate)
 
 static uint64_t hash_sql(const char *s, size_t n)
 {
-    /* FNV-1a: the SQL comes from the program, not from users, and a hit is
-     * confirmed with strcmp. */
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
+    /* Eight bytes a step, multiply and fold: the SQL comes from the
+     * program, not from users, and a hit is confirmed with strcmp, so the
+     * hash need only spread the program's statements. Every query hashes
+     * its text; byte at a time (FNV-1a) that was about 1 us for the rate
+     * limiter's 700-byte statement, 3% of a check's client CPU at 8
+     * threads. */
+    uint64_t h = 1469598103934665603ull ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 32;
     }
+    for (; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
     return h;
 }
 

@@ -344,6 +344,12 @@ static void bench_copy(void)
 
 /* ---- the rate limiter's store ---- */
 
+/* The keys the store's clients and pgbench's upsert draw from: one
+ * number, so both sides and the warm-up agree. */
+#define STORE_KEYS 100000
+#define STORE_KEYS_STR_(x) #x
+#define STORE_KEYS_STR(x) STORE_KEYS_STR_(x)
+
 static double median3(const double v[3]);
 
 struct store_ctx {
@@ -359,7 +365,7 @@ static void *store_loop(void *arg)
     struct store_ctx *x = arg;
     char key[24];
     while (!atomic_load_explicit(x->stop, memory_order_relaxed)) {
-        int n = snprintf(key, sizeof key, "user%lu", (unsigned long)rand_r(&x->seed) % 100000ul);
+        int n = snprintf(key, sizeof key, "user%lu", (unsigned long)rand_r(&x->seed) % STORE_KEYS);
         prd_rl_key k = {key, (size_t)n};
         prd_rl_decision d = PRD_RL_DECISION_INIT;
         prd_status st = x->store ? prd_rl_pg_check(x->store, &k, 1, 1, &d)
@@ -393,7 +399,7 @@ static double pgbench_upsert_tps(int clients)
     if (fd < 0)
         return 0;
     static const char body[] =
-        "\\set k random(1, 100000)\n"
+        "\\set k random(1, " STORE_KEYS_STR(STORE_KEYS) ")\n"
         "INSERT INTO prd_bench_upsert (k, v) VALUES (:k, 1) ON CONFLICT (k) DO UPDATE SET v = "
         "prd_bench_upsert.v + 1;\n";
     if (write(fd, body, sizeof body - 1) < 0) {
@@ -421,7 +427,7 @@ static double pgbench_upsert_tps(int clients)
 static void warm_store(prd_rl_pg *store)
 {
     char key[24];
-    for (unsigned long i = 0; i < 100000ul; i++) {
+    for (unsigned long i = 0; i < STORE_KEYS; i++) {
         int n = snprintf(key, sizeof key, "user%lu", i);
         prd_rl_key k = {key, (size_t)n};
         prd_rl_decision d = PRD_RL_DECISION_INIT;
@@ -440,7 +446,7 @@ static void bench_store(void)
      * far from their steady state). */
     if (system("psql -qc 'CREATE UNLOGGED TABLE IF NOT EXISTS prd_bench_upsert (k int PRIMARY KEY, "
                "v bigint)' -c 'INSERT INTO prd_bench_upsert SELECT g, 0 FROM generate_series(1, "
-               "100000) g ON CONFLICT DO NOTHING' >/dev/null 2>&1") != 0) {
+               STORE_KEYS_STR(STORE_KEYS) ") g ON CONFLICT DO NOTHING' >/dev/null 2>&1") != 0) {
         fprintf(stderr, "bench_pg: cannot make the upsert table\n");
         return;
     }

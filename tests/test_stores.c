@@ -409,6 +409,46 @@ static void test_fast_path_matches_function(void **state)
     prd_pg_pool_free(pool);
 }
 
+/* A counter's fast statement makes its admission test in int8 only when
+ * the rule's numbers keep it from overflowing, in numeric otherwise: a
+ * rule at the int8 side's edge (N·W = 2^61, units of N/2) and one far
+ * past it (N = 2^48 over 30 days, where b·W alone passes 2^63) must both
+ * admit exactly N and then deny, with the function's numbers. */
+static void test_counter_wide_numbers(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(1);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    pgt_exec("DELETE FROM prd_rl_state WHERE rule LIKE 'wide_%'");
+    static const struct {
+        const char *name;
+        uint64_t limit;
+        int64_t window_ms;
+    } rules[] = {
+        {"wide_int8_edge", UINT64_C(1) << 41, INT64_C(1) << 20},
+        {"wide_numeric", UINT64_C(1) << 48, INT64_C(30) * 86400 * 1000},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        prd_rl_pg *s = store_of(pool, rules[i].name, rules[i].limit, rules[i].window_ms,
+                                PRD_RL_COUNTER);
+        uint64_t half = rules[i].limit / 2;
+        prd_rl_decision d = PRD_RL_DECISION_INIT, look = PRD_RL_DECISION_INIT;
+        assert_ok(check1(s, "w", half, &d));
+        assert_int_equal(d.remaining, half);
+        prd_rl_key k = {"w", 1};
+        assert_ok(prd_rl_pg_peek(s, &k, 1, half, &look)); /* the function, recording nothing */
+        assert_int_equal(look.remaining, 0);
+        assert_ok(check1(s, "w", half, &d));
+        assert_int_equal(d.remaining, look.remaining);
+        assert_true(d.reset_ms > rules[i].window_ms && d.reset_ms <= 2 * rules[i].window_ms);
+        assert_int_equal(check1(s, "w", 1, &d), PRD_ELIMITED);
+        assert_true(d.retry_after_ms > 0);
+        assert_int_equal(prd_rl_pg_failures(s), 0);
+        prd_rl_pg_free(s);
+    }
+    prd_pg_pool_free(pool);
+}
+
 /* Two rules at once: a denial by one records nothing in the other. */
 static void test_rules_atomic(void **state)
 {
@@ -1487,6 +1527,7 @@ int main(void)
         cmocka_unit_test(test_exact_store),
         cmocka_unit_test(test_window_slides),
         cmocka_unit_test(test_fast_path_matches_function),
+        cmocka_unit_test(test_counter_wide_numbers),
         cmocka_unit_test(test_rules_atomic),
         cmocka_unit_test(test_processes_share_a_limit),
         cmocka_unit_test(test_fail_closed_and_open),

@@ -38,6 +38,7 @@ struct prd_rl_pg {
     _Atomic int fail_open;
     _Atomic uint64_t failures;
     _Atomic uint64_t fast_checks; /* one in PRD__SWEEP_EVERY sweeps */
+    const char *counter_sql; /* the fast statement of a counter rule */
     uint64_t id; /* names its reservations */
     struct lease_table *leases; /* the local pre-check, when on */
     unsigned char key_check[16]; /* keys the hash a reservation's keys are checked by */
@@ -89,6 +90,8 @@ static const char *const check_sql =
     "SELECT allowed, rule, lim, remaining, reset_ms, retry_after_ms, times FROM prd_rl_check("
     "$1::text[], $2::bytea[], $3::int[], $4::int8[], $5::int8[], $6::int8[], $7::int8, $8::bool)";
 
+static const char *counter_statement(uint64_t limit, int64_t window_ms);
+
 /* "{a,b,c}" from n values printed by fmt (the values never need quoting:
  * digits, and rule ids of [A-Za-z0-9_:-]). */
 static void literal_u64(char *out, size_t cap, const uint64_t *v, uint32_t n)
@@ -131,6 +134,7 @@ prd_status prd_rl_pg_new(const prd_limiter_config *cfg, struct prd_pg_pool *pool
         windows[i] = (uint64_t)r->window_ms;
     }
     snprintf(s->rules_lit + rl, sizeof s->rules_lit - rl, "}");
+    s->counter_sql = counter_statement(s->limit[0], s->window_ms[0]);
     literal_u64(s->algos_lit, sizeof s->algos_lit, algos, s->n);
     literal_u64(s->limits_lit, sizeof s->limits_lit, s->limit, s->n);
     literal_u64(s->windows_lit, sizeof s->windows_lit, windows, s->n);
@@ -318,25 +322,44 @@ static const char exact_sql[] =
 
 /* One counter rule, recorded, as one statement: the function's window
  * turn (the previous window's units weigh by how much of it still
- * overlaps) in the SET, its admission test in the WHERE; the decision's
- * numbers are worked out here from the row it returns. */
-static const char counter_sql[] =
-    "INSERT INTO prd_rl_state AS s (rule, key, t_last, a, b, c, expires_ms) "
-    "SELECT $1, $2, c.now_ms, c.now_ms / $4, $5, 0, (c.now_ms / $4 + 2) * $4 FROM "
-    "(SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::int8 AS now_ms) c "
-    "ON CONFLICT (rule, key) DO UPDATE SET "
-    "a = greatest(EXCLUDED.t_last, s.t_last) / $4, "
-    "b = CASE WHEN greatest(EXCLUDED.t_last, s.t_last) / $4 = s.a THEN s.b ELSE 0 END + $5, "
-    "c = CASE WHEN greatest(EXCLUDED.t_last, s.t_last) / $4 = s.a + 1 THEN s.b "
-    "WHEN greatest(EXCLUDED.t_last, s.t_last) / $4 = s.a THEN s.c ELSE 0 END, "
-    "t_last = greatest(EXCLUDED.t_last, s.t_last), "
-    "expires_ms = (greatest(EXCLUDED.t_last, s.t_last) / $4 + 2) * $4 "
-    "WHERE (CASE WHEN greatest(EXCLUDED.t_last, s.t_last) / $4 = s.a + 1 THEN s.b "
-    "WHEN greatest(EXCLUDED.t_last, s.t_last) / $4 = s.a THEN s.c ELSE 0 END)::numeric "
-    "* ($4 - (greatest(EXCLUDED.t_last, s.t_last) - greatest(EXCLUDED.t_last, s.t_last) / $4 * $4)) "
-    "+ (CASE WHEN greatest(EXCLUDED.t_last, s.t_last) / $4 = s.a THEN s.b ELSE 0 END + $5)::numeric "
-    "* $4 <= $3::numeric * $4 "
-    "RETURNING s.t_last, s.a, s.b, s.c";
+ * overlaps) in the SET, its admission test c·(W - e) + (b + cost)·W <=
+ * N·W in the WHERE, its products in the type NUM; the decision's numbers
+ * are worked out here from the row it returns. */
+#define COUNTER_SQL(NUM)                                                                            \
+    "INSERT INTO prd_rl_state AS s (rule, key, t_last, a, b, c, expires_ms) "                      \
+    "SELECT $1, $2, c.now_ms, c.now_ms / $4, $5, 0, (c.now_ms / $4 + 2) * $4 FROM "                \
+    "(SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::int8 AS now_ms) c "              \
+    "ON CONFLICT (rule, key) DO UPDATE SET "                                                       \
+    "a = greatest(EXCLUDED.t_last, s.t_last) / $4, "                                               \
+    "b = CASE WHEN greatest(EXCLUDED.t_last, s.t_last) / $4 = s.a THEN s.b ELSE 0 END + $5, "      \
+    "c = CASE WHEN greatest(EXCLUDED.t_last, s.t_last) / $4 = s.a + 1 THEN s.b "                   \
+    "WHEN greatest(EXCLUDED.t_last, s.t_last) / $4 = s.a THEN s.c ELSE 0 END, "                    \
+    "t_last = greatest(EXCLUDED.t_last, s.t_last), "                                               \
+    "expires_ms = (greatest(EXCLUDED.t_last, s.t_last) / $4 + 2) * $4 "                            \
+    "WHERE (CASE WHEN greatest(EXCLUDED.t_last, s.t_last) / $4 = s.a + 1 THEN s.b "                \
+    "WHEN greatest(EXCLUDED.t_last, s.t_last) / $4 = s.a THEN s.c ELSE 0 END)::" NUM " "           \
+    "* ($4 - (greatest(EXCLUDED.t_last, s.t_last) - greatest(EXCLUDED.t_last, s.t_last) / $4 * $4)) " \
+    "+ (CASE WHEN greatest(EXCLUDED.t_last, s.t_last) / $4 = s.a THEN s.b ELSE 0 END + $5)::" NUM " " \
+    "* $4 <= $3::" NUM " * $4 "                                                                    \
+    "RETURNING s.t_last, s.a, s.b, s.c"
+
+static const char counter_sql_numeric[] = COUNTER_SQL("numeric");
+static const char counter_sql_int8[] = COUNTER_SQL("int8");
+
+/*
+ * The counter statement for a rule: its test in int8 when that cannot
+ * overflow, numeric otherwise (int8 is 3-4% of the statement's throughput
+ * at 8 clients). A row this rule wrote holds b <= N and c <= N (it admits
+ * only what keeps b + cost within N, and the fast path runs only for
+ * cost <= N), so the test's left side is at most 3·N·W: under 2^63 when
+ * N·W <= 2^61. A row made larger by hand fails the statement with an
+ * overflow (PRD_EDB, then the failure policy), never a wrong answer.
+ */
+static const char *counter_statement(uint64_t limit, int64_t window_ms)
+{
+    int fits = window_ms > 0 && limit <= (UINT64_C(1) << 61) / (uint64_t)window_ms;
+    return fits ? counter_sql_int8 : counter_sql_numeric;
+}
 
 /* 128-bit arithmetic for the counter's numbers (GCC and Clang). */
 __extension__ typedef __int128 i128;
@@ -363,7 +386,7 @@ static prd_status fast_check(prd_rl_pg *s, const prd_rl_key *key, uint64_t cost,
     if (st == PRD_OK)
         st = prd_pg_acquire(s->pool, &c, NULL);
     if (st == PRD_OK)
-        st = prd_pg_query(c, counter ? counter_sql : exact_sql, p, &r);
+        st = prd_pg_query(c, counter ? s->counter_sql : exact_sql, p, &r);
     if (st == PRD_OK && sweep) {
         /* a failure here costs nothing but the sweep, retried next time */
         prd_status swept = prd_pg_query(c, sweep_sql, NULL, NULL);

@@ -411,9 +411,12 @@ static void test_fast_path_matches_function(void **state)
 
 /* A counter's fast statement makes its admission test in int8 only when
  * the rule's numbers keep it from overflowing, in numeric otherwise: a
- * rule at the int8 side's edge (N·W = 2^61, units of N/2) and one far
- * past it (N = 2^48 over 30 days, where b·W alone passes 2^63) must both
- * admit exactly N and then deny, with the function's numbers. */
+ * rule at the int8 side's edge (the largest even N with N·W <= 2^61,
+ * units of N/2) and one far past it (N = 2^48, where b·W alone passes
+ * 2^63) must both admit exactly N and then deny, with the function's
+ * numbers. Both over 30 days, so no window turns between the checks. */
+#define WIDE_W (INT64_C(30) * 86400 * 1000)
+
 static void test_counter_wide_numbers(void **state)
 {
     (void)state;
@@ -425,8 +428,8 @@ static void test_counter_wide_numbers(void **state)
         uint64_t limit;
         int64_t window_ms;
     } rules[] = {
-        {"wide_int8_edge", UINT64_C(1) << 41, INT64_C(1) << 20},
-        {"wide_numeric", UINT64_C(1) << 48, INT64_C(30) * 86400 * 1000},
+        {"wide_int8_edge", ((UINT64_C(1) << 61) / WIDE_W) & ~UINT64_C(1), WIDE_W},
+        {"wide_numeric", UINT64_C(1) << 48, WIDE_W},
     };
     for (size_t i = 0; i < 2; i++) {
         prd_rl_pg *s = store_of(pool, rules[i].name, rules[i].limit, rules[i].window_ms,

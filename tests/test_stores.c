@@ -927,6 +927,68 @@ static void test_flood_of_fresh_keys_swept(void **state)
     prd_pg_pool_free(pool);
 }
 
+/*
+ * The one-statement checks sweep at the pace of the rows they make: one
+ * sweep in every PRD__SWEEP_EVERY new rows (a flood of fresh keys, as
+ * above) and one in every PRD__SWEEP_STEADY_EVERY checks of keys that
+ * have rows, for both rules. A sweep is one step of prd_rl_sweep_at
+ * (the table here holds more windows than the steps taken, so none wraps
+ * round). What a flood left goes by the steady pace alone too.
+ */
+static void test_sweep_paced_by_new_rows(void **state)
+{
+    (void)state;
+    prd_pg_pool *pool = pool_for_test(2);
+    assert_ok(prd_pg_stores_migrate(pool, NULL, NULL));
+    const uint32_t algos[2] = {PRD_RL_EXACT, PRD_RL_COUNTER};
+    for (int a = 0; a < 2; a++) {
+        pgt_exec("DELETE FROM prd_rl_state");
+        pgt_exec("VACUUM prd_rl_state");
+        pgt_exec("INSERT INTO prd_rl_state (rule, key, expires_ms) SELECT 'pace_live', int4send(i), "
+                 "9e15::int8 FROM generate_series(1, 20000) i");
+        assert_true(pgt_scalar("SELECT pg_relation_size('prd_rl_state') / "
+                               "current_setting('block_size')::int") > 4 * PRD__SWEEP_PAGES);
+        prd_rl_pg *s = store_of(pool, a ? "pace_c" : "pace_e", 4 * PRD__SWEEP_STEADY_EVERY, 600000,
+                                algos[a]);
+        prd_rl_pg *one = store_of(pool, a ? "pace_c1" : "pace_e1", 1, 600000, algos[a]);
+        prd_rl_decision d = PRD_RL_DECISION_INIT;
+        /* the keys' rows made first: every check below but the fresh
+         * keys' is of a key with a row */
+        assert_ok(check1(s, "steady", 1, &d));
+        assert_ok(check1(one, "once", 1, &d));
+        pgt_exec("SELECT setval('prd_rl_sweep_at', 1)");
+        for (int i = 0; i < PRD__SWEEP_STEADY_EVERY; i++)
+            assert_ok(check1(s, "steady", 1, &d));
+        assert_int_equal(pgt_scalar("SELECT last_value FROM prd_rl_sweep_at"), 2);
+        char key[32];
+        for (int i = 0; i < PRD__SWEEP_EVERY; i++) {
+            snprintf(key, sizeof key, "pace_new%d", i);
+            assert_ok(check1(s, key, 1, &d));
+        }
+        assert_int_equal(pgt_scalar("SELECT last_value FROM prd_rl_sweep_at"), 3);
+        /* denials (no row returned) are steady checks too */
+        for (int i = 0; i < PRD__SWEEP_STEADY_EVERY; i++)
+            assert_int_equal(check1(one, "once", 1, &d), PRD_ELIMITED);
+        assert_int_equal(pgt_scalar("SELECT last_value FROM prd_rl_sweep_at"), 4);
+        assert_int_equal(pgt_scalar("SELECT count(*) FROM prd_rl_state WHERE rule = 'pace_live'"),
+                         20000);
+        prd_rl_pg_free(one);
+        /* what a flood left, swept by checks of one key alone */
+        pgt_exec("DELETE FROM prd_rl_state");
+        pgt_exec("VACUUM prd_rl_state");
+        pgt_exec("INSERT INTO prd_rl_state (rule, key, expires_ms) SELECT 'pace_old', int4send(i), 0 "
+                 "FROM generate_series(1, 20) i");
+        assert_ok(check1(s, "steady", 1, &d));
+        for (int i = 0; i < PRD__SWEEP_STEADY_EVERY; i++)
+            assert_ok(check1(s, "steady", 1, &d));
+        assert_int_equal(pgt_scalar("SELECT count(*) FROM prd_rl_state WHERE rule = 'pace_old'"), 0);
+        assert_int_equal(pgt_scalar("SELECT count(*) FROM prd_rl_state"), 1);
+        prd_rl_pg_free(s);
+    }
+    pgt_exec("DELETE FROM prd_rl_state");
+    prd_pg_pool_free(pool);
+}
+
 /* sql's one number on connection c. */
 static long conn_scalar(prd_pg_conn *c, const char *sql)
 {
@@ -1537,6 +1599,7 @@ int main(void)
         cmocka_unit_test(test_decayed_rows_cleaned),
         cmocka_unit_test(test_sweeps_bounded_and_complete),
         cmocka_unit_test(test_flood_of_fresh_keys_swept),
+        cmocka_unit_test(test_sweep_paced_by_new_rows),
         cmocka_unit_test(test_sweeps_keep_to_their_pages),
         cmocka_unit_test(test_store_reservations),
         cmocka_unit_test(test_store_reservations_shared),

@@ -11,14 +11,17 @@
 /* The sweeps of decayed rows (schema v6): one reads the next
  * PRD__SWEEP_PAGES pages of a table and deletes at most
  * PRD__SWEEP_MAX_ROWS of them, at every PRD__SWEEP_EVERY-th recording
- * check. A quarter of a page a check: a flood of fresh keys (one new
- * row a check, some 70 a page) leaves the table within about 7% of the
- * keys seen in the window. Fewer, larger sweeps than 4 pages every 16th
- * check because a sweep's fixed part (its round trip, the call) was most
- * of its cost. */
+ * check of the functions, and at every PRD__SWEEP_EVERY-th new row of the
+ * rate limiter's one-statement checks (every PRD__SWEEP_STEADY_EVERY-th
+ * of their checks that made no row). A quarter of a page a new row: a
+ * flood of fresh keys (one new row a check, some 70 a page) leaves the
+ * table within about 7% of the keys seen in the window. Fewer, larger
+ * sweeps than 4 pages every 16th check because a sweep's fixed part (its
+ * round trip, the call) was most of its cost. */
 #define PRD__SWEEP_PAGES 16
 #define PRD__SWEEP_MAX_ROWS 256
 #define PRD__SWEEP_EVERY 64
+#define PRD__SWEEP_STEADY_EVERY (16 * PRD__SWEEP_EVERY)
 
 /* sql with params on a connection of the pool, given back at once. The
  * stores' callers see any failure of the database as PRD_EDB (or

@@ -37,7 +37,9 @@ struct prd_rl_pg {
     char bursts_lit[PRD_RL_MAX_RULES * 21 + 4];
     _Atomic int fail_open;
     _Atomic uint64_t failures;
-    _Atomic uint64_t fast_checks; /* one in PRD__SWEEP_EVERY sweeps */
+    /* the fast statement's sweep pace (sweep_due): its new rows and its
+     * other checks, each counted from a random start */
+    _Atomic uint64_t new_rows, steady_checks;
     const char *counter_sql; /* the fast statement of a counter rule */
     uint64_t id; /* names its reservations */
     struct lease_table *leases; /* the local pre-check, when on */
@@ -116,6 +118,10 @@ prd_status prd_rl_pg_new(const prd_limiter_config *cfg, struct prd_pg_pool *pool
     s->pool = pool;
     s->n = cfg->n_rules;
     randombytes_buf(&s->id, sizeof s->id);
+    /* from a random start, so that processes that each make fewer than
+     * PRD__SWEEP_EVERY rows still sweep at the pace on average */
+    atomic_init(&s->new_rows, randombytes_uniform(PRD__SWEEP_EVERY));
+    atomic_init(&s->steady_checks, randombytes_uniform(PRD__SWEEP_STEADY_EVERY));
     randombytes_buf(s->key_check, sizeof s->key_check);
     uint64_t algos[PRD_RL_MAX_RULES], windows[PRD_RL_MAX_RULES];
     size_t rl = (size_t)snprintf(s->rules_lit, sizeof s->rules_lit, "{");
@@ -299,8 +305,9 @@ static int parse_times(const char *t, int64_t *v, uint32_t n)
  * The upsert records only when the rule admits (its WHERE); the log is
  * cut to the window by a binary search of the sorted stamps
  * (width_bucket); the same t = greatest(now, the key's last) as the
- * function. Every PRD__SWEEP_EVERY-th such check also sweeps decayed rows
- * in a statement of its own, as the function does. PRD_OK admitted with
+ * function. The statement also says whether it made the key's row, and
+ * the check then may sweep decayed rows in a statement of its own
+ * (sweep_due). PRD_OK admitted with
  * *out and *t; PRD_ENOTFOUND when not admitted (the caller asks the
  * function for the denial's numbers); the database's failures.
  */
@@ -318,7 +325,7 @@ static const char exact_sql[] =
     "expires_ms = greatest(EXCLUDED.t_last, s.t_last) + $4 "
     "WHERE cardinality(s.stamps) - width_bucket(greatest(EXCLUDED.t_last, s.t_last) - $4, "
     "s.stamps) + $5 <= $3 "
-    "RETURNING s.t_last, cardinality(s.stamps)";
+    "RETURNING s.t_last, cardinality(s.stamps), s.xmax = 0";
 
 /* One counter rule, recorded, as one statement: the function's window
  * turn (the previous window's units weigh by how much of it still
@@ -341,7 +348,7 @@ static const char exact_sql[] =
     "* ($4 - (greatest(EXCLUDED.t_last, s.t_last) - greatest(EXCLUDED.t_last, s.t_last) / $4 * $4)) " \
     "+ (CASE WHEN greatest(EXCLUDED.t_last, s.t_last) / $4 = s.a THEN s.b ELSE 0 END + $5)::" NUM " " \
     "* $4 <= $3::" NUM " * $4 "                                                                    \
-    "RETURNING s.t_last, s.a, s.b, s.c"
+    "RETURNING s.t_last, s.a, s.b, s.c, s.xmax = 0"
 
 static const char counter_sql_numeric[] = COUNTER_SQL("numeric");
 static const char counter_sql_int8[] = COUNTER_SQL("int8");
@@ -361,6 +368,29 @@ static const char *counter_statement(uint64_t limit, int64_t window_ms)
     return fits ? counter_sql_int8 : counter_sql_numeric;
 }
 
+/*
+ * Whether a fast check sweeps: at every PRD__SWEEP_EVERY-th row the
+ * statement made (its column col, xmax = 0: PostgreSQL's upsert returns
+ * a row it inserted with no xmax and one it updated with the locking
+ * transaction's), and at every PRD__SWEEP_STEADY_EVERY-th other check.
+ * Only new rows grow the table, and each row decays at most once, so
+ * pacing the sweep by them keeps the bound a flood of fresh keys is held
+ * to (there every check makes a row: the same pace as a sweep every
+ * PRD__SWEEP_EVERY-th check) while checks of keys that have rows (a
+ * steady service's) pay a sixteenth of it. The steady pace still visits
+ * the whole table, so what a past flood left goes too, more slowly.
+ */
+static int sweep_due(prd_rl_pg *s, const prd_pg_result *r, size_t col)
+{
+    int made = 0;
+    if (prd_pg_result_rows(r) != 1 || prd_pg_result_bool(r, 0, col, &made) != PRD_OK)
+        made = 0;
+    if (made)
+        return atomic_fetch_add(&s->new_rows, 1) % PRD__SWEEP_EVERY == PRD__SWEEP_EVERY - 1;
+    return atomic_fetch_add(&s->steady_checks, 1) % PRD__SWEEP_STEADY_EVERY ==
+           PRD__SWEEP_STEADY_EVERY - 1;
+}
+
 /* 128-bit arithmetic for the counter's numbers (GCC and Clang). */
 __extension__ typedef __int128 i128;
 
@@ -368,7 +398,6 @@ static prd_status fast_check(prd_rl_pg *s, const prd_rl_key *key, uint64_t cost,
                              prd_rl_decision *out, int64_t *t)
 {
     int counter = s->algorithm[0] == PRD_RL_COUNTER;
-    int sweep = atomic_fetch_add(&s->fast_checks, 1) % PRD__SWEEP_EVERY == PRD__SWEEP_EVERY - 1;
     prd_pg_params *p = NULL;
     prd_status st = prd_pg_params_new(&p);
     if (st == PRD_OK)
@@ -387,7 +416,7 @@ static prd_status fast_check(prd_rl_pg *s, const prd_rl_key *key, uint64_t cost,
         st = prd_pg_acquire(s->pool, &c, NULL);
     if (st == PRD_OK)
         st = prd_pg_query(c, counter ? s->counter_sql : exact_sql, p, &r);
-    if (st == PRD_OK && sweep) {
+    if (st == PRD_OK && sweep_due(s, r, counter ? 4 : 2)) {
         /* a failure here costs nothing but the sweep, retried next time */
         prd_status swept = prd_pg_query(c, sweep_sql, NULL, NULL);
         (void)swept;
